@@ -1,0 +1,2 @@
+export { temporal, google, grpcHealth, api, protoRootObject } from './proto.js';
+export { toNumber, msToTimestamp, timestampToMs, msToDuration, durationToMs, type LongLike } from './time.js';

@@ -1,0 +1,25 @@
+// Time is injected (DESIGN invariant 5): every component reads the clock it is given, so tests can
+// skip time and a simulation can drive the engine deterministically.
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+  /** Calls `fn` once `now()` reaches `atMs`; returns a cancel function. */
+  schedule(atMs: number, fn: () => void): () => void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  schedule(atMs, fn) {
+    // setTimeout caps at 2^31-1 ms; re-arm for timers further away than ~24 days.
+    const MAX = 2_147_483_647;
+    let handle: NodeJS.Timeout;
+    const arm = (): void => {
+      const delay = atMs - Date.now();
+      if (delay > MAX) handle = setTimeout(arm, MAX);
+      else handle = setTimeout(fn, Math.max(0, delay));
+    };
+    arm();
+    return () => clearTimeout(handle);
+  },
+};

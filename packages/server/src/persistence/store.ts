@@ -1,0 +1,114 @@
+// The one narrow interface between the engine and a database. Every backend (sqlite/, later postgres/)
+// implements it and runs the same conformance suite (persistence/store-conformance.ts).
+//
+// Model:
+// - namespaces: registry rows (id, name, serialized NamespaceRecord data).
+// - executions: one row per run: the serialized mutable state plus a version used for optimistic
+//   concurrency (`UPDATE ... WHERE version = expected`), and the few columns that listing needs.
+// - current_executions: (namespace_id, workflow_id) -> the current run, for id-reuse/conflict policies.
+// - history_events: one row per event, the encoded temporal.api.history.v1.HistoryEvent.
+// - timer_tasks: the durable timer queue (transactional outbox): rows inserted and deleted in the
+//   same transaction as the execution change that implies them.
+// A transition is written by `commit`, atomically, or not at all.
+
+export interface ExecutionKey {
+  readonly namespaceId: string;
+  readonly workflowId: string;
+  readonly runId: string;
+}
+
+export interface NamespaceRow {
+  readonly id: string;
+  readonly name: string;
+  /** Opaque serialized namespace record (owned by namespace/registry.ts). */
+  readonly data: Uint8Array;
+  /** Bumped on every update; `upsertNamespace` with `expectedVersion` guards concurrent edits. */
+  readonly version: number;
+}
+
+export interface CurrentRunRow {
+  readonly namespaceId: string;
+  readonly workflowId: string;
+  readonly runId: string;
+  /** WorkflowExecutionStatus enum value of that run. */
+  readonly status: number;
+}
+
+export interface ExecutionRow {
+  readonly key: ExecutionKey;
+  /** Serialized mutable state (owned by history/mutable-state-codec.ts). */
+  readonly state: Uint8Array;
+  readonly version: number;
+}
+
+/** The columns that visibility (list/count/describe by status) reads without decoding state. */
+export interface ExecutionSummary {
+  readonly workflowType: string;
+  readonly taskQueue: string;
+  /** WorkflowExecutionStatus enum value. */
+  readonly status: number;
+  readonly startTimeMs: number;
+  readonly executionTimeMs: number;
+  readonly closeTimeMs: number | null;
+  readonly historyLength: number;
+}
+
+export interface TimerTaskRow {
+  /** Unique, assigned by the engine (monotonic within a process; see TimerTaskIdAllocator). */
+  readonly taskId: string;
+  readonly fireAtMs: number;
+  readonly key: ExecutionKey;
+  /** Opaque serialized timer payload (owned by timers/). */
+  readonly data: Uint8Array;
+}
+
+export interface ExecutionWrite {
+  readonly key: ExecutionKey;
+  /** 0 when the row must not exist yet (insert); else the version read (update WHERE version = expected). */
+  readonly expectedVersion: number;
+  readonly newVersion: number;
+  readonly state: Uint8Array;
+  readonly summary: ExecutionSummary;
+  /** True while the run has work to hand to a worker (unstarted workflow or activity task). */
+  readonly needsDispatch: boolean;
+  /** Events appended by this transition, contiguous after the run's last stored event. */
+  readonly events: ReadonlyArray<{ readonly eventId: number; readonly data: Uint8Array }>;
+  /**
+   * Make this run the current run of its workflow id. `expectedCurrentRunId` null = no current row
+   * may exist; a string = the current row must point at that run (it is replaced). Undefined = leave
+   * the current row alone except to update its status when it points at this run.
+   */
+  readonly setCurrent?: { readonly expectedCurrentRunId: string | null };
+}
+
+export interface TransitionWrite {
+  readonly executions: readonly ExecutionWrite[];
+  readonly timersToAdd: readonly TimerTaskRow[];
+  readonly timerIdsToDelete: readonly string[];
+}
+
+export interface Store {
+  /** Applies a transition atomically; throws ConditionFailedError (nothing written) on a version or current-run conflict. */
+  commit(write: TransitionWrite): Promise<void>;
+
+  getExecution(key: ExecutionKey): Promise<ExecutionRow | null>;
+  getCurrentRun(namespaceId: string, workflowId: string): Promise<CurrentRunRow | null>;
+  /** Encoded events with firstEventId <= eventId < nextEventId, ascending, at most `limit`. */
+  readEvents(key: ExecutionKey, firstEventId: number, nextEventId: number, limit: number): Promise<Uint8Array[]>;
+  /** Encoded events in descending order, eventId < beforeEventId, at most `limit`. */
+  readEventsReverse(key: ExecutionKey, beforeEventId: number, limit: number): Promise<Uint8Array[]>;
+
+  /** Runs with needsDispatch set (rebuilds the in-memory task queues at start-up). */
+  listExecutionsNeedingDispatch(): Promise<ExecutionRow[]>;
+  /** Timer tasks due at or before `untilMs`, ordered by fire time, at most `limit`. */
+  listTimerTasks(untilMs: number, limit: number): Promise<TimerTaskRow[]>;
+
+  /** Summaries for listing, newest first (issue 3 adds the query language on top). */
+  listExecutions(namespaceId: string, limit: number, offset: number): Promise<Array<{ key: ExecutionKey; summary: ExecutionSummary }>>;
+
+  listNamespaces(): Promise<NamespaceRow[]>;
+  /** Inserts (expectedVersion 0) or updates (WHERE version = expectedVersion); ConditionFailedError otherwise. Name is unique. */
+  upsertNamespace(row: NamespaceRow, expectedVersion: number): Promise<void>;
+
+  close(): Promise<void>;
+}
