@@ -1,0 +1,239 @@
+// `kairos server start-dev`: the flags of `temporal server start-dev` (so @temporalio/testing can
+// launch Kairos in its place), normalised once into the complete StartServerOptions.
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { LogFormat, LogLevel, RunningServer, StartServerOptions } from '@kairos/server';
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'never'] as const satisfies readonly LogLevel[];
+const LOG_FORMATS = ['text', 'json', 'pretty'] as const satisfies readonly LogFormat[];
+const SEARCH_ATTRIBUTE_TYPES = ['Text', 'Keyword', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList'];
+const DEFAULT_PORT = 7233;
+const DEFAULT_NAMESPACE = 'default';
+
+/** What the defaults depend on, injected so that tests can ask for another platform. */
+export interface HostEnvironment {
+  readonly platform: NodeJS.Platform;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly homedir: string;
+  readonly cwd: string;
+}
+
+export function currentHostEnvironment(): HostEnvironment {
+  return { platform: process.platform, env: process.env, homedir: homedir(), cwd: process.cwd() };
+}
+
+export interface StartDevInvocation {
+  readonly options: StartServerOptions;
+  /** Set when the database is the default durable file, whose directory start-dev creates. */
+  readonly defaultDataDir: string | undefined;
+  /** Flags that were accepted but have no effect yet, one line each. */
+  readonly warnings: readonly string[];
+}
+
+/** The user data directory for Kairos, following each platform's convention. */
+export function defaultDataDir(host: HostEnvironment): string {
+  if (host.platform === 'win32') {
+    const local = host.env['LOCALAPPDATA'] || path.win32.join(host.homedir, 'AppData', 'Local');
+    return path.win32.join(local, 'kairos');
+  }
+  if (host.platform === 'darwin') return path.posix.join(host.homedir, 'Library', 'Application Support', 'kairos');
+  // The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
+  const xdg = host.env['XDG_DATA_HOME'];
+  const dataHome = xdg !== undefined && path.posix.isAbsolute(xdg) ? xdg : path.posix.join(host.homedir, '.local', 'share');
+  return path.posix.join(dataHome, 'kairos');
+}
+
+// No default array, so that help does not print "(default: [])".
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('Expected a port number from 0 to 65535.');
+  return port;
+}
+
+function parseNonEmpty(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('Expected a non-empty value.');
+  return value;
+}
+
+/** Adds the start-dev flags to `command`; shared by the CLI and parseStartDevArgs. */
+export function addStartDevOptions(command: Command): Command {
+  return command
+    .option('-p, --port <port>', 'port of the gRPC frontend', parsePort, DEFAULT_PORT)
+    .option('--ip <ip>', 'address to listen on (e.g. 0.0.0.0 for all interfaces)', parseNonEmpty, 'localhost')
+    .option('-f, --db-filename <path>', 'SQLite database file, or :memory: (default: kairos.db in the user data directory)')
+    .option('-n, --namespace <name>', 'namespace to create at start, repeatable ("default" is always created)', collect)
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('warn'))
+    .addOption(new Option('--log-format <format>', 'log format').choices(LOG_FORMATS).default('text'))
+    .option('--dynamic-config-value <key=value>', 'dynamic config value, VALUE is JSON or a bare string; repeatable', collect)
+    .option('--headless', 'do not serve the Web UI')
+    .option('--ui-port <port>', 'port of the Web UI (default: gRPC port + 1000)', parsePort)
+    .option('--ui-ip <ip>', 'address the Web UI listens on (default: --ip)', parseNonEmpty)
+    .option('--http-port <port>', 'port of the HTTP API (default: none)', parsePort)
+    .option('--metrics-port <port>', 'port of the Prometheus /metrics endpoint (default: none)', parsePort)
+    .option('--search-attribute <key=type>', 'search attribute to register at start, repeatable', collect)
+    .option('--sqlite-pragma <pragma=value>', 'SQLite pragma, repeatable', collect);
+}
+
+/** Parses the arguments that follow `server start-dev`; throws commander's errors on bad input. */
+export function parseStartDevArgs(argv: readonly string[], host: HostEnvironment = currentHostEnvironment()): StartDevInvocation {
+  const command = addStartDevOptions(new Command('start-dev'))
+    .exitOverride()
+    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  command.parse([...argv], { from: 'user' });
+  return startDevInvocation(command, host);
+}
+
+/** Normalises the parsed flags of `command` (a start-dev command after parsing). */
+export function startDevInvocation(command: Command, host: HostEnvironment): StartDevInvocation {
+  const raw: Record<string, unknown> = command.opts();
+  const invalid: (message: string) => never = (message) =>
+    command.error(`error: ${message}`, { code: 'kairos.invalidOption' });
+  const keyValue = (entry: string, flag: string, shape: string): [string, string] => {
+    const at = entry.indexOf('=');
+    if (at <= 0) invalid(`${flag} expects ${shape}, got "${entry}"`);
+    return [entry.slice(0, at), entry.slice(at + 1)];
+  };
+  const text = (key: string): string | undefined => (typeof raw[key] === 'string' ? raw[key] : undefined);
+  const port = (key: string): number | undefined => (typeof raw[key] === 'number' ? raw[key] : undefined);
+  const list = (key: string): string[] => {
+    const value = raw[key];
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  };
+
+  const grpcPort = port('port') ?? DEFAULT_PORT;
+  const ip = text('ip') ?? 'localhost';
+  const headless = raw['headless'] === true;
+  // Port 0 asks the OS for a free port; the UI then gets one too rather than port 1000.
+  const uiPort = headless ? undefined : (port('uiPort') ?? (grpcPort === 0 ? 0 : grpcPort + 1000));
+  if (uiPort !== undefined && uiPort > 65535) invalid(`the Web UI port would be ${uiPort}; pass --ui-port or --headless`);
+
+  const dbFlag = text('dbFilename');
+  const dataDir = dbFlag === undefined ? defaultDataDir(host) : undefined;
+  const dbFilename =
+    dataDir !== undefined
+      ? path[host.platform === 'win32' ? 'win32' : 'posix'].join(dataDir, 'kairos.db')
+      : dbFlag === ':memory:'
+        ? dbFlag
+        : path.resolve(host.cwd, dbFlag ?? '');
+
+  const namespaces = [DEFAULT_NAMESPACE];
+  for (const name of list('namespace')) {
+    if (name.trim() === '') invalid('a namespace name must not be empty');
+    if (!namespaces.includes(name)) namespaces.push(name);
+  }
+
+  const dynamicConfig = new Map<string, unknown>();
+  for (const entry of list('dynamicConfigValue')) {
+    const [key, value] = keyValue(entry, '--dynamic-config-value', 'KEY=VALUE');
+    dynamicConfig.set(key, parseConfigValue(value));
+  }
+
+  const warnings: string[] = [];
+  for (const entry of list('searchAttribute')) {
+    const [name, type] = keyValue(entry, '--search-attribute', 'KEY=Type');
+    if (!SEARCH_ATTRIBUTE_TYPES.includes(type)) {
+      invalid(`search attribute ${name} has unknown type "${type}" (one of ${SEARCH_ATTRIBUTE_TYPES.join(', ')})`);
+    }
+    warnings.push(`--search-attribute ${entry} is accepted but not registered yet`);
+  }
+  for (const entry of list('sqlitePragma')) {
+    keyValue(entry, '--sqlite-pragma', 'PRAGMA=VALUE');
+    warnings.push(`--sqlite-pragma ${entry} is accepted but not applied yet`);
+  }
+  const uiIp = text('uiIp');
+  if (uiIp !== undefined && uiIp !== ip) warnings.push(`--ui-ip ${uiIp} is accepted but the Web UI listens on ${ip}`);
+
+  const options: StartServerOptions = {
+    ip,
+    port: grpcPort,
+    dbFilename,
+    namespaces,
+    logLevel: oneOf(LOG_LEVELS, raw['logLevel'], 'warn'),
+    logFormat: oneOf(LOG_FORMATS, raw['logFormat'], 'text'),
+    dynamicConfig,
+    headless,
+    uiPort,
+    httpPort: port('httpPort'),
+    metricsPort: port('metricsPort'),
+  };
+  return { options, defaultDataDir: dataDir, warnings };
+}
+
+/** VALUE is JSON when it parses as JSON (`false`, `10`, `"x"`, `{...}`), else the bare string. */
+export function parseConfigValue(value: string): unknown {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+function oneOf<T extends string>(choices: readonly T[], value: unknown, fallback: T): T {
+  return choices.find((c) => c === value) ?? fallback;
+}
+
+/** What running the command touches, injected so that its lifecycle can be tested without a process. */
+export interface StartDevIo {
+  readonly startServer: (options: StartServerOptions) => Promise<RunningServer>;
+  readonly stdout: (line: string) => void;
+  readonly stderr: (line: string) => void;
+  readonly onSignal: (listener: (signal: 'SIGINT' | 'SIGTERM') => void) => void;
+  readonly exit: (code: number) => void;
+}
+
+/** Starts the server, prints the banner, and closes it on the first SIGINT/SIGTERM. */
+export async function runStartDev(invocation: StartDevInvocation, io: StartDevIo): Promise<void> {
+  const { options } = invocation;
+  let running: RunningServer;
+  try {
+    if (invocation.defaultDataDir !== undefined) mkdirSync(invocation.defaultDataDir, { recursive: true });
+    running = await io.startServer(options);
+  } catch (err) {
+    io.stderr(`Error: ${errorMessage(err)}`);
+    io.exit(1);
+    return;
+  }
+
+  const listenPort = Number(/:(\d+)$/.exec(running.grpcAddress)?.[1] ?? options.port);
+  io.stdout(`Kairos Server:  ${hostPort(options.ip, listenPort)}`);
+  // With --port 0 the UI port is chosen by the OS too, and RunningServer does not report it.
+  if (!options.headless && options.uiPort !== undefined && options.uiPort !== 0) {
+    io.stdout(`Kairos UI:      http://${hostPort(options.ip, options.uiPort)}`);
+  }
+  if (options.metricsPort !== undefined) {
+    io.stdout(`Kairos Metrics: http://${hostPort(options.ip, options.metricsPort)}/metrics`);
+  }
+  io.stdout(`Database:       ${running.dbPath}`);
+  for (const warning of invocation.warnings) io.stderr(`Warning: ${warning}`);
+  for (const key of running.unknownDynamicConfigKeys) {
+    io.stderr(`Warning: unknown dynamic config key ${key} (ignored)`);
+  }
+
+  let closing = false;
+  io.onSignal((signal) => {
+    if (closing) {
+      io.exit(signal === 'SIGINT' ? 130 : 143); // a second signal: the user wants out now
+      return;
+    }
+    closing = true;
+    running.close().then(
+      () => io.exit(0),
+      (err: unknown) => {
+        io.stderr(`Error: ${errorMessage(err)}`);
+        io.exit(1);
+      },
+    );
+  });
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,59 @@
+// The `kairos` command line. Commands load their heavy dependencies (the server) only when they run,
+// so `kairos --help` and `kairos --version` answer at once.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { addStartDevOptions, currentHostEnvironment, runStartDev, startDevInvocation } from './commands/server-start-dev.js';
+
+/** Exit code for usage errors (unknown flag, bad value), as in most Unix tools. */
+const USAGE_EXIT_CODE = 2;
+
+function packageVersion(): string {
+  const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
+  const parsed: unknown = JSON.parse(text);
+  const version = typeof parsed === 'object' && parsed !== null && 'version' in parsed ? parsed.version : undefined;
+  return typeof version === 'string' ? version : '0.0.0';
+}
+
+export function createProgram(): Command {
+  const program = new Command('kairos')
+    .description('Kairos: a durable-execution server that speaks Temporal')
+    .version(packageVersion(), '-v, --version', 'print the version')
+    .exitOverride() // inherited by the subcommands added below
+    .showSuggestionAfterError();
+
+  const server = program.command('server').description('run a Kairos server');
+  const startDev = server
+    .command('start-dev')
+    .description('start a development server: gRPC, Web UI and an embedded SQLite database')
+    .allowExcessArguments(false);
+  addStartDevOptions(startDev).action(async () => {
+    const invocation = startDevInvocation(startDev, currentHostEnvironment());
+    const { startServer } = await import('@kairos/server');
+    await runStartDev(invocation, {
+      startServer,
+      stdout: (line) => process.stdout.write(`${line}\n`),
+      stderr: (line) => process.stderr.write(`${line}\n`),
+      onSignal: (listener) => {
+        process.on('SIGINT', () => listener('SIGINT'));
+        process.on('SIGTERM', () => listener('SIGTERM'));
+      },
+      exit: (code) => process.exit(code),
+    });
+  });
+  return program;
+}
+
+/** Runs the CLI on `argv` (as in process.argv: node, script, args...). */
+export async function runCli(argv: readonly string[]): Promise<void> {
+  try {
+    await createProgram().parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed the message (or the help/version text).
+      process.exitCode = err.exitCode === 0 ? 0 : USAGE_EXIT_CODE;
+      return;
+    }
+    process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}

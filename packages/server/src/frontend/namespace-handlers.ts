@@ -1,0 +1,83 @@
+// Namespace RPCs: Register / Describe / List / Update.
+import type { temporal } from '@temporalio/proto';
+import type { Loose } from '@kairos/common';
+import { durationToMs, msToDuration } from '@kairos/common';
+import { InvalidArgumentError } from '../errors.js';
+import type { NamespaceRecord, NamespaceRegistry } from '../namespace/registry.js';
+import { DEFAULT_RETENTION_MS } from '../namespace/registry.js';
+import type { ServiceHandlers } from './grpc-server.js';
+import { requireString } from './validation.js';
+
+type WS = typeof temporal.api.workflowservice.v1;
+type DescribeNamespaceResponse = Loose<temporal.api.workflowservice.v1.IDescribeNamespaceResponse>;
+
+const MIN_RETENTION_MS = 24 * 3600 * 1000;
+
+export function describeNamespaceRecord(r: NamespaceRecord): DescribeNamespaceResponse {
+  return {
+    namespaceInfo: {
+      name: r.name,
+      state: r.state,
+      description: r.description,
+      ownerEmail: r.ownerEmail,
+      data: { ...r.data },
+      id: r.id,
+      // Features this server does not offer yet are advertised as off, so SDKs do not try them.
+      capabilities: { eagerWorkflowStart: false, syncUpdate: false, asyncUpdate: false, workerHeartbeats: false },
+      supportsSchedules: false,
+    },
+    config: {
+      workflowExecutionRetentionTtl: msToDuration(r.retentionMs),
+      historyArchivalState: 2,
+      visibilityArchivalState: 2,
+    },
+    replicationConfig: { activeClusterName: 'active', clusters: [{ clusterName: 'active' }], state: 1 },
+    isGlobalNamespace: false,
+    failoverVersion: 0,
+  };
+}
+
+export function namespaceHandlers(registry: NamespaceRegistry): ServiceHandlers {
+  return {
+    async DescribeNamespace(request) {
+      const req = request as temporal.api.workflowservice.v1.IDescribeNamespaceRequest;
+      if (req.id) {
+        const byId = registry.findById(req.id);
+        if (byId) return describeNamespaceRecord(byId);
+      }
+      return describeNamespaceRecord(registry.get(requireString(req.namespace, 'Namespace')));
+    },
+    async ListNamespaces() {
+      return { namespaces: registry.list().map(describeNamespaceRecord), nextPageToken: null } satisfies Loose<temporal.api.workflowservice.v1.IListNamespacesResponse>;
+    },
+    async RegisterNamespace(request) {
+      const req = request as temporal.api.workflowservice.v1.IRegisterNamespaceRequest;
+      const name = requireString(req.namespace, 'Namespace');
+      if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(name) || name.length > 255) throw new InvalidArgumentError(`Namespace name "${name}" is invalid.`);
+      const retentionMs = durationToMs(req.workflowExecutionRetentionPeriod) || DEFAULT_RETENTION_MS;
+      if (retentionMs < MIN_RETENTION_MS) throw new InvalidArgumentError('WorkflowExecutionRetentionPeriod must be at least 1 day.');
+      await registry.register({ name, description: req.description ?? '', ownerEmail: req.ownerEmail ?? '', retentionMs, data: { ...(req.data ?? {}) } });
+      return {};
+    },
+    async UpdateNamespace(request) {
+      const req = request as temporal.api.workflowservice.v1.IUpdateNamespaceRequest;
+      const name = requireString(req.namespace, 'Namespace');
+      const change: { -readonly [K in keyof Parameters<NamespaceRegistry['update']>[1]]: Parameters<NamespaceRegistry['update']>[1][K] } = {};
+      if (req.updateInfo) {
+        if (req.updateInfo.description) change.description = req.updateInfo.description;
+        if (req.updateInfo.ownerEmail) change.ownerEmail = req.updateInfo.ownerEmail;
+        if (req.updateInfo.data) change.data = { ...registry.get(name).data, ...req.updateInfo.data };
+      }
+      const ttl = req.config?.workflowExecutionRetentionTtl;
+      if (ttl) {
+        const ms = durationToMs(ttl);
+        if (ms < MIN_RETENTION_MS) throw new InvalidArgumentError('WorkflowExecutionRetentionPeriod must be at least 1 day.');
+        change.retentionMs = ms;
+      }
+      const updated = await registry.update(name, change);
+      const d = describeNamespaceRecord(updated);
+      return { namespaceInfo: d.namespaceInfo, config: d.config, replicationConfig: d.replicationConfig, isGlobalNamespace: false, failoverVersion: 0 };
+    },
+  };
+}
+void (null as unknown as WS);

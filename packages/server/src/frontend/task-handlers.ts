@@ -1,0 +1,144 @@
+// Worker-facing RPCs: long polls for workflow/activity tasks and their completions.
+import { randomUUID } from 'node:crypto';
+import type { temporal } from '@temporalio/proto';
+import type { Loose } from '@kairos/common';
+import { encodeTaskToken } from '../history/task-token.js';
+import type { HistoryContext } from '../history/service-context.js';
+import { recordWorkflowTaskStarted, respondWorkflowTaskCompleted, respondWorkflowTaskFailed } from '../history/ops/workflow-task.js';
+import { heartbeatActivity, recordActivityTaskStarted, resolveActivityTarget, respondActivity } from '../history/ops/activity-task.js';
+import { pollBudgetMs } from '../matching/matching.js';
+import { TaskQueueKind } from '../proto-types.js';
+import type { CallContext, ServiceHandlers } from './grpc-server.js';
+import { requireString } from './validation.js';
+
+type PollWorkflowResponse = Loose<temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse>;
+
+export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
+  const ns = (name: string | null | undefined) => ctx.namespaces.get(requireString(name, 'Namespace'));
+  const clock = ctx.engine.clock;
+
+  async function pollWorkflow(request: unknown, call: CallContext): Promise<PollWorkflowResponse> {
+    const req = request as temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest;
+    const namespace = ns(req.namespace);
+    const queue = requireString(req.taskQueue?.name, 'TaskQueue');
+    const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
+    for (;;) {
+      const entry = await ctx.matching.pollWorkflowTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal);
+      if (!entry) return {};
+      if (entry.kind === 'query') {
+        const pending = ctx.queries.get(entry.queryId);
+        if (!pending) continue;
+        if (call.signal.aborted) {
+          ctx.matching.addQueryTask(queue, entry.queryId, entry.key, entry.expiresAtMs);
+          return {};
+        }
+        const state = await ctx.engine.read(entry.key);
+        if (!state) continue;
+        const events = await ctx.engine.readEvents(entry.key, 1, state.nextEventId);
+        return {
+          taskToken: encodeTaskToken({ k: 'qry', qid: entry.queryId }),
+          workflowExecution: { workflowId: state.workflowId, runId: state.runId },
+          workflowType: { name: state.workflowType },
+          previousStartedEventId: state.lastCompletedWftStartedEventId,
+          startedEventId: 0,
+          attempt: 1,
+          history: { events },
+          query: pending.query,
+          workflowExecutionTaskQueue: { name: state.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        };
+      }
+      if (call.signal.aborted) {
+        // The poller left while the task was handed over: give it to the next one.
+        ctx.matching.addWorkflowTask(queue, entry.ref);
+        return {};
+      }
+      const response = await recordWorkflowTaskStarted(ctx, entry.ref, req, randomUUID());
+      if (response) return response;
+    }
+  }
+
+  return {
+    PollWorkflowTaskQueue: pollWorkflow,
+
+    async PollActivityTaskQueue(request, call) {
+      const req = request as temporal.api.workflowservice.v1.IPollActivityTaskQueueRequest;
+      const namespace = ns(req.namespace);
+      const queue = requireString(req.taskQueue?.name, 'TaskQueue');
+      const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
+      for (;;) {
+        const ref = await ctx.matching.pollActivityTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal);
+        if (!ref) return {};
+        if (call.signal.aborted) {
+          ctx.matching.addActivityTask(queue, ref);
+          return {};
+        }
+        const response = await recordActivityTaskStarted(ctx, namespace, ref, req, randomUUID());
+        if (response) return response;
+      }
+    },
+
+    async RespondWorkflowTaskCompleted(request) {
+      const req = request as temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest;
+      return respondWorkflowTaskCompleted(ctx, ns(req.namespace), req);
+    },
+
+    async RespondWorkflowTaskFailed(request) {
+      const req = request as temporal.api.workflowservice.v1.IRespondWorkflowTaskFailedRequest;
+      return respondWorkflowTaskFailed(ctx, ns(req.namespace), req);
+    },
+
+    async RecordActivityTaskHeartbeat(request) {
+      const req = request as temporal.api.workflowservice.v1.IRecordActivityTaskHeartbeatRequest;
+      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, true);
+      return heartbeatActivity(ctx, target, req.details);
+    },
+
+    async RecordActivityTaskHeartbeatById(request) {
+      const req = request as temporal.api.workflowservice.v1.IRecordActivityTaskHeartbeatByIdRequest;
+      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, false);
+      return heartbeatActivity(ctx, target, req.details);
+    },
+
+    async RespondActivityTaskCompleted(request) {
+      const req = request as temporal.api.workflowservice.v1.IRespondActivityTaskCompletedRequest;
+      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, true);
+      return respondActivity(ctx, target, { kind: 'completed', result: req.result, identity: req.identity ?? '' });
+    },
+
+    async RespondActivityTaskCompletedById(request) {
+      const req = request as temporal.api.workflowservice.v1.IRespondActivityTaskCompletedByIdRequest;
+      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, false);
+      return respondActivity(ctx, target, { kind: 'completed', result: req.result, identity: req.identity ?? '' });
+    },
+
+    async RespondActivityTaskFailed(request) {
+      const req = request as temporal.api.workflowservice.v1.IRespondActivityTaskFailedRequest;
+      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, true);
+      await respondActivity(ctx, target, { kind: 'failed', failure: req.failure ?? { message: '' }, identity: req.identity ?? '', lastHeartbeatDetails: req.lastHeartbeatDetails });
+      return { failures: [] };
+    },
+
+    async RespondActivityTaskFailedById(request) {
+      const req = request as temporal.api.workflowservice.v1.IRespondActivityTaskFailedByIdRequest;
+      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, false);
+      await respondActivity(ctx, target, { kind: 'failed', failure: req.failure ?? { message: '' }, identity: req.identity ?? '', lastHeartbeatDetails: req.lastHeartbeatDetails });
+      return { failures: [] };
+    },
+
+    async RespondActivityTaskCanceled(request) {
+      const req = request as temporal.api.workflowservice.v1.IRespondActivityTaskCanceledRequest;
+      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, true);
+      return respondActivity(ctx, target, { kind: 'canceled', details: req.details, identity: req.identity ?? '' });
+    },
+
+    async RespondActivityTaskCanceledById(request) {
+      const req = request as temporal.api.workflowservice.v1.IRespondActivityTaskCanceledByIdRequest;
+      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, false);
+      return respondActivity(ctx, target, { kind: 'canceled', details: req.details, identity: req.identity ?? '' });
+    },
+
+    async ShutdownWorker() {
+      return {};
+    },
+  };
+}

@@ -1,0 +1,115 @@
+// WorkflowService RPCs for executions: decode, validate, resolve the namespace, call history.
+import { randomUUID } from 'node:crypto';
+import type { temporal } from '@temporalio/proto';
+import type { Loose } from '@kairos/common';
+import { InvalidArgumentError } from '../errors.js';
+import type { HistoryContext } from '../history/service-context.js';
+import { requireState, resolveRun } from '../history/service-context.js';
+import { startWorkflow } from '../history/ops/start-workflow.js';
+import { requestCancelWorkflow, signalExisting, signalWorkflow, terminate } from '../history/ops/signal-cancel-terminate.js';
+import { describeExecution } from '../history/ops/describe.js';
+import { getHistory, getHistoryReverse } from '../history/ops/history-read.js';
+import { queryWorkflow, respondQueryTaskCompleted } from '../history/ops/query.js';
+import type { ServiceHandlers } from './grpc-server.js';
+import { checkDuration, checkMemo, checkPayloads, checkRetryPolicy, optionalId, requireId, requireString } from './validation.js';
+
+type WS = typeof temporal.api.workflowservice.v1;
+type StartRequest = Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest>;
+void (null as unknown as WS);
+
+export function validateStart(req: StartRequest): void {
+  requireString(req.namespace, 'Namespace');
+  requireId(req.workflowId, 'WorkflowId');
+  requireId(req.workflowType?.name, 'WorkflowType');
+  requireId(req.taskQueue?.name, 'TaskQueue');
+  optionalId(req.requestId, 'RequestId');
+  checkDuration(req.workflowExecutionTimeout, 'WorkflowExecutionTimeout');
+  checkDuration(req.workflowRunTimeout, 'WorkflowRunTimeout');
+  checkDuration(req.workflowTaskTimeout, 'WorkflowTaskTimeout');
+  checkDuration(req.workflowStartDelay, 'WorkflowStartDelay');
+  checkPayloads(req.input, 'Input');
+  checkMemo(req.memo);
+  checkRetryPolicy(req.retryPolicy);
+  if (req.cronSchedule) throw new InvalidArgumentError('CronSchedule is not supported by this server yet.');
+}
+
+export function executionHandlers(ctx: HistoryContext): ServiceHandlers {
+  const ns = (name: string | null | undefined) => ctx.namespaces.get(requireString(name, 'Namespace'));
+  return {
+    async StartWorkflowExecution(request) {
+      const req = request as StartRequest;
+      validateStart(req);
+      const outcome = await startWorkflow(ctx, ns(req.namespace), req);
+      return { runId: outcome.runId, started: outcome.started, status: 1 } satisfies Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionResponse>;
+    },
+
+    async SignalWithStartWorkflowExecution(request) {
+      const req = request as temporal.api.workflowservice.v1.ISignalWithStartWorkflowExecutionRequest;
+      validateStart(req);
+      const signalName = requireString(req.signalName, 'SignalName');
+      checkPayloads(req.signalInput, 'SignalInput');
+      const namespace = ns(req.namespace);
+      const signal = { name: signalName, input: req.signalInput, header: req.header, identity: req.identity ?? '', requestId: req.requestId ?? '' };
+      const outcome = await startWorkflow(ctx, namespace, req, signal);
+      if (outcome.existing) {
+        await signalExisting(ctx, outcome.existing, { signalName, input: req.signalInput, header: req.header, identity: signal.identity, requestId: signal.requestId });
+      }
+      return { runId: outcome.runId, started: outcome.started };
+    },
+
+    async SignalWorkflowExecution(request) {
+      const req = request as temporal.api.workflowservice.v1.ISignalWorkflowExecutionRequest;
+      const namespace = ns(req.namespace);
+      const workflowId = requireId(req.workflowExecution?.workflowId, 'WorkflowId');
+      const signalName = requireString(req.signalName, 'SignalName');
+      optionalId(req.requestId, 'RequestId');
+      checkPayloads(req.input, 'Input');
+      const key = await resolveRun(ctx, namespace.id, workflowId, req.workflowExecution?.runId);
+      await signalWorkflow(ctx, key, { signalName, input: req.input, header: req.header, identity: req.identity ?? '', requestId: req.requestId ?? '' });
+      return {};
+    },
+
+    async RequestCancelWorkflowExecution(request) {
+      const req = request as temporal.api.workflowservice.v1.IRequestCancelWorkflowExecutionRequest;
+      await requestCancelWorkflow(ctx, ns(req.namespace), req);
+      return {};
+    },
+
+    async TerminateWorkflowExecution(request) {
+      const req = request as temporal.api.workflowservice.v1.ITerminateWorkflowExecutionRequest;
+      await terminate(ctx, ns(req.namespace), req);
+      return {};
+    },
+
+    async DescribeWorkflowExecution(request) {
+      const req = request as temporal.api.workflowservice.v1.IDescribeWorkflowExecutionRequest;
+      const namespace = ns(req.namespace);
+      const workflowId = requireId(req.execution?.workflowId, 'WorkflowId');
+      const key = await resolveRun(ctx, namespace.id, workflowId, req.execution?.runId);
+      return describeExecution(requireState(await ctx.engine.read(key), key));
+    },
+
+    async GetWorkflowExecutionHistory(request, call) {
+      const req = request as temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryRequest;
+      return getHistory(ctx, ns(req.namespace), req, call.deadlineMs, call.signal);
+    },
+
+    async GetWorkflowExecutionHistoryReverse(request) {
+      const req = request as temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryReverseRequest;
+      return getHistoryReverse(ctx, ns(req.namespace), req);
+    },
+
+    async QueryWorkflow(request, call) {
+      const req = request as temporal.api.workflowservice.v1.IQueryWorkflowRequest;
+      return queryWorkflow(ctx, ns(req.namespace), req, call.deadlineMs, call.signal);
+    },
+
+    async RespondQueryTaskCompleted(request) {
+      const req = request as temporal.api.workflowservice.v1.IRespondQueryTaskCompletedRequest;
+      ns(req.namespace);
+      return respondQueryTaskCompleted(ctx, req);
+    },
+  };
+}
+
+export { randomUUID };

@@ -1,0 +1,250 @@
+// Validates and applies the commands of one workflow-task completion, in order. A command that is
+// invalid raises CommandError; the caller then discards the whole completion and fails the task.
+import { durationToMs, msToDuration } from '@kairos/common';
+import {
+  CommandType,
+  EventType,
+  MemoCodec,
+  RetryState,
+  SearchAttributesCodec,
+  WorkflowExecutionStatus,
+  WorkflowTaskFailedCause as Cause,
+  type Command,
+  type Memo,
+  type Payload,
+  type SearchAttributes,
+} from '../../proto-types.js';
+import type { Transition } from '../transition.js';
+import { requestCancelActivity, scheduleActivity } from '../machines/activity.js';
+import { cancelTimer, startTimer } from '../machines/timer.js';
+import { closeWorkflow } from '../machines/workflow.js';
+import { normalizeRetryPolicy, retryPolicyToProto, validateRetryPolicy } from '../retry.js';
+import { checkPayloadSize, LIMITS } from '../../limits.js';
+
+export class CommandError extends Error {
+  override name = 'CommandError';
+  constructor(
+    readonly failedCause: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const CLOSING = new Set<number>([
+  CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+  CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+  CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
+  CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+]);
+
+export function hasClosingCommand(commands: readonly Command[]): boolean {
+  return commands.some((c) => CLOSING.has(c.commandType ?? 0));
+}
+
+export function applyCommands(t: Transition, commands: readonly Command[], completedEventId: number, identity: string): void {
+  commands.forEach((command, index) => {
+    const type = command.commandType ?? 0;
+    if (CLOSING.has(type) && index !== commands.length - 1) {
+      throw new CommandError(closeCause(type), `invalid command sequence: ${CommandType[type] ?? type} must be the last command`);
+    }
+    applyCommand(t, command, completedEventId, identity);
+  });
+}
+
+function closeCause(type: number): number {
+  switch (type) {
+    case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+      return Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES;
+    case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+      return Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES;
+    case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+      return Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES;
+    default:
+      return Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES;
+  }
+}
+
+function applyCommand(t: Transition, command: Command, completedEventId: number, identity: string): void {
+  const state = t.state;
+  switch (command.commandType) {
+    case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
+      return scheduleActivityCommand(t, command, completedEventId);
+    case CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: {
+      const id = Number(command.requestCancelActivityTaskCommandAttributes?.scheduledEventId ?? 0);
+      const info = state.activities[id];
+      if (!info) throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES, `invalid activity: no pending activity with ScheduledEventId ${id}`);
+      requestCancelActivity(t, info, completedEventId);
+      return;
+    }
+    case CommandType.COMMAND_TYPE_START_TIMER: {
+      const a = command.startTimerCommandAttributes;
+      const timerId = a?.timerId ?? '';
+      if (!timerId) throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES, 'TimerId is not set on StartTimerCommand.');
+      if (durationToMs(a?.startToFireTimeout) <= 0) throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES, 'A valid StartToFireTimeout is not set on StartTimerCommand.');
+      if (state.timers[timerId]) throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_START_TIMER_DUPLICATE_ID, `invalid timer: TimerId ${timerId} is already in use`);
+      startTimer(t, { timerId, startToFireTimeout: a?.startToFireTimeout ?? null, workflowTaskCompletedEventId: completedEventId });
+      return;
+    }
+    case CommandType.COMMAND_TYPE_CANCEL_TIMER: {
+      const timerId = command.cancelTimerCommandAttributes?.timerId ?? '';
+      if (!cancelTimer(t, timerId, completedEventId, identity)) {
+        throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES, `invalid timer: no pending timer with TimerId ${timerId}`);
+      }
+      return;
+    }
+    case CommandType.COMMAND_TYPE_RECORD_MARKER: {
+      const a = command.recordMarkerCommandAttributes;
+      if (!a?.markerName) throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES, 'MarkerName is not set on RecordMarkerCommand.');
+      t.addEvent(EventType.EVENT_TYPE_MARKER_RECORDED, 'markerRecordedEventAttributes', {
+        markerName: a.markerName,
+        details: a.details ?? {},
+        workflowTaskCompletedEventId: completedEventId,
+        header: a.header ?? null,
+        failure: a.failure ?? null,
+      });
+      return;
+    }
+    case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: {
+      const result = command.completeWorkflowExecutionCommandAttributes?.result ?? null;
+      payloadCheck(result, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES, 'CompleteWorkflowExecutionCommand.Result');
+      closeWorkflow(t, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, 'workflowExecutionCompletedEventAttributes', {
+        result,
+        workflowTaskCompletedEventId: completedEventId,
+      });
+      return;
+    }
+    case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+      closeWorkflow(t, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, 'workflowExecutionFailedEventAttributes', {
+        failure: command.failWorkflowExecutionCommandAttributes?.failure ?? null,
+        retryState: RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+        workflowTaskCompletedEventId: completedEventId,
+      });
+      return;
+    case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+      closeWorkflow(t, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, 'workflowExecutionCanceledEventAttributes', {
+        details: command.cancelWorkflowExecutionCommandAttributes?.details ?? null,
+        workflowTaskCompletedEventId: completedEventId,
+      });
+      return;
+    case CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
+      const sa = command.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes;
+      if (!sa?.indexedFields || Object.keys(sa.indexedFields).length === 0) {
+        throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, 'SearchAttributes is not set on UpsertWorkflowSearchAttributesCommand.');
+      }
+      t.addEvent(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, 'upsertWorkflowSearchAttributesEventAttributes', {
+        searchAttributes: sa,
+        workflowTaskCompletedEventId: completedEventId,
+      });
+      state.searchAttributes = mergeIndexed(state.searchAttributes, sa, SearchAttributesCodec);
+      return;
+    }
+    case CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: {
+      const memo = command.modifyWorkflowPropertiesCommandAttributes?.upsertedMemo;
+      if (!memo?.fields || Object.keys(memo.fields).length === 0) {
+        throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES, 'UpsertedMemo is not set on ModifyWorkflowPropertiesCommand.');
+      }
+      t.addEvent(EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED, 'workflowPropertiesModifiedEventAttributes', {
+        upsertedMemo: memo,
+        workflowTaskCompletedEventId: completedEventId,
+      });
+      state.memo = mergeMemo(state.memo, memo);
+      return;
+    }
+    default:
+      throw new CommandError(
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_FEATURE_DISABLED,
+        `command ${CommandType[command.commandType ?? 0] ?? command.commandType} is not supported by this server yet`,
+      );
+  }
+}
+
+function payloadCheck(p: Parameters<typeof checkPayloadSize>[0], cause: number, field: string): void {
+  const problem = checkPayloadSize(p, field);
+  if (problem) throw new CommandError(cause, problem);
+}
+
+function scheduleActivityCommand(t: Transition, command: Command, completedEventId: number): void {
+  const state = t.state;
+  const a = command.scheduleActivityTaskCommandAttributes;
+  const bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES;
+  if (!a) throw new CommandError(bad, 'ScheduleActivityTaskCommandAttributes is not set on command.');
+  const activityId = a.activityId ?? '';
+  if (!activityId) throw new CommandError(bad, 'ActivityId is not set on ScheduleActivityTaskCommand.');
+  if (activityId.length > LIMITS.maxIdLength) throw new CommandError(bad, 'ActivityId exceeds length limit.');
+  if (!a.activityType?.name) throw new CommandError(bad, 'ActivityType is not set on ScheduleActivityTaskCommand.');
+  if (Object.values(state.activities).some((x) => x.activityId === activityId)) {
+    throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_SCHEDULE_ACTIVITY_DUPLICATE_ID, `invalid activity: ActivityId ${activityId} is already in use`);
+  }
+  if (Object.keys(state.activities).length >= LIMITS.maxPendingActivities) {
+    throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_PENDING_ACTIVITIES_LIMIT_EXCEEDED, `the number of pending activities ${LIMITS.maxPendingActivities} has reached the limit`);
+  }
+  payloadCheck(a.input, bad, 'ScheduleActivityTaskCommand.Input');
+  const policyProblem = validateRetryPolicy(a.retryPolicy, 'RetryPolicy');
+  if (policyProblem) throw new CommandError(bad, policyProblem);
+  const run = state.runTimeoutMs;
+  let s2c = durationToMs(a.scheduleToCloseTimeout);
+  let s2s = durationToMs(a.scheduleToStartTimeout);
+  let stc = durationToMs(a.startToCloseTimeout);
+  let hb = durationToMs(a.heartbeatTimeout);
+  if (s2c < 0 || s2s < 0 || stc < 0 || hb < 0) throw new CommandError(bad, 'A valid timeout may not be negative.');
+  if (s2c > 0) {
+    s2s = s2s > 0 ? Math.min(s2s, s2c) : s2c;
+    stc = stc > 0 ? Math.min(stc, s2c) : s2c;
+  } else if (stc > 0) {
+    s2c = run;
+    if (s2s === 0) s2s = run;
+  } else {
+    throw new CommandError(bad, 'A valid StartToClose or ScheduleToCloseTimeout is not set on ScheduleActivityTaskCommand.');
+  }
+  if (run > 0) {
+    s2c = s2c > 0 ? Math.min(s2c, run) : run;
+    s2s = s2s > 0 ? Math.min(s2s, run) : run;
+    stc = Math.min(stc, run);
+  }
+  hb = Math.min(hb, stc);
+  scheduleActivity(
+    t,
+    {
+      activityId,
+      activityType: a.activityType,
+      taskQueue: { name: a.taskQueue?.name || state.taskQueue, kind: 1 },
+      header: a.header ?? null,
+      input: a.input ?? null,
+      scheduleToCloseTimeout: msToDuration(s2c),
+      scheduleToStartTimeout: msToDuration(s2s),
+      startToCloseTimeout: msToDuration(stc),
+      heartbeatTimeout: msToDuration(hb),
+      workflowTaskCompletedEventId: completedEventId,
+      retryPolicy: retryPolicyToProto(normalizeRetryPolicy(a.retryPolicy)),
+      useWorkflowBuildId: a.useWorkflowBuildId ?? false,
+      priority: a.priority ?? null,
+    },
+    { scheduleToCloseMs: s2c, scheduleToStartMs: s2s, startToCloseMs: stc, heartbeatMs: hb },
+  );
+}
+
+function mergeIndexed(current: Uint8Array | null, upsert: SearchAttributes, codec: typeof SearchAttributesCodec): Uint8Array {
+  const existing = current ? codec.decode(current) : { indexedFields: {} };
+  const fields: Record<string, Payload> = { ...(existing.indexedFields ?? {}) };
+  for (const [k, v] of Object.entries(upsert.indexedFields ?? {})) {
+    // An empty payload (null data) removes the attribute, as in Temporal.
+    if (!v?.data || v.data.length === 0 || isJsonNull(v.data)) delete fields[k];
+    else fields[k] = v;
+  }
+  return codec.encode({ indexedFields: fields }).finish();
+}
+
+function mergeMemo(current: Uint8Array | null, upsert: Memo): Uint8Array {
+  const existing = current ? MemoCodec.decode(current) : { fields: {} };
+  const fields: Record<string, Payload> = { ...(existing.fields ?? {}) };
+  for (const [k, v] of Object.entries(upsert.fields ?? {})) {
+    if (!v?.data || v.data.length === 0 || isJsonNull(v.data)) delete fields[k];
+    else fields[k] = v;
+  }
+  return MemoCodec.encode({ fields }).finish();
+}
+
+function isJsonNull(data: Uint8Array): boolean {
+  return data.length === 4 && Buffer.from(data).toString() === 'null';
+}

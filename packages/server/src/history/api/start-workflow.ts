@@ -1,0 +1,115 @@
+// Creates a new run: WorkflowExecutionStarted, an optional WorkflowExecutionSignaled (signal-with-start),
+// and the first workflow task — or, with a start delay, a backoff timer that schedules it later.
+import { durationToMs, msToDuration, msToTimestamp } from '@kairos/common';
+import type { temporal } from '@temporalio/proto';
+import type { Loose } from '@kairos/common';
+import { EventType, HeaderCodec, MemoCodec, SearchAttributesCodec, WorkflowExecutionStatus, type Payloads, type Header } from '../../proto-types.js';
+import { Transition } from '../transition.js';
+import type { MutableState } from '../mutable-state.js';
+import { scheduleWorkflowTask } from '../machines/workflow-task.js';
+
+type StartRequest = Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest>;
+
+export const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
+export const MAX_WORKFLOW_TASK_TIMEOUT_MS = 120_000;
+
+export interface NewRunParams {
+  readonly namespaceId: string;
+  readonly namespaceName: string;
+  readonly runId: string;
+  readonly request: StartRequest;
+  readonly nowMs: number;
+  readonly signal?: { readonly name: string; readonly input: Payloads | null | undefined; readonly header: Header | null | undefined; readonly identity: string; readonly requestId: string };
+}
+
+/** Normalized timeouts: run timeout = min(run, execution) when both are set; task timeout default 10 s, capped. */
+export function normalizeWorkflowTimeouts(request: Pick<StartRequest, 'workflowExecutionTimeout' | 'workflowRunTimeout' | 'workflowTaskTimeout'>): {
+  executionTimeoutMs: number;
+  runTimeoutMs: number;
+  workflowTaskTimeoutMs: number;
+} {
+  const executionTimeoutMs = durationToMs(request.workflowExecutionTimeout);
+  let runTimeoutMs = durationToMs(request.workflowRunTimeout);
+  if (executionTimeoutMs > 0 && (runTimeoutMs === 0 || runTimeoutMs > executionTimeoutMs)) runTimeoutMs = executionTimeoutMs;
+  let workflowTaskTimeoutMs = durationToMs(request.workflowTaskTimeout) || DEFAULT_WORKFLOW_TASK_TIMEOUT_MS;
+  workflowTaskTimeoutMs = Math.min(workflowTaskTimeoutMs, MAX_WORKFLOW_TASK_TIMEOUT_MS);
+  if (runTimeoutMs > 0) workflowTaskTimeoutMs = Math.min(workflowTaskTimeoutMs, runTimeoutMs);
+  return { executionTimeoutMs, runTimeoutMs, workflowTaskTimeoutMs };
+}
+
+export function createWorkflowRun(p: NewRunParams): Transition {
+  const req = p.request;
+  const { executionTimeoutMs, runTimeoutMs, workflowTaskTimeoutMs } = normalizeWorkflowTimeouts(req);
+  const backoffMs = durationToMs(req.workflowStartDelay);
+  const state: MutableState = {
+    namespaceId: p.namespaceId,
+    workflowId: req.workflowId ?? '',
+    runId: p.runId,
+    firstExecutionRunId: p.runId,
+    workflowType: req.workflowType?.name ?? '',
+    taskQueue: req.taskQueue?.name ?? '',
+    status: WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
+    startTimeMs: p.nowMs,
+    executionTimeMs: p.nowMs + backoffMs,
+    closeTimeMs: 0,
+    workflowTaskTimeoutMs,
+    runTimeoutMs,
+    executionTimeoutMs,
+    startRequestId: req.requestId ?? '',
+    requestIds: req.requestId ? [req.requestId] : [],
+    signalRequestIds: p.signal?.requestId ? [p.signal.requestId] : [],
+    nextEventId: 1,
+    historySizeBytes: 0,
+    lastCompletedWftStartedEventId: 0,
+    workflowTask: null,
+    activities: {},
+    timers: {},
+    buffered: [],
+    cancelRequested: false,
+    memo: req.memo ? MemoCodec.encode(req.memo).finish() : null,
+    searchAttributes: req.searchAttributes ? SearchAttributesCodec.encode(req.searchAttributes).finish() : null,
+    workflowTimerTaskIds: [],
+    stateTransitionCount: 0,
+  };
+  const t = new Transition(state, p.nowMs);
+  const expirationMs = executionTimeoutMs > 0 ? p.nowMs + backoffMs + executionTimeoutMs : 0;
+  t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, 'workflowExecutionStartedEventAttributes', {
+    workflowType: { name: state.workflowType },
+    taskQueue: { name: state.taskQueue, kind: 1 },
+    input: req.input ?? null,
+    workflowExecutionTimeout: msToDuration(executionTimeoutMs),
+    workflowRunTimeout: msToDuration(runTimeoutMs),
+    workflowTaskTimeout: msToDuration(workflowTaskTimeoutMs),
+    originalExecutionRunId: p.runId,
+    firstExecutionRunId: p.runId,
+    identity: req.identity ?? '',
+    retryPolicy: req.retryPolicy ?? null,
+    attempt: 1,
+    workflowExecutionExpirationTime: expirationMs > 0 ? msToTimestamp(expirationMs) : null,
+    cronSchedule: req.cronSchedule ?? '',
+    firstWorkflowTaskBackoff: backoffMs > 0 ? msToDuration(backoffMs) : null,
+    memo: req.memo ?? null,
+    searchAttributes: req.searchAttributes ?? null,
+    header: req.header ? HeaderCodec.decode(HeaderCodec.encode(req.header).finish()) : null,
+    workflowId: state.workflowId,
+    priority: req.priority ?? null,
+  });
+  if (p.signal) {
+    t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', {
+      signalName: p.signal.name,
+      input: p.signal.input ?? null,
+      identity: p.signal.identity,
+      header: p.signal.header ?? null,
+    });
+  }
+  if (backoffMs > 0) {
+    state.workflowTimerTaskIds.push(t.addTimer(p.nowMs + backoffMs, { kind: 'workflowBackoff' }));
+  } else {
+    scheduleWorkflowTask(t, 1);
+  }
+  if (runTimeoutMs > 0) state.workflowTimerTaskIds.push(t.addTimer(p.nowMs + backoffMs + runTimeoutMs, { kind: 'workflowRunTimeout' }));
+  if (expirationMs > 0 && expirationMs !== p.nowMs + backoffMs + runTimeoutMs) {
+    state.workflowTimerTaskIds.push(t.addTimer(expirationMs, { kind: 'workflowExecutionTimeout' }));
+  }
+  return t;
+}

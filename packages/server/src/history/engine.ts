@@ -1,0 +1,202 @@
+// The I/O edge of the history room. It loads an execution's mutable state (from its cache or the
+// store), runs a pure handler on a clone, commits the resulting transition in one transaction
+// (events + state guarded by its version + timer rows), and only after the commit hands dispatches to
+// matching, timers to the timer queue, and wakes history long-polls. Transitions of one execution are
+// serialized by a per-execution lock; a lost version race evicts the cache and is retried.
+import { HistoryEventCodec, type HistoryEvent } from '../proto-types.js';
+import type { ExecutionKey, ExecutionWrite, Store, TimerTaskRow, TransitionWrite } from '../persistence/store.js';
+import { ConditionFailedError } from '../persistence/errors.js';
+import { cloneMutableState, decodeMutableState, encodeMutableState, type MutableState } from './mutable-state.js';
+import { Transition, type Dispatch } from './transition.js';
+import { encodeTimerTask } from '../timers/timer-task.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import { KeyedMutex } from './keyed-mutex.js';
+
+export interface DispatchSink {
+  dispatch(key: ExecutionKey, d: Dispatch): void;
+}
+
+export interface TimerSink {
+  add(rows: readonly TimerTaskRow[]): void;
+  remove(taskIds: readonly string[]): void;
+}
+
+interface CachedExecution {
+  state: MutableState;
+  version: number;
+}
+
+export function keyString(k: ExecutionKey): string {
+  return `${k.namespaceId}\u0000${k.workflowId}\u0000${k.runId}`;
+}
+
+/** What a handler returns: the transition to commit (or null for nothing) and a value for the caller. */
+export interface HandlerResult<R> {
+  readonly transition: Transition | null;
+  readonly value: R;
+}
+
+export class ExecutionEngine {
+  private readonly cache = new Map<string, CachedExecution>();
+  private readonly locks = new KeyedMutex();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  dispatchSink: DispatchSink | null = null;
+  timerSink: TimerSink | null = null;
+
+  constructor(
+    readonly store: Store,
+    readonly clock: Clock,
+    readonly logger: Logger,
+    private readonly maxCached = 10_000,
+  ) {}
+
+  async load(key: ExecutionKey): Promise<CachedExecution | null> {
+    const k = keyString(key);
+    const hit = this.cache.get(k);
+    if (hit) {
+      // Refresh recency for the LRU order.
+      this.cache.delete(k);
+      this.cache.set(k, hit);
+      return hit;
+    }
+    const row = await this.store.getExecution(key);
+    if (!row) return null;
+    const entry = { state: decodeMutableState(row.state), version: row.version };
+    this.remember(k, entry);
+    return entry;
+  }
+
+  private remember(k: string, entry: CachedExecution): void {
+    this.cache.set(k, entry);
+    if (this.cache.size > this.maxCached) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+  }
+
+  /** Reads the current state without locking (a snapshot; do not mutate). */
+  async read(key: ExecutionKey): Promise<MutableState | null> {
+    return (await this.load(key))?.state ?? null;
+  }
+
+  /**
+   * Runs `handler` on a clone of the execution's state under its lock and commits what it returns.
+   * `handler` receives null when the execution does not exist.
+   */
+  async update<R>(key: ExecutionKey, handler: (state: MutableState | null, nowMs: number) => HandlerResult<R>): Promise<R> {
+    return this.locks.run(keyString(key), async () => {
+      for (let attempt = 0; ; attempt++) {
+        const loaded = await this.load(key);
+        const clone = loaded ? cloneMutableState(loaded.state) : null;
+        const result = handler(clone, this.clock.now());
+        const t = result.transition;
+        if (!t || !loaded) return result.value;
+        try {
+          await this.commitTransitions([{ t, expectedVersion: loaded.version, setCurrent: undefined }]);
+          return result.value;
+        } catch (err) {
+          if (err instanceof ConditionFailedError && attempt < 2) {
+            this.cache.delete(keyString(key));
+            continue;
+          }
+          throw err;
+        }
+      }
+    });
+  }
+
+  /** Locks several executions (in a stable order) around `fn` — used by start with terminate-existing. */
+  async withLocks<R>(keys: readonly string[], fn: () => Promise<R>): Promise<R> {
+    return this.locks.runMany(keys, fn);
+  }
+
+  /**
+   * Commits transitions of one or more executions atomically, then publishes their effects.
+   * expectedVersion 0 creates the execution.
+   */
+  async commitTransitions(
+    items: ReadonlyArray<{ t: Transition; expectedVersion: number; setCurrent: ExecutionWrite['setCurrent'] }>,
+  ): Promise<void> {
+    const executions: ExecutionWrite[] = [];
+    const timersToAdd: TimerTaskRow[] = [];
+    const timerIdsToDelete: string[] = [];
+    for (const { t, expectedVersion, setCurrent } of items) {
+      const state = t.state;
+      state.stateTransitionCount++;
+      const key = { namespaceId: state.namespaceId, workflowId: state.workflowId, runId: state.runId };
+      executions.push({
+        key,
+        expectedVersion,
+        newVersion: expectedVersion + 1,
+        state: encodeMutableState(state),
+        summary: {
+          workflowType: state.workflowType,
+          taskQueue: state.taskQueue,
+          status: state.status,
+          startTimeMs: state.startTimeMs,
+          executionTimeMs: state.executionTimeMs,
+          closeTimeMs: state.closeTimeMs > 0 ? state.closeTimeMs : null,
+          historyLength: state.nextEventId - 1,
+        },
+        needsDispatch: needsDispatch(state),
+        events: t.events.map((e) => ({ eventId: Number(e.eventId), data: HistoryEventCodec.encode(e).finish() })),
+        ...(setCurrent !== undefined ? { setCurrent } : {}),
+      });
+      for (const timer of t.timersToAdd) timersToAdd.push({ taskId: timer.taskId, fireAtMs: timer.fireAtMs, key, data: encodeTimerTask(timer.task) });
+      timerIdsToDelete.push(...t.timerIdsToDelete);
+    }
+    const write: TransitionWrite = { executions, timersToAdd, timerIdsToDelete };
+    await this.store.commit(write);
+    for (const [i, { t, expectedVersion }] of items.entries()) {
+      const exec = executions[i]!;
+      const k = keyString(exec.key);
+      this.remember(k, { state: t.state, version: expectedVersion + 1 });
+      for (const d of t.dispatches) this.dispatchSink?.dispatch(exec.key, d);
+      if (t.events.length > 0 || t.closed) this.notify(k);
+    }
+    if (timerIdsToDelete.length > 0) this.timerSink?.remove(timerIdsToDelete);
+    if (timersToAdd.length > 0) this.timerSink?.add(timersToAdd);
+  }
+
+  /** Waits until the execution changes (new events) or `signal` aborts / `timeoutMs` passes. */
+  waitForChange(key: ExecutionKey, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const k = keyString(key);
+    return new Promise((resolve) => {
+      let set = this.waiters.get(k);
+      if (!set) this.waiters.set(k, (set = new Set()));
+      const done = (): void => {
+        cancelTimer();
+        signal.removeEventListener('abort', done);
+        set.delete(done);
+        if (set.size === 0 && this.waiters.get(k) === set) this.waiters.delete(k);
+        resolve();
+      };
+      const cancelTimer = this.clock.schedule(this.clock.now() + timeoutMs, done);
+      signal.addEventListener('abort', done);
+      set.add(done);
+    });
+  }
+
+  private notify(k: string): void {
+    const set = this.waiters.get(k);
+    if (!set) return;
+    for (const fn of [...set]) fn();
+  }
+
+  /** Events [first, next) of a run, decoded. */
+  async readEvents(key: ExecutionKey, firstEventId: number, nextEventId: number, limit = Number.MAX_SAFE_INTEGER): Promise<HistoryEvent[]> {
+    const rows = await this.store.readEvents(key, firstEventId, nextEventId, limit);
+    return rows.map((r) => HistoryEventCodec.decode(r));
+  }
+
+  /** Drops the cached state (after an unexpected error the cache may be ahead of the database). */
+  evict(key: ExecutionKey): void {
+    this.cache.delete(keyString(key));
+  }
+}
+
+export function needsDispatch(state: MutableState): boolean {
+  if (state.workflowTask && state.workflowTask.startedEventId === 0) return true;
+  return Object.values(state.activities).some((a) => a.phase === 'scheduled' && !a.awaitingRetry);
+}

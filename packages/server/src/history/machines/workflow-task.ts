@@ -1,0 +1,313 @@
+// The workflow-task state machine.
+//
+//   (none) --schedule--> SCHEDULED --start--> STARTED --complete--> (none)
+//                            ^                    |--fail/timeout--> SCHEDULED (attempt+1, transient)
+//                            |____________________|
+//
+// Attempt 1 writes WorkflowTaskScheduled/Started when they happen. A retried task (attempt > 1) is
+// *transient*: its Scheduled/Started events are only attached to the poll response and written when
+// the attempt completes, so a workflow stuck in a failing task does not grow its history. New events
+// arriving while a transient task is scheduled turn it back into a normal attempt-1 task.
+//
+// While a task is STARTED, events caused by the outside world (signals, activity completions, ...)
+// are buffered and written after the task's completion and commands, because sdk-core requires the
+// Started event to be followed directly by the task's close event.
+import { api } from '@kairos/common';
+import { EventType, HistoryEventCodec, TaskQueueKind, TimeoutType, type Failure, type HistoryEvent } from '../../proto-types.js';
+import { msToDuration } from '@kairos/common';
+import type { Transition, EventAttributesKey } from '../transition.js';
+import type { BufferedEvent, MutableState, WorkflowTaskInfo } from '../mutable-state.js';
+
+const { HistoryEvent: HistoryEventType } = api.history.v1;
+
+export function hasStartedWorkflowTask(state: MutableState): boolean {
+  return state.workflowTask !== null && state.workflowTask.startedEventId > 0;
+}
+
+/** Schedules a normal (attempt 1) workflow task unless one is already pending. */
+export function ensureWorkflowTask(t: Transition): void {
+  const state = t.state;
+  const wft = state.workflowTask;
+  if (wft === null) {
+    scheduleWorkflowTask(t, 1);
+    return;
+  }
+  if (wft.transient && wft.startedEventId === 0) {
+    // New events make the transient attempt a normal one; its old dispatch becomes stale.
+    state.workflowTask = null;
+    scheduleWorkflowTask(t, 1);
+  }
+}
+
+/** Schedules a workflow task with the given attempt (transient when attempt > 1). */
+export function scheduleWorkflowTask(t: Transition, attempt: number): void {
+  const state = t.state;
+  const transient = attempt > 1;
+  const info: WorkflowTaskInfo = {
+    scheduledEventId: state.nextEventId,
+    startedEventId: 0,
+    attempt,
+    transient,
+    scheduledTimeMs: t.nowMs,
+    startedTimeMs: 0,
+    startToCloseMs: state.workflowTaskTimeoutMs,
+    taskQueue: state.taskQueue,
+    identity: '',
+    requestId: '',
+    timeoutTaskId: '',
+  };
+  if (!transient) {
+    const ev = t.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 'workflowTaskScheduledEventAttributes', scheduledAttributes(state, info));
+    info.scheduledEventId = Number(ev.eventId);
+  }
+  state.workflowTask = info;
+  t.dispatch({ kind: 'workflowTask', taskQueue: info.taskQueue, scheduledEventId: info.scheduledEventId, attempt });
+}
+
+function scheduledAttributes(state: MutableState, wft: WorkflowTaskInfo): NonNullable<HistoryEvent['workflowTaskScheduledEventAttributes']> {
+  return {
+    taskQueue: { name: wft.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    startToCloseTimeout: msToDuration(state.workflowTaskTimeoutMs),
+    attempt: wft.attempt,
+  };
+}
+
+/** The Scheduled/Started events of a transient task, as attached to its poll response. */
+export function transientWorkflowTaskEvents(state: MutableState): HistoryEvent[] {
+  const wft = state.workflowTask;
+  if (!wft || !wft.transient || wft.startedEventId === 0) return [];
+  return [
+    {
+      eventId: wft.scheduledEventId,
+      eventTime: msTs(wft.scheduledTimeMs),
+      eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+      workflowTaskScheduledEventAttributes: scheduledAttributes(state, wft),
+    },
+    {
+      eventId: wft.startedEventId,
+      eventTime: msTs(wft.startedTimeMs),
+      eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+      workflowTaskStartedEventAttributes: {
+        scheduledEventId: wft.scheduledEventId,
+        identity: wft.identity,
+        requestId: wft.requestId,
+        historySizeBytes: state.historySizeBytes,
+      },
+    },
+  ];
+}
+
+function msTs(ms: number): { seconds: number; nanos: number } {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: (ms - seconds * 1000) * 1e6 };
+}
+
+/** Marks the scheduled task started (writing WorkflowTaskStarted unless transient) and arms its timeout. */
+export function startWorkflowTask(t: Transition, identity: string, requestId: string): WorkflowTaskInfo {
+  const state = t.state;
+  const wft = state.workflowTask;
+  if (!wft || wft.startedEventId !== 0) throw new Error('no scheduled workflow task to start');
+  wft.identity = identity;
+  wft.requestId = requestId;
+  wft.startedTimeMs = t.nowMs;
+  if (wft.transient) {
+    wft.startedEventId = wft.scheduledEventId + 1;
+    t.stateChanged = true;
+  } else {
+    const ev = t.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, 'workflowTaskStartedEventAttributes', {
+      scheduledEventId: wft.scheduledEventId,
+      identity,
+      requestId,
+      historySizeBytes: state.historySizeBytes,
+    });
+    wft.startedEventId = Number(ev.eventId);
+  }
+  wft.timeoutTaskId = t.addTimer(t.nowMs + wft.startToCloseMs, {
+    kind: 'workflowTaskTimeout',
+    scheduledEventId: wft.scheduledEventId,
+    attempt: wft.attempt,
+  });
+  return wft;
+}
+
+/** Writes the transient Scheduled/Started pair (if any) so a completion or failure event can follow. */
+function materializeTransient(t: Transition, wft: WorkflowTaskInfo): void {
+  if (!wft.transient) return;
+  const state = t.state;
+  const scheduled = t.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 'workflowTaskScheduledEventAttributes', scheduledAttributes(state, wft), wft.scheduledTimeMs);
+  const started = t.addEvent(
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    'workflowTaskStartedEventAttributes',
+    { scheduledEventId: Number(scheduled.eventId), identity: wft.identity, requestId: wft.requestId, historySizeBytes: state.historySizeBytes },
+    wft.startedTimeMs,
+  );
+  wft.scheduledEventId = Number(scheduled.eventId);
+  wft.startedEventId = Number(started.eventId);
+  wft.transient = false;
+}
+
+export interface CompletionDetails {
+  identity: string;
+  binaryChecksum: string;
+  sdkMetadata: NonNullable<HistoryEvent['workflowTaskCompletedEventAttributes']>['sdkMetadata'];
+  meteringMetadata: NonNullable<HistoryEvent['workflowTaskCompletedEventAttributes']>['meteringMetadata'];
+  workerVersion: NonNullable<HistoryEvent['workflowTaskCompletedEventAttributes']>['workerVersion'];
+}
+
+/** Writes WorkflowTaskCompleted and clears the task; returns the completed event id. */
+export function completeWorkflowTask(t: Transition, details: CompletionDetails): number {
+  const state = t.state;
+  const wft = state.workflowTask;
+  if (!wft || wft.startedEventId === 0) throw new Error('no started workflow task to complete');
+  materializeTransient(t, wft);
+  const ev = t.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 'workflowTaskCompletedEventAttributes', {
+    scheduledEventId: wft.scheduledEventId,
+    startedEventId: wft.startedEventId,
+    identity: details.identity,
+    binaryChecksum: details.binaryChecksum,
+    sdkMetadata: details.sdkMetadata ?? null,
+    meteringMetadata: details.meteringMetadata ?? null,
+    workerVersion: details.workerVersion ?? null,
+  });
+  state.lastCompletedWftStartedEventId = wft.startedEventId;
+  t.deleteTimer(wft.timeoutTaskId);
+  state.workflowTask = null;
+  return Number(ev.eventId);
+}
+
+/**
+ * Fails the started task (RespondWorkflowTaskFailed, an invalid completion, or UnhandledCommand),
+ * flushes buffered events and schedules the next attempt. `alwaysRecord` writes the failure even for a
+ * transient attempt (UnhandledCommand must be visible because new events follow it).
+ */
+export function failWorkflowTask(
+  t: Transition,
+  cause: number,
+  failure: Failure | null,
+  identity: string,
+  binaryChecksum: string,
+  alwaysRecord = false,
+): void {
+  const state = t.state;
+  const wft = state.workflowTask;
+  if (!wft || wft.startedEventId === 0) throw new Error('no started workflow task to fail');
+  if (alwaysRecord) materializeTransient(t, wft);
+  if (!wft.transient) {
+    t.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, 'workflowTaskFailedEventAttributes', {
+      scheduledEventId: wft.scheduledEventId,
+      startedEventId: wft.startedEventId,
+      cause,
+      failure: failure ?? null,
+      identity,
+      binaryChecksum,
+    });
+  }
+  t.deleteTimer(wft.timeoutTaskId);
+  rescheduleAfterAttempt(t, wft.attempt + 1);
+}
+
+/** The start-to-close timer fired for the started task. */
+export function timeOutWorkflowTask(t: Transition): void {
+  const state = t.state;
+  const wft = state.workflowTask;
+  if (!wft || wft.startedEventId === 0) throw new Error('no started workflow task to time out');
+  if (!wft.transient) {
+    t.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, 'workflowTaskTimedOutEventAttributes', {
+      scheduledEventId: wft.scheduledEventId,
+      startedEventId: wft.startedEventId,
+      timeoutType: TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+    });
+  }
+  rescheduleAfterAttempt(t, wft.attempt + 1);
+}
+
+function rescheduleAfterAttempt(t: Transition, nextAttempt: number): void {
+  const state = t.state;
+  state.workflowTask = null;
+  const flushed = flushBufferedEvents(t);
+  scheduleWorkflowTask(t, flushed > 0 ? 1 : nextAttempt);
+}
+
+/**
+ * Records an event caused from outside the workflow task: buffered while a task is started, else
+ * written now with a workflow task scheduled to deliver it.
+ */
+export function addExternalEvent<K extends EventAttributesKey>(
+  t: Transition,
+  eventType: number,
+  key: K,
+  attributes: NonNullable<HistoryEvent[K]>,
+  meta: { scheduledEventId?: number; timerId?: string; timeMs?: number } = {},
+): void {
+  if (hasStartedWorkflowTask(t.state)) {
+    const event = t.makeUnnumberedEvent(eventType, key, attributes, meta.timeMs);
+    t.state.buffered.push({
+      event: HistoryEventCodec.encode(event).finish(),
+      eventType,
+      scheduledEventId: meta.scheduledEventId ?? 0,
+      timerId: meta.timerId ?? '',
+    });
+    t.stateChanged = true;
+    return;
+  }
+  t.addEvent(eventType, key, attributes, meta.timeMs);
+  ensureWorkflowTask(t);
+}
+
+const COMPLETION_TYPES = new Set<number>([
+  EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
+]);
+
+const ACTIVITY_CLOSE_KEYS = [
+  'activityTaskCompletedEventAttributes',
+  'activityTaskFailedEventAttributes',
+  'activityTaskTimedOutEventAttributes',
+  'activityTaskCanceledEventAttributes',
+] as const;
+
+/**
+ * Writes buffered events: others first in arrival order, then completions (so that an activity's
+ * Started event always precedes its close), wiring each close event to its Started event's new id.
+ * Returns how many events were written.
+ */
+export function flushBufferedEvents(t: Transition): number {
+  const state = t.state;
+  if (state.buffered.length === 0) return 0;
+  const ordered: BufferedEvent[] = [
+    ...state.buffered.filter((b) => !COMPLETION_TYPES.has(b.eventType)),
+    ...state.buffered.filter((b) => COMPLETION_TYPES.has(b.eventType)),
+  ];
+  state.buffered = [];
+  const startedIds = new Map<number, number>();
+  for (const b of ordered) {
+    const event = HistoryEventType.toObject(HistoryEventType.decode(b.event), { longs: Number, defaults: false }) as HistoryEvent;
+    if (b.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
+      const written = t.appendBuilt(event);
+      startedIds.set(b.scheduledEventId, Number(written.eventId));
+      continue;
+    }
+    for (const key of ACTIVITY_CLOSE_KEYS) {
+      const attrs = event[key];
+      if (attrs && startedIds.has(b.scheduledEventId)) attrs.startedEventId = startedIds.get(b.scheduledEventId);
+    }
+    t.appendBuilt(event);
+  }
+  return ordered.length;
+}
+
+/** Removes a buffered TimerFired for `timerId`; returns its started event id, or 0 if none. */
+export function removeBufferedTimerFired(state: MutableState, timerId: string): number {
+  const index = state.buffered.findIndex((b) => b.eventType === EventType.EVENT_TYPE_TIMER_FIRED && b.timerId === timerId);
+  if (index < 0) return 0;
+  const [removed] = state.buffered.splice(index, 1);
+  const event = HistoryEventType.decode(removed!.event);
+  return Number(event.timerFiredEventAttributes?.startedEventId ?? 0);
+}

@@ -1,0 +1,46 @@
+// Workflow lifecycle: RUNNING --complete/fail/cancel/terminate/time out--> closed.
+// Closing writes the close event, forgets every pending activity, timer and workflow task, and deletes
+// their durable timers in the same transition.
+import { EventType, WorkflowExecutionStatus, WorkflowTaskFailedCause, type HistoryEvent, type Payloads } from '../../proto-types.js';
+import type { Transition, EventAttributesKey } from '../transition.js';
+import type { MutableState } from '../mutable-state.js';
+
+export function isRunning(state: MutableState): boolean {
+  return state.status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
+}
+
+export function closeWorkflow<K extends EventAttributesKey>(t: Transition, status: number, eventType: number, key: K, attrs: NonNullable<HistoryEvent[K]>): void {
+  const state = t.state;
+  t.addEvent(eventType, key, attrs);
+  state.status = status;
+  state.closeTimeMs = t.nowMs;
+  for (const info of Object.values(state.activities)) for (const id of info.timerTaskIds) t.deleteTimer(id);
+  for (const timer of Object.values(state.timers)) t.deleteTimer(timer.taskId);
+  if (state.workflowTask) t.deleteTimer(state.workflowTask.timeoutTaskId);
+  for (const id of state.workflowTimerTaskIds) t.deleteTimer(id);
+  state.activities = {};
+  state.timers = {};
+  state.buffered = [];
+  state.workflowTask = null;
+  state.workflowTimerTaskIds = [];
+  t.dispatches.length = 0;
+  t.closed = true;
+}
+
+/** TerminateWorkflowExecution: a started workflow task is failed with FORCE_CLOSE_COMMAND first. */
+export function terminateWorkflow(t: Transition, reason: string, details: Payloads | null | undefined, identity: string): void {
+  const wft = t.state.workflowTask;
+  if (wft && wft.startedEventId > 0 && !wft.transient) {
+    t.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, 'workflowTaskFailedEventAttributes', {
+      scheduledEventId: wft.scheduledEventId,
+      startedEventId: wft.startedEventId,
+      cause: WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND,
+      identity,
+    });
+  }
+  closeWorkflow(t, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, 'workflowExecutionTerminatedEventAttributes', {
+    reason,
+    details: details ?? null,
+    identity,
+  });
+}

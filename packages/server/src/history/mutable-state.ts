@@ -1,0 +1,128 @@
+// Mutable state: everything about one run that is derived from its history and needed to decide the
+// next transition. It is plain data (numbers, strings, Uint8Array of encoded protos) so that it can be
+// cloned, serialized and compared cheaply. Encoded proto fields are kept opaque end to end.
+import { serialize, deserialize } from 'node:v8';
+
+export interface WorkflowTaskInfo {
+  /** Id of WorkflowTaskScheduled; for a transient task, the id it will get when written. */
+  scheduledEventId: number;
+  /** Id of WorkflowTaskStarted, 0 while not started. */
+  startedEventId: number;
+  attempt: number;
+  /** Attempts > 1 are transient: their Scheduled/Started events are written only on completion. */
+  transient: boolean;
+  scheduledTimeMs: number;
+  startedTimeMs: number;
+  startToCloseMs: number;
+  taskQueue: string;
+  identity: string;
+  requestId: string;
+  /** Timer task id of the start-to-close timeout while started. */
+  timeoutTaskId: string;
+}
+
+export type ActivityPhase = 'scheduled' | 'started';
+
+export interface ActivityInfo {
+  scheduledEventId: number;
+  activityId: string;
+  activityType: string;
+  taskQueue: string;
+  /** Encoded ActivityTaskScheduledEventAttributes (input, header, timeouts, retry policy). */
+  scheduledAttributes: Uint8Array;
+  scheduledTimeMs: number;
+  phase: ActivityPhase;
+  attempt: number;
+  /** True while waiting for the retry backoff to elapse (not dispatchable). */
+  awaitingRetry: boolean;
+  currentAttemptScheduledTimeMs: number;
+  startedTimeMs: number;
+  startedIdentity: string;
+  startedRequestId: string;
+  scheduleToCloseMs: number;
+  scheduleToStartMs: number;
+  startToCloseMs: number;
+  heartbeatMs: number;
+  /** Encoded Payloads of the last heartbeat (carried into the next attempt), or null. */
+  heartbeatDetails: Uint8Array | null;
+  lastHeartbeatMs: number;
+  /** Encoded Failure of the previous attempt, or null. */
+  lastFailure: Uint8Array | null;
+  cancelRequested: boolean;
+  cancelRequestedEventId: number;
+  /** Timer task ids that belong to this activity (deleted when it closes). */
+  timerTaskIds: string[];
+  /** The outstanding heartbeat-timeout timer task, '' if none. */
+  heartbeatTimerTaskId: string;
+}
+
+export interface UserTimerInfo {
+  timerId: string;
+  startedEventId: number;
+  fireAtMs: number;
+  taskId: string;
+}
+
+/** An event received while a workflow task was started: written (and numbered) when it completes. */
+export interface BufferedEvent {
+  /** Encoded HistoryEvent without id. */
+  event: Uint8Array;
+  eventType: number;
+  /** For activity Started/closing events: the scheduled event id, used to wire ids at flush. */
+  scheduledEventId: number;
+  /** For TimerFired: the timer id (a CancelTimer in the same completion removes it). */
+  timerId: string;
+}
+
+export interface MutableState {
+  namespaceId: string;
+  workflowId: string;
+  runId: string;
+  firstExecutionRunId: string;
+  workflowType: string;
+  taskQueue: string;
+  /** WorkflowExecutionStatus. */
+  status: number;
+  startTimeMs: number;
+  executionTimeMs: number;
+  closeTimeMs: number;
+  workflowTaskTimeoutMs: number;
+  runTimeoutMs: number;
+  executionTimeoutMs: number;
+  startRequestId: string;
+  /** Request ids already applied to this run (start, signal-with-start, cancel): de-duplication. */
+  requestIds: string[];
+  signalRequestIds: string[];
+  nextEventId: number;
+  historySizeBytes: number;
+  /** Started event id of the last completed workflow task (previous_started_event_id), 0 if none. */
+  lastCompletedWftStartedEventId: number;
+  workflowTask: WorkflowTaskInfo | null;
+  /** Activities keyed by scheduled event id. */
+  activities: Record<number, ActivityInfo>;
+  timers: Record<string, UserTimerInfo>;
+  buffered: BufferedEvent[];
+  cancelRequested: boolean;
+  /** Encoded Memo / SearchAttributes (current values, after upserts). */
+  memo: Uint8Array | null;
+  searchAttributes: Uint8Array | null;
+  /** Timer task ids of run/execution timeouts and the start backoff. */
+  workflowTimerTaskIds: string[];
+  stateTransitionCount: number;
+}
+
+export function encodeMutableState(state: MutableState): Uint8Array {
+  return serialize(state);
+}
+
+export function decodeMutableState(bytes: Uint8Array): MutableState {
+  return deserialize(bytes) as MutableState;
+}
+
+export function cloneMutableState(state: MutableState): MutableState {
+  return structuredClone(state);
+}
+
+export function executionKeyOf(state: MutableState): { namespaceId: string; workflowId: string; runId: string } {
+  return { namespaceId: state.namespaceId, workflowId: state.workflowId, runId: state.runId };
+}

@@ -1,0 +1,136 @@
+// Activity-task operations: a poller takes an attempt; a worker heartbeats, completes, fails or
+// cancels it, by task token or by (workflow id, run id, activity id).
+import type { temporal } from '@temporalio/proto';
+import type { Loose } from '@kairos/common';
+import { InvalidArgumentError, NotFoundError } from '../../errors.js';
+import { PayloadsCodec, type Failure, type Payloads } from '../../proto-types.js';
+import type { NamespaceRecord } from '../../namespace/registry.js';
+import type { ActivityInfo, MutableState } from '../mutable-state.js';
+import { Transition } from '../transition.js';
+import { activityPollFields, cancelActivity, completeActivity, decodeScheduledAttributes, failActivityAttempt, recordHeartbeat, startActivity } from '../machines/activity.js';
+import { isRunning } from '../machines/workflow.js';
+import { decodeTaskToken, encodeTaskToken, type ActivityTaskToken } from '../task-token.js';
+import type { TaskRef } from '../../matching/matching.js';
+import { requireRunning, resolveRun, type HistoryContext } from '../service-context.js';
+import type { ExecutionKey } from '../../persistence/store.js';
+import { checkPayloadSize } from '../../limits.js';
+
+type PollRequest = Loose<temporal.api.workflowservice.v1.IPollActivityTaskQueueRequest>;
+type PollResponse = Loose<temporal.api.workflowservice.v1.IPollActivityTaskQueueResponse>;
+
+const ACTIVITY_NOT_FOUND = 'Activity task not found.';
+
+export async function recordActivityTaskStarted(ctx: HistoryContext, ns: NamespaceRecord, ref: TaskRef, poll: PollRequest, requestId: string): Promise<PollResponse | null> {
+  return ctx.engine.update(ref.key, (state, nowMs) => {
+    if (!state || !isRunning(state)) return { transition: null, value: null };
+    const info = state.activities[ref.scheduledEventId];
+    if (!info || info.attempt !== ref.attempt || info.phase !== 'scheduled' || info.awaitingRetry) return { transition: null, value: null };
+    const t = new Transition(state, nowMs);
+    startActivity(t, info, poll.identity ?? '', requestId);
+    const attrs = decodeScheduledAttributes(info);
+    const token: ActivityTaskToken = { k: 'act', ns: state.namespaceId, wid: state.workflowId, rid: state.runId, sid: info.scheduledEventId, att: info.attempt, aid: info.activityId };
+    const response: PollResponse = {
+      taskToken: encodeTaskToken(token),
+      workflowNamespace: ns.name,
+      workflowType: { name: state.workflowType },
+      workflowExecution: { workflowId: state.workflowId, runId: state.runId },
+      activityType: attrs.activityType ?? null,
+      activityId: info.activityId,
+      header: attrs.header ?? null,
+      input: attrs.input ?? null,
+      heartbeatDetails: info.heartbeatDetails ? PayloadsCodec.decode(info.heartbeatDetails) : null,
+      attempt: info.attempt,
+      retryPolicy: attrs.retryPolicy ?? null,
+      priority: attrs.priority ?? null,
+      ...activityPollFields(info),
+    };
+    return { transition: t, value: response };
+  });
+}
+
+interface Target {
+  key: ExecutionKey;
+  /** Validates the activity against the token/id; returns it or throws NOT_FOUND. */
+  find(state: MutableState): ActivityInfo;
+}
+
+function byToken(ns: NamespaceRecord, bytes: Uint8Array | null | undefined): Target {
+  const token = decodeTaskToken(bytes);
+  if (token.k !== 'act' || token.ns !== ns.id) throw new InvalidArgumentError('Invalid task token: not an activity task of this namespace.');
+  return {
+    key: { namespaceId: token.ns, workflowId: token.wid, runId: token.rid },
+    find(state) {
+      const info = state.activities[token.sid];
+      if (!info || info.attempt !== token.att || info.phase !== 'started') throw new NotFoundError(ACTIVITY_NOT_FOUND);
+      return info;
+    },
+  };
+}
+
+async function byId(ctx: HistoryContext, ns: NamespaceRecord, workflowId: string | null | undefined, runId: string | null | undefined, activityId: string | null | undefined): Promise<Target> {
+  if (!workflowId) throw new InvalidArgumentError('WorkflowId is not set on request.');
+  if (!activityId) throw new InvalidArgumentError('ActivityId is not set on request.');
+  const key = await resolveRun(ctx, ns.id, workflowId, runId);
+  return {
+    key,
+    find(state) {
+      const info = Object.values(state.activities).find((a) => a.activityId === activityId);
+      if (!info || info.phase !== 'started') throw new NotFoundError(ACTIVITY_NOT_FOUND);
+      return info;
+    },
+  };
+}
+
+export function resolveActivityTarget(
+  ctx: HistoryContext,
+  ns: NamespaceRecord,
+  req: { taskToken?: Uint8Array | null; workflowId?: string | null; runId?: string | null; activityId?: string | null },
+  useToken: boolean,
+): Promise<Target> {
+  return useToken ? Promise.resolve(byToken(ns, req.taskToken)) : byId(ctx, ns, req.workflowId, req.runId, req.activityId);
+}
+
+export async function heartbeatActivity(ctx: HistoryContext, target: Target, details: Payloads | null | undefined): Promise<{ cancelRequested: boolean }> {
+  const problem = checkPayloadSize(details, 'Details');
+  if (problem) throw new InvalidArgumentError(problem);
+  return ctx.engine.update(target.key, (loaded, nowMs) => {
+    const state = requireRunning(loaded, target.key);
+    const info = target.find(state);
+    const t = new Transition(state, nowMs);
+    recordHeartbeat(t, info, details);
+    return { transition: t, value: { cancelRequested: info.cancelRequested } };
+  });
+}
+
+export type ActivityOutcome =
+  | { kind: 'completed'; result: Payloads | null | undefined; identity: string }
+  | { kind: 'failed'; failure: Failure; identity: string; lastHeartbeatDetails: Payloads | null | undefined }
+  | { kind: 'canceled'; details: Payloads | null | undefined; identity: string };
+
+export async function respondActivity(ctx: HistoryContext, target: Target, outcome: ActivityOutcome): Promise<object> {
+  await ctx.engine.update(target.key, (loaded, nowMs) => {
+    const state = requireRunning(loaded, target.key);
+    const info = target.find(state);
+    const t = new Transition(state, nowMs);
+    switch (outcome.kind) {
+      case 'completed': {
+        const problem = checkPayloadSize(outcome.result, 'Result');
+        if (problem) {
+          // Temporal fails the activity instead of storing an oversize result.
+          failActivityAttempt(t, info, { message: 'Complete result exceeds size limit.', source: 'Server', applicationFailureInfo: { type: 'PayloadSizeExceeded', nonRetryable: true } }, { identity: outcome.identity });
+        } else {
+          completeActivity(t, info, outcome.result, outcome.identity);
+        }
+        break;
+      }
+      case 'failed':
+        failActivityAttempt(t, info, outcome.failure, { identity: outcome.identity, heartbeatDetails: outcome.lastHeartbeatDetails });
+        break;
+      case 'canceled':
+        cancelActivity(t, info, outcome.details, outcome.identity);
+        break;
+    }
+    return { transition: t, value: undefined };
+  });
+  return {};
+}

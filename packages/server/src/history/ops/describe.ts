@@ -1,0 +1,80 @@
+// DescribeWorkflowExecution from mutable state.
+import type { temporal } from '@temporalio/proto';
+import type { Loose } from '@kairos/common';
+import { msToDuration, msToTimestamp } from '@kairos/common';
+import { FailureCodec, MemoCodec, PayloadsCodec, PendingActivityState, PendingWorkflowTaskState, SearchAttributesCodec } from '../../proto-types.js';
+import { decodeScheduledAttributes } from '../machines/activity.js';
+import type { MutableState } from '../mutable-state.js';
+
+type DescribeResponse = Loose<temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse>;
+
+export function describeExecution(state: MutableState): DescribeResponse {
+  const execution = { workflowId: state.workflowId, runId: state.runId };
+  const pendingActivities = Object.values(state.activities).map((a) => {
+    const attrs = decodeScheduledAttributes(a);
+    const activityState = a.cancelRequested
+      ? PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
+      : a.phase === 'started'
+        ? PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+        : PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED;
+    return {
+      activityId: a.activityId,
+      activityType: { name: a.activityType },
+      state: activityState,
+      heartbeatDetails: a.heartbeatDetails ? PayloadsCodec.decode(a.heartbeatDetails) : null,
+      lastHeartbeatTime: a.lastHeartbeatMs ? msToTimestamp(a.lastHeartbeatMs) : null,
+      lastStartedTime: a.startedTimeMs ? msToTimestamp(a.startedTimeMs) : null,
+      attempt: a.attempt,
+      maximumAttempts: attrs.retryPolicy?.maximumAttempts ?? 0,
+      scheduledTime: msToTimestamp(a.currentAttemptScheduledTimeMs),
+      expirationTime: a.scheduleToCloseMs > 0 ? msToTimestamp(a.scheduledTimeMs + a.scheduleToCloseMs) : null,
+      lastFailure: a.lastFailure ? FailureCodec.decode(a.lastFailure) : null,
+      lastWorkerIdentity: a.startedIdentity,
+      currentRetryInterval: null,
+      activityOptions: {
+        taskQueue: { name: a.taskQueue, kind: 1 },
+        scheduleToCloseTimeout: msToDuration(a.scheduleToCloseMs),
+        scheduleToStartTimeout: msToDuration(a.scheduleToStartMs),
+        startToCloseTimeout: msToDuration(a.startToCloseMs),
+        heartbeatTimeout: msToDuration(a.heartbeatMs),
+        retryPolicy: attrs.retryPolicy ?? null,
+      },
+    };
+  });
+  const wft = state.workflowTask;
+  return {
+    executionConfig: {
+      taskQueue: { name: state.taskQueue, kind: 1 },
+      workflowExecutionTimeout: msToDuration(state.executionTimeoutMs),
+      workflowRunTimeout: msToDuration(state.runTimeoutMs),
+      defaultWorkflowTaskTimeout: msToDuration(state.workflowTaskTimeoutMs),
+    },
+    workflowExecutionInfo: {
+      execution,
+      type: { name: state.workflowType },
+      startTime: msToTimestamp(state.startTimeMs),
+      closeTime: state.closeTimeMs > 0 ? msToTimestamp(state.closeTimeMs) : null,
+      status: state.status,
+      historyLength: state.nextEventId - 1,
+      executionTime: msToTimestamp(state.executionTimeMs),
+      memo: state.memo ? MemoCodec.decode(state.memo) : { fields: {} },
+      searchAttributes: state.searchAttributes ? SearchAttributesCodec.decode(state.searchAttributes) : { indexedFields: {} },
+      taskQueue: state.taskQueue,
+      stateTransitionCount: state.stateTransitionCount,
+      historySizeBytes: state.historySizeBytes,
+      firstRunId: state.firstExecutionRunId,
+      executionDuration: state.closeTimeMs > 0 ? msToDuration(state.closeTimeMs - state.executionTimeMs) : null,
+    },
+    pendingActivities,
+    pendingChildren: [],
+    pendingWorkflowTask: wft
+      ? {
+          state: wft.startedEventId > 0 ? PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED : PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED,
+          scheduledTime: msToTimestamp(wft.scheduledTimeMs),
+          originalScheduledTime: msToTimestamp(wft.scheduledTimeMs),
+          startedTime: wft.startedTimeMs ? msToTimestamp(wft.startedTimeMs) : null,
+          attempt: wft.attempt,
+        }
+      : null,
+  };
+}

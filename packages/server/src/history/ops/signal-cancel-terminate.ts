@@ -1,0 +1,94 @@
+// Outside requests to a running workflow: signal (de-duplicated by request id), cancel request
+// (idempotent), terminate.
+import type { temporal } from '@temporalio/proto';
+import type { Loose } from '@kairos/common';
+import { InvalidArgumentError, NotFoundError } from '../../errors.js';
+import { EventType } from '../../proto-types.js';
+import type { NamespaceRecord } from '../../namespace/registry.js';
+import { Transition } from '../transition.js';
+import { addExternalEvent } from '../machines/workflow-task.js';
+import { isRunning, terminateWorkflow } from '../machines/workflow.js';
+import { requireRunning, requireState, resolveRun, type HistoryContext } from '../service-context.js';
+import type { ExecutionKey } from '../../persistence/store.js';
+import { LIMITS } from '../../limits.js';
+import type { MutableState } from '../mutable-state.js';
+
+type SignalRequest = Loose<temporal.api.workflowservice.v1.ISignalWorkflowExecutionRequest>;
+
+export interface SignalInput {
+  readonly signalName: string;
+  readonly input: SignalRequest['input'];
+  readonly header: SignalRequest['header'];
+  readonly identity: string;
+  readonly requestId: string;
+}
+
+/** Applies a signal to a loaded running state; returns false if the request id was already applied. */
+export function applySignal(t: Transition, s: SignalInput): boolean {
+  const state = t.state;
+  if (s.requestId && state.signalRequestIds.includes(s.requestId)) return false;
+  const signaled = state.signalRequestIds.length;
+  if (signaled >= LIMITS.maxSignalsPerExecution) throw new InvalidArgumentError('Signal count exceeds limit.');
+  if (s.requestId) state.signalRequestIds.push(s.requestId);
+  addExternalEvent(t, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', {
+    signalName: s.signalName,
+    input: s.input ?? null,
+    identity: s.identity,
+    header: s.header ?? null,
+  });
+  return true;
+}
+
+export async function signalWorkflow(ctx: HistoryContext, key: ExecutionKey, s: SignalInput): Promise<void> {
+  await ctx.engine.update(key, (loaded, nowMs) => {
+    const state = requireRunning(loaded, key);
+    const t = new Transition(state, nowMs);
+    return { transition: applySignal(t, s) ? t : null, value: undefined };
+  });
+}
+
+/** Signals an already-running run found by signal-with-start. */
+export async function signalExisting(ctx: HistoryContext, existing: MutableState, s: SignalInput): Promise<void> {
+  await signalWorkflow(ctx, { namespaceId: existing.namespaceId, workflowId: existing.workflowId, runId: existing.runId }, s);
+}
+
+export async function requestCancelWorkflow(
+  ctx: HistoryContext,
+  ns: NamespaceRecord,
+  req: temporal.api.workflowservice.v1.IRequestCancelWorkflowExecutionRequest,
+): Promise<void> {
+  const exec = req.workflowExecution;
+  if (!exec?.workflowId) throw new InvalidArgumentError('WorkflowId is not set on request.');
+  const key = await resolveRun(ctx, ns.id, exec.workflowId, exec.runId);
+  if (req.firstExecutionRunId) {
+    const s = await ctx.engine.read(key);
+    if (s && s.firstExecutionRunId !== req.firstExecutionRunId) throw new NotFoundError(`${'workflow execution not found'} for ID: ${exec.workflowId}`);
+  }
+  await ctx.engine.update(key, (loaded, nowMs) => {
+    const state = requireState(loaded, key);
+    // Cancelling a workflow that already closed succeeds and changes nothing (as in Temporal).
+    if (!isRunning(state)) return { transition: null, value: undefined };
+    if (state.cancelRequested || (req.requestId && state.requestIds.includes(req.requestId))) return { transition: null, value: undefined };
+    const t = new Transition(state, nowMs);
+    state.cancelRequested = true;
+    if (req.requestId) state.requestIds.push(req.requestId);
+    addExternalEvent(t, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, 'workflowExecutionCancelRequestedEventAttributes', {
+      cause: req.reason ?? '',
+      identity: req.identity ?? '',
+    });
+    return { transition: t, value: undefined };
+  });
+}
+
+export async function terminate(ctx: HistoryContext, ns: NamespaceRecord, req: temporal.api.workflowservice.v1.ITerminateWorkflowExecutionRequest): Promise<void> {
+  const exec = req.workflowExecution;
+  if (!exec?.workflowId) throw new InvalidArgumentError('WorkflowId is not set on request.');
+  const key = await resolveRun(ctx, ns.id, exec.workflowId, exec.runId);
+  await ctx.engine.update(key, (loaded, nowMs) => {
+    const state = requireRunning(loaded, key);
+    if (req.firstExecutionRunId && state.firstExecutionRunId !== req.firstExecutionRunId) throw new NotFoundError(`workflow execution not found for ID: ${exec.workflowId}`);
+    const t = new Transition(state, nowMs);
+    terminateWorkflow(t, req.reason ?? '', req.details ?? null, req.identity ?? '');
+    return { transition: t, value: undefined };
+  });
+}

@@ -1,0 +1,96 @@
+// StartWorkflowExecution / SignalWithStart: request-id de-duplication, the id-reuse policy (closed
+// previous run) and the id-conflict policy (running previous run), then a new run in one transaction
+// (with the terminated previous run, for TERMINATE_EXISTING).
+import { randomUUID } from 'node:crypto';
+import type { temporal } from '@temporalio/proto';
+import type { Loose } from '@kairos/common';
+import { api } from '@kairos/common';
+import { AlreadyExistsError } from '../../errors.js';
+import { WorkflowExecutionStatus as Status, WorkflowIdConflictPolicy as Conflict, WorkflowIdReusePolicy as Reuse } from '../../proto-types.js';
+import type { NamespaceRecord } from '../../namespace/registry.js';
+import { cloneMutableState, type MutableState } from '../mutable-state.js';
+import { keyString } from '../engine.js';
+import { Transition } from '../transition.js';
+import { createWorkflowRun, type NewRunParams } from '../api/start-workflow.js';
+import { isRunning, terminateWorkflow } from '../machines/workflow.js';
+import type { HistoryContext } from '../service-context.js';
+
+type StartRequest = Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest>;
+
+export interface StartOutcome {
+  readonly runId: string;
+  readonly started: boolean;
+  /** Set when the workflow was running and the caller should act on the existing run (signal-with-start). */
+  readonly existing?: MutableState;
+}
+
+export async function startWorkflow(ctx: HistoryContext, ns: NamespaceRecord, request: StartRequest, signal?: NewRunParams['signal']): Promise<StartOutcome> {
+  const workflowId = request.workflowId ?? '';
+  const engine = ctx.engine;
+  return engine.withLocks([`${ns.id}\u0000${workflowId}`], async () => {
+    const current = await engine.store.getCurrentRun(ns.id, workflowId);
+    let toTerminate: { state: MutableState; version: number } | null = null;
+    if (current) {
+      const key = { namespaceId: ns.id, workflowId, runId: current.runId };
+      const loaded = await engine.load(key);
+      if (loaded) {
+        const cur = loaded.state;
+        if (request.requestId && cur.requestIds.includes(request.requestId)) return { runId: cur.runId, started: true };
+        if (isRunning(cur)) {
+          if (signal) return { runId: cur.runId, started: false, existing: cur };
+          const policy = conflictPolicy(request);
+          if (policy === Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) return { runId: cur.runId, started: false };
+          if (policy !== Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING) {
+            throw alreadyStarted(`Workflow execution is already running. WorkflowId: ${workflowId}, RunId: ${cur.runId}.`, cur);
+          }
+          toTerminate = loaded;
+        } else {
+          checkReusePolicy(request, cur);
+        }
+      }
+    }
+    const nowMs = engine.clock.now();
+    const t = createWorkflowRun({ namespaceId: ns.id, namespaceName: ns.name, runId: randomUUID(), request, nowMs, ...(signal ? { signal } : {}) });
+    const setCurrent = { expectedCurrentRunId: current?.runId ?? null };
+    if (!toTerminate) {
+      await engine.commitTransitions([{ t, expectedVersion: 0, setCurrent }]);
+      return { runId: t.state.runId, started: true };
+    }
+    const old = toTerminate;
+    await engine.withLocks([keyString(old.state)], async () => {
+      const tt = new Transition(cloneMutableState(old.state), nowMs);
+      terminateWorkflow(tt, 'terminated by new start', null, request.identity ?? '');
+      await engine.commitTransitions([
+        { t: tt, expectedVersion: old.version, setCurrent: undefined },
+        { t, expectedVersion: 0, setCurrent },
+      ]);
+    });
+    return { runId: t.state.runId, started: true };
+  });
+}
+
+function conflictPolicy(request: StartRequest): number {
+  if (request.workflowIdReusePolicy === Reuse.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING) return Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING;
+  return request.workflowIdConflictPolicy || Conflict.WORKFLOW_ID_CONFLICT_POLICY_FAIL;
+}
+
+function checkReusePolicy(request: StartRequest, previous: MutableState): void {
+  const policy = request.workflowIdReusePolicy || Reuse.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE;
+  const id = `WorkflowId: ${previous.workflowId}, RunId: ${previous.runId}.`;
+  if (policy === Reuse.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE) {
+    throw alreadyStarted(`Workflow execution already finished. ${id} Workflow Id reuse policy: reject duplicate workflow Id.`, previous);
+  }
+  if (policy === Reuse.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY) {
+    const failedish = [Status.WORKFLOW_EXECUTION_STATUS_FAILED, Status.WORKFLOW_EXECUTION_STATUS_TERMINATED, Status.WORKFLOW_EXECUTION_STATUS_CANCELED, Status.WORKFLOW_EXECUTION_STATUS_TIMED_OUT] as number[];
+    if (!failedish.includes(previous.status)) {
+      throw alreadyStarted(`Workflow execution already finished successfully. ${id} Workflow Id reuse policy: allow duplicate workflow Id if last run failed.`, previous);
+    }
+  }
+}
+
+function alreadyStarted(message: string, state: MutableState): AlreadyExistsError {
+  return new AlreadyExistsError(message, {
+    typeName: 'temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure',
+    value: api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure.encode({ startRequestId: state.startRequestId, runId: state.runId }).finish(),
+  });
+}

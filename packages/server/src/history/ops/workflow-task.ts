@@ -1,0 +1,157 @@
+// Workflow-task operations: a poller takes a task (RecordWorkflowTaskStarted), a worker completes it
+// with commands or fails it.
+import type { temporal } from '@temporalio/proto';
+import type { Loose } from '@kairos/common';
+import { msToTimestamp } from '@kairos/common';
+import { InvalidArgumentError, NotFoundError } from '../../errors.js';
+import { TaskQueueKind, WorkflowTaskFailedCause, type HistoryEvent } from '../../proto-types.js';
+import type { NamespaceRecord } from '../../namespace/registry.js';
+import { cloneMutableState, type MutableState } from '../mutable-state.js';
+import { Transition } from '../transition.js';
+import { completeWorkflowTask, failWorkflowTask, flushBufferedEvents, scheduleWorkflowTask, startWorkflowTask, transientWorkflowTaskEvents } from '../machines/workflow-task.js';
+import { isRunning } from '../machines/workflow.js';
+import { applyCommands, CommandError, hasClosingCommand } from '../api/commands.js';
+import { decodeTaskToken, encodeTaskToken, type WorkflowTaskToken } from '../task-token.js';
+import type { TaskRef } from '../../matching/matching.js';
+import { requireRunning, type HistoryContext } from '../service-context.js';
+import type { ExecutionKey } from '../../persistence/store.js';
+import type { QueryAnswer } from '../queries.js';
+
+type WS = typeof temporal.api.workflowservice.v1;
+type PollRequest = Loose<temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest>;
+type PollResponse = Loose<temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse>;
+type CompletedRequest = Loose<temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest>;
+type FailedRequest = Loose<temporal.api.workflowservice.v1.IRespondWorkflowTaskFailedRequest>;
+void (null as unknown as WS);
+
+const TASK_NOT_FOUND = 'Workflow task not found.';
+
+/** Marks the referenced task started and builds the poll response; null when the reference is stale. */
+export async function recordWorkflowTaskStarted(ctx: HistoryContext, ref: TaskRef, poll: PollRequest, requestId: string): Promise<PollResponse | null> {
+  const started = await ctx.engine.update(ref.key, (state, nowMs) => {
+    if (!state || !isRunning(state)) return { transition: null, value: null };
+    const wft = state.workflowTask;
+    if (!wft || wft.scheduledEventId !== ref.scheduledEventId || wft.attempt !== ref.attempt || wft.startedEventId !== 0) return { transition: null, value: null };
+    const t = new Transition(state, nowMs);
+    startWorkflowTask(t, poll.identity ?? '', requestId);
+    return { transition: t, value: t.state };
+  });
+  if (!started) return null;
+  return buildPollResponse(ctx, started);
+}
+
+async function buildPollResponse(ctx: HistoryContext, state: MutableState): Promise<PollResponse> {
+  const wft = state.workflowTask!;
+  const key: ExecutionKey = { namespaceId: state.namespaceId, workflowId: state.workflowId, runId: state.runId };
+  const events: HistoryEvent[] = await ctx.engine.readEvents(key, 1, state.nextEventId);
+  events.push(...transientWorkflowTaskEvents(state));
+  const queries: Record<string, Loose<temporal.api.query.v1.IWorkflowQuery>> = {};
+  for (const q of ctx.queries.unattached(key)) {
+    q.attachedToStartedEventId = wft.startedEventId;
+    queries[q.id] = q.query;
+  }
+  const token: WorkflowTaskToken = { k: 'wft', ns: state.namespaceId, wid: state.workflowId, rid: state.runId, sid: wft.scheduledEventId, att: wft.attempt, st: wft.startedEventId };
+  return {
+    taskToken: encodeTaskToken(token),
+    workflowExecution: { workflowId: state.workflowId, runId: state.runId },
+    workflowType: { name: state.workflowType },
+    previousStartedEventId: state.lastCompletedWftStartedEventId,
+    startedEventId: wft.startedEventId,
+    attempt: wft.attempt,
+    history: { events },
+    workflowExecutionTaskQueue: { name: state.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    scheduledTime: msToTimestamp(wft.scheduledTimeMs),
+    startedTime: msToTimestamp(wft.startedTimeMs),
+    queries,
+  };
+}
+
+function tokenKey(ns: NamespaceRecord, bytes: Uint8Array | null | undefined): { token: WorkflowTaskToken; key: ExecutionKey } {
+  const token = decodeTaskToken(bytes);
+  if (token.k !== 'wft' || token.ns !== ns.id) throw new InvalidArgumentError('Invalid task token: not a workflow task of this namespace.');
+  return { token, key: { namespaceId: token.ns, workflowId: token.wid, runId: token.rid } };
+}
+
+function checkStarted(state: MutableState, token: WorkflowTaskToken): void {
+  const wft = state.workflowTask;
+  if (!wft || wft.scheduledEventId !== token.sid || wft.attempt !== token.att || wft.startedEventId !== token.st) throw new NotFoundError(TASK_NOT_FOUND);
+}
+
+interface CompletionValue {
+  error: Error | null;
+  answers: Array<[string, QueryAnswer]>;
+  startedEventId: number;
+  state: MutableState;
+}
+
+export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: NamespaceRecord, req: CompletedRequest): Promise<object> {
+  const { token, key } = tokenKey(ns, req.taskToken);
+  const commands = req.commands ?? [];
+  const identity = req.identity ?? '';
+  const binaryChecksum = req.binaryChecksum ?? '';
+  const value = await ctx.engine.update<CompletionValue>(key, (loaded, nowMs) => {
+    const state = requireRunning(loaded, key);
+    checkStarted(state, token);
+    const pristine = cloneMutableState(state);
+    const answers: Array<[string, QueryAnswer]> = Object.entries(req.queryResults ?? {}).map(([id, r]) => [id, r]);
+    const startedEventId = token.st;
+    const t = new Transition(state, nowMs);
+    if (state.buffered.length > 0 && hasClosingCommand(commands)) {
+      failWorkflowTask(t, WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, null, identity, binaryChecksum, true);
+      return { transition: t, value: { error: new InvalidArgumentError('UnhandledCommand'), answers, startedEventId, state: t.state } };
+    }
+    try {
+      const completedId = completeWorkflowTask(t, {
+        identity,
+        binaryChecksum,
+        sdkMetadata: req.sdkMetadata ?? null,
+        meteringMetadata: req.meteringMetadata ?? null,
+        workerVersion: req.workerVersionStamp ?? null,
+      });
+      applyCommands(t, commands, completedId, identity);
+    } catch (err) {
+      if (!(err instanceof CommandError)) throw err;
+      const error = new InvalidArgumentError(err.message);
+      // A retried (transient) attempt that fails validation is dropped; its timeout retries it.
+      if (pristine.workflowTask?.transient) return { transition: null, value: { error, answers, startedEventId, state: pristine } };
+      const tf = new Transition(pristine, nowMs);
+      failWorkflowTask(tf, err.failedCause, { message: err.message, source: 'Server', serverFailureInfo: {} }, identity, binaryChecksum);
+      return { transition: tf, value: { error, answers, startedEventId, state: tf.state } };
+    }
+    if (!t.closed) {
+      const flushed = flushBufferedEvents(t);
+      if (flushed > 0 || req.forceCreateNewWorkflowTask || t.forceNewWorkflowTask) scheduleWorkflowTask(t, 1);
+    }
+    return { transition: t, value: { error: null, answers, startedEventId, state: t.state } };
+  });
+  settleQueries(ctx, key, value.startedEventId, value.answers, value.state);
+  if (value.error) throw value.error;
+  return {};
+}
+
+export async function respondWorkflowTaskFailed(ctx: HistoryContext, ns: NamespaceRecord, req: FailedRequest): Promise<object> {
+  const { token, key } = tokenKey(ns, req.taskToken);
+  const state = await ctx.engine.update(key, (loaded, nowMs) => {
+    const s = requireRunning(loaded, key);
+    checkStarted(s, token);
+    const t = new Transition(s, nowMs);
+    failWorkflowTask(t, req.cause ?? 0, req.failure ?? null, req.identity ?? '', req.binaryChecksum ?? '');
+    return { transition: t, value: t.state };
+  });
+  settleQueries(ctx, key, token.st, [], state);
+  return {};
+}
+
+/**
+ * Answers the queries this workflow task carried; queries it did not answer go to the next task, or,
+ * when none is scheduled, become stand-alone query tasks.
+ */
+export function settleQueries(ctx: HistoryContext, key: ExecutionKey, startedEventId: number, answers: ReadonlyArray<[string, QueryAnswer]>, state: MutableState): void {
+  for (const [id, answer] of answers) ctx.queries.answer(id, answer);
+  for (const q of ctx.queries.attachedTo(key, startedEventId)) q.attachedToStartedEventId = 0;
+  if (state.workflowTask && isRunning(state)) return;
+  for (const q of ctx.queries.unattached(key)) {
+    q.mode = 'task';
+    ctx.matching.addQueryTask(state.taskQueue, q.id, key, Number.MAX_SAFE_INTEGER);
+  }
+}

@@ -1,0 +1,90 @@
+// A transition under construction: the events, timers and dispatches one atomic step of an execution
+// implies. The pure handlers in history/api/ and history/machines/ append to it; the engine commits it
+// in one transaction and only then hands dispatches to matching and timers to the timer queue.
+import { HistoryEventCodec, type HistoryEvent } from '../proto-types.js';
+import { msToTimestamp } from '@kairos/common';
+import type { MutableState } from './mutable-state.js';
+import { newTimerTaskId, type TimerTask } from '../timers/timer-task.js';
+
+export interface TimerToAdd {
+  readonly taskId: string;
+  readonly fireAtMs: number;
+  readonly task: TimerTask;
+}
+
+export type Dispatch =
+  | { readonly kind: 'workflowTask'; readonly taskQueue: string; readonly scheduledEventId: number; readonly attempt: number }
+  | { readonly kind: 'activityTask'; readonly taskQueue: string; readonly scheduledEventId: number; readonly attempt: number };
+
+/** Attribute field name of a HistoryEvent (e.g. 'activityTaskScheduledEventAttributes'). */
+export type EventAttributesKey = Extract<keyof HistoryEvent, `${string}EventAttributes`>;
+
+export class Transition {
+  readonly events: HistoryEvent[] = [];
+  readonly timersToAdd: TimerToAdd[] = [];
+  readonly timerIdsToDelete: string[] = [];
+  readonly dispatches: Dispatch[] = [];
+  /** Set when the run closed in this transition (queries and waiters are told). */
+  closed = false;
+
+  constructor(
+    readonly state: MutableState,
+    readonly nowMs: number,
+  ) {}
+
+  /** Appends an event with the next event id and returns it. */
+  addEvent<K extends EventAttributesKey>(eventType: number, key: K, attributes: NonNullable<HistoryEvent[K]>, timeMs = this.nowMs): HistoryEvent {
+    const event: HistoryEvent = {
+      eventId: this.state.nextEventId,
+      eventTime: msToTimestamp(timeMs),
+      eventType,
+      [key]: attributes,
+    };
+    this.state.nextEventId++;
+    this.state.historySizeBytes += HistoryEventCodec.encode(event).len;
+    this.events.push(event);
+    return event;
+  }
+
+  /** Builds an event without an id (to be buffered while a workflow task is started). */
+  makeUnnumberedEvent<K extends EventAttributesKey>(eventType: number, key: K, attributes: NonNullable<HistoryEvent[K]>, timeMs = this.nowMs): HistoryEvent {
+    return { eventTime: msToTimestamp(timeMs), eventType, [key]: attributes };
+  }
+
+  /** Appends an already-built event (from the buffer), giving it the next id. */
+  appendBuilt(event: HistoryEvent): HistoryEvent {
+    const numbered: HistoryEvent = { ...event, eventId: this.state.nextEventId };
+    this.state.nextEventId++;
+    this.state.historySizeBytes += HistoryEventCodec.encode(numbered).len;
+    this.events.push(numbered);
+    return numbered;
+  }
+
+  addTimer(fireAtMs: number, task: TimerTask): string {
+    const taskId = newTimerTaskId(this.nowMs);
+    this.timersToAdd.push({ taskId, fireAtMs, task });
+    return taskId;
+  }
+
+  deleteTimer(taskId: string): void {
+    if (!taskId) return;
+    const pending = this.timersToAdd.findIndex((t) => t.taskId === taskId);
+    if (pending >= 0) this.timersToAdd.splice(pending, 1);
+    else this.timerIdsToDelete.push(taskId);
+  }
+
+  dispatch(d: Dispatch): void {
+    this.dispatches.push(d);
+  }
+
+  /** True when the transition changes anything durable. */
+  get isEmpty(): boolean {
+    return this.events.length === 0 && this.timersToAdd.length === 0 && this.timerIdsToDelete.length === 0 && !this.stateChanged;
+  }
+
+  /** Handlers that change state without events (activity retries, heartbeats) mark it here. */
+  stateChanged = false;
+
+  /** A command handler needs a new workflow task after this completion (e.g. an unstarted activity was canceled). */
+  forceNewWorkflowTask = false;
+}

@@ -1,0 +1,3 @@
+export { startServer, type StartServerOptions, type RunningServer } from './server.js';
+export { createLogger, type LogLevel, type LogFormat, type Logger } from './logger.js';
+export { SERVER_VERSION } from './version.js';

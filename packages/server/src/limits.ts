@@ -1,0 +1,23 @@
+// Temporal's default limits (common/dynamicconfig/constants.go in temporalio/temporal), enforced by
+// the frontend and the engine so that a workload that runs here also runs on Temporal.
+import { PayloadsCodec, type Payloads } from './proto-types.js';
+
+export const LIMITS = {
+  maxIdLength: 1000,
+  blobSizeLimitError: 2 * 1024 * 1024,
+  memoSizeLimitError: 2 * 1024 * 1024,
+  historyCountLimitError: 51_200,
+  historySizeLimitError: 50 * 1024 * 1024,
+  maxPendingActivities: 2000,
+  maxPendingChildren: 2000,
+  maxPendingSignals: 2000,
+  maxSignalsPerExecution: 10_000,
+  historyMaxPageSize: 256,
+} as const;
+
+/** Returns an error message when the payloads exceed the blob size limit, else null. */
+export function checkPayloadSize(payloads: Payloads | null | undefined, _field: string): string | null {
+  if (!payloads) return null;
+  const size = PayloadsCodec.encode(payloads).len;
+  return size > LIMITS.blobSizeLimitError ? 'Blob data size exceeds limit.' : null;
+}

@@ -1,0 +1,138 @@
+// Versioned schema of the SQLite store. A migration is never edited once released: a schema change is
+// a new entry at the end of `migrations`. Each migration runs in its own transaction together with the
+// row that records it, so a crash mid-upgrade leaves the file at the last fully applied version and the
+// next start simply resumes from there.
+
+import type { Database } from 'better-sqlite3';
+import { PersistenceError } from '../errors.js';
+
+export interface Migration {
+  /** 1, 2, 3, ... in order, no gaps. */
+  readonly version: number;
+  readonly description: string;
+  readonly up: (db: Database) => void;
+}
+
+/**
+ * Sorts open runs after every closed one in a DESC listing (Temporal's COALESCE(close_time, max)).
+ * Listing queries must repeat the exact expression of the index for SQLite to use it.
+ */
+export const OPEN_RUN_CLOSE_TIME = '9223372036854775807';
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'namespaces, executions, current executions, history events, timer tasks',
+    up(db) {
+      // STRICT: a wrongly typed bind (say a string where a time belongs) fails loudly instead of
+      // being stored and silently breaking ordering.
+      db.exec(`
+        CREATE TABLE namespaces (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE,
+          data BLOB NOT NULL,
+          version INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE TABLE executions (
+          namespace_id TEXT NOT NULL,
+          workflow_id TEXT NOT NULL,
+          run_id TEXT NOT NULL,
+          state BLOB NOT NULL,
+          version INTEGER NOT NULL,
+          needs_dispatch INTEGER NOT NULL,
+          workflow_type TEXT NOT NULL,
+          task_queue TEXT NOT NULL,
+          status INTEGER NOT NULL,
+          start_time_ms INTEGER NOT NULL,
+          execution_time_ms INTEGER NOT NULL,
+          close_time_ms INTEGER,
+          history_length INTEGER NOT NULL,
+          PRIMARY KEY (namespace_id, workflow_id, run_id)
+        ) STRICT;
+        -- Start-up scans only the few runs with pending work, not every run ever stored.
+        CREATE INDEX executions_needing_dispatch
+          ON executions (namespace_id, workflow_id, run_id) WHERE needs_dispatch = 1;
+        -- Covers the whole ORDER BY of listExecutions so a page is read in order, without a sort.
+        CREATE INDEX executions_list_order
+          ON executions (namespace_id, COALESCE(close_time_ms, ${OPEN_RUN_CLOSE_TIME}) DESC,
+                         start_time_ms DESC, run_id);
+
+        CREATE TABLE current_executions (
+          namespace_id TEXT NOT NULL,
+          workflow_id TEXT NOT NULL,
+          run_id TEXT NOT NULL,
+          status INTEGER NOT NULL,
+          PRIMARY KEY (namespace_id, workflow_id)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE history_events (
+          namespace_id TEXT NOT NULL,
+          workflow_id TEXT NOT NULL,
+          run_id TEXT NOT NULL,
+          event_id INTEGER NOT NULL,
+          data BLOB NOT NULL,
+          PRIMARY KEY (namespace_id, workflow_id, run_id, event_id)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE timer_tasks (
+          task_id TEXT PRIMARY KEY,
+          fire_at_ms INTEGER NOT NULL,
+          namespace_id TEXT NOT NULL,
+          workflow_id TEXT NOT NULL,
+          run_id TEXT NOT NULL,
+          data BLOB NOT NULL
+        ) STRICT;
+        CREATE INDEX timer_tasks_by_fire_time ON timer_tasks (fire_at_ms, task_id);
+      `);
+    },
+  },
+];
+
+export interface MigrationResult {
+  readonly fromVersion: number;
+  readonly toVersion: number;
+}
+
+/**
+ * Brings the schema of `db` up to the last of `list`. `label` names the database in errors.
+ * Refuses a file written by a newer Kairos: running old code on a newer schema could corrupt it.
+ */
+export function migrate(db: Database, label: string, list: readonly Migration[] = migrations): MigrationResult {
+  list.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new Error(`migration #${index} has version ${migration.version}; versions must be 1, 2, 3, ...`);
+    }
+  });
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY,
+    description TEXT NOT NULL
+  ) STRICT`);
+  const fromVersion =
+    db.prepare<[], number | null>('SELECT MAX(version) FROM schema_version').pluck().get() ?? 0;
+  const latest = list.length;
+  if (fromVersion > latest) {
+    throw new PersistenceError(
+      `database file ${label} has schema version ${fromVersion}, but this Kairos build knows only up to ` +
+        `version ${latest}; run a newer Kairos on it (or point this one at another file)`,
+    );
+  }
+  const record = db.prepare<[number, string]>('INSERT INTO schema_version (version, description) VALUES (?, ?)');
+  for (const migration of list.slice(fromVersion)) {
+    db.transaction(() => {
+      migration.up(db);
+      record.run(migration.version, migration.description);
+    })();
+  }
+  return { fromVersion, toVersion: latest };
+}
+
+/** The version a database is at (0 before any migration); for diagnostics and tests. */
+export function schemaVersion(db: Database): number {
+  const exists = db
+    .prepare<[], number>("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'")
+    .pluck()
+    .get();
+  if (!exists) return 0;
+  return db.prepare<[], number | null>('SELECT MAX(version) FROM schema_version').pluck().get() ?? 0;
+}

@@ -1,0 +1,368 @@
+// The embedded backend: one SQLite file owned by exactly one server process.
+//
+// Ownership is an OS file lock, so it dies with the process (SIGKILL included) and a restart needs no
+// cleanup. `locking_mode=EXCLUSIVE`, set before the file is first read, makes SQLite keep the WAL
+// index in process memory (no -shm file) and hold an exclusive lock on the database file from the
+// first transaction until close. A second opener, in this or another process, gets SQLITE_BUSY and is
+// told who holds the file.
+
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { ConditionFailedError, DatabaseLockedError, DurabilityError, PersistenceError } from '../errors.js';
+import type { CurrentRunRow, ExecutionKey, ExecutionRow, ExecutionSummary, ExecutionWrite } from '../store.js';
+import type { NamespaceRow, Store, TimerTaskRow, TransitionWrite } from '../store.js';
+import { migrate, OPEN_RUN_CLOSE_TIME, schemaVersion } from './migrations.js';
+
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:' for a throwaway database (tests). */
+  readonly filename: string;
+}
+
+/** The live connection settings, as SQLite reports them. */
+export interface SqliteSettings {
+  readonly journalMode: string;
+  readonly synchronous: number;
+  readonly lockingMode: string;
+  readonly busyTimeoutMs: number;
+  readonly schemaVersion: number;
+}
+
+/** How long start-up waits for the file lock: covers a predecessor that is still closing. */
+const LOCK_WAIT_MS = 200;
+/** Nothing else can hold the file once we own it; this only bounds the unexpected. */
+const BUSY_TIMEOUT_MS = 5_000;
+const SYNCHRONOUS_FULL = 2;
+
+type KeyParams = [namespaceId: string, workflowId: string, runId: string];
+type Blob = Uint8Array;
+type ExecutionParams = ReturnType<typeof executionParams>;
+
+const KEY = 'namespace_id = ? AND workflow_id = ? AND run_id = ?';
+// Aliased to the Store's field names so rows map onto its shapes without per-column copying.
+const KEY_COLUMNS = 'namespace_id AS namespaceId, workflow_id AS workflowId, run_id AS runId';
+
+/** Each statement is prepared once per connection; exported so tests can check every query plan. */
+export function prepareStatements(db: Database.Database) {
+  return {
+    insertExecution: db.prepare<ExecutionParams>(`INSERT INTO executions (namespace_id, workflow_id, run_id,
+        state, version, needs_dispatch, workflow_type, task_queue, status, start_time_ms, execution_time_ms,
+        close_time_ms, history_length)
+      VALUES (@namespaceId, @workflowId, @runId, @state, @version, @needsDispatch, @workflowType, @taskQueue,
+        @status, @startTimeMs, @executionTimeMs, @closeTimeMs, @historyLength)
+      ON CONFLICT DO NOTHING`),
+    updateExecution: db.prepare<ExecutionParams & { expectedVersion: number }>(`UPDATE executions
+      SET state = @state, version = @version, needs_dispatch = @needsDispatch, workflow_type = @workflowType,
+        task_queue = @taskQueue, status = @status, start_time_ms = @startTimeMs,
+        execution_time_ms = @executionTimeMs, close_time_ms = @closeTimeMs, history_length = @historyLength
+      WHERE namespace_id = @namespaceId AND workflow_id = @workflowId AND run_id = @runId
+        AND version = @expectedVersion`),
+    executionVersion: db.prepare<KeyParams, number>(`SELECT version FROM executions WHERE ${KEY}`).pluck(),
+    getExecution: db.prepare<KeyParams, { state: Blob; version: number }>(
+      `SELECT state, version FROM executions WHERE ${KEY}`,
+    ),
+    insertEvent: db.prepare<[...KeyParams, number, Blob]>(`INSERT INTO history_events
+      (namespace_id, workflow_id, run_id, event_id, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    readEvents: db.prepare<[...KeyParams, number, number, number], Blob>(`SELECT data FROM history_events
+      WHERE ${KEY} AND event_id >= ? AND event_id < ? ORDER BY event_id LIMIT ?`).pluck(),
+    readEventsReverse: db.prepare<[...KeyParams, number, number], Blob>(`SELECT data FROM history_events
+      WHERE ${KEY} AND event_id < ? ORDER BY event_id DESC LIMIT ?`).pluck(),
+    getCurrentRun: db.prepare<[string, string], { runId: string; status: number }>(`SELECT run_id AS runId,
+      status FROM current_executions WHERE namespace_id = ? AND workflow_id = ?`),
+    insertCurrentRun: db.prepare<[...KeyParams, number]>(`INSERT INTO current_executions
+      (namespace_id, workflow_id, run_id, status) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    replaceCurrentRun: db.prepare<[string, number, string, string, string]>(`UPDATE current_executions
+      SET run_id = ?, status = ? WHERE namespace_id = ? AND workflow_id = ? AND run_id = ?`),
+    updateCurrentStatus: db.prepare<[number, ...KeyParams]>(`UPDATE current_executions SET status = ?
+      WHERE ${KEY}`),
+    insertTimer: db.prepare<[string, number, ...KeyParams, Blob]>(`INSERT INTO timer_tasks
+      (task_id, fire_at_ms, namespace_id, workflow_id, run_id, data) VALUES (?, ?, ?, ?, ?, ?)`),
+    deleteTimer: db.prepare<[string]>('DELETE FROM timer_tasks WHERE task_id = ?'),
+    listTimers: db.prepare<[number, number], Omit<TimerTaskRow, 'key'> & ExecutionKey>(`SELECT task_id AS taskId,
+      fire_at_ms AS fireAtMs, ${KEY_COLUMNS}, data FROM timer_tasks
+      WHERE fire_at_ms <= ? ORDER BY fire_at_ms, task_id LIMIT ?`),
+    listNeedingDispatch: db.prepare<[], Omit<ExecutionRow, 'key'> & ExecutionKey>(`SELECT ${KEY_COLUMNS},
+      state, version FROM executions WHERE needs_dispatch = 1`),
+    listExecutions: db.prepare<[string, number, number], ExecutionKey & ExecutionSummary>(`SELECT ${KEY_COLUMNS},
+      workflow_type AS workflowType, task_queue AS taskQueue, status, start_time_ms AS startTimeMs,
+      execution_time_ms AS executionTimeMs, close_time_ms AS closeTimeMs, history_length AS historyLength
+      FROM executions WHERE namespace_id = ?
+      ORDER BY COALESCE(close_time_ms, ${OPEN_RUN_CLOSE_TIME}) DESC, start_time_ms DESC, run_id
+      LIMIT ? OFFSET ?`),
+    listNamespaces: db.prepare<[], NamespaceRow>('SELECT id, name, data, version FROM namespaces ORDER BY name'),
+    insertNamespace: db.prepare<[string, string, Blob, number]>(`INSERT INTO namespaces (id, name, data, version)
+      VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    updateNamespace: db.prepare<[string, Blob, number, string, number]>(`UPDATE namespaces
+      SET name = ?, data = ?, version = ? WHERE id = ? AND version = ?`),
+    namespaceVersion: db.prepare<[string], number>('SELECT version FROM namespaces WHERE id = ?').pluck(),
+    namespaceIdByName: db.prepare<[string], string>('SELECT id FROM namespaces WHERE name = ?').pluck(),
+  };
+}
+
+/** better-sqlite3 is synchronous; this turns a throw into a rejection so callers have one error path. */
+function settle<T>(work: () => T): Promise<T> {
+  return new Promise<T>((resolvePromise) => resolvePromise(work()));
+}
+
+export class SqliteStore implements Store {
+  private readonly statements: ReturnType<typeof prepareStatements>;
+  private readonly applyTransition: Database.Transaction<(write: TransitionWrite) => void>;
+
+  private constructor(private readonly db: Database.Database) {
+    this.statements = prepareStatements(db);
+    this.applyTransition = db.transaction((write: TransitionWrite) => {
+      for (const execution of write.executions) this.writeExecution(execution);
+      for (const timer of write.timersToAdd) this.addTimer(timer);
+      for (const taskId of write.timerIdsToDelete) this.statements.deleteTimer.run(taskId);
+    });
+  }
+
+  /** Opens (creating and migrating if needed) and locks the file; throws DatabaseLockedError if it is held. */
+  static open(options: SqliteStoreOptions): SqliteStore {
+    const memory = options.filename === ':memory:';
+    const label = memory ? ':memory:' : resolve(options.filename);
+    const db = new Database(options.filename);
+    try {
+      db.pragma(`busy_timeout = ${LOCK_WAIT_MS}`);
+      db.pragma('locking_mode = EXCLUSIVE');
+      if (!memory) db.pragma('journal_mode = WAL');
+      // Explicitly, always: reading a file that is already in WAL mode replaces a `synchronous` never
+      // set on the connection with the build's WAL default, NORMAL in better-sqlite3, which can lose
+      // acknowledged commits on power loss.
+      db.pragma('synchronous = FULL');
+      if (process.platform === 'darwin') db.pragma('fullfsync = ON');
+      db.pragma('foreign_keys = OFF');
+      // Take the exclusive lock now, even when there is nothing to migrate, and keep it until close.
+      db.exec('BEGIN IMMEDIATE; COMMIT');
+      assertDurablePragmas(db, label, memory);
+      migrate(db, label);
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      return new SqliteStore(db);
+    } catch (error) {
+      db.close();
+      throw openError(error, label);
+    }
+  }
+
+  /** The live connection settings, read back from SQLite (for start-up logs and tests). */
+  settings(): SqliteSettings {
+    const read = (name: string): unknown => this.db.pragma(name, { simple: true });
+    return {
+      journalMode: String(read('journal_mode')),
+      synchronous: Number(read('synchronous')),
+      lockingMode: String(read('locking_mode')),
+      busyTimeoutMs: Number(read('busy_timeout')),
+      schemaVersion: schemaVersion(this.db),
+    };
+  }
+
+  commit(write: TransitionWrite): Promise<void> {
+    return settle(() => this.applyTransition.immediate(write));
+  }
+
+  getExecution(key: ExecutionKey): Promise<ExecutionRow | null> {
+    return settle(() => {
+      const row = this.statements.getExecution.get(...keyParams(key));
+      return row ? { key, state: row.state, version: row.version } : null;
+    });
+  }
+
+  getCurrentRun(namespaceId: string, workflowId: string): Promise<CurrentRunRow | null> {
+    return settle(() => {
+      const row = this.statements.getCurrentRun.get(namespaceId, workflowId);
+      return row ? { namespaceId, workflowId, ...row } : null;
+    });
+  }
+
+  readEvents(key: ExecutionKey, firstEventId: number, nextEventId: number, limit: number): Promise<Uint8Array[]> {
+    return settle(() => this.statements.readEvents.all(...keyParams(key), firstEventId, nextEventId, limit));
+  }
+
+  readEventsReverse(key: ExecutionKey, beforeEventId: number, limit: number): Promise<Uint8Array[]> {
+    return settle(() => this.statements.readEventsReverse.all(...keyParams(key), beforeEventId, limit));
+  }
+
+  listExecutionsNeedingDispatch(): Promise<ExecutionRow[]> {
+    return settle(() => this.statements.listNeedingDispatch.all().map(({ state, version, ...key }) => ({ key, state, version })));
+  }
+
+  listTimerTasks(untilMs: number, limit: number): Promise<TimerTaskRow[]> {
+    return settle(() =>
+      this.statements.listTimers.all(untilMs, limit).map(({ taskId, fireAtMs, data, ...key }) => ({ taskId, fireAtMs, key, data })),
+    );
+  }
+
+  listExecutions(namespaceId: string, limit: number, offset: number): Promise<Array<{ key: ExecutionKey; summary: ExecutionSummary }>> {
+    return settle(() =>
+      this.statements.listExecutions
+        .all(namespaceId, limit, offset)
+        .map(({ namespaceId: ns, workflowId, runId, ...summary }) => ({ key: { namespaceId: ns, workflowId, runId }, summary })),
+    );
+  }
+
+  listNamespaces(): Promise<NamespaceRow[]> {
+    return settle(() => this.statements.listNamespaces.all());
+  }
+
+  upsertNamespace(row: NamespaceRow, expectedVersion: number): Promise<void> {
+    return settle(() => {
+      const s = this.statements;
+      const nameOwner = s.namespaceIdByName.get(row.name);
+      if (nameOwner !== undefined && nameOwner !== row.id) {
+        throw new ConditionFailedError(`namespace name ${row.name} is taken by namespace ${nameOwner}`, row.id, nameOwner);
+      }
+      const changes =
+        expectedVersion === 0
+          ? s.insertNamespace.run(row.id, row.name, row.data, row.version).changes
+          : s.updateNamespace.run(row.name, row.data, row.version, row.id, expectedVersion).changes;
+      if (changes !== 1) {
+        const found = s.namespaceVersion.get(row.id) ?? null;
+        throw new ConditionFailedError(
+          `namespace ${row.id}: expected version ${expectedVersion}, found ${found ?? 'no namespace'}`,
+          expectedVersion,
+          found,
+        );
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return settle(() => {
+      if (!this.db.open) return;
+      // Fold the WAL back into the main file so a closed database is one self-contained file.
+      try {
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      } finally {
+        this.db.close();
+      }
+    });
+  }
+
+  private writeExecution(write: ExecutionWrite): void {
+    const s = this.statements;
+    const key = keyParams(write.key);
+    if (write.newVersion <= write.expectedVersion) {
+      throw new PersistenceError(`execution ${key.join('/')}: newVersion ${write.newVersion} must exceed ${write.expectedVersion}`);
+    }
+    const params = executionParams(write);
+    const changes =
+      write.expectedVersion === 0
+        ? s.insertExecution.run(params).changes
+        : s.updateExecution.run({ ...params, expectedVersion: write.expectedVersion }).changes;
+    if (changes !== 1) {
+      const found = s.executionVersion.get(...key) ?? null;
+      throw new ConditionFailedError(
+        `execution ${key.join('/')}: expected version ${write.expectedVersion}, found ${found ?? 'no run'}`,
+        write.expectedVersion,
+        found,
+      );
+    }
+    for (const event of write.events) {
+      if (s.insertEvent.run(...key, event.eventId, event.data).changes !== 1) {
+        throw new ConditionFailedError(`execution ${key.join('/')}: event ${event.eventId} is already stored`);
+      }
+    }
+    this.writeCurrentRun(write);
+  }
+
+  private writeCurrentRun(write: ExecutionWrite): void {
+    const s = this.statements;
+    const { namespaceId, workflowId, runId } = write.key;
+    const status = write.summary.status;
+    if (write.setCurrent === undefined) {
+      s.updateCurrentStatus.run(status, namespaceId, workflowId, runId);
+      return;
+    }
+    const expected = write.setCurrent.expectedCurrentRunId;
+    const changes =
+      expected === null
+        ? s.insertCurrentRun.run(namespaceId, workflowId, runId, status).changes
+        : s.replaceCurrentRun.run(runId, status, namespaceId, workflowId, expected).changes;
+    if (changes !== 1) {
+      const found = s.getCurrentRun.get(namespaceId, workflowId)?.runId ?? null;
+      throw new ConditionFailedError(
+        `workflow ${namespaceId}/${workflowId}: expected current run ${expected ?? 'none'}, found ${found ?? 'none'}`,
+        expected,
+        found,
+      );
+    }
+  }
+
+  private addTimer(timer: TimerTaskRow): void {
+    const { namespaceId, workflowId, runId } = timer.key;
+    try {
+      this.statements.insertTimer.run(timer.taskId, timer.fireAtMs, namespaceId, workflowId, runId, timer.data);
+    } catch (error) {
+      // A reused task id is an allocator bug, not a lost race: no ConditionFailedError, but a clear message.
+      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new PersistenceError(`timer task ${timer.taskId} is already stored`, { cause: error });
+      }
+      throw error;
+    }
+  }
+}
+
+/** Throws DurabilityError unless the connection really runs with the settings Kairos relies on. */
+export function assertDurablePragmas(db: Database.Database, label: string, memory: boolean): void {
+  const synchronous = db.pragma('synchronous', { simple: true });
+  if (synchronous !== SYNCHRONOUS_FULL) {
+    throw new DurabilityError(
+      `SQLite synchronous is ${String(synchronous)} on ${label}, Kairos requires 2 (FULL): ` +
+        'anything less can lose acknowledged commits on power loss or an OS crash',
+    );
+  }
+  const journalMode = db.pragma('journal_mode', { simple: true });
+  if (!memory && journalMode !== 'wal') {
+    throw new DurabilityError(`SQLite journal_mode is ${String(journalMode)} on ${label}, Kairos requires wal`);
+  }
+  const lockingMode = db.pragma('locking_mode', { simple: true });
+  if (lockingMode !== 'exclusive') {
+    throw new PersistenceError(`SQLite locking_mode is ${String(lockingMode)} on ${label}, Kairos requires exclusive`);
+  }
+}
+
+function openError(error: unknown, label: string): Error {
+  if (error instanceof PersistenceError) return error;
+  const code = error instanceof Database.SqliteError ? error.code : undefined;
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    const pid = lockHolderPid(label);
+    const holder = pid === undefined ? '' : pid === process.pid ? ` (this process, pid ${pid})` : ` (pid ${pid})`;
+    return new DatabaseLockedError(`database file ${label} is in use by another Kairos server${holder}`, { cause: error });
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return new PersistenceError(`cannot open database file ${label}: ${reason}`, { cause: error });
+}
+
+/**
+ * Best effort, Linux only: the pid holding a POSIX lock on the file, from /proc/locks
+ * ("1: POSIX ADVISORY WRITE <pid> <major>:<minor>:<inode> <start> <end>", device numbers in hex).
+ */
+function lockHolderPid(filename: string): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const { dev, ino } = statSync(filename, { bigint: true });
+    const major = (dev >> 8n) & 0xfffn;
+    const minor = (dev & 0xffn) | ((dev >> 12n) & 0xfff00n);
+    for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) {
+      const match = /^\d+:\s+POSIX\s+\S+\s+\S+\s+(\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/.exec(line);
+      if (!match) continue;
+      const [, pid = '', lockMajor = '', lockMinor = '', lockInode = ''] = match;
+      if (BigInt(`0x${lockMajor}`) === major && BigInt(`0x${lockMinor}`) === minor && BigInt(lockInode) === ino) {
+        const holder = Number(pid);
+        if (holder > 0) return holder;
+      }
+    }
+  } catch {
+    // No /proc, or the file vanished: the message simply goes without a pid.
+  }
+  return undefined;
+}
+
+function keyParams(key: ExecutionKey): KeyParams {
+  return [key.namespaceId, key.workflowId, key.runId];
+}
+
+function executionParams(write: ExecutionWrite) {
+  const { key, summary, state, newVersion, needsDispatch } = write;
+  return { ...key, ...summary, state, version: newVersion, needsDispatch: needsDispatch ? 1 : 0 };
+}

@@ -1,0 +1,381 @@
+// The behaviour every Store backend must have, written once. A backend's test file calls
+// runStoreConformance with a factory that opens a fresh, empty store, and (when the backend keeps data
+// across connections, as every real one does) a `reopen` that opens the same database again.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConditionFailedError, PersistenceError } from './errors.js';
+import type { ExecutionKey, ExecutionSummary, ExecutionWrite, NamespaceRow, Store } from './store.js';
+import type { TimerTaskRow, TransitionWrite } from './store.js';
+
+export interface StoreConformanceOptions {
+  /** Closes nothing itself: receives a closed store and opens its database again. */
+  readonly reopen?: (closed: Store) => Promise<Store>;
+}
+
+// WorkflowExecutionStatus values.
+const RUNNING = 1;
+const COMPLETED = 2;
+const EVERYTHING = Number.MAX_SAFE_INTEGER;
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+const texts = (list: readonly Uint8Array[]): string[] => list.map((b) => new TextDecoder().decode(b));
+
+function key(workflowId: string, runId = `${workflowId}-run`, namespaceId = 'ns-1'): ExecutionKey {
+  return { namespaceId, workflowId, runId };
+}
+
+interface WriteOptions {
+  readonly events?: readonly number[];
+  readonly summary?: Partial<ExecutionSummary>;
+  readonly needsDispatch?: boolean;
+  readonly setCurrent?: ExecutionWrite['setCurrent'];
+  readonly state?: string;
+}
+
+function write(k: ExecutionKey, expectedVersion: number, options: WriteOptions = {}): ExecutionWrite {
+  const newVersion = expectedVersion + 1;
+  return {
+    key: k,
+    expectedVersion,
+    newVersion,
+    state: bytes(options.state ?? `${k.runId} v${newVersion}`),
+    summary: {
+      workflowType: 'Greet',
+      taskQueue: 'greetings',
+      status: RUNNING,
+      startTimeMs: 1_000,
+      executionTimeMs: 1_000,
+      closeTimeMs: null,
+      historyLength: options.events?.at(-1) ?? 0,
+      ...options.summary,
+    },
+    needsDispatch: options.needsDispatch ?? false,
+    events: (options.events ?? []).map((eventId) => ({ eventId, data: bytes(`${k.runId} e${eventId}`) })),
+    ...(options.setCurrent ? { setCurrent: options.setCurrent } : {}),
+  };
+}
+
+function transition(
+  executions: ExecutionWrite[],
+  timersToAdd: TimerTaskRow[] = [],
+  timerIdsToDelete: string[] = [],
+): TransitionWrite {
+  return { executions, timersToAdd, timerIdsToDelete };
+}
+
+function timer(taskId: string, fireAtMs: number, k: ExecutionKey): TimerTaskRow {
+  return { taskId, fireAtMs, key: k, data: bytes(`timer ${taskId}`) };
+}
+
+/** A new run made current, with events 1..2, as StartWorkflowExecution would write it. */
+function start(k: ExecutionKey, options: WriteOptions = {}): TransitionWrite {
+  return transition([write(k, 0, { events: [1, 2], setCurrent: { expectedCurrentRunId: null }, ...options })]);
+}
+
+/** Everything a store holds about some runs, to prove a failed commit changed nothing. */
+async function snapshot(store: Store, ...keys: ExecutionKey[]): Promise<unknown> {
+  const runs = await Promise.all(
+    keys.map(async (k) => {
+      const row = await store.getExecution(k);
+      return {
+        execution: row && { state: texts([row.state]), version: row.version },
+        events: texts(await store.readEvents(k, 1, EVERYTHING, 1_000)),
+        current: await store.getCurrentRun(k.namespaceId, k.workflowId),
+      };
+    }),
+  );
+  const timers = await store.listTimerTasks(EVERYTHING, 1_000);
+  const dispatch = await store.listExecutionsNeedingDispatch();
+  const listed = await store.listExecutions('ns-1', 1_000, 0);
+  return { runs, timers: timers.map((t) => t.taskId), dispatch: dispatch.map((r) => r.key.runId), listed };
+}
+
+async function expectConflict(
+  promise: Promise<unknown>,
+  conflict?: { expected: string | number | null; found: string | number | null },
+): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(ConditionFailedError);
+  if (conflict) expect(error).toMatchObject(conflict);
+}
+
+export function runStoreConformance(
+  name: string,
+  makeStore: () => Promise<Store>,
+  options: StoreConformanceOptions = {},
+): void {
+  describe(`Store conformance: ${name}`, () => {
+    const opened: Store[] = [];
+    const open = async (): Promise<Store> => {
+      const store = await makeStore();
+      opened.push(store);
+      return store;
+    };
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((store) => store.close()));
+    });
+
+    describe('commit', () => {
+      it('inserts a new run with its events, current row and timers', async () => {
+        const store = await open();
+        const k = key('wf');
+        await store.commit({ ...start(k, { needsDispatch: true }), timersToAdd: [timer('t1', 500, k)] });
+        const row = await store.getExecution(k);
+        expect(row && [row.key, texts([row.state]), row.version]).toEqual([k, ['wf-run v1'], 1]);
+        expect(texts(await store.readEvents(k, 1, 3, 10))).toEqual(['wf-run e1', 'wf-run e2']);
+        const current = { namespaceId: 'ns-1', workflowId: 'wf', runId: 'wf-run', status: RUNNING };
+        expect(await store.getCurrentRun('ns-1', 'wf')).toEqual(current);
+        expect((await store.listTimerTasks(500, 10)).map((t) => t.taskId)).toEqual(['t1']);
+        expect(await store.getExecution(key('wf', 'other-run'))).toBeNull();
+      });
+
+      it('refuses to insert a run that exists, reporting its version, and writes nothing', async () => {
+        const store = await open();
+        const k = key('wf');
+        await store.commit(start(k));
+        const before = await snapshot(store, k);
+        const again = transition([write(k, 0, { events: [3], summary: { status: COMPLETED } })], [timer('t1', 1, k)]);
+        await expectConflict(store.commit(again), { expected: 0, found: 1 });
+        expect(await snapshot(store, k)).toEqual(before);
+      });
+
+      it('updates a run whose version matches', async () => {
+        const store = await open();
+        const k = key('wf');
+        await store.commit({ ...start(k), timersToAdd: [timer('t1', 100, k)] });
+        await store.commit(transition([write(k, 1, { events: [3, 4], state: 'updated' })], [timer('t2', 200, k)], ['t1']));
+        const row = await store.getExecution(k);
+        expect(row && [texts([row.state]), row.version]).toEqual([['updated'], 2]);
+        expect(texts(await store.readEvents(k, 1, 5, 10))).toEqual(['wf-run e1', 'wf-run e2', 'wf-run e3', 'wf-run e4']);
+        expect((await store.listTimerTasks(EVERYTHING, 10)).map((t) => t.taskId)).toEqual(['t2']);
+      });
+
+      it('refuses a stale update with expected and found versions, and writes nothing of it', async () => {
+        const store = await open();
+        const k = key('wf');
+        await store.commit({ ...start(k, { needsDispatch: true }), timersToAdd: [timer('t1', 100, k)] });
+        // Two writers read version 1; the first wins.
+        await store.commit(transition([write(k, 1, { events: [3], needsDispatch: true })]));
+        const before = await snapshot(store, k);
+        const loser = write(k, 1, { events: [3, 4], summary: { status: COMPLETED, closeTimeMs: 9_000 } });
+        await expectConflict(store.commit(transition([loser], [timer('t9', 50, k)], ['t1'])), { expected: 1, found: 2 });
+        expect(await snapshot(store, k)).toEqual(before);
+      });
+
+      it('refuses an update of a run that does not exist', async () => {
+        const store = await open();
+        await expectConflict(store.commit(transition([write(key('ghost'), 3)])), { expected: 3, found: null });
+        expect(await store.getExecution(key('ghost'))).toBeNull();
+      });
+
+      it('rolls back every execution of a transition when a later one conflicts', async () => {
+        const store = await open();
+        const parent = key('parent');
+        const child = key('child');
+        await store.commit(start(parent));
+        await store.commit(start(child));
+        const before = await snapshot(store, parent, child);
+        const startChildAgain = write(child, 0, { events: [1], setCurrent: { expectedCurrentRunId: null } });
+        const both = transition([write(parent, 1, { events: [3] }), startChildAgain], [timer('t', 1, parent)]);
+        await expectConflict(store.commit(both));
+        expect(await snapshot(store, parent, child)).toEqual(before);
+      });
+
+      it('treats an event id that is already stored as a conflict and writes nothing', async () => {
+        const store = await open();
+        const k = key('wf');
+        await store.commit(start(k));
+        const before = await snapshot(store, k);
+        await expectConflict(store.commit(transition([write(k, 1, { events: [2, 3] })], [timer('t', 1, k)])));
+        expect(await snapshot(store, k)).toEqual(before);
+      });
+    });
+
+    describe('current run', () => {
+      it('null: a current row must not exist; the new run is not written when one does', async () => {
+        const store = await open();
+        await store.commit(start(key('wf', 'a')));
+        const before = await snapshot(store, key('wf', 'a'), key('wf', 'b'));
+        await expectConflict(store.commit(start(key('wf', 'b'))), { expected: null, found: 'a' });
+        expect(await snapshot(store, key('wf', 'a'), key('wf', 'b'))).toEqual(before);
+      });
+
+      it('a run id: the current row must point at it and is replaced', async () => {
+        const store = await open();
+        await store.commit(start(key('wf', 'a'), { summary: { status: COMPLETED } }));
+        await store.commit(start(key('wf', 'b'), { setCurrent: { expectedCurrentRunId: 'a' } }));
+        expect(await store.getCurrentRun('ns-1', 'wf')).toMatchObject({ runId: 'b', status: RUNNING });
+        const replacing = (k: ExecutionKey): TransitionWrite => start(k, { setCurrent: { expectedCurrentRunId: 'a' } });
+        await expectConflict(store.commit(replacing(key('wf', 'c'))), { expected: 'a', found: 'b' });
+        expect(await store.getExecution(key('wf', 'c'))).toBeNull();
+        await expectConflict(store.commit(replacing(key('new', 'x'))), { expected: 'a', found: null });
+        expect(await store.getCurrentRun('ns-1', 'new')).toBeNull();
+      });
+
+      it('undefined: only the status follows, and only when the current row points at this run', async () => {
+        const store = await open();
+        await store.commit(start(key('wf', 'a')));
+        await store.commit(transition([write(key('wf', 'old'), 0, { events: [1] })]));
+        await store.commit(transition([write(key('wf', 'old'), 1, { summary: { status: COMPLETED } })]));
+        expect(await store.getCurrentRun('ns-1', 'wf')).toMatchObject({ runId: 'a', status: RUNNING });
+        await store.commit(transition([write(key('wf', 'a'), 1, { events: [3], summary: { status: COMPLETED } })]));
+        expect(await store.getCurrentRun('ns-1', 'wf')).toMatchObject({ runId: 'a', status: COMPLETED });
+        expect(await store.getCurrentRun('ns-2', 'wf')).toBeNull();
+      });
+    });
+
+    describe('timer tasks', () => {
+      it('lists due tasks (bound inclusive) by fire time, up to the limit, and deletes them with a transition', async () => {
+        const store = await open();
+        const k = key('wf');
+        const timers = [timer('c', 300, k), timer('a', 100, k), timer('d', 400, k), timer('b', 200, k)];
+        await store.commit({ ...start(k), timersToAdd: timers });
+        const ids = async (until: number, limit: number): Promise<string[]> =>
+          (await store.listTimerTasks(until, limit)).map((t) => t.taskId);
+        expect(await ids(300, 10)).toEqual(['a', 'b', 'c']);
+        expect(await ids(300, 2)).toEqual(['a', 'b']);
+        expect(await ids(99, 10)).toEqual([]);
+        const [first] = await store.listTimerTasks(100, 1);
+        expect(first && { ...first, data: texts([first.data]) }).toEqual({
+          taskId: 'a',
+          fireAtMs: 100,
+          key: k,
+          data: ['timer a'],
+        });
+        // Deleting an id that is gone already is not an error: timers are at-least-once.
+        await store.commit(transition([write(k, 1)], [timer('e', 50, k)], ['a', 'c', 'gone']));
+        expect(await ids(EVERYTHING, 10)).toEqual(['e', 'b', 'd']);
+      });
+
+      it('rejects a transition that reuses a stored task id, and writes nothing of it', async () => {
+        const store = await open();
+        const k = key('wf');
+        await store.commit({ ...start(k), timersToAdd: [timer('t1', 100, k)] });
+        const before = await snapshot(store, k);
+        const reuse = transition([write(k, 1, { events: [3] })], [timer('t2', 50, k), timer('t1', 60, k)]);
+        await expect(store.commit(reuse)).rejects.toBeInstanceOf(PersistenceError);
+        expect(await snapshot(store, k)).toEqual(before);
+      });
+    });
+
+    describe('history events', () => {
+      it('reads a range forwards and backwards with a limit, one run at a time', async () => {
+        const store = await open();
+        const k = key('wf', 'a');
+        await store.commit(start(k));
+        await store.commit(transition([write(k, 1, { events: [3, 4, 5] })]));
+        await store.commit(start(key('wf', 'b'), { setCurrent: { expectedCurrentRunId: 'a' } }));
+        const e = (...ids: number[]): string[] => ids.map((id) => `a e${id}`);
+        expect(texts(await store.readEvents(k, 2, 5, 10))).toEqual(e(2, 3, 4));
+        expect(texts(await store.readEvents(k, 1, 6, 2))).toEqual(e(1, 2));
+        expect(texts(await store.readEvents(k, 6, 10, 10))).toEqual([]);
+        expect(texts(await store.readEventsReverse(k, 6, 10))).toEqual(e(5, 4, 3, 2, 1));
+        expect(texts(await store.readEventsReverse(k, 4, 2))).toEqual(e(3, 2));
+        expect(await store.readEvents(key('none'), 1, 10, 10)).toEqual([]);
+      });
+    });
+
+    it('lists the runs that need dispatch', async () => {
+      const store = await open();
+      await store.commit(start(key('a'), { needsDispatch: true }));
+      await store.commit(start(key('b')));
+      await store.commit(start(key('c', 'c-run', 'ns-2'), { needsDispatch: true }));
+      const listed = async (): Promise<unknown[]> =>
+        (await store.listExecutionsNeedingDispatch())
+          .map((r) => [r.key, texts([r.state]), r.version])
+          .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+      expect(await listed()).toEqual([[key('a'), ['a-run v1'], 1], [key('c', 'c-run', 'ns-2'), ['c-run v1'], 1]]);
+      await store.commit(transition([write(key('a'), 1, { needsDispatch: false })]));
+      expect(await listed()).toEqual([[key('c', 'c-run', 'ns-2'), ['c-run v1'], 1]]);
+    });
+
+    it('lists executions open first by start time, then closed by close time, newest first', async () => {
+      const store = await open();
+      const runs: Array<[string, number, number | null]> = [
+        ['open-old', 100, null],
+        ['closed-mid', 50, 500],
+        ['open-new', 300, null],
+        ['closed-old', 200, 400],
+        ['closed-new', 10, 900],
+      ];
+      for (const [id, startTimeMs, closeTimeMs] of runs) {
+        const status = closeTimeMs === null ? RUNNING : COMPLETED;
+        await store.commit(start(key(id), { summary: { startTimeMs, closeTimeMs, status } }));
+      }
+      await store.commit(start(key('elsewhere', 'x', 'ns-2')));
+      const page = async (limit: number, offset: number): Promise<string[]> =>
+        (await store.listExecutions('ns-1', limit, offset)).map((r) => r.key.workflowId);
+      expect(await page(10, 0)).toEqual(['open-new', 'open-old', 'closed-new', 'closed-mid', 'closed-old']);
+      expect(await page(2, 1)).toEqual(['open-old', 'closed-new']);
+      const [newest] = await store.listExecutions('ns-1', 1, 2);
+      expect(newest).toEqual({
+        key: key('closed-new'),
+        summary: {
+          workflowType: 'Greet',
+          taskQueue: 'greetings',
+          status: COMPLETED,
+          startTimeMs: 10,
+          executionTimeMs: 1_000,
+          closeTimeMs: 900,
+          historyLength: 2,
+        },
+      });
+    });
+
+    it('inserts and updates namespaces under a version check, with unique names', async () => {
+      const store = await open();
+      const ns = (id: string, name: string, version: number, data = `${name} v${version}`): NamespaceRow => ({
+        id,
+        name,
+        data: bytes(data),
+        version,
+      });
+      const listed = async (): Promise<unknown[]> =>
+        (await store.listNamespaces())
+          .map((n) => [n.id, n.name, texts([n.data])[0], n.version])
+          .sort((x, y) => String(x[0]).localeCompare(String(y[0])));
+      await store.upsertNamespace(ns('id-1', 'default', 1), 0);
+      await store.upsertNamespace(ns('id-2', 'orders', 1), 0);
+      await store.upsertNamespace(ns('id-1', 'default', 2), 1);
+      await expectConflict(store.upsertNamespace(ns('id-1', 'default', 2, 'lost'), 1), { expected: 1, found: 2 });
+      await expectConflict(store.upsertNamespace(ns('id-1', 'default', 1, 'lost'), 0), { expected: 0, found: 2 });
+      await expectConflict(store.upsertNamespace(ns('id-3', 'orders', 1, 'lost'), 0));
+      await expectConflict(store.upsertNamespace(ns('id-1', 'orders', 3, 'lost'), 2));
+      await expectConflict(store.upsertNamespace(ns('id-9', 'ghost', 2, 'lost'), 1), { expected: 1, found: null });
+      expect(await listed()).toEqual([['id-1', 'default', 'default v2', 2], ['id-2', 'orders', 'orders v1', 1]]);
+      await store.upsertNamespace(ns('id-1', 'renamed', 3), 2);
+      await store.upsertNamespace(ns('id-3', 'default', 1), 0);
+      expect(await listed()).toEqual([
+        ['id-1', 'renamed', 'renamed v3', 3],
+        ['id-2', 'orders', 'orders v1', 1],
+        ['id-3', 'default', 'default v1', 1],
+      ]);
+    });
+
+    it('closes idempotently', async () => {
+      const store = await open();
+      await store.close();
+      await store.close();
+    });
+
+    const { reopen } = options;
+    it.skipIf(!reopen)('keeps every committed write across close and reopen', async () => {
+      if (!reopen) return;
+      const store = await open();
+      const k = key('wf');
+      await store.commit({ ...start(k, { needsDispatch: true }), timersToAdd: [timer('t1', 100, k)] });
+      await store.commit(transition([write(k, 1, { events: [3] })], [timer('t2', 200, k)]));
+      await store.upsertNamespace({ id: 'id-1', name: 'default', data: bytes('ns'), version: 1 }, 0);
+      const before = await snapshot(store, k);
+      const namespaces = await store.listNamespaces();
+      await store.close();
+      const reopened = await reopen(store);
+      opened.push(reopened);
+      expect(await snapshot(reopened, k)).toEqual(before);
+      expect(await reopened.listNamespaces()).toEqual(namespaces);
+    });
+  });
+}

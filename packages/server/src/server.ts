@@ -1,0 +1,124 @@
+// Assembles one Kairos server process: the SQLite store, namespace registry, history engine, matching,
+// timer queue and the gRPC frontend; recovers pending work from the database before listening.
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { SqliteStore } from './persistence/sqlite/sqlite-store.js';
+import type { Store } from './persistence/store.js';
+import { NamespaceRegistry } from './namespace/registry.js';
+import { ExecutionEngine } from './history/engine.js';
+import { Matching } from './matching/matching.js';
+import { QueryRegistry } from './history/queries.js';
+import { TimerQueue } from './timers/timer-queue.js';
+import { handleTimer } from './history/ops/timers.js';
+import { decodeMutableState } from './history/mutable-state.js';
+import type { HistoryContext } from './history/service-context.js';
+import { createGrpcServer } from './frontend/grpc-server.js';
+import { executionHandlers } from './frontend/workflow-handlers.js';
+import { taskHandlers } from './frontend/task-handlers.js';
+import { namespaceHandlers } from './frontend/namespace-handlers.js';
+import { systemHandlers } from './frontend/system-handlers.js';
+import { createLogger, type LogFormat, type LogLevel, type Logger } from './logger.js';
+import { systemClock, type Clock } from './clock.js';
+
+export interface StartServerOptions {
+  ip: string;
+  port: number;
+  dbFilename: string;
+  namespaces: string[];
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  dynamicConfig: ReadonlyMap<string, unknown>;
+  headless: boolean;
+  uiPort: number | undefined;
+  httpPort: number | undefined;
+  metricsPort: number | undefined;
+  /** Injected clock (tests); the system clock by default. */
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  readonly grpcAddress: string;
+  readonly dbPath: string;
+  readonly unknownDynamicConfigKeys: readonly string[];
+  close(): Promise<void>;
+}
+
+/** Dynamic config keys the server understands (others are accepted and warned about). */
+const KNOWN_DYNAMIC_CONFIG = new Set([
+  'frontend.enableServerVersionCheck',
+  'frontend.enableUpdateWorkflowExecution',
+  'frontend.enableUpdateWorkflowExecutionAsyncAccepted',
+]);
+
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger({ level: options.logLevel, format: options.logFormat });
+  const clock = options.clock ?? systemClock;
+  const store: Store = SqliteStore.open({ filename: options.dbFilename });
+  try {
+    const namespaces = await NamespaceRegistry.load(store, options.namespaces);
+    const engine = new ExecutionEngine(store, clock, logger.child({ component: 'history' }));
+    const matching = new Matching(clock);
+    const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, logger };
+    engine.dispatchSink = {
+      dispatch(key, d) {
+        const ref = { key, scheduledEventId: d.scheduledEventId, attempt: d.attempt };
+        if (d.kind === 'workflowTask') matching.addWorkflowTask(d.taskQueue, ref);
+        else matching.addActivityTask(d.taskQueue, ref);
+      },
+    };
+    const timers = new TimerQueue(store, clock, logger.child({ component: 'timers' }), (row) => handleTimer(ctx, row));
+    engine.timerSink = timers;
+    await recoverDispatches(store, matching);
+    await timers.start();
+
+    const server = createGrpcServer(
+      {
+        workflowService: { ...systemHandlers(randomUUID()), ...namespaceHandlers(namespaces), ...executionHandlers(ctx), ...taskHandlers(ctx) },
+        operatorService: {},
+      },
+      logger,
+    );
+    const host = options.ip.includes(':') ? `[${options.ip}]` : options.ip;
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    });
+    const unknownDynamicConfigKeys = [...options.dynamicConfig.keys()].filter((k) => !KNOWN_DYNAMIC_CONFIG.has(k));
+    let closed = false;
+    return {
+      grpcAddress: `${options.ip}:${port}`,
+      dbPath: options.dbFilename,
+      unknownDynamicConfigKeys,
+      async close() {
+        if (closed) return;
+        closed = true;
+        timers.stop();
+        await new Promise<void>((resolve) => {
+          server.tryShutdown(() => resolve());
+          // Long polls are woken by the frontend on shutdown; do not wait for stragglers forever.
+          setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, 2000).unref();
+        });
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+/** Re-queues every workflow/activity task that was scheduled but not started when the server stopped. */
+async function recoverDispatches(store: Store, matching: Matching): Promise<void> {
+  for (const row of await store.listExecutionsNeedingDispatch()) {
+    const state = decodeMutableState(row.state);
+    const key = row.key;
+    const wft = state.workflowTask;
+    if (wft && wft.startedEventId === 0) matching.addWorkflowTask(wft.taskQueue, { key, scheduledEventId: wft.scheduledEventId, attempt: wft.attempt });
+    for (const a of Object.values(state.activities)) {
+      if (a.phase === 'scheduled' && !a.awaitingRetry) matching.addActivityTask(a.taskQueue, { key, scheduledEventId: a.scheduledEventId, attempt: a.attempt });
+    }
+  }
+}

@@ -1,0 +1,38 @@
+// The kinds of durable timer the engine sets. Every timer carries what identifies the state it was set
+// for (scheduled event id, attempt, timer id), and the engine re-validates it when it fires: a timer
+// that no longer matches mutable state is dropped (at-least-once timers, effectively-once effects).
+
+export type TimerTask =
+  | { readonly kind: 'workflowTaskTimeout'; readonly scheduledEventId: number; readonly attempt: number }
+  | {
+      readonly kind: 'activityTimeout';
+      readonly scheduledEventId: number;
+      readonly attempt: number;
+      /** TimeoutType enum value. */
+      readonly timeoutType: number;
+    }
+  | { readonly kind: 'activityRetry'; readonly scheduledEventId: number; readonly attempt: number }
+  | { readonly kind: 'userTimer'; readonly timerId: string; readonly startedEventId: number }
+  | { readonly kind: 'workflowRunTimeout' }
+  | { readonly kind: 'workflowExecutionTimeout' }
+  | { readonly kind: 'workflowBackoff' };
+
+export function encodeTimerTask(task: TimerTask): Uint8Array {
+  return Buffer.from(JSON.stringify(task));
+}
+
+export function decodeTimerTask(data: Uint8Array): TimerTask {
+  return JSON.parse(Buffer.from(data).toString('utf8')) as TimerTask;
+}
+
+let lastMs = 0;
+let seq = 0;
+/** Unique, roughly time-ordered ids for timer tasks ("<ms base36>-<seq>-<random>"). */
+export function newTimerTaskId(nowMs: number): string {
+  if (nowMs === lastMs) seq++;
+  else {
+    lastMs = nowMs;
+    seq = 0;
+  }
+  return `${nowMs.toString(36)}-${seq.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -1,0 +1,158 @@
+/**
+ * Activities of the end-to-end suite. Workers in the test process share `activityProbe`, through which
+ * tests see how often and how each activity ran; workers in child processes count through files.
+ */
+import { appendFileSync } from 'node:fs';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+
+/** What activities did, keyed by the key the workflow passed them. In-process only. */
+export const activityProbe = {
+  /** Attempt numbers seen per key, in order. */
+  attempts: new Map<string, number[]>(),
+  /** Keys whose activity is running right now (set when it starts, cleared when it ends). */
+  running: new Set<string>(),
+  /** Keys whose activity observed a cancellation, with the failure's message. */
+  cancelled: new Map<string, string>(),
+  /** Keys for which the cleanup activity ran, with how many times. */
+  cleanups: new Map<string, number>(),
+  /** Gates that `gated` waits on; tests open them with `openGate`. */
+  gates: new Map<string, { open: () => void; opened: Promise<void>; isOpen: boolean }>(),
+};
+
+function noteAttempt(key: string): number {
+  const { attempt } = Context.current().info;
+  const seen = activityProbe.attempts.get(key) ?? [];
+  seen.push(attempt);
+  activityProbe.attempts.set(key, seen);
+  return attempt;
+}
+
+function gate(key: string): { open: () => void; opened: Promise<void>; isOpen: boolean } {
+  let entry = activityProbe.gates.get(key);
+  if (entry === undefined) {
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const created = {
+      opened,
+      isOpen: false,
+      open: () => {
+        created.isOpen = true;
+        open();
+      },
+    };
+    entry = created;
+    activityProbe.gates.set(key, entry);
+  }
+  return entry;
+}
+
+/** Lets the `gated` activity with this key return. */
+export function openGate(key: string): void {
+  gate(key).open();
+}
+
+export async function greet(name: string): Promise<string> {
+  return `Hello, ${name}!`;
+}
+
+export async function noop(): Promise<void> {
+  // The benchmark and the simplest workflows only need an activity round trip.
+}
+
+/** Fails with a retryable error until attempt `failures + 1`, then returns the attempt number. */
+export async function flaky(key: string, failures: number): Promise<number> {
+  const attempt = noteAttempt(key);
+  if (attempt <= failures) {
+    throw ApplicationFailure.retryable(`attempt ${attempt} fails on purpose`, 'FlakyError');
+  }
+  return attempt;
+}
+
+export async function failNonRetryable(key: string, message: string): Promise<never> {
+  noteAttempt(key);
+  throw ApplicationFailure.nonRetryable(message, 'InvalidInputError', { key });
+}
+
+/** The first attempt outlives its start-to-close timeout; later attempts return their attempt number. */
+export async function slowFirstAttempt(key: string, firstAttemptMs: number): Promise<number> {
+  const attempt = noteAttempt(key);
+  if (attempt === 1) {
+    // Context.sleep rejects when the worker cancels the timed-out attempt, so nothing lingers.
+    await Context.current().sleep(firstAttemptMs);
+  }
+  return attempt;
+}
+
+/** The first attempt heartbeats once and then goes silent; later attempts return their attempt number. */
+export async function silentAfterFirstHeartbeat(key: string, silenceMs: number): Promise<number> {
+  const attempt = noteAttempt(key);
+  if (attempt === 1) {
+    Context.current().heartbeat('attempt-1-alive');
+    await Context.current().sleep(silenceMs);
+  }
+  return attempt;
+}
+
+/**
+ * The first attempt records progress in a heartbeat and fails; the next attempt reports the details it
+ * was handed, so the workflow can see they were carried over.
+ */
+export async function resumeFromHeartbeat(
+  key: string,
+  progress: number,
+): Promise<{ attempt: number; details: unknown }> {
+  const ctx = Context.current();
+  const attempt = noteAttempt(key);
+  if (attempt === 1) {
+    ctx.heartbeat({ progress });
+    throw ApplicationFailure.retryable('crash after checkpoint', 'CheckpointedCrash');
+  }
+  return { attempt, details: ctx.info.heartbeatDetails as unknown };
+}
+
+/** Heartbeats until cancelled; records the cancellation it observed and rethrows it. */
+export async function heartbeatUntilCancelled(key: string): Promise<string> {
+  const ctx = Context.current();
+  noteAttempt(key);
+  activityProbe.running.add(key);
+  try {
+    for (;;) {
+      ctx.heartbeat();
+      await ctx.sleep(100);
+    }
+  } catch (error) {
+    if (error instanceof CancelledFailure) {
+      activityProbe.cancelled.set(key, error.message);
+    }
+    throw error;
+  } finally {
+    activityProbe.running.delete(key);
+  }
+}
+
+export async function cleanup(key: string): Promise<void> {
+  activityProbe.cleanups.set(key, (activityProbe.cleanups.get(key) ?? 0) + 1);
+}
+
+/** Marks itself running and returns only once the test opened the gate for `key`. */
+export async function gated(key: string): Promise<string> {
+  noteAttempt(key);
+  activityProbe.running.add(key);
+  try {
+    await gate(key).opened;
+    return `gate ${key} passed`;
+  } finally {
+    activityProbe.running.delete(key);
+  }
+}
+
+/**
+ * Appends `name` to `counterFile` and returns `name@pid`, so that a test can count executions across
+ * worker processes and tell which process ran them.
+ */
+export async function recordExecution(counterFile: string, name: string): Promise<string> {
+  appendFileSync(counterFile, `${name}\n`);
+  return `${name}@${process.pid}`;
+}

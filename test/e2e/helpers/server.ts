@@ -1,0 +1,244 @@
+/**
+ * Starts a Kairos dev server as a child process for end-to-end tests.
+ *
+ * Every test file starts its own server on a free port with its own SQLite file under the system temp
+ * directory, and stops it (deleting the file) in `afterAll`. `kill` + `restart` let a test crash the
+ * server and bring it back on the same port and database file.
+ *
+ * Set `KAIROS_E2E_SERVER_BIN=temporal` (or any path to a `temporal` CLI binary) to run the same suite
+ * against the real Temporal dev server; both print a `... Server:  host:port` banner once they listen.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const KAIROS_BIN = path.join(REPO_ROOT, 'packages/cli/bin/kairos.js');
+
+const BANNER = /Server:\s+(\S+:\d+)/;
+const STARTUP_DEADLINE_MS = 45_000;
+const STOP_DEADLINE_MS = 15_000;
+const OUTPUT_TAIL_CHARS = 8_000;
+
+export interface StartKairosOptions {
+  /** Use this database file instead of a fresh one in a temp directory (the caller owns the file). */
+  dbFilename?: string;
+  /** Passed as `--log-level`; defaults to `warn`. */
+  logLevel?: string;
+}
+
+export interface KairosServer {
+  /** `host:port` to give to `Connection.connect` / `NativeConnection.connect`. */
+  readonly address: string;
+  readonly port: number;
+  readonly dbFilename: string;
+  /** The pid of the current server process (changes on restart). */
+  readonly pid: number | undefined;
+  /** Sends `signal` to the server and waits until the process has exited. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the server again on the same port and database file (stopping it first if it runs). */
+  restart(): Promise<void>;
+  /** Stops the server (SIGTERM, then SIGKILL past a deadline) and deletes the temporary database. */
+  stop(): Promise<void>;
+  /** The last few kilobytes of the server's stdout and stderr, for failure messages. */
+  output(): string;
+}
+
+/** Children still alive when the test process exits are killed, so a crashed test leaves no server behind. */
+const liveChildren = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
+export async function findFreePort(host = '127.0.0.1'): Promise<number> {
+  return await new Promise<number>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const address = probe.address();
+      if (address === null || typeof address === 'string') {
+        probe.close();
+        reject(new Error('could not determine a free port'));
+        return;
+      }
+      const { port } = address;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function serverCommand(port: number, dbFilename: string, logLevel: string): { command: string; args: string[] } {
+  const serverArgs = [
+    'server',
+    'start-dev',
+    '--port',
+    String(port),
+    '--ip',
+    '127.0.0.1',
+    '--headless',
+    '--db-filename',
+    dbFilename,
+    '--log-level',
+    logLevel,
+  ];
+  const alternative = process.env['KAIROS_E2E_SERVER_BIN'];
+  if (alternative !== undefined && alternative !== '') return { command: alternative, args: serverArgs };
+  return { command: process.execPath, args: [KAIROS_BIN, ...serverArgs] };
+}
+
+class OutputTail {
+  private text = '';
+  append(chunk: string): void {
+    this.text = (this.text + chunk).slice(-OUTPUT_TAIL_CHARS);
+  }
+  toString(): string {
+    return this.text;
+  }
+}
+
+interface RunningProcess {
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+function waitForExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/**
+ * Spawns the server and resolves once it printed its banner. Rejects (and kills the child) if the
+ * process exits first or the deadline passes, quoting the server's output.
+ */
+async function spawnServer(
+  port: number,
+  dbFilename: string,
+  logLevel: string,
+  stdout: OutputTail,
+  stderr: OutputTail,
+): Promise<RunningProcess> {
+  const { command, args } = serverCommand(port, dbFilename, logLevel);
+  const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  liveChildren.add(child);
+  const exited = waitForExit(child).then(() => {
+    liveChildren.delete(child);
+  });
+  child.stderr?.setEncoding('utf8');
+  child.stdout?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => stderr.append(chunk));
+
+  await new Promise<void>((resolve, reject) => {
+    let pending = '';
+    let settled = false;
+    const describe = (why: string): Error =>
+      new Error(
+        `${why}\ncommand: ${command} ${args.join(' ')}\n--- server stderr ---\n${stderr.toString()}\n--- server stdout ---\n${stdout.toString()}`,
+      );
+    const finish = (error?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      child.off('error', onError);
+      if (error === undefined) resolve();
+      else {
+        child.kill('SIGKILL');
+        reject(error);
+      }
+    };
+    const timer = setTimeout(
+      () => finish(describe(`server did not print its banner within ${STARTUP_DEADLINE_MS} ms`)),
+      STARTUP_DEADLINE_MS,
+    );
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
+      finish(describe(`server exited before it was ready (code ${String(code)}, signal ${String(signal)})`));
+    const onError = (error: Error): void => finish(describe(`could not spawn the server: ${error.message}`));
+    child.once('exit', onExit);
+    child.once('error', onError);
+    child.stdout?.on('data', (chunk: string) => {
+      stdout.append(chunk);
+      if (settled) return;
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      if (lines.some((line) => BANNER.test(line))) finish();
+    });
+  });
+  return { child, exited };
+}
+
+export async function startKairos(options: StartKairosOptions = {}): Promise<KairosServer> {
+  let tempDir: string | undefined;
+  let dbFilename = options.dbFilename;
+  if (dbFilename === undefined) {
+    tempDir = mkdtempSync(path.join(os.tmpdir(), 'kairos-e2e-'));
+    dbFilename = path.join(tempDir, 'kairos.db');
+  }
+  const logLevel = options.logLevel ?? 'warn';
+  const stdout = new OutputTail();
+  const stderr = new OutputTail();
+
+  // A free port can be taken by someone else between probing and binding; try a few.
+  let port = 0;
+  let running: RunningProcess | undefined;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3 && running === undefined; attempt++) {
+    port = await findFreePort();
+    try {
+      running = await spawnServer(port, dbFilename, logLevel, stdout, stderr);
+    } catch (error) {
+      lastError = error;
+      if (!/EADDRINUSE|address already in use/i.test(stderr.toString())) break;
+    }
+  }
+  if (running === undefined) {
+    if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
+    throw lastError;
+  }
+
+  let current: RunningProcess | undefined = running;
+  const finalDbFilename = dbFilename;
+
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
+    const proc = current;
+    if (proc === undefined) return;
+    proc.child.kill(signal);
+    await proc.exited;
+    current = undefined;
+  };
+
+  const terminate = async (): Promise<void> => {
+    const proc = current;
+    if (proc === undefined) return;
+    proc.child.kill('SIGTERM');
+    const timer = setTimeout(() => proc.child.kill('SIGKILL'), STOP_DEADLINE_MS);
+    await proc.exited;
+    clearTimeout(timer);
+    current = undefined;
+  };
+
+  return {
+    address: `127.0.0.1:${port}`,
+    port,
+    dbFilename: finalDbFilename,
+    get pid() {
+      return current?.child.pid;
+    },
+    kill,
+    async restart() {
+      await terminate();
+      current = await spawnServer(port, finalDbFilename, logLevel, stdout, stderr);
+    },
+    async stop() {
+      await terminate();
+      if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
+    },
+    output() {
+      return `--- server stderr ---\n${stderr.toString()}\n--- server stdout ---\n${stdout.toString()}`;
+    },
+  };
+}

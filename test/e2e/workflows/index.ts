@@ -1,0 +1,4 @@
+/** Every workflow of the end-to-end suite, bundled once per test file. */
+export * from './basics.js';
+export * from './messaging.js';
+export * from './crash.js';
