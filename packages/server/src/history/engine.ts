@@ -7,7 +7,7 @@ import { HistoryEventCodec, type HistoryEvent } from '../proto-types.js';
 import type { ExecutionKey, ExecutionWrite, Store, TimerTaskRow, TransitionWrite } from '../persistence/store.js';
 import { ConditionFailedError } from '../persistence/errors.js';
 import { cloneMutableState, decodeMutableState, encodeMutableState, type MutableState } from './mutable-state.js';
-import { Transition, type Dispatch } from './transition.js';
+import type { Transition, Dispatch } from './transition.js';
 import { encodeTimerTask } from '../timers/timer-task.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';

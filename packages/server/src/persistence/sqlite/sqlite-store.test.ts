@@ -22,7 +22,9 @@ beforeAll(() => {
   writeFileSync(join(dir, 'child.mjs'), CHILD_SCRIPT);
 });
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -62,7 +64,8 @@ for (let i = 1; i <= 20; i++) {
   await store.commit({
     executions: [{
       key, expectedVersion: 0, newVersion: 1, state: bytes('state ' + i), needsDispatch: true,
-      summary: { workflowType: 'T', taskQueue: 'q', status: 1, startTimeMs: i, executionTimeMs: i, closeTimeMs: null, historyLength: 1 },
+      summary: { workflowType: 'T', taskQueue: 'q', status: 1, startTimeMs: i, executionTimeMs: i, closeTimeMs: null,
+        historyLength: 1 },
       events: [{ eventId: 1, data: bytes('event ' + i) }], setCurrent: { expectedCurrentRunId: null },
     }],
     timersToAdd: [{ taskId: 'timer-' + i, fireAtMs: i, key, data: bytes('timer ' + i) }],
@@ -97,7 +100,9 @@ function startChild(filename: string, mode: 'try' | 'hold'): { child: ChildProce
       if (stdout.includes('\n') && line) resolveReport(JSON.parse(line) as ChildReport);
     });
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code, signal) => reject(new Error(`child exited (${code ?? signal}) without a report: ${stderr}`)));
+    child.on('exit', (code, signal) => {
+      reject(new Error(`child exited (${code ?? signal}) without a report: ${stderr}`));
+    });
   });
   return { child, report };
 }
@@ -177,8 +182,9 @@ describe('SqliteStore single ownership of a file', () => {
     const startedAt = performance.now();
     expect(() => SqliteStore.open({ filename })).toThrow(DatabaseLockedError);
     expect(performance.now() - startedAt).toBeLessThan(1_000);
-    expect(() => SqliteStore.open({ filename })).toThrow(`database file ${filename} is in use by another Kairos server`);
-    if (process.platform === 'linux') expect(() => SqliteStore.open({ filename })).toThrow(`(this process, pid ${process.pid})`);
+    const second = (): SqliteStore => SqliteStore.open({ filename });
+    expect(second).toThrow(`database file ${filename} is in use by another Kairos server`);
+    if (process.platform === 'linux') expect(second).toThrow(`(this process, pid ${process.pid})`);
     await store.close();
     await SqliteStore.open({ filename }).close();
   });
@@ -209,9 +215,11 @@ describe('SqliteStore single ownership of a file', () => {
 
     const store = SqliteStore.open({ filename });
     const dispatch = await store.listExecutionsNeedingDispatch();
-    expect(dispatch.map((row) => row.key.workflowId).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `wf-${i + 1}`).sort());
+    const workflowIds = Array.from({ length: 20 }, (_, i) => `wf-${i + 1}`);
+    expect(dispatch.map((row) => row.key.workflowId).sort()).toEqual(workflowIds.sort());
     expect(await store.getCurrentRun('ns', 'wf-20')).toMatchObject({ runId: 'run-20' });
-    expect(await store.readEvents({ namespaceId: 'ns', workflowId: 'wf-7', runId: 'run-7' }, 1, 2, 10)).toEqual([Buffer.from('event 7')]);
+    const seventh = { namespaceId: 'ns', workflowId: 'wf-7', runId: 'run-7' };
+    expect(await store.readEvents(seventh, 1, 2, 10)).toEqual([Buffer.from('event 7')]);
     expect(await store.listTimerTasks(100, 100)).toHaveLength(20);
     await store.close();
     const db = new Database(filename);
@@ -221,7 +229,8 @@ describe('SqliteStore single ownership of a file', () => {
 });
 
 describe('SqliteStore migrations', () => {
-  const schema = (db: Database.Database): unknown[] => db.prepare('SELECT type, name, sql FROM sqlite_schema ORDER BY name').all();
+  const schema = (db: Database.Database): Array<{ name: string }> =>
+    db.prepare<[], { name: string }>('SELECT type, name, sql FROM sqlite_schema ORDER BY name').all();
 
   it('re-opening an up-to-date file changes nothing', async () => {
     const filename = await existingFile();
@@ -249,9 +258,10 @@ describe('SqliteStore migrations', () => {
     };
     expect(() => migrate(db, ':memory:', [...migrations, broken])).toThrow('boom');
     expect(schemaVersion(db)).toBe(migrations.length);
-    expect(schema(db).some((row) => (row as { name: string }).name === 'half_done')).toBe(false);
+    expect(schema(db).map((row) => row.name)).not.toContain('half_done');
     const fixed: Migration = { ...broken, up: (connection) => connection.exec('CREATE TABLE half_done (x INTEGER)') };
-    expect(migrate(db, ':memory:', [...migrations, fixed])).toEqual({ fromVersion: migrations.length, toVersion: migrations.length + 1 });
+    const applied = migrate(db, ':memory:', [...migrations, fixed]);
+    expect(applied).toEqual({ fromVersion: migrations.length, toVersion: migrations.length + 1 });
     db.close();
   });
 

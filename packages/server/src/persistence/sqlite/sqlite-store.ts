@@ -35,7 +35,7 @@ const BUSY_TIMEOUT_MS = 5_000;
 const SYNCHRONOUS_FULL = 2;
 
 type KeyParams = [namespaceId: string, workflowId: string, runId: string];
-type Blob = Uint8Array;
+type Bytes = Uint8Array;
 type ExecutionParams = ReturnType<typeof executionParams>;
 
 const KEY = 'namespace_id = ? AND workflow_id = ? AND run_id = ?';
@@ -58,14 +58,14 @@ export function prepareStatements(db: Database.Database) {
       WHERE namespace_id = @namespaceId AND workflow_id = @workflowId AND run_id = @runId
         AND version = @expectedVersion`),
     executionVersion: db.prepare<KeyParams, number>(`SELECT version FROM executions WHERE ${KEY}`).pluck(),
-    getExecution: db.prepare<KeyParams, { state: Blob; version: number }>(
+    getExecution: db.prepare<KeyParams, { state: Bytes; version: number }>(
       `SELECT state, version FROM executions WHERE ${KEY}`,
     ),
-    insertEvent: db.prepare<[...KeyParams, number, Blob]>(`INSERT INTO history_events
+    insertEvent: db.prepare<[...KeyParams, number, Bytes]>(`INSERT INTO history_events
       (namespace_id, workflow_id, run_id, event_id, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-    readEvents: db.prepare<[...KeyParams, number, number, number], Blob>(`SELECT data FROM history_events
+    readEvents: db.prepare<[...KeyParams, number, number, number], Bytes>(`SELECT data FROM history_events
       WHERE ${KEY} AND event_id >= ? AND event_id < ? ORDER BY event_id LIMIT ?`).pluck(),
-    readEventsReverse: db.prepare<[...KeyParams, number, number], Blob>(`SELECT data FROM history_events
+    readEventsReverse: db.prepare<[...KeyParams, number, number], Bytes>(`SELECT data FROM history_events
       WHERE ${KEY} AND event_id < ? ORDER BY event_id DESC LIMIT ?`).pluck(),
     getCurrentRun: db.prepare<[string, string], { runId: string; status: number }>(`SELECT run_id AS runId,
       status FROM current_executions WHERE namespace_id = ? AND workflow_id = ?`),
@@ -75,7 +75,7 @@ export function prepareStatements(db: Database.Database) {
       SET run_id = ?, status = ? WHERE namespace_id = ? AND workflow_id = ? AND run_id = ?`),
     updateCurrentStatus: db.prepare<[number, ...KeyParams]>(`UPDATE current_executions SET status = ?
       WHERE ${KEY}`),
-    insertTimer: db.prepare<[string, number, ...KeyParams, Blob]>(`INSERT INTO timer_tasks
+    insertTimer: db.prepare<[string, number, ...KeyParams, Bytes]>(`INSERT INTO timer_tasks
       (task_id, fire_at_ms, namespace_id, workflow_id, run_id, data) VALUES (?, ?, ?, ?, ?, ?)`),
     deleteTimer: db.prepare<[string]>('DELETE FROM timer_tasks WHERE task_id = ?'),
     listTimers: db.prepare<[number, number], Omit<TimerTaskRow, 'key'> & ExecutionKey>(`SELECT task_id AS taskId,
@@ -90,9 +90,9 @@ export function prepareStatements(db: Database.Database) {
       ORDER BY COALESCE(close_time_ms, ${OPEN_RUN_CLOSE_TIME}) DESC, start_time_ms DESC, run_id
       LIMIT ? OFFSET ?`),
     listNamespaces: db.prepare<[], NamespaceRow>('SELECT id, name, data, version FROM namespaces ORDER BY name'),
-    insertNamespace: db.prepare<[string, string, Blob, number]>(`INSERT INTO namespaces (id, name, data, version)
+    insertNamespace: db.prepare<[string, string, Bytes, number]>(`INSERT INTO namespaces (id, name, data, version)
       VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-    updateNamespace: db.prepare<[string, Blob, number, string, number]>(`UPDATE namespaces
+    updateNamespace: db.prepare<[string, Bytes, number, string, number]>(`UPDATE namespaces
       SET name = ?, data = ?, version = ? WHERE id = ? AND version = ?`),
     namespaceVersion: db.prepare<[string], number>('SELECT version FROM namespaces WHERE id = ?').pluck(),
     namespaceIdByName: db.prepare<[string], string>('SELECT id FROM namespaces WHERE name = ?').pluck(),
@@ -183,20 +183,31 @@ export class SqliteStore implements Store {
   }
 
   listExecutionsNeedingDispatch(): Promise<ExecutionRow[]> {
-    return settle(() => this.statements.listNeedingDispatch.all().map(({ state, version, ...key }) => ({ key, state, version })));
+    return settle(() =>
+      this.statements.listNeedingDispatch.all().map(({ state, version, ...key }) => ({ key, state, version })),
+    );
   }
 
   listTimerTasks(untilMs: number, limit: number): Promise<TimerTaskRow[]> {
     return settle(() =>
-      this.statements.listTimers.all(untilMs, limit).map(({ taskId, fireAtMs, data, ...key }) => ({ taskId, fireAtMs, key, data })),
+      this.statements.listTimers
+        .all(untilMs, limit)
+        .map(({ taskId, fireAtMs, data, ...key }) => ({ taskId, fireAtMs, key, data })),
     );
   }
 
-  listExecutions(namespaceId: string, limit: number, offset: number): Promise<Array<{ key: ExecutionKey; summary: ExecutionSummary }>> {
+  listExecutions(
+    namespaceId: string,
+    limit: number,
+    offset: number,
+  ): Promise<Array<{ key: ExecutionKey; summary: ExecutionSummary }>> {
     return settle(() =>
       this.statements.listExecutions
         .all(namespaceId, limit, offset)
-        .map(({ namespaceId: ns, workflowId, runId, ...summary }) => ({ key: { namespaceId: ns, workflowId, runId }, summary })),
+        .map(({ namespaceId: listed, workflowId, runId, ...summary }) => ({
+          key: { namespaceId: listed, workflowId, runId },
+          summary,
+        })),
     );
   }
 
@@ -209,7 +220,8 @@ export class SqliteStore implements Store {
       const s = this.statements;
       const nameOwner = s.namespaceIdByName.get(row.name);
       if (nameOwner !== undefined && nameOwner !== row.id) {
-        throw new ConditionFailedError(`namespace name ${row.name} is taken by namespace ${nameOwner}`, row.id, nameOwner);
+        const message = `namespace name ${row.name} is taken by namespace ${nameOwner}`;
+        throw new ConditionFailedError(message, row.id, nameOwner);
       }
       const changes =
         expectedVersion === 0
@@ -242,7 +254,8 @@ export class SqliteStore implements Store {
     const s = this.statements;
     const key = keyParams(write.key);
     if (write.newVersion <= write.expectedVersion) {
-      throw new PersistenceError(`execution ${key.join('/')}: newVersion ${write.newVersion} must exceed ${write.expectedVersion}`);
+      const versions = `newVersion ${write.newVersion} must exceed expectedVersion ${write.expectedVersion}`;
+      throw new PersistenceError(`execution ${key.join('/')}: ${versions}`);
     }
     const params = executionParams(write);
     const changes =
@@ -327,7 +340,8 @@ function openError(error: unknown, label: string): Error {
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
     const pid = lockHolderPid(label);
     const holder = pid === undefined ? '' : pid === process.pid ? ` (this process, pid ${pid})` : ` (pid ${pid})`;
-    return new DatabaseLockedError(`database file ${label} is in use by another Kairos server${holder}`, { cause: error });
+    const message = `database file ${label} is in use by another Kairos server${holder}`;
+    return new DatabaseLockedError(message, { cause: error });
   }
   const reason = error instanceof Error ? error.message : String(error);
   return new PersistenceError(`cannot open database file ${label}: ${reason}`, { cause: error });
