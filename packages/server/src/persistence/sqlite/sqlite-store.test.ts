@@ -207,7 +207,7 @@ describe('SqliteStore single ownership of a file', () => {
     expect(await report).toMatchObject({ event: 'committed' });
     expect(() => SqliteStore.open({ filename })).toThrow(DatabaseLockedError);
     if (process.platform === 'linux') expect(() => SqliteStore.open({ filename })).toThrow(`(pid ${child.pid})`);
-    // The commits are still only in the WAL: reopening must recover them from it.
+    // The commits sit in the WAL, not yet checkpointed: the next open must recover them from it.
     expect(statSync(`${filename}-wal`).size).toBeGreaterThan(0);
     child.kill('SIGKILL');
     await exited(child);
@@ -229,8 +229,9 @@ describe('SqliteStore single ownership of a file', () => {
 });
 
 describe('SqliteStore migrations', () => {
-  const schema = (db: Database.Database): Array<{ name: string }> =>
-    db.prepare<[], { name: string }>('SELECT type, name, sql FROM sqlite_schema ORDER BY name').all();
+  type SchemaRow = { type: string; name: string; sql: string | null };
+  const schema = (db: Database.Database): SchemaRow[] =>
+    db.prepare<[], SchemaRow>('SELECT type, name, sql FROM sqlite_schema ORDER BY name').all();
 
   it('re-opening an up-to-date file changes nothing', async () => {
     const filename = await existingFile();
