@@ -188,7 +188,28 @@ export interface StartDevIo {
 /** Starts the server, prints the banner, and closes it on the first SIGINT/SIGTERM. */
 export async function runStartDev(invocation: StartDevInvocation, io: StartDevIo): Promise<void> {
   const { options } = invocation;
-  let running: RunningServer;
+  let running: RunningServer | undefined;
+  let stopRequested = false;
+  const stop = (server: RunningServer): void => {
+    server.close().then(
+      () => io.exit(0),
+      (err: unknown) => {
+        io.stderr(`Error: ${errorMessage(err)}`);
+        io.exit(1);
+      },
+    );
+  };
+  // Listening before anything is printed: a supervisor may signal the moment it reads the banner,
+  // and a signal during start-up must still close the database cleanly.
+  io.onSignal((signal) => {
+    if (stopRequested) {
+      io.exit(signal === 'SIGINT' ? 130 : 143); // a second signal: the user wants out now
+      return;
+    }
+    stopRequested = true;
+    if (running !== undefined) stop(running);
+  });
+
   try {
     if (invocation.defaultDataDir !== undefined) mkdirSync(invocation.defaultDataDir, { recursive: true });
     running = await io.startServer(options);
@@ -212,22 +233,7 @@ export async function runStartDev(invocation: StartDevInvocation, io: StartDevIo
   for (const key of running.unknownDynamicConfigKeys) {
     io.stderr(`Warning: unknown dynamic config key ${key} (ignored)`);
   }
-
-  let closing = false;
-  io.onSignal((signal) => {
-    if (closing) {
-      io.exit(signal === 'SIGINT' ? 130 : 143); // a second signal: the user wants out now
-      return;
-    }
-    closing = true;
-    running.close().then(
-      () => io.exit(0),
-      (err: unknown) => {
-        io.stderr(`Error: ${errorMessage(err)}`);
-        io.exit(1);
-      },
-    );
-  });
+  if (stopRequested) stop(running);
 }
 
 function hostPort(host: string, port: number): string {

@@ -87,6 +87,9 @@ export function createGrpcServer(
     openCalls,
   );
   const log = logger.child({ component: 'grpc' });
+  // grpc-js prints its own errors to the console (e.g. a failed bind, which the caller reports
+  // anyway); keep them in the structured log instead. The grpc-js logger is process-wide.
+  grpc.setLogger({ error: (...args: unknown[]) => log.debug('grpc-js', { message: args.map(String).join(' ') }) });
   addUnaryService(server, WORKFLOW_SERVICE, services.workflowService, log, openCalls);
   addUnaryService(server, OPERATOR_SERVICE, services.operatorService, log, openCalls);
   if (services.testService !== undefined) {

@@ -73,8 +73,18 @@ function applyCommand(t: Transition, command: Command, completedEventId: number,
     case CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: {
       const id = Number(command.requestCancelActivityTaskCommandAttributes?.scheduledEventId ?? 0);
       const info = state.activities[id];
-      if (!info) throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES, `invalid activity: no pending activity with ScheduledEventId ${id}`);
-      requestCancelActivity(t, info, completedEventId);
+      const bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES;
+      if (!info) {
+        // The activity closed while this workflow task ran (its close event is buffered): the worker
+        // could not know, so the request is recorded and the buffered close follows it.
+        if (!state.buffered.some((b) => b.scheduledEventId === id && b.eventType !== EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)) {
+          throw new CommandError(bad, `invalid activity: no pending activity with ScheduledEventId ${id}`);
+        }
+        t.addEvent(EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED, 'activityTaskCancelRequestedEventAttributes', { scheduledEventId: id, workflowTaskCompletedEventId: completedEventId });
+        return;
+      }
+      if (info.cancelRequested) throw new CommandError(bad, `invalid activity: cancellation of ScheduledEventId ${id} was already requested`);
+      requestCancelActivity(t, info, completedEventId, identity);
       return;
     }
     case CommandType.COMMAND_TYPE_START_TIMER: {

@@ -266,7 +266,7 @@ export function activityTimeoutFired(t: Transition, info: ActivityInfo, timeoutT
 }
 
 /** RequestCancelActivityTask command: cancels at once if no attempt is running, else asks the worker. */
-export function requestCancelActivity(t: Transition, info: ActivityInfo, workflowTaskCompletedEventId: number): void {
+export function requestCancelActivity(t: Transition, info: ActivityInfo, workflowTaskCompletedEventId: number, identity: string): void {
   const ev = t.addEvent(EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED, 'activityTaskCancelRequestedEventAttributes', {
     scheduledEventId: info.scheduledEventId,
     workflowTaskCompletedEventId,
@@ -278,7 +278,9 @@ export function requestCancelActivity(t: Transition, info: ActivityInfo, workflo
       scheduledEventId: info.scheduledEventId,
       startedEventId: 0,
       latestCancelRequestedEventId: info.cancelRequestedEventId,
-      details: null,
+      // Temporal's wording for an activity cancelled before any attempt started.
+      details: { payloads: [{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"ACTIVITY_ID_NOT_STARTED"') }] },
+      identity,
     });
     for (const id of info.timerTaskIds) t.deleteTimer(id);
     delete t.state.activities[info.scheduledEventId];

@@ -4,6 +4,7 @@
 import { EventType, WorkflowExecutionStatus, WorkflowTaskFailedCause, type HistoryEvent, type Payloads } from '../../proto-types.js';
 import type { Transition, EventAttributesKey } from '../transition.js';
 import type { MutableState } from '../mutable-state.js';
+import { flushBufferedEvents } from './workflow-task.js';
 
 export function isRunning(state: MutableState): boolean {
   return state.status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
@@ -27,8 +28,11 @@ export function closeWorkflow<K extends EventAttributesKey>(t: Transition, statu
   t.closed = true;
 }
 
-/** TerminateWorkflowExecution: a started workflow task is failed with FORCE_CLOSE_COMMAND first. */
-export function terminateWorkflow(t: Transition, reason: string, details: Payloads | null | undefined, identity: string): void {
+/**
+ * Before the server closes a run on its own (terminate, timeout), a started workflow task is failed
+ * with FORCE_CLOSE_COMMAND and buffered events are written, so nothing received is lost.
+ */
+export function forceCloseWorkflowTask(t: Transition, identity: string): void {
   const wft = t.state.workflowTask;
   if (wft && wft.startedEventId > 0 && !wft.transient) {
     t.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, 'workflowTaskFailedEventAttributes', {
@@ -38,6 +42,16 @@ export function terminateWorkflow(t: Transition, reason: string, details: Payloa
       identity,
     });
   }
+  if (wft && wft.startedEventId > 0) {
+    t.deleteTimer(wft.timeoutTaskId);
+    t.state.workflowTask = null;
+  }
+  flushBufferedEvents(t);
+}
+
+/** TerminateWorkflowExecution. */
+export function terminateWorkflow(t: Transition, reason: string, details: Payloads | null | undefined, identity: string): void {
+  forceCloseWorkflowTask(t, identity);
   closeWorkflow(t, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, 'workflowExecutionTerminatedEventAttributes', {
     reason,
     details: details ?? null,

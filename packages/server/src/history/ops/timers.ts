@@ -1,61 +1,24 @@
-// Handles a fired durable timer: re-validates it against mutable state, applies its effect, and
-// deletes its row in the same transition. Stale timers only delete their row.
-import { EventType, RetryState, WorkflowExecutionStatus } from '../../proto-types.js';
+// Handles a fired durable timer: applies it (api/fire-timer.ts) and deletes its row in the same
+// transition. A timer of a closed or vanished run only deletes its row.
 import type { TimerTaskRow } from '../../persistence/store.js';
 import { decodeTimerTask } from '../../timers/timer-task.js';
 import { Transition } from '../transition.js';
-import { scheduleWorkflowTask, timeOutWorkflowTask } from '../machines/workflow-task.js';
-import { activityTimeoutFired, retryTimerFired } from '../machines/activity.js';
-import { userTimerFired } from '../machines/timer.js';
-import { closeWorkflow, isRunning } from '../machines/workflow.js';
+import { isRunning } from '../machines/workflow.js';
+import { applyTimerTask } from '../api/fire-timer.js';
 import type { HistoryContext } from '../service-context.js';
 import { settleQueries } from './workflow-task.js';
 import type { MutableState } from '../mutable-state.js';
 
 export async function handleTimer(ctx: HistoryContext, row: TimerTaskRow): Promise<void> {
   const task = decodeTimerTask(row.data);
-  let wftTimedOut: { startedEventId: number; state: MutableState } | null = null;
-  const found = await ctx.engine.update(row.key, (state, nowMs) => {
-    if (!state) return { transition: null, value: false };
+  const outcome = await ctx.engine.update<{ found: boolean; timedOutStartedId: number; state: MutableState | null }>(row.key, (state, nowMs) => {
+    if (!state) return { transition: null, value: { found: false, timedOutStartedId: 0, state: null } };
     const t = new Transition(state, nowMs);
     t.deleteTimer(row.taskId);
-    if (!isRunning(state)) return { transition: t, value: true };
-    switch (task.kind) {
-      case 'workflowTaskTimeout': {
-        const wft = state.workflowTask;
-        if (wft && wft.scheduledEventId === task.scheduledEventId && wft.attempt === task.attempt && wft.startedEventId > 0) {
-          const startedEventId = wft.startedEventId;
-          timeOutWorkflowTask(t);
-          wftTimedOut = { startedEventId, state: t.state };
-        }
-        break;
-      }
-      case 'activityTimeout': {
-        const info = state.activities[task.scheduledEventId];
-        if (info) activityTimeoutFired(t, info, task.timeoutType, task.attempt);
-        break;
-      }
-      case 'activityRetry': {
-        const info = state.activities[task.scheduledEventId];
-        if (info && info.attempt === task.attempt && info.awaitingRetry) retryTimerFired(t, info);
-        break;
-      }
-      case 'userTimer':
-        userTimerFired(t, task.timerId, task.startedEventId);
-        break;
-      case 'workflowRunTimeout':
-      case 'workflowExecutionTimeout':
-        closeWorkflow(t, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, 'workflowExecutionTimedOutEventAttributes', {
-          retryState: RetryState.RETRY_STATE_TIMEOUT,
-        });
-        break;
-      case 'workflowBackoff':
-        if (!state.workflowTask && state.lastCompletedWftStartedEventId === 0) scheduleWorkflowTask(t, 1);
-        break;
-    }
-    return { transition: t, value: true };
+    const timedOutStartedId = isRunning(state) ? applyTimerTask(t, task) : 0;
+    return { transition: t, value: { found: true, timedOutStartedId, state: t.state } };
   });
-  if (!found) await ctx.engine.store.commit({ executions: [], timersToAdd: [], timerIdsToDelete: [row.taskId] });
-  const timedOut = wftTimedOut as { startedEventId: number; state: MutableState } | null;
-  if (timedOut) settleQueries(ctx, row.key, timedOut.startedEventId, [], timedOut.state);
+  if (!outcome.found) await ctx.engine.store.commit({ executions: [], timersToAdd: [], timerIdsToDelete: [row.taskId] });
+  // Queries carried by a workflow task that timed out go to the next task (or become query tasks).
+  if (outcome.timedOutStartedId > 0 && outcome.state) settleQueries(ctx, row.key, outcome.timedOutStartedId, [], outcome.state);
 }
