@@ -111,14 +111,16 @@ export function startDevInvocation(command: Command, host: HostEnvironment): Sta
   const uiPort = headless ? undefined : (port('uiPort') ?? (grpcPort === 0 ? 0 : grpcPort + 1000));
   if (uiPort !== undefined && uiPort > 65535) invalid(`the Web UI port would be ${uiPort}; pass --ui-port or --headless`);
 
+  const hostPath = host.platform === 'win32' ? path.win32 : path.posix;
   const dbFlag = text('dbFilename');
-  const dataDir = dbFlag === undefined ? defaultDataDir(host) : undefined;
-  const dbFilename =
-    dataDir !== undefined
-      ? path[host.platform === 'win32' ? 'win32' : 'posix'].join(dataDir, 'kairos.db')
-      : dbFlag === ':memory:'
-        ? dbFlag
-        : path.resolve(host.cwd, dbFlag ?? '');
+  let dataDir: string | undefined;
+  let dbFilename: string;
+  if (dbFlag === undefined) {
+    dataDir = defaultDataDir(host);
+    dbFilename = hostPath.join(dataDir, 'kairos.db');
+  } else {
+    dbFilename = dbFlag === ':memory:' ? dbFlag : hostPath.resolve(host.cwd, dbFlag);
+  }
 
   const namespaces = [DEFAULT_NAMESPACE];
   for (const name of list('namespace')) {

@@ -89,6 +89,7 @@ describe('createGrpcServer', () => {
   const logger: Logger = createLogger({ level: 'debug', format: 'json', sink: (line) => lines.push(line) });
   const seen: { request?: unknown; context?: CallContext } = {};
   const cancelled = { entered: deferred<void>(), aborted: deferred<unknown>() };
+  const expired = deferred<unknown>();
   const handlers: Partial<Record<string, UnaryHandler>> = {
     GetSystemInfo: (request, context) => {
       seen.request = request;
@@ -131,6 +132,11 @@ describe('createGrpcServer', () => {
     },
     RespondQueryTaskCompleted: () => Promise.reject(new InvalidArgumentError('UnhandledCommand')),
     RespondWorkflowTaskCompleted: () => Promise.resolve({}),
+    PollNexusTaskQueue: async (_request, context) => {
+      await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
+      expired.resolve(context.signal.reason);
+      return {};
+    },
   };
   const server = createGrpcServer({ workflowService: handlers, operatorService: {} }, logger);
   let address = '';
@@ -319,6 +325,13 @@ describe('createGrpcServer', () => {
     clientCall?.cancel();
     expect(String(await within(cancelled.aborted.promise, 5_000, 'the abort'))).toContain('cancelled');
     expect(expectError(await outcome).code).toBe(grpc.status.CANCELLED);
+  });
+
+  it('aborts the handler signal when the deadline passes', async () => {
+    const deadline = new Date(Date.now() + 300);
+    const outcome = await unary(client, `${WS}/PollNexusTaskQueue`, new Uint8Array(), { deadline });
+    expect(expectError(outcome).code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(String(await within(expired.promise, 5_000, 'the abort'))).toContain('deadline exceeded');
   });
 
   it('logs each call at debug level with method, code and duration', () => {

@@ -21,7 +21,7 @@ export type ServiceHandlers = Partial<Record<string, UnaryHandler>>;
 export interface CallContext {
   /** Epoch ms of the caller's deadline; undefined when the call has none. */
   readonly deadlineMs: number | undefined;
-  /** Aborted when the client cancels or disconnects, or when the server shuts down. */
+  /** Aborted when the client cancels or disconnects, the deadline passes, or the server shuts down. */
   readonly signal: AbortSignal;
   /** Text (non `-bin`) request headers, keys lower-cased. */
   readonly metadata: ReadonlyMap<string, string>;
@@ -191,11 +191,16 @@ function unaryCall(
       return;
     }
     const controller = new AbortController();
-    const onCancelled = (): void => controller.abort(new Error('call cancelled by the client'));
+    const deadlineMs = deadlineToMs(call.getDeadline());
+    // grpc-js reports a passed deadline as a cancellation too; say which it was.
+    const onCancelled = (): void =>
+      controller.abort(
+        new Error(deadlineMs !== undefined && Date.now() >= deadlineMs ? 'call deadline exceeded' : 'call cancelled by the client'),
+      );
     call.once('cancelled', onCancelled);
     openCalls.unary.add(controller);
     const context: CallContext = {
-      deadlineMs: deadlineToMs(call.getDeadline()),
+      deadlineMs,
       signal: controller.signal,
       metadata: textMetadata(call.metadata),
       peer: call.getPeer(),
