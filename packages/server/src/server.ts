@@ -81,7 +81,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     );
     const host = options.ip.includes(':') ? `[${options.ip}]` : options.ip;
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+        if (!err) return resolve(bound);
+        const inUse = /EADDRINUSE/.test(err.message);
+        reject(new Error(inUse ? `port ${options.port} on ${options.ip} is already in use (is another server running?)` : `cannot listen on ${host}:${options.port}: ${err.message}`));
+      });
     });
     const unknownDynamicConfigKeys = [...options.dynamicConfig.keys()].filter((k) => !KNOWN_DYNAMIC_CONFIG.has(k));
     let closed = false;
