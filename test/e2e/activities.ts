@@ -2,13 +2,17 @@
  * Activities of the end-to-end suite. Workers in the test process share `activityProbe`, through which
  * tests see how often and how each activity ran; workers in child processes count through files.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 
 /** What activities did, keyed by the key the workflow passed them. In-process only. */
 export const activityProbe = {
   /** Attempt numbers seen per key, in order. */
   attempts: new Map<string, number[]>(),
+  /** When each attempt started (ms since epoch, worker clock), parallel to `attempts`. */
+  attemptStartedAt: new Map<string, number[]>(),
+  /** Keys whose first attempt has returned (see `outliveFirstAttempt`). */
+  finishedFirstAttempt: new Set<string>(),
   /** Keys whose activity is running right now (set when it starts, cleared when it ends). */
   running: new Set<string>(),
   /** Keys whose activity observed a cancellation, with the failure's message. */
@@ -24,6 +28,9 @@ function noteAttempt(key: string): number {
   const seen = activityProbe.attempts.get(key) ?? [];
   seen.push(attempt);
   activityProbe.attempts.set(key, seen);
+  const times = activityProbe.attemptStartedAt.get(key) ?? [];
+  times.push(Date.now());
+  activityProbe.attemptStartedAt.set(key, times);
   return attempt;
 }
 
@@ -75,24 +82,47 @@ export async function failNonRetryable(key: string, message: string): Promise<ne
   throw ApplicationFailure.nonRetryable(message, 'InvalidInputError', { key });
 }
 
-/** The first attempt outlives its start-to-close timeout; later attempts return their attempt number. */
-export async function slowFirstAttempt(key: string, firstAttemptMs: number): Promise<number> {
+/**
+ * Attempt 1 sleeps `firstAttemptMs` and then still returns 1. Later attempts wait until attempt 1 has
+ * returned plus a margin, so that attempt 1's stale completion reaches the server while this attempt
+ * is still running: a server that accepted it would make the workflow see 1.
+ */
+async function outliveFirstAttempt(key: string, firstAttemptMs: number): Promise<number> {
+  const ctx = Context.current();
   const attempt = noteAttempt(key);
   if (attempt === 1) {
-    // Context.sleep rejects when the worker cancels the timed-out attempt, so nothing lingers.
-    await Context.current().sleep(firstAttemptMs);
+    try {
+      await ctx.sleep(firstAttemptMs);
+    } finally {
+      activityProbe.finishedFirstAttempt.add(key);
+    }
+    return attempt;
+  }
+  // Heartbeat while waiting, in case this activity has a heartbeat timeout.
+  while (!activityProbe.finishedFirstAttempt.has(key)) {
+    ctx.heartbeat();
+    await ctx.sleep(50);
+  }
+  const marginEnd = Date.now() + STALE_COMPLETION_MARGIN_MS;
+  while (Date.now() < marginEnd) {
+    ctx.heartbeat();
+    await ctx.sleep(50);
   }
   return attempt;
 }
 
-/** The first attempt heartbeats once and then goes silent; later attempts return their attempt number. */
+/** Time for a worker to deliver a just-returned attempt's completion to the server. */
+const STALE_COMPLETION_MARGIN_MS = 500;
+
+/** The first attempt outlives its start-to-close timeout (see `outliveFirstAttempt`). */
+export async function slowFirstAttempt(key: string, firstAttemptMs: number): Promise<number> {
+  return await outliveFirstAttempt(key, firstAttemptMs);
+}
+
+/** The first attempt heartbeats once and then goes silent past its heartbeat timeout. */
 export async function silentAfterFirstHeartbeat(key: string, silenceMs: number): Promise<number> {
-  const attempt = noteAttempt(key);
-  if (attempt === 1) {
-    Context.current().heartbeat('attempt-1-alive');
-    await Context.current().sleep(silenceMs);
-  }
-  return attempt;
+  if (Context.current().info.attempt === 1) Context.current().heartbeat('attempt-1-alive');
+  return await outliveFirstAttempt(key, silenceMs);
 }
 
 /**
@@ -154,5 +184,15 @@ export async function gated(key: string): Promise<string> {
  */
 export async function recordExecution(counterFile: string, name: string): Promise<string> {
   appendFileSync(counterFile, `${name}\n`);
+  return `${name}@${process.pid}`;
+}
+
+/**
+ * Appends `name` to `counterFile`, then waits until `releaseFile` exists and returns `name@pid`: a
+ * worker killed during the wait leaves a started attempt behind that only a timeout can clear.
+ */
+export async function recordThenAwaitRelease(counterFile: string, name: string, releaseFile: string): Promise<string> {
+  appendFileSync(counterFile, `${name}\n`);
+  while (!existsSync(releaseFile)) await Context.current().sleep(50);
   return `${name}@${process.pid}`;
 }

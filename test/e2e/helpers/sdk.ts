@@ -24,8 +24,9 @@ import type { temporal } from '@temporalio/proto';
 
 export const WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), '../workflows/index.ts');
 
-const EventType = proto.temporal.api.enums.v1.EventType;
-export { EventType };
+/** Temporal's API enums (EventType, RetryState, TimeoutType, ...). */
+export const enums = proto.temporal.api.enums.v1;
+export const EventType = enums.EventType;
 export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 export type History = temporal.api.history.v1.IHistory;
 
@@ -165,6 +166,10 @@ export async function waitForHistory(
     const seen = last === undefined ? '(none fetched)' : eventTypeNames(last).join(', ');
     throw new Error(`${(error as Error).message}; history of ${handle.workflowId}: ${seen}`);
   }
+}
+
+export function hasEvent(history: History, type: temporal.api.enums.v1.EventType): boolean {
+  return events(history).some((event) => event.eventType === type);
 }
 
 /** True once the history contains an event of `type` after which a workflow task was completed. */

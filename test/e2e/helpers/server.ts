@@ -129,10 +129,8 @@ async function spawnServer(
   });
   child.stderr?.setEncoding('utf8');
   child.stdout?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => stderr.append(chunk));
 
   await new Promise<void>((resolve, reject) => {
-    let pending = '';
     let settled = false;
     const describe = (why: string): Error =>
       new Error(
@@ -159,14 +157,20 @@ async function spawnServer(
     const onError = (error: Error): void => finish(describe(`could not spawn the server: ${error.message}`));
     child.once('exit', onExit);
     child.once('error', onError);
-    child.stdout?.on('data', (chunk: string) => {
-      stdout.append(chunk);
-      if (settled) return;
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      if (lines.some((line) => BANNER.test(line))) finish();
-    });
+    // The banner is expected on stdout; other dev servers may log it to stderr, so watch both.
+    const watch = (tail: OutputTail) => {
+      let pending = '';
+      return (chunk: string): void => {
+        tail.append(chunk);
+        if (settled) return;
+        pending += chunk;
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        if (lines.some((line) => BANNER.test(line))) finish();
+      };
+    };
+    child.stdout?.on('data', watch(stdout));
+    child.stderr?.on('data', watch(stderr));
   });
   return { child, exited };
 }

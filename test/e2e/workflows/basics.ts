@@ -68,21 +68,23 @@ export async function nonRetryableWorkflow(key: string, message: string): Promis
   throw ApplicationFailure.nonRetryable('the activity was expected to fail');
 }
 
+/** Attempt 1 outlives its 2 s start-to-close timeout and completes late (at 3 s); attempt 2 counts. */
 export async function startToCloseTimeoutWorkflow(key: string): Promise<number> {
   const { slowFirstAttempt } = proxyActivities<typeof activities>({
-    startToCloseTimeout: '1s',
+    startToCloseTimeout: '2s',
     retry: { ...fastRetry, maximumAttempts: 3 },
   });
-  return await slowFirstAttempt(key, 10_000);
+  return await slowFirstAttempt(key, 3_000);
 }
 
+/** Attempt 1 goes silent past its 1 s heartbeat timeout and completes late (at 2.5 s); attempt 2 counts. */
 export async function heartbeatTimeoutWorkflow(key: string): Promise<number> {
   const { silentAfterFirstHeartbeat } = proxyActivities<typeof activities>({
     startToCloseTimeout: '20s',
     heartbeatTimeout: '1s',
     retry: { ...fastRetry, maximumAttempts: 3 },
   });
-  return await silentAfterFirstHeartbeat(key, 15_000);
+  return await silentAfterFirstHeartbeat(key, 2_500);
 }
 
 export async function heartbeatDetailsWorkflow(

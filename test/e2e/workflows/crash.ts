@@ -19,3 +19,12 @@ export async function twoStepWorkflow(counterFile: string): Promise<string[]> {
   const b = await recordExecution(counterFile, 'B');
   return [a, b];
 }
+
+/** One activity that (on its first attempt) waits for a file the test creates after killing the worker. */
+export async function awaitReleaseWorkflow(counterFile: string, releaseFile: string): Promise<string> {
+  const { recordThenAwaitRelease } = proxyActivities<typeof activities>({
+    startToCloseTimeout: '2s',
+    retry: { initialInterval: '100ms', maximumInterval: '1s' },
+  });
+  return await recordThenAwaitRelease(counterFile, 'C', releaseFile);
+}
