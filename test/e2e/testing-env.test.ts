@@ -3,7 +3,10 @@
  * passes `server start-dev --port --namespace --ip --log-format --log-level ...`), runs a workflow
  * through `env.client` and `env.nativeConnection`, and tears the server down.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -23,6 +26,7 @@ import {
 import { greetingWorkflow } from './workflows/index.js';
 
 let env: TestWorkflowEnvironment | undefined;
+let dbDir: string | undefined;
 let workflowBundle: WorkflowBundle;
 const recorder = new HistoryRecorder();
 
@@ -45,13 +49,16 @@ beforeAll(async () => {
   installQuietRuntime();
   workflowBundle = await bundleWorkflows();
   const executable = process.env['KAIROS_E2E_SERVER_BIN'] ?? KAIROS_BIN;
+  // A throwaway file: the default would be the durable kairos.db in the user's data directory.
+  dbDir = mkdtempSync(join(tmpdir(), 'kairos-testing-env-'));
   env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: executable } },
+    server: { executable: { type: 'existing-path', path: executable }, dbFilename: join(dbDir, 'kairos.db') },
   });
 });
 
 afterAll(async () => {
   await env?.teardown();
+  if (dbDir) rmSync(dbDir, { recursive: true, force: true });
 });
 
 it('runs a workflow with an activity on a server launched by TestWorkflowEnvironment.createLocal', async () => {
