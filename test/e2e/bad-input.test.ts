@@ -3,6 +3,7 @@
  * fields, unknown namespaces, forged and stale task tokens, bad page tokens.
  */
 import { randomUUID } from 'node:crypto';
+import Long from 'long';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
@@ -139,7 +140,7 @@ describe('other requests', () => {
 
   it('registering an existing namespace is ALREADY_EXISTS', async () => {
     const err = await grpcError(() =>
-      conns.connection.workflowService.registerNamespace({ namespace: 'default', workflowExecutionRetentionPeriod: { seconds: 86_400 } }),
+      conns.connection.workflowService.registerNamespace({ namespace: 'default', workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } }),
     );
     expect(err.code).toBe(grpcStatus.ALREADY_EXISTS);
   });
