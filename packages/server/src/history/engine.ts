@@ -1,8 +1,10 @@
 // The I/O edge of the history room. It loads an execution's mutable state (from its cache or the
-// store), runs a pure handler on a clone, commits the resulting transition in one transaction
-// (events + state guarded by its version + timer rows), and only after the commit hands dispatches to
-// matching, timers to the timer queue, and wakes history long-polls. Transitions of one execution are
-// serialized by a per-execution lock; a lost version race evicts the cache and is retried.
+// store), runs a pure handler on a clone, commits the resulting transition atomically (events + state
+// guarded by its version + timer rows), and only after the commit is durable hands dispatches to
+// matching, timers to the timer queue, updates the cache and wakes history long-polls. Transitions of
+// one execution are serialized by a per-execution lock; a lost version race evicts the cache and is
+// retried. Commits go through a CommitBatcher (group commit): the transitions of all executions
+// produced in one event-loop turn share one transaction and one fsync, each still atomic on its own.
 import { HistoryEventCodec, type HistoryEvent } from '../proto-types.js';
 import type { ExecutionKey, ExecutionWrite, Store, TimerTaskRow, TransitionWrite } from '../persistence/store.js';
 import { ConditionFailedError } from '../persistence/errors.js';
@@ -12,6 +14,7 @@ import { encodeTimerTask } from '../timers/timer-task.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { CommitBatcher, type CommitBatcherOptions, type CommitBatcherStats } from './commit-batcher.js';
 
 export interface DispatchSink {
   dispatch(key: ExecutionKey, d: Dispatch): void;
@@ -41,6 +44,7 @@ export class ExecutionEngine {
   private readonly cache = new Map<string, CachedExecution>();
   private readonly locks = new KeyedMutex();
   private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly batcher: CommitBatcher;
   dispatchSink: DispatchSink | null = null;
   timerSink: TimerSink | null = null;
 
@@ -49,7 +53,15 @@ export class ExecutionEngine {
     readonly clock: Clock,
     readonly logger: Logger,
     private readonly maxCached = 10_000,
-  ) {}
+    commitOptions: CommitBatcherOptions = {},
+  ) {
+    this.batcher = new CommitBatcher(store, commitOptions);
+  }
+
+  /** Group-commit counters: batches written, writes in them, the largest batch. */
+  commitStats(): CommitBatcherStats {
+    return this.batcher.stats();
+  }
 
   async load(key: ExecutionKey): Promise<CachedExecution | null> {
     const k = keyString(key);
@@ -113,7 +125,10 @@ export class ExecutionEngine {
 
   /**
    * Commits transitions of one or more executions atomically, then publishes their effects.
-   * expectedVersion 0 creates the execution.
+   * expectedVersion 0 creates the execution. The write joins the current group-commit batch; this
+   * resolves only once it is durable, and rejects with its own error (ConditionFailedError on a lost
+   * race) or, when the whole batch failed, with the batch's error. On rejection nothing is published and
+   * the cache keeps the state as it was before the transition.
    */
   async commitTransitions(
     items: ReadonlyArray<{ t: Transition; expectedVersion: number; setCurrent: ExecutionWrite['setCurrent'] }>,
@@ -147,7 +162,7 @@ export class ExecutionEngine {
       timerIdsToDelete.push(...t.timerIdsToDelete);
     }
     const write: TransitionWrite = { executions, timersToAdd, timerIdsToDelete };
-    await this.store.commit(write);
+    await this.batcher.commit(write);
     for (const [i, { t, expectedVersion }] of items.entries()) {
       const exec = executions[i]!;
       const k = keyString(exec.key);

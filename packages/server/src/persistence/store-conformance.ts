@@ -102,6 +102,15 @@ async function expectConflict(
   if (conflict) expect(error).toMatchObject(conflict);
 }
 
+/** One word per commitBatch result, so a whole batch's outcome reads as one array. */
+function outcomes(results: ReadonlyArray<Error | null>): string[] {
+  return results.map((error) => {
+    if (error === null) return 'ok';
+    if (error instanceof ConditionFailedError) return `conflict ${String(error.expected)}/${String(error.found)}`;
+    return error instanceof PersistenceError ? 'persistence error' : `unexpected ${error.name}`;
+  });
+}
+
 export function runStoreConformance(
   name: string,
   makeStore: () => Promise<Store>,
@@ -191,6 +200,110 @@ export function runStoreConformance(
         const before = await snapshot(store, k);
         await expectConflict(store.commit(transition([write(k, 1, { events: [2, 3] })], [timer('t', 1, k)])));
         expect(await snapshot(store, k)).toEqual(before);
+      });
+    });
+
+    describe('commitBatch', () => {
+      it('commits independent transitions together, each with its events, current row and timers', async () => {
+        const store = await open();
+        const [a, b, c] = [key('a'), key('b'), key('c', 'c-run', 'ns-2')];
+        const results = await store.commitBatch([
+          { ...start(a, { needsDispatch: true }), timersToAdd: [timer('ta', 100, a)] },
+          start(b),
+          { ...start(c), timersToAdd: [timer('tc', 50, c)] },
+        ]);
+        expect(outcomes(results)).toEqual(['ok', 'ok', 'ok']);
+        for (const k of [a, b, c]) {
+          expect((await store.getExecution(k))?.version).toBe(1);
+          expect(texts(await store.readEvents(k, 1, EVERYTHING, 10))).toEqual([`${k.runId} e1`, `${k.runId} e2`]);
+          expect(await store.getCurrentRun(k.namespaceId, k.workflowId)).toMatchObject({ runId: k.runId });
+        }
+        expect((await store.listTimerTasks(EVERYTHING, 10)).map((t) => t.taskId)).toEqual(['tc', 'ta']);
+        expect((await store.listExecutionsNeedingDispatch()).map((r) => r.key)).toEqual([a]);
+      });
+
+      it('applies writes in input order: a later write sees the earlier ones of its batch', async () => {
+        const store = await open();
+        const k = key('wf');
+        const results = await store.commitBatch([
+          { ...start(k), timersToAdd: [timer('t1', 100, k)] },
+          transition([write(k, 1, { events: [3] })], [timer('t2', 200, k)], ['t1']),
+          transition([write(k, 2, { events: [4], state: 'last' })]),
+          // Read version 2 like the previous write did: loses to it.
+          transition([write(k, 2, { events: [4] })]),
+        ]);
+        expect(outcomes(results)).toEqual(['ok', 'ok', 'ok', 'conflict 2/3']);
+        const row = await store.getExecution(k);
+        expect(row && [texts([row.state]), row.version]).toEqual([['last'], 3]);
+        expect(texts(await store.readEvents(k, 1, EVERYTHING, 10))).toEqual(['wf-run e1', 'wf-run e2', 'wf-run e3', 'wf-run e4']);
+        expect((await store.listTimerTasks(EVERYTHING, 10)).map((t) => t.taskId)).toEqual(['t2']);
+      });
+
+      it('leaves no trace of a write that fails its conditions and commits the others', async () => {
+        // The same history on two stores; the batch with a stale write must end exactly like the batch without it.
+        const [a, b, c] = [key('a'), key('b'), key('c')];
+        const setUp = async (): Promise<Store> => {
+          const store = await open();
+          await store.commit({ ...start(b, { needsDispatch: true }), timersToAdd: [timer('t1', 100, b)] });
+          await store.commit(transition([write(b, 1, { events: [3], needsDispatch: true })]));
+          return store;
+        };
+        const before = await setUp();
+        const beforeB = await snapshot(before, b);
+        const stale = transition(
+          [write(b, 1, { events: [3, 4], summary: { status: COMPLETED, closeTimeMs: 9_000 } })],
+          [timer('t9', 50, b)],
+          ['t1'],
+        );
+        const others = [{ ...start(a), timersToAdd: [timer('ta', 10, a)] }, transition([write(b, 2, { events: [4] })]), start(c)];
+        const [first, ...rest] = others;
+        if (!first) throw new Error('unreachable');
+        const withStale = await before.commitBatch([first, stale, ...rest]);
+        expect(outcomes(withStale)).toEqual(['ok', 'conflict 1/2', 'ok', 'ok']);
+
+        const reference = await setUp();
+        expect(outcomes(await reference.commitBatch(others))).toEqual(['ok', 'ok', 'ok']);
+        expect(await snapshot(before, a, b, c)).toEqual(await snapshot(reference, a, b, c));
+        expect(await snapshot(before, b)).not.toEqual(beforeB);
+      });
+
+      it('rolls back every part of a failing multi-execution write, even parts that were applied', async () => {
+        const store = await open();
+        const [parent, child, elsewhere] = [key('parent'), key('child'), key('other', 'other-run', 'ns-2')];
+        await store.commit(start(parent));
+        const before = await snapshot(store, parent, child);
+        const startChild = write(child, 0, { events: [1], setCurrent: { expectedCurrentRunId: null } });
+        const results = await store.commitBatch([
+          start(elsewhere),
+          // The parent's update and the first start of the child apply; the second start of the child fails.
+          transition([write(parent, 1, { events: [3] }), startChild, startChild], [timer('t', 1, parent)]),
+        ]);
+        expect(outcomes(results)).toEqual(['ok', 'conflict 0/1']);
+        expect(await snapshot(store, parent, child)).toEqual(before);
+        expect((await store.getExecution(elsewhere))?.version).toBe(1);
+      });
+
+      it('reports each failure at its own index, in input order', async () => {
+        const store = await open();
+        const [a, b] = [key('a'), key('b')];
+        await store.commit({ ...start(a), timersToAdd: [timer('t1', 100, a)] });
+        const results = await store.commitBatch([
+          transition([write(a, 1, { events: [3] })]),
+          transition([write(key('ghost'), 4)]),
+          start(b),
+          transition([write(a, 2, { events: [4] })], [timer('t1', 60, a)]),
+          start(key('b', 'b-second')),
+          transition([write(a, 2, { events: [4] })]),
+        ]);
+        expect(outcomes(results)).toEqual(['ok', 'conflict 4/null', 'ok', 'persistence error', 'conflict null/b-run', 'ok']);
+        expect(results.every((r) => r === null || r instanceof Error)).toBe(true);
+        expect((await store.getExecution(a))?.version).toBe(3);
+        expect((await store.getExecution(b))?.version).toBe(1);
+      });
+
+      it('resolves an empty batch with no results', async () => {
+        const store = await open();
+        expect(await store.commitBatch([])).toEqual([]);
       });
     });
 
@@ -376,6 +489,26 @@ export function runStoreConformance(
       opened.push(reopened);
       expect(await snapshot(reopened, k)).toEqual(before);
       expect(await reopened.listNamespaces()).toEqual(namespaces);
+    });
+
+    it.skipIf(!reopen)('keeps every write a batch committed, and none of the one that failed, across reopen', async () => {
+      if (!reopen) return;
+      const store = await open();
+      const [a, b] = [key('a'), key('b')];
+      const results = await store.commitBatch([
+        { ...start(a), timersToAdd: [timer('ta', 100, a)] },
+        transition([write(key('ghost'), 1, { events: [2] })], [timer('tg', 100, a)]),
+        transition([write(a, 1, { events: [3] })]),
+        start(b),
+      ]);
+      expect(outcomes(results)).toEqual(['ok', 'conflict 1/null', 'ok', 'ok']);
+      const before = await snapshot(store, a, b, key('ghost'));
+      await store.close();
+      const reopened = await reopen(store);
+      opened.push(reopened);
+      expect(await snapshot(reopened, a, b, key('ghost'))).toEqual(before);
+      expect((await reopened.getExecution(a))?.version).toBe(2);
+      expect((await reopened.listTimerTasks(EVERYTHING, 10)).map((t) => t.taskId)).toEqual(['ta']);
     });
   });
 }

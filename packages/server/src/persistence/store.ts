@@ -9,7 +9,9 @@
 // - history_events: one row per event, the encoded temporal.api.history.v1.HistoryEvent.
 // - timer_tasks: the durable timer queue (transactional outbox): rows inserted and deleted in the
 //   same transaction as the execution change that implies them.
-// A transition is written by `commit`, atomically, or not at all.
+// A transition is written by `commit`, atomically, or not at all. `commitBatch` writes many transitions
+// in one durable commit (group commit: one fsync for all of them); each transition is still atomic on its
+// own, and one that fails its conditions is left out without failing the others.
 
 export interface ExecutionKey {
   readonly namespaceId: string;
@@ -90,6 +92,18 @@ export interface TransitionWrite {
 export interface Store {
   /** Applies a transition atomically; throws ConditionFailedError (nothing written) on a version or current-run conflict. */
   commit(write: TransitionWrite): Promise<void>;
+
+  /**
+   * Applies several transitions in order, in one durable commit. Each is atomic on its own (a savepoint
+   * or equivalent): a transition that fails (ConditionFailedError on a version or current-run conflict,
+   * PersistenceError on a reused timer id, ...) leaves no trace and gets its error at its index, while the
+   * others are written. Later transitions see the writes of earlier ones in the same batch.
+   * Resolves, with one entry per write in input order (null = written), only once the batch is durable.
+   * Rejects when the batch as a whole could not be committed (I/O error, disk full, closed store): then
+   * every write of it failed and none may be acknowledged. (As with any database, a commit whose fsync
+   * reported an error can still be found on disk after a crash; the version checks catch that.)
+   */
+  commitBatch(writes: readonly TransitionWrite[]): Promise<Array<Error | null>>;
 
   getExecution(key: ExecutionKey): Promise<ExecutionRow | null>;
   getCurrentRun(namespaceId: string, workflowId: string): Promise<CurrentRunRow | null>;

@@ -1,18 +1,18 @@
-// The embedded backend: one SQLite file owned by exactly one server process.
+// The embedded backend: one SQLite file owned by exactly one server process (see connection.ts for how
+// it is opened, locked and checked).
 //
-// Ownership is an OS file lock, so it dies with the process (SIGKILL included) and a restart needs no
-// cleanup. `locking_mode=EXCLUSIVE`, set before the file is first read, makes SQLite keep the WAL
-// index in process memory (no -shm file) and hold an exclusive lock on the database file from the
-// first transaction until close. A second opener, in this or another process, gets SQLITE_BUSY and is
-// told who holds the file.
+// Group commit: `commitBatch` applies many transitions in one transaction, each inside its own
+// SAVEPOINT, so one fsync (at the outer COMMIT, synchronous=FULL) makes all of them durable. A
+// transition that fails its conditions rolls back only its savepoint.
 
-import { readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { ConditionFailedError, DatabaseLockedError, DurabilityError, PersistenceError } from '../errors.js';
+import { ConditionFailedError, PersistenceError } from '../errors.js';
 import type { CurrentRunRow, ExecutionKey, ExecutionRow, ExecutionSummary, ExecutionWrite } from '../store.js';
 import type { NamespaceRow, Store, TimerTaskRow, TransitionWrite } from '../store.js';
-import { migrate, OPEN_RUN_CLOSE_TIME, schemaVersion } from './migrations.js';
+import { isWriteLocalError, openConnection } from './connection.js';
+import { OPEN_RUN_CLOSE_TIME, schemaVersion } from './migrations.js';
+
+export { assertDurablePragmas } from './connection.js';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' for a throwaway database (tests). */
@@ -27,12 +27,6 @@ export interface SqliteSettings {
   readonly busyTimeoutMs: number;
   readonly schemaVersion: number;
 }
-
-/** How long start-up waits for the file lock: covers a predecessor that is still closing. */
-const LOCK_WAIT_MS = 200;
-/** Nothing else can hold the file once we own it; this only bounds the unexpected. */
-const BUSY_TIMEOUT_MS = 5_000;
-const SYNCHRONOUS_FULL = 2;
 
 type KeyParams = [namespaceId: string, workflowId: string, runId: string];
 type Bytes = Uint8Array;
@@ -107,41 +101,35 @@ function settle<T>(work: () => T): Promise<T> {
 export class SqliteStore implements Store {
   private readonly statements: ReturnType<typeof prepareStatements>;
   private readonly applyTransition: Database.Transaction<(write: TransitionWrite) => void>;
+  private readonly applyBatch: Database.Transaction<(writes: readonly TransitionWrite[]) => Array<Error | null>>;
 
   private constructor(private readonly db: Database.Database) {
     this.statements = prepareStatements(db);
+    // Called inside applyBatch, better-sqlite3 runs this as SAVEPOINT ... RELEASE, and on a throw
+    // rolls back to the savepoint (when the transaction is still open) before rethrowing.
     this.applyTransition = db.transaction((write: TransitionWrite) => {
       for (const execution of write.executions) this.writeExecution(execution);
       for (const timer of write.timersToAdd) this.addTimer(timer);
       for (const taskId of write.timerIdsToDelete) this.statements.deleteTimer.run(taskId);
     });
+    this.applyBatch = db.transaction((writes: readonly TransitionWrite[]) =>
+      writes.map((write) => {
+        try {
+          this.applyTransition(write);
+          return null;
+        } catch (error) {
+          // The transition's own failure: its savepoint is undone, the others go on. Anything else, or
+          // a transaction SQLite already rolled back, fails the whole batch (the outer ROLLBACK).
+          if (this.db.inTransaction && isWriteLocalError(error)) return error;
+          throw error;
+        }
+      }),
+    );
   }
 
   /** Opens (creating and migrating if needed) and locks the file; throws DatabaseLockedError if it is held. */
   static open(options: SqliteStoreOptions): SqliteStore {
-    const memory = options.filename === ':memory:';
-    const label = memory ? ':memory:' : resolve(options.filename);
-    const db = new Database(options.filename);
-    try {
-      db.pragma(`busy_timeout = ${LOCK_WAIT_MS}`);
-      db.pragma('locking_mode = EXCLUSIVE');
-      if (!memory) db.pragma('journal_mode = WAL');
-      // Explicitly, always: reading a file that is already in WAL mode replaces a `synchronous` never
-      // set on the connection with the build's WAL default, NORMAL in better-sqlite3, which can lose
-      // acknowledged commits on power loss.
-      db.pragma('synchronous = FULL');
-      if (process.platform === 'darwin') db.pragma('fullfsync = ON');
-      db.pragma('foreign_keys = OFF');
-      // Take the exclusive lock now, even when there is nothing to migrate, and keep it until close.
-      db.exec('BEGIN IMMEDIATE; COMMIT');
-      assertDurablePragmas(db, label, memory);
-      migrate(db, label);
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      return new SqliteStore(db);
-    } catch (error) {
-      db.close();
-      throw openError(error, label);
-    }
+    return new SqliteStore(openConnection(options.filename));
   }
 
   /** The live connection settings, read back from SQLite (for start-up logs and tests). */
@@ -156,8 +144,16 @@ export class SqliteStore implements Store {
     };
   }
 
-  commit(write: TransitionWrite): Promise<void> {
-    return settle(() => this.applyTransition.immediate(write));
+  async commit(write: TransitionWrite): Promise<void> {
+    const [error] = await this.commitBatch([write]);
+    if (error) throw error;
+  }
+
+  commitBatch(writes: readonly TransitionWrite[]): Promise<Array<Error | null>> {
+    if (writes.length === 0) return Promise.resolve([]);
+    // BEGIN IMMEDIATE ... one SAVEPOINT per write ... COMMIT (the one fsync). A throw here means the
+    // outer transaction was rolled back (or never began, or its COMMIT failed): nothing of it is written.
+    return settle(() => this.applyBatch.immediate(writes));
   }
 
   getExecution(key: ExecutionKey): Promise<ExecutionRow | null> {
@@ -313,63 +309,6 @@ export class SqliteStore implements Store {
       throw error;
     }
   }
-}
-
-/** Throws DurabilityError unless the connection really runs with the settings Kairos relies on. */
-export function assertDurablePragmas(db: Database.Database, label: string, memory: boolean): void {
-  const synchronous = db.pragma('synchronous', { simple: true });
-  if (synchronous !== SYNCHRONOUS_FULL) {
-    throw new DurabilityError(
-      `SQLite synchronous is ${String(synchronous)} on ${label}, Kairos requires 2 (FULL): ` +
-        'anything less can lose acknowledged commits on power loss or an OS crash',
-    );
-  }
-  const journalMode = db.pragma('journal_mode', { simple: true });
-  if (!memory && journalMode !== 'wal') {
-    throw new DurabilityError(`SQLite journal_mode is ${String(journalMode)} on ${label}, Kairos requires wal`);
-  }
-  const lockingMode = db.pragma('locking_mode', { simple: true });
-  if (lockingMode !== 'exclusive') {
-    throw new PersistenceError(`SQLite locking_mode is ${String(lockingMode)} on ${label}, Kairos requires exclusive`);
-  }
-}
-
-function openError(error: unknown, label: string): Error {
-  if (error instanceof PersistenceError) return error;
-  const code = error instanceof Database.SqliteError ? error.code : undefined;
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    const pid = lockHolderPid(label);
-    const holder = pid === undefined ? '' : pid === process.pid ? ` (this process, pid ${pid})` : ` (pid ${pid})`;
-    const message = `database file ${label} is in use by another Kairos server${holder}`;
-    return new DatabaseLockedError(message, { cause: error });
-  }
-  const reason = error instanceof Error ? error.message : String(error);
-  return new PersistenceError(`cannot open database file ${label}: ${reason}`, { cause: error });
-}
-
-/**
- * Best effort, Linux only: the pid holding a POSIX lock on the file, from /proc/locks
- * ("1: POSIX ADVISORY WRITE <pid> <major>:<minor>:<inode> <start> <end>", device numbers in hex).
- */
-function lockHolderPid(filename: string): number | undefined {
-  if (process.platform !== 'linux') return undefined;
-  try {
-    const { dev, ino } = statSync(filename, { bigint: true });
-    const major = (dev >> 8n) & 0xfffn;
-    const minor = (dev & 0xffn) | ((dev >> 12n) & 0xfff00n);
-    for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) {
-      const match = /^\d+:\s+POSIX\s+\S+\s+\S+\s+(\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/.exec(line);
-      if (!match) continue;
-      const [, pid = '', lockMajor = '', lockMinor = '', lockInode = ''] = match;
-      if (BigInt(`0x${lockMajor}`) === major && BigInt(`0x${lockMinor}`) === minor && BigInt(lockInode) === ino) {
-        const holder = Number(pid);
-        if (holder > 0) return holder;
-      }
-    }
-  } catch {
-    // No /proc, or the file vanished: the message simply goes without a pid.
-  }
-  return undefined;
 }
 
 function keyParams(key: ExecutionKey): KeyParams {
