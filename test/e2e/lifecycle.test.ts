@@ -1,0 +1,123 @@
+/**
+ * Workflow lifecycle through the official SDK: run and execution timeouts, a delayed start, local
+ * activities (markers), memo on start and upserted, pending activities in describe, and the reverse
+ * history used by UIs.
+ */
+import { TimeoutFailure, WorkflowFailedError, type Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openGate } from './activities.js';
+import { startEnvironment, type E2EEnvironment } from './helpers/environment.js';
+import { EventType, eventsOfType, eventTypeNames, uniqueWorkflowId, waitFor, type HistoryRecorder } from './helpers/sdk.js';
+import { gatedActivityWorkflow, localActivityWorkflow, memoWorkflow, sleepLongWorkflow } from './workflows/index.js';
+
+let env: E2EEnvironment;
+let client: Client;
+let recorder: HistoryRecorder;
+
+beforeAll(async () => {
+  env = await startEnvironment();
+  ({ client, recorder } = env);
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+describe('workflow timeouts', () => {
+  it.each([
+    ['run', { workflowRunTimeout: '1s' }],
+    ['execution', { workflowExecutionTimeout: '1s' }],
+  ] as const)('times out a workflow past its %s timeout', async (_label, timeouts) => {
+    await env.withTaskQueue('wf-timeout', async (taskQueue) => {
+      const handle = recorder.record(await client.workflow.start(sleepLongWorkflow, { taskQueue, workflowId: uniqueWorkflowId('wf-timeout'), args: [60_000], ...timeouts }));
+      const err = await handle.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause).toBeInstanceOf(TimeoutFailure);
+      expect(((err as WorkflowFailedError).cause as TimeoutFailure).timeoutType).toBe('START_TO_CLOSE');
+      const names = eventTypeNames(await handle.fetchHistory());
+      expect(names.at(-1)).toBe('WORKFLOW_EXECUTION_TIMED_OUT');
+      expect((await handle.describe()).status.name).toBe('TIMED_OUT');
+    });
+  });
+});
+
+describe('start options', () => {
+  it('delays the first workflow task by the start delay', async () => {
+    await env.withTaskQueue('start-delay', async (taskQueue) => {
+      const started = Date.now();
+      const handle = recorder.record(await client.workflow.start(sleepLongWorkflow, { taskQueue, workflowId: uniqueWorkflowId('start-delay'), args: [1], startDelay: '1500ms' }));
+      expect(await handle.result()).toBe('woke up');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+      const history = await handle.fetchHistory();
+      const startedAttrs = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+      expect(Number(startedAttrs?.firstWorkflowTaskBackoff?.seconds ?? 0) * 1000 + (startedAttrs?.firstWorkflowTaskBackoff?.nanos ?? 0) / 1e6).toBe(1500);
+      expect(eventTypeNames(history).slice(0, 2)).toEqual(['WORKFLOW_EXECUTION_STARTED', 'WORKFLOW_TASK_SCHEDULED']);
+    });
+  });
+
+  it('keeps the start memo and applies memo upserts', async () => {
+    await env.withTaskQueue('memo', async (taskQueue) => {
+      const handle = recorder.record(await client.workflow.start(memoWorkflow, { taskQueue, workflowId: uniqueWorkflowId('memo'), memo: { initial: 'hello' } }));
+      expect(await handle.result()).toBe('hello');
+      const described = await handle.describe();
+      expect(described.memo).toEqual({ initial: 'hello', stage: 'upserted' });
+      expect(eventTypeNames(await handle.fetchHistory())).toContain('WORKFLOW_PROPERTIES_MODIFIED');
+    });
+  });
+});
+
+describe('activities seen from outside', () => {
+  it('runs a local activity, recorded as a marker', async () => {
+    await env.withTaskQueue('local-activity', async (taskQueue) => {
+      const handle = recorder.record(await client.workflow.start(localActivityWorkflow, { taskQueue, workflowId: uniqueWorkflowId('local'), args: ['local'] }));
+      expect(await handle.result()).toBe('Hello, local!');
+      const history = await handle.fetchHistory();
+      expect(eventsOfType(history, EventType.EVENT_TYPE_MARKER_RECORDED)).toHaveLength(1);
+      expect(eventsOfType(history, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)).toHaveLength(0);
+    });
+  });
+
+  it('lists a running activity as pending in describe', async () => {
+    await env.withTaskQueue('pending', async (taskQueue) => {
+      const key = uniqueWorkflowId('gate');
+      const handle = recorder.record(await client.workflow.start(gatedActivityWorkflow, { taskQueue, workflowId: uniqueWorkflowId('pending'), args: [key] }));
+      const described = await waitFor(async () => {
+        const d = await handle.describe();
+        const pending = d.raw.pendingActivities ?? [];
+        return pending.length === 1 && pending[0]?.state === 2 /* STARTED */ ? d : undefined;
+      });
+      const pending = described.raw.pendingActivities![0]!;
+      expect(pending.activityType?.name).toBe('gated');
+      expect(pending.attempt).toBe(1);
+      openGate(key);
+      await handle.result();
+      expect((await handle.describe()).raw.pendingActivities ?? []).toHaveLength(0);
+    });
+  });
+});
+
+it('serves the history in reverse, page by page', async () => {
+  await env.withTaskQueue('reverse', async (taskQueue) => {
+    const handle = recorder.record(await client.workflow.start(sleepLongWorkflow, { taskQueue, workflowId: uniqueWorkflowId('reverse'), args: [10] }));
+    await handle.result();
+    const forward = (await handle.fetchHistory()).events ?? [];
+    const ids: number[] = [];
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page = await env.sdk.connection.workflowService.getWorkflowExecutionHistoryReverse({
+        namespace: 'default',
+        execution: { workflowId: handle.workflowId },
+        maximumPageSize: 3,
+        nextPageToken,
+      });
+      ids.push(...(page.history?.events ?? []).map((e) => Number(e.eventId)));
+      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+    } while (nextPageToken);
+    expect(ids).toEqual(forward.map((e) => Number(e.eventId)).reverse());
+  });
+});
+
+it('replays every history of this file without nondeterminism', async () => {
+  expect(recorder.size).toBeGreaterThan(0);
+  expect(await recorder.replayAll(env.workflowBundle)).toEqual([]);
+});
