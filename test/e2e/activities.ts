@@ -196,3 +196,13 @@ export async function recordThenAwaitRelease(counterFile: string, name: string, 
   while (!existsSync(releaseFile)) await Context.current().sleep(50);
   return `${name}@${process.pid}`;
 }
+
+/** Task tokens of activities that complete asynchronously, by key (the test completes them). */
+export const asyncTokens = new Map<string, Uint8Array>();
+
+/** Hands its task token to the test and leaves completion to an outside client. */
+export async function completeLater(key: string): Promise<string> {
+  const { Context, CompleteAsyncError } = await import('@temporalio/activity');
+  asyncTokens.set(key, Context.current().info.taskToken);
+  throw new CompleteAsyncError();
+}

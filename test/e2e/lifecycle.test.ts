@@ -5,10 +5,10 @@
  */
 import { TimeoutFailure, WorkflowFailedError, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openGate } from './activities.js';
+import { asyncTokens, openGate } from './activities.js';
 import { startEnvironment, type E2EEnvironment } from './helpers/environment.js';
 import { EventType, eventsOfType, eventTypeNames, uniqueWorkflowId, waitFor, type HistoryRecorder } from './helpers/sdk.js';
-import { gatedActivityWorkflow, localActivityWorkflow, memoWorkflow, sleepLongWorkflow } from './workflows/index.js';
+import { asyncCompletionWorkflow, gatedActivityWorkflow, localActivityWorkflow, memoWorkflow, sleepLongWorkflow } from './workflows/index.js';
 
 let env: E2EEnvironment;
 let client: Client;
@@ -92,6 +92,50 @@ describe('activities seen from outside', () => {
       openGate(key);
       await handle.result();
       expect((await handle.describe()).raw.pendingActivities ?? []).toHaveLength(0);
+    });
+  });
+});
+
+describe('asynchronous activity completion', () => {
+  it('heartbeats and completes an activity by task token', async () => {
+    await env.withTaskQueue('async-token', async (taskQueue) => {
+      const key = uniqueWorkflowId('async-token');
+      const handle = recorder.record(await client.workflow.start(asyncCompletionWorkflow, { taskQueue, workflowId: uniqueWorkflowId('async'), args: [key] }));
+      const token = await waitFor(() => asyncTokens.get(key));
+      await client.activity.heartbeat(token, 'progress');
+      await client.activity.complete(token, 'done by token');
+      expect(await handle.result()).toBe('done by token');
+      // The token is spent: a second completion changes nothing and is refused.
+      await expect(client.activity.complete(token, 'again')).rejects.toThrow();
+    });
+  });
+
+  it('heartbeats and completes an activity by workflow id and activity id', async () => {
+    await env.withTaskQueue('async-id', async (taskQueue) => {
+      const key = uniqueWorkflowId('async-id');
+      const workflowId = uniqueWorkflowId('async-by-id');
+      const handle = recorder.record(await client.workflow.start(asyncCompletionWorkflow, { taskQueue, workflowId, args: [key] }));
+      await waitFor(() => asyncTokens.get(key));
+      const fullId = { workflowId, runId: handle.firstExecutionRunId, activityId: '1' };
+      await client.activity.heartbeat(fullId, 'progress');
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      expect(pending[0]?.heartbeatDetails?.payloads).toHaveLength(1);
+      await client.activity.complete(fullId, 'done by id');
+      expect(await handle.result()).toBe('done by id');
+    });
+  });
+
+  it('fails an activity by id and the workflow sees the failure', async () => {
+    await env.withTaskQueue('async-fail', async (taskQueue) => {
+      const key = uniqueWorkflowId('async-fail');
+      const workflowId = uniqueWorkflowId('async-fail');
+      const handle = recorder.record(await client.workflow.start(asyncCompletionWorkflow, { taskQueue, workflowId, args: [key] }));
+      await waitFor(() => asyncTokens.get(key));
+      const { ApplicationFailure } = await import('@temporalio/common');
+      await client.activity.fail({ workflowId, runId: handle.firstExecutionRunId, activityId: '1' }, ApplicationFailure.nonRetryable('gave up', 'AsyncGiveUp'));
+      const err = await handle.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(String(((err as WorkflowFailedError).cause?.cause as Error | undefined)?.message)).toBe('gave up');
     });
   });
 });
