@@ -5,13 +5,29 @@ import type { Loose } from '@kairos/common';
 import { encodeTaskToken } from '../history/task-token.js';
 import type { HistoryContext } from '../history/service-context.js';
 import { recordWorkflowTaskStarted, respondWorkflowTaskCompleted, respondWorkflowTaskFailed } from '../history/ops/workflow-task.js';
-import { heartbeatActivity, recordActivityTaskStarted, resolveActivityTarget, respondActivity } from '../history/ops/activity-task.js';
+import { heartbeatActivity, recordActivityTaskStarted, resolveActivityTarget, respondActivity, type ActivityTarget } from '../history/ops/activity-task.js';
 import { pollBudgetMs } from '../matching/matching.js';
 import { TaskQueueKind } from '../proto-types.js';
-import type { CallContext, ServiceHandlers } from './grpc-server.js';
+import type { CallContext, ServiceHandlers, UnaryHandler } from './grpc-server.js';
 import { requireString } from './validation.js';
 
 type PollWorkflowResponse = Loose<temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse>;
+
+/** The fields shared by the activity heartbeat/respond requests (by token and by id). */
+type ActivityRequest = temporal.api.workflowservice.v1.IRespondActivityTaskCompletedByIdRequest &
+  temporal.api.workflowservice.v1.IRespondActivityTaskFailedRequest &
+  temporal.api.workflowservice.v1.IRespondActivityTaskCanceledRequest &
+  temporal.api.workflowservice.v1.IRecordActivityTaskHeartbeatRequest;
+
+const heartbeat = (ctx: HistoryContext, target: ActivityTarget, req: ActivityRequest) => heartbeatActivity(ctx, target, req.details);
+const completed = (ctx: HistoryContext, target: ActivityTarget, req: ActivityRequest) =>
+  respondActivity(ctx, target, { kind: 'completed', result: req.result, identity: req.identity ?? '' });
+const canceled = (ctx: HistoryContext, target: ActivityTarget, req: ActivityRequest) =>
+  respondActivity(ctx, target, { kind: 'canceled', details: req.details, identity: req.identity ?? '' });
+async function failed(ctx: HistoryContext, target: ActivityTarget, req: ActivityRequest): Promise<object> {
+  await respondActivity(ctx, target, { kind: 'failed', failure: req.failure ?? { message: '' }, identity: req.identity ?? '', lastHeartbeatDetails: req.lastHeartbeatDetails });
+  return { failures: [] };
+}
 
 export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
   const ns = (name: string | null | undefined) => ctx.namespaces.get(requireString(name, 'Namespace'));
@@ -57,6 +73,15 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
     }
   }
 
+  /** The by-token and by-id variants of an activity RPC differ only in how the activity is found. */
+  function activityCall(useToken: boolean, act: (c: HistoryContext, target: ActivityTarget, req: ActivityRequest) => Promise<object>): UnaryHandler {
+    return async (request) => {
+      const req = request as ActivityRequest;
+      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, useToken);
+      return act(ctx, target, req);
+    };
+  }
+
   return {
     PollWorkflowTaskQueue: pollWorkflow,
 
@@ -87,55 +112,14 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
       return respondWorkflowTaskFailed(ctx, ns(req.namespace), req);
     },
 
-    async RecordActivityTaskHeartbeat(request) {
-      const req = request as temporal.api.workflowservice.v1.IRecordActivityTaskHeartbeatRequest;
-      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, true);
-      return heartbeatActivity(ctx, target, req.details);
-    },
-
-    async RecordActivityTaskHeartbeatById(request) {
-      const req = request as temporal.api.workflowservice.v1.IRecordActivityTaskHeartbeatByIdRequest;
-      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, false);
-      return heartbeatActivity(ctx, target, req.details);
-    },
-
-    async RespondActivityTaskCompleted(request) {
-      const req = request as temporal.api.workflowservice.v1.IRespondActivityTaskCompletedRequest;
-      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, true);
-      return respondActivity(ctx, target, { kind: 'completed', result: req.result, identity: req.identity ?? '' });
-    },
-
-    async RespondActivityTaskCompletedById(request) {
-      const req = request as temporal.api.workflowservice.v1.IRespondActivityTaskCompletedByIdRequest;
-      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, false);
-      return respondActivity(ctx, target, { kind: 'completed', result: req.result, identity: req.identity ?? '' });
-    },
-
-    async RespondActivityTaskFailed(request) {
-      const req = request as temporal.api.workflowservice.v1.IRespondActivityTaskFailedRequest;
-      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, true);
-      await respondActivity(ctx, target, { kind: 'failed', failure: req.failure ?? { message: '' }, identity: req.identity ?? '', lastHeartbeatDetails: req.lastHeartbeatDetails });
-      return { failures: [] };
-    },
-
-    async RespondActivityTaskFailedById(request) {
-      const req = request as temporal.api.workflowservice.v1.IRespondActivityTaskFailedByIdRequest;
-      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, false);
-      await respondActivity(ctx, target, { kind: 'failed', failure: req.failure ?? { message: '' }, identity: req.identity ?? '', lastHeartbeatDetails: req.lastHeartbeatDetails });
-      return { failures: [] };
-    },
-
-    async RespondActivityTaskCanceled(request) {
-      const req = request as temporal.api.workflowservice.v1.IRespondActivityTaskCanceledRequest;
-      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, true);
-      return respondActivity(ctx, target, { kind: 'canceled', details: req.details, identity: req.identity ?? '' });
-    },
-
-    async RespondActivityTaskCanceledById(request) {
-      const req = request as temporal.api.workflowservice.v1.IRespondActivityTaskCanceledByIdRequest;
-      const target = await resolveActivityTarget(ctx, ns(req.namespace), req, false);
-      return respondActivity(ctx, target, { kind: 'canceled', details: req.details, identity: req.identity ?? '' });
-    },
+    RecordActivityTaskHeartbeat: activityCall(true, heartbeat),
+    RecordActivityTaskHeartbeatById: activityCall(false, heartbeat),
+    RespondActivityTaskCompleted: activityCall(true, completed),
+    RespondActivityTaskCompletedById: activityCall(false, completed),
+    RespondActivityTaskFailed: activityCall(true, failed),
+    RespondActivityTaskFailedById: activityCall(false, failed),
+    RespondActivityTaskCanceled: activityCall(true, canceled),
+    RespondActivityTaskCanceledById: activityCall(false, canceled),
 
     async ShutdownWorker() {
       return {};

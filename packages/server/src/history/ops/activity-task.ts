@@ -48,13 +48,13 @@ export async function recordActivityTaskStarted(ctx: HistoryContext, ns: Namespa
   });
 }
 
-interface Target {
+export interface ActivityTarget {
   key: ExecutionKey;
   /** Validates the activity against the token/id; returns it or throws NOT_FOUND. */
   find(state: MutableState): ActivityInfo;
 }
 
-function byToken(ns: NamespaceRecord, bytes: Uint8Array | null | undefined): Target {
+function byToken(ns: NamespaceRecord, bytes: Uint8Array | null | undefined): ActivityTarget {
   const token = decodeTaskToken(bytes);
   if (token.k !== 'act' || token.ns !== ns.id) throw new InvalidArgumentError('Invalid task token: not an activity task of this namespace.');
   return {
@@ -67,7 +67,7 @@ function byToken(ns: NamespaceRecord, bytes: Uint8Array | null | undefined): Tar
   };
 }
 
-async function byId(ctx: HistoryContext, ns: NamespaceRecord, workflowId: string | null | undefined, runId: string | null | undefined, activityId: string | null | undefined): Promise<Target> {
+async function byId(ctx: HistoryContext, ns: NamespaceRecord, workflowId: string | null | undefined, runId: string | null | undefined, activityId: string | null | undefined): Promise<ActivityTarget> {
   if (!workflowId) throw new InvalidArgumentError('WorkflowId is not set on request.');
   if (!activityId) throw new InvalidArgumentError('ActivityId is not set on request.');
   const key = await resolveRun(ctx, ns.id, workflowId, runId);
@@ -86,11 +86,11 @@ export function resolveActivityTarget(
   ns: NamespaceRecord,
   req: { taskToken?: Uint8Array | null; workflowId?: string | null; runId?: string | null; activityId?: string | null },
   useToken: boolean,
-): Promise<Target> {
+): Promise<ActivityTarget> {
   return useToken ? Promise.resolve(byToken(ns, req.taskToken)) : byId(ctx, ns, req.workflowId, req.runId, req.activityId);
 }
 
-export async function heartbeatActivity(ctx: HistoryContext, target: Target, details: Payloads | null | undefined): Promise<{ cancelRequested: boolean }> {
+export async function heartbeatActivity(ctx: HistoryContext, target: ActivityTarget, details: Payloads | null | undefined): Promise<{ cancelRequested: boolean }> {
   const problem = checkPayloadSize(details, 'Details');
   if (problem) throw new InvalidArgumentError(problem);
   return ctx.engine.update(target.key, (loaded, nowMs) => {
@@ -107,7 +107,7 @@ export type ActivityOutcome =
   | { kind: 'failed'; failure: Failure; identity: string; lastHeartbeatDetails: Payloads | null | undefined }
   | { kind: 'canceled'; details: Payloads | null | undefined; identity: string };
 
-export async function respondActivity(ctx: HistoryContext, target: Target, outcome: ActivityOutcome): Promise<object> {
+export async function respondActivity(ctx: HistoryContext, target: ActivityTarget, outcome: ActivityOutcome): Promise<object> {
   await ctx.engine.update(target.key, (loaded, nowMs) => {
     const state = requireRunning(loaded, target.key);
     const info = target.find(state);
