@@ -223,9 +223,9 @@ describe('createGrpcServer', () => {
   });
 
   it('rejects invalid UTF-8 with INVALID_ARGUMENT naming the field, without calling the handler', async () => {
-    const start = ws.StartWorkflowExecutionRequest.encode({ workflowId: 'wf-1', workflowType: { name: 'XXXX' } }).finish();
+    const start = ws.StartWorkflowExecutionRequest.encode({ workflowId: 'wf-1', workflowType: { name: 'WWWW' } }).finish();
     const bad = expectError(
-      await unary(client, `${WS}/StartWorkflowExecution`, encodeWithBytes(start, 'XXXX', [0x61, 0xff, 0xfe, 0x62])),
+      await unary(client, `${WS}/StartWorkflowExecution`, encodeWithBytes(start, 'WWWW', [0x61, 0xff, 0xfe, 0x62])),
     );
     expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(bad.details).toContain('workflowType.name');
