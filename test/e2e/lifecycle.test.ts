@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asyncTokens, openGate } from './activities.js';
 import { startEnvironment, type E2EEnvironment } from './helpers/environment.js';
 import { EventType, eventsOfType, eventTypeNames, uniqueWorkflowId, waitFor, type HistoryRecorder } from './helpers/sdk.js';
-import { asyncCompletionWorkflow, gatedActivityWorkflow, localActivityWorkflow, memoWorkflow, sleepLongWorkflow } from './workflows/index.js';
+import { asyncCompletionWorkflow, countdownWorkflow, gatedActivityWorkflow, retriedWorkflow, localActivityWorkflow, memoWorkflow, sleepLongWorkflow } from './workflows/index.js';
 
 let env: E2EEnvironment;
 let client: Client;
@@ -136,6 +136,67 @@ describe('asynchronous activity completion', () => {
       const err = await handle.result().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect(String(((err as WorkflowFailedError).cause?.cause as Error | undefined)?.message)).toBe('gave up');
+    });
+  });
+});
+
+describe('new runs of the same workflow id', () => {
+  it('continues as new, and the client follows the chain to the last result', async () => {
+    await env.withTaskQueue('continue-as-new', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('can');
+      const handle = await client.workflow.start(countdownWorkflow, { taskQueue, workflowId, args: [3, 0] });
+      expect(await handle.result()).toBe(6);
+      const first = client.workflow.getHandle(workflowId, handle.firstExecutionRunId);
+      recorder.record(first);
+      const firstHistory = await first.fetchHistory();
+      const names = eventTypeNames(firstHistory);
+      expect(names.at(-1)).toBe('WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+      const next = firstHistory.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+      expect(next).toBeTruthy();
+      expect((await first.describe()).status.name).toBe('CONTINUED_AS_NEW');
+      const second = client.workflow.getHandle(workflowId, next!);
+      recorder.record(second);
+      const started = (await second.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+      expect(started?.continuedExecutionRunId).toBe(handle.firstExecutionRunId);
+      expect(started?.firstExecutionRunId).toBe(handle.firstExecutionRunId);
+      const current = await client.workflow.getHandle(workflowId).describe();
+      expect(current.status.name).toBe('COMPLETED');
+      expect(current.runId).not.toBe(handle.firstExecutionRunId);
+    });
+  });
+
+  it('retries a failing workflow under its retry policy', async () => {
+    await env.withTaskQueue('wf-retry', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('wf-retry');
+      const handle = await client.workflow.start(retriedWorkflow, {
+        taskQueue,
+        workflowId,
+        args: [3],
+        retry: { initialInterval: '100ms', backoffCoefficient: 1, maximumAttempts: 5 },
+      });
+      expect(await handle.result()).toBe(3);
+      const first = client.workflow.getHandle(workflowId, handle.firstExecutionRunId);
+      recorder.record(first);
+      const last = (await first.fetchHistory()).events?.at(-1);
+      expect(last?.workflowExecutionFailedEventAttributes?.newExecutionRunId).toBeTruthy();
+      expect(last?.workflowExecutionFailedEventAttributes?.retryState).toBe(1 /* IN_PROGRESS */);
+    });
+  });
+
+  it('gives up when the workflow retry policy is exhausted', async () => {
+    await env.withTaskQueue('wf-retry-exhausted', async (taskQueue) => {
+      const handle = recorder.record(
+        await client.workflow.start(retriedWorkflow, {
+          taskQueue,
+          workflowId: uniqueWorkflowId('wf-retry-exhausted'),
+          args: [10],
+          retry: { initialInterval: '100ms', maximumAttempts: 2 },
+        }),
+      );
+      const err = await handle.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).retryState).toBe('MAXIMUM_ATTEMPTS_REACHED');
+      expect(((err as WorkflowFailedError).cause as Error | undefined)?.message).toBe('attempt 2 fails');
     });
   });
 });

@@ -1,5 +1,5 @@
 /** Workflows for lifecycle.test.ts: workflow timeouts, start delay, local activities, memo upserts. */
-import { proxyActivities, proxyLocalActivities, sleep, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, proxyActivities, proxyLocalActivities, sleep, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities.js';
 
 const { greet: localGreet } = proxyLocalActivities<typeof activities>({ startToCloseTimeout: '5s' });
@@ -22,4 +22,18 @@ const { completeLater } = proxyActivities<typeof activities>({ startToCloseTimeo
 
 export async function asyncCompletionWorkflow(key: string): Promise<string> {
   return await completeLater(key);
+}
+
+/** Continues as new until `remaining` reaches 0, carrying a running total. */
+export async function countdownWorkflow(remaining: number, total: number): Promise<number> {
+  if (remaining <= 0) return total;
+  await continueAsNew<typeof countdownWorkflow>(remaining - 1, total + remaining);
+  return -1;
+}
+
+/** Fails until its attempt reaches `succeedOnAttempt` (workflow retry policy). */
+export async function retriedWorkflow(succeedOnAttempt: number): Promise<number> {
+  const { attempt } = workflowInfo();
+  if (attempt < succeedOnAttempt) throw ApplicationFailure.retryable(`attempt ${attempt} fails`, 'Flaky');
+  return attempt;
 }

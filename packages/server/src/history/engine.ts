@@ -105,7 +105,7 @@ export class ExecutionEngine {
         const t = result.transition;
         if (!t || !loaded) return result.value;
         try {
-          await this.commitTransitions([{ t, expectedVersion: loaded.version, setCurrent: undefined }]);
+          await this.commitTransitions(withNewRun(t, loaded.version));
           return result.value;
         } catch (err) {
           if (err instanceof ConditionFailedError && attempt < 2) {
@@ -209,6 +209,13 @@ export class ExecutionEngine {
   evict(key: ExecutionKey): void {
     this.cache.delete(keyString(key));
   }
+}
+
+/** A transition plus the run it starts in the same commit (which becomes the current run). */
+export function withNewRun(t: Transition, expectedVersion: number): Array<{ t: Transition; expectedVersion: number; setCurrent: ExecutionWrite['setCurrent'] }> {
+  const items: Array<{ t: Transition; expectedVersion: number; setCurrent: ExecutionWrite['setCurrent'] }> = [{ t, expectedVersion, setCurrent: undefined }];
+  if (t.newRun) items.push({ t: t.newRun, expectedVersion: 0, setCurrent: { expectedCurrentRunId: t.state.runId } });
+  return items;
 }
 
 export function needsDispatch(state: MutableState): boolean {

@@ -109,6 +109,15 @@ export interface MutableState {
   /** Timer task ids of run/execution timeouts and the start backoff. */
   workflowTimerTaskIds: string[];
   stateTransitionCount: number;
+  /** Attempt of this run within its retry chain (1 for a first run and after continue-as-new). */
+  attempt: number;
+  /** Encoded RetryPolicy of the workflow, or null (workflows are not retried by default). */
+  retryPolicy: Uint8Array | null;
+  /** Encoded Payloads / Header the run was started with (a retried run starts with the same). */
+  startInput: Uint8Array | null;
+  startHeader: Uint8Array | null;
+  /** When the whole chain (runs, retries, continue-as-new) must end, epoch ms; 0 = never. */
+  executionExpirationMs: number;
 }
 
 export function encodeMutableState(state: MutableState): Uint8Array {

@@ -26,6 +26,8 @@ export class Transition {
   readonly dispatches: Dispatch[] = [];
   /** Set when the run closed in this transition (queries and waiters are told). */
   closed = false;
+  /** A run this transition starts in the same commit (continue-as-new, workflow retry). */
+  newRun: Transition | null = null;
 
   constructor(
     readonly state: MutableState,

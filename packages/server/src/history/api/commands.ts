@@ -5,7 +5,6 @@ import {
   CommandType,
   EventType,
   MemoCodec,
-  RetryState,
   SearchAttributesCodec,
   WorkflowExecutionStatus,
   WorkflowTaskFailedCause as Cause,
@@ -18,6 +17,7 @@ import type { Transition } from '../transition.js';
 import { requestCancelActivity, scheduleActivity } from '../machines/activity.js';
 import { cancelTimer, startTimer } from '../machines/timer.js';
 import { closeWorkflow } from '../machines/workflow.js';
+import { continueAsNew, failWorkflow } from '../machines/new-run.js';
 import { normalizeRetryPolicy, retryPolicyToProto, validateRetryPolicy } from '../retry.js';
 import { checkPayloadSize, LIMITS } from '../../limits.js';
 
@@ -125,12 +125,19 @@ function applyCommand(t: Transition, command: Command, completedEventId: number,
       return;
     }
     case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
-      closeWorkflow(t, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, 'workflowExecutionFailedEventAttributes', {
-        failure: command.failWorkflowExecutionCommandAttributes?.failure ?? null,
-        retryState: RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
-        workflowTaskCompletedEventId: completedEventId,
-      });
+      failWorkflow(t, command.failWorkflowExecutionCommandAttributes?.failure ?? null, completedEventId);
       return;
+    case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: {
+      const a = command.continueAsNewWorkflowExecutionCommandAttributes;
+      const bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES;
+      if (!a) throw new CommandError(bad, 'ContinueAsNewWorkflowExecutionCommandAttributes is not set on command.');
+      if (a.cronSchedule) throw new CommandError(bad, 'CronSchedule is not supported by this server yet.');
+      payloadCheck(a.input, bad, 'ContinueAsNewWorkflowExecutionCommand.Input');
+      const policyProblem = validateRetryPolicy(a.retryPolicy, 'RetryPolicy');
+      if (policyProblem) throw new CommandError(bad, policyProblem);
+      continueAsNew(t, a, completedEventId);
+      return;
+    }
     case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
       closeWorkflow(t, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, 'workflowExecutionCanceledEventAttributes', {
         details: command.cancelWorkflowExecutionCommandAttributes?.details ?? null,

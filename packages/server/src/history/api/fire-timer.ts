@@ -1,12 +1,12 @@
 // The pure effect of a durable timer firing on a running execution. Every case re-validates the timer
 // against mutable state (scheduled event id, attempt, timer id) and does nothing when it is stale.
-import { EventType, RetryState, WorkflowExecutionStatus } from '../../proto-types.js';
 import type { TimerTask } from '../../timers/timer-task.js';
 import type { Transition } from '../transition.js';
 import { scheduleWorkflowTask, timeOutWorkflowTask } from '../machines/workflow-task.js';
 import { activityTimeoutFired, retryTimerFired } from '../machines/activity.js';
 import { userTimerFired } from '../machines/timer.js';
-import { closeWorkflow, forceCloseWorkflowTask } from '../machines/workflow.js';
+import { forceCloseWorkflowTask } from '../machines/workflow.js';
+import { timeOutWorkflow } from '../machines/new-run.js';
 
 /** Applies `task`; returns the started event id of a workflow task it timed out (0 if none). */
 export function applyTimerTask(t: Transition, task: TimerTask): number {
@@ -38,9 +38,7 @@ export function applyTimerTask(t: Transition, task: TimerTask): number {
     case 'workflowExecutionTimeout': {
       const startedEventId = state.workflowTask?.startedEventId ?? 0;
       forceCloseWorkflowTask(t, '');
-      closeWorkflow(t, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, 'workflowExecutionTimedOutEventAttributes', {
-        retryState: RetryState.RETRY_STATE_TIMEOUT,
-      });
+      timeOutWorkflow(t, task.kind === 'workflowExecutionTimeout');
       return startedEventId;
     }
     case 'workflowBackoff':

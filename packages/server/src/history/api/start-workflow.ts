@@ -3,7 +3,7 @@
 import { durationToMs, msToDuration, msToTimestamp } from '@kairos/common';
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
-import { EventType, HeaderCodec, MemoCodec, SearchAttributesCodec, WorkflowExecutionStatus, type Payloads, type Header } from '../../proto-types.js';
+import { EventType, HeaderCodec, MemoCodec, PayloadsCodec, RetryPolicyCodec, SearchAttributesCodec, WorkflowExecutionStatus, type Failure, type Payloads, type Header } from '../../proto-types.js';
 import { Transition } from '../transition.js';
 import type { MutableState } from '../mutable-state.js';
 import { scheduleWorkflowTask } from '../machines/workflow-task.js';
@@ -13,12 +13,26 @@ type StartRequest = Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutio
 export const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
 export const MAX_WORKFLOW_TASK_TIMEOUT_MS = 120_000;
 
+export interface Continuation {
+  readonly previousRunId: string;
+  readonly firstExecutionRunId: string;
+  /** ContinueAsNewInitiator. */
+  readonly initiator: number;
+  readonly attempt: number;
+  readonly backoffMs: number;
+  readonly executionExpirationMs: number;
+  readonly continuedFailure: Failure | null;
+  readonly lastCompletionResult: Payloads | null;
+}
+
 export interface NewRunParams {
   readonly namespaceId: string;
   readonly namespaceName: string;
   readonly runId: string;
   readonly request: StartRequest;
   readonly nowMs: number;
+  /** Set when this run continues an earlier one (continue-as-new, retry). */
+  readonly continuation?: Continuation;
   readonly signal?: { readonly name: string; readonly input: Payloads | null | undefined; readonly header: Header | null | undefined; readonly identity: string; readonly requestId: string };
 }
 
@@ -40,12 +54,14 @@ export function normalizeWorkflowTimeouts(request: Pick<StartRequest, 'workflowE
 export function createWorkflowRun(p: NewRunParams): Transition {
   const req = p.request;
   const { executionTimeoutMs, runTimeoutMs, workflowTaskTimeoutMs } = normalizeWorkflowTimeouts(req);
-  const backoffMs = durationToMs(req.workflowStartDelay);
+  const c = p.continuation;
+  const backoffMs = c ? c.backoffMs : durationToMs(req.workflowStartDelay);
+  const firstExecutionRunId = c?.firstExecutionRunId ?? p.runId;
   const state: MutableState = {
     namespaceId: p.namespaceId,
     workflowId: req.workflowId ?? '',
     runId: p.runId,
-    firstExecutionRunId: p.runId,
+    firstExecutionRunId,
     workflowType: req.workflowType?.name ?? '',
     taskQueue: req.taskQueue?.name ?? '',
     status: WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
@@ -70,9 +86,15 @@ export function createWorkflowRun(p: NewRunParams): Transition {
     searchAttributes: req.searchAttributes ? SearchAttributesCodec.encode(req.searchAttributes).finish() : null,
     workflowTimerTaskIds: [],
     stateTransitionCount: 0,
+    attempt: c?.attempt ?? 1,
+    retryPolicy: req.retryPolicy ? RetryPolicyCodec.encode(req.retryPolicy).finish() : null,
+    executionExpirationMs: 0,
+    startInput: req.input ? PayloadsCodec.encode(req.input).finish() : null,
+    startHeader: req.header ? HeaderCodec.encode(req.header).finish() : null,
   };
   const t = new Transition(state, p.nowMs);
-  const expirationMs = executionTimeoutMs > 0 ? p.nowMs + backoffMs + executionTimeoutMs : 0;
+  const expirationMs = c ? c.executionExpirationMs : executionTimeoutMs > 0 ? p.nowMs + backoffMs + executionTimeoutMs : 0;
+  state.executionExpirationMs = expirationMs;
   t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, 'workflowExecutionStartedEventAttributes', {
     workflowType: { name: state.workflowType },
     taskQueue: { name: state.taskQueue, kind: 1 },
@@ -81,10 +103,14 @@ export function createWorkflowRun(p: NewRunParams): Transition {
     workflowRunTimeout: msToDuration(runTimeoutMs),
     workflowTaskTimeout: msToDuration(workflowTaskTimeoutMs),
     originalExecutionRunId: p.runId,
-    firstExecutionRunId: p.runId,
+    firstExecutionRunId,
+    continuedExecutionRunId: c?.previousRunId ?? '',
+    initiator: c?.initiator ?? 0,
+    continuedFailure: c?.continuedFailure ?? null,
+    lastCompletionResult: c?.lastCompletionResult ?? null,
     identity: req.identity ?? '',
     retryPolicy: req.retryPolicy ?? null,
-    attempt: 1,
+    attempt: c?.attempt ?? 1,
     workflowExecutionExpirationTime: expirationMs > 0 ? msToTimestamp(expirationMs) : null,
     cronSchedule: req.cronSchedule ?? '',
     firstWorkflowTaskBackoff: backoffMs > 0 ? msToDuration(backoffMs) : null,
