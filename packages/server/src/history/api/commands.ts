@@ -18,6 +18,8 @@ import { requestCancelActivity, scheduleActivity } from '../machines/activity.js
 import { cancelTimer, startTimer } from '../machines/timer.js';
 import { closeWorkflow } from '../machines/workflow.js';
 import { continueAsNew, failWorkflow } from '../machines/new-run.js';
+import { applyExternalCommand } from './external-commands.js';
+import { applyProtocolMessageCommand, type ProtocolMessage } from './update-commands.js';
 import { normalizeRetryPolicy, retryPolicyToProto, validateRetryPolicy } from '../retry.js';
 import { checkPayloadSize, LIMITS } from '../../limits.js';
 
@@ -42,13 +44,21 @@ export function hasClosingCommand(commands: readonly Command[]): boolean {
   return commands.some((c) => CLOSING.has(c.commandType ?? 0));
 }
 
-export function applyCommands(t: Transition, commands: readonly Command[], completedEventId: number, identity: string): void {
+/** What every command of one completion shares. */
+export interface CommandContext {
+  readonly completedEventId: number;
+  readonly identity: string;
+  /** Protocol messages of the completion (updates), referenced by PROTOCOL_MESSAGE commands. */
+  readonly messages: readonly ProtocolMessage[];
+}
+
+export function applyCommands(t: Transition, commands: readonly Command[], ctx: CommandContext): void {
   commands.forEach((command, index) => {
     const type = command.commandType ?? 0;
     if (CLOSING.has(type) && index !== commands.length - 1) {
       throw new CommandError(closeCause(type), `invalid command sequence: ${CommandType[type] ?? type} must be the last command`);
     }
-    applyCommand(t, command, completedEventId, identity);
+    applyCommand(t, command, ctx);
   });
 }
 
@@ -65,8 +75,9 @@ function closeCause(type: number): number {
   }
 }
 
-function applyCommand(t: Transition, command: Command, completedEventId: number, identity: string): void {
+function applyCommand(t: Transition, command: Command, ctx: CommandContext): void {
   const state = t.state;
+  const { completedEventId, identity } = ctx;
   switch (command.commandType) {
     case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
       return scheduleActivityCommand(t, command, completedEventId);
@@ -168,6 +179,14 @@ function applyCommand(t: Transition, command: Command, completedEventId: number,
       state.memo = mergeMemo(state.memo, memo);
       return;
     }
+    case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+    case CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+    case CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+      applyExternalCommand(t, command, ctx);
+      return;
+    case CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE:
+      applyProtocolMessageCommand(t, command, ctx);
+      return;
     default:
       throw new CommandError(
         Cause.WORKFLOW_TASK_FAILED_CAUSE_FEATURE_DISABLED,

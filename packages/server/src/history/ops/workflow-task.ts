@@ -108,7 +108,7 @@ export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: Name
         meteringMetadata: req.meteringMetadata ?? null,
         workerVersion: req.workerVersionStamp ?? null,
       });
-      applyCommands(t, commands, completedId, identity);
+      applyCommands(t, commands, { completedEventId: completedId, identity, messages: req.messages ?? [] });
     } catch (err) {
       if (!(err instanceof CommandError)) throw err;
       const error = new InvalidArgumentError(err.message);

@@ -292,7 +292,7 @@ export class EngineHarness {
       }
       try {
         const completedId = completeWft(t, { identity, binaryChecksum, sdkMetadata: null, meteringMetadata: null, workerVersion: null });
-        applyCommands(t, commands, completedId, identity);
+        applyCommands(t, commands, { completedEventId: completedId, identity, messages: [] });
       } catch (err) {
         if (!(err instanceof CommandError)) throw err;
         const error = new InvalidArgumentError(err.message);
