@@ -34,6 +34,7 @@ export const QueryResultType = api.enums.v1.QueryResultType;
 export const QueryRejectCondition = api.enums.v1.QueryRejectCondition;
 export const HistoryEventFilterType = api.enums.v1.HistoryEventFilterType;
 export const ContinueAsNewInitiator = api.enums.v1.ContinueAsNewInitiator;
+export const ParentClosePolicy = api.enums.v1.ParentClosePolicy;
 
 export const PayloadsCodec = looseCodec(api.common.v1.Payloads);
 export const FailureCodec = looseCodec(api.failure.v1.Failure);

@@ -3,3 +3,4 @@ export * from './basics.js';
 export * from './messaging.js';
 export * from './crash.js';
 export * from './lifecycle.js';
+export * from './children.js';

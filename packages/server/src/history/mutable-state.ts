@@ -74,6 +74,41 @@ export interface BufferedEvent {
   timerId: string;
 }
 
+/** A child workflow this run started (keyed by its StartChildWorkflowExecutionInitiated id). */
+export interface ChildInfo {
+  initiatedEventId: number;
+  namespaceId: string;
+  namespace: string;
+  workflowId: string;
+  workflowType: string;
+  /** Run id of the child's first run; '' until ChildWorkflowExecutionStarted. */
+  runId: string;
+  /** Id of ChildWorkflowExecutionStarted; 0 until written (it may still be buffered). */
+  startedEventId: number;
+  started: boolean;
+  /** ParentClosePolicy. */
+  parentClosePolicy: number;
+  /** Encoded StartChildWorkflowExecutionInitiatedEventAttributes. */
+  initiatedAttributes: Uint8Array;
+}
+
+/** A signal or cancel request this run sent to another execution, until it is acknowledged. */
+export interface ExternalRequestInfo {
+  initiatedEventId: number;
+  kind: 'signal' | 'cancel';
+  /** Encoded initiated-event attributes (SignalExternal... or RequestCancelExternal...). */
+  initiatedAttributes: Uint8Array;
+}
+
+/** The parent of a child run (set on every run of the child's chain). */
+export interface ParentInfo {
+  namespaceId: string;
+  namespace: string;
+  workflowId: string;
+  runId: string;
+  initiatedEventId: number;
+}
+
 export interface MutableState {
   namespaceId: string;
   workflowId: string;
@@ -113,6 +148,9 @@ export interface MutableState {
   attempt: number;
   /** Encoded RetryPolicy of the workflow, or null (workflows are not retried by default). */
   retryPolicy: Uint8Array | null;
+  children: Record<number, ChildInfo>;
+  externalRequests: Record<number, ExternalRequestInfo>;
+  parent: ParentInfo | null;
   /** Encoded Payloads / Header the run was started with (a retried run starts with the same). */
   startInput: Uint8Array | null;
   startHeader: Uint8Array | null;

@@ -15,7 +15,19 @@ export type TimerTask =
   | { readonly kind: 'userTimer'; readonly timerId: string; readonly startedEventId: number }
   | { readonly kind: 'workflowRunTimeout' }
   | { readonly kind: 'workflowExecutionTimeout' }
-  | { readonly kind: 'workflowBackoff' };
+  | { readonly kind: 'workflowBackoff' }
+  // Transfer tasks: due at once, they carry an effect to another execution (at least once; the
+  // receiving side is idempotent). They are not tracked in mutable state and survive the run's close.
+  | { readonly kind: 'startChild'; readonly initiatedEventId: number }
+  | { readonly kind: 'externalRequest'; readonly initiatedEventId: number }
+  | { readonly kind: 'notifyParent' }
+  | { readonly kind: 'parentClosePolicy'; readonly initiatedEventId: number; readonly workflowId: string; readonly runId: string; readonly namespaceId: string; readonly policy: number };
+
+export type TransferTask = Extract<TimerTask, { kind: 'startChild' | 'externalRequest' | 'notifyParent' | 'parentClosePolicy' }>;
+
+export function isTransferTask(task: TimerTask): task is TransferTask {
+  return task.kind === 'startChild' || task.kind === 'externalRequest' || task.kind === 'notifyParent' || task.kind === 'parentClosePolicy';
+}
 
 export function encodeTimerTask(task: TimerTask): Uint8Array {
   return Buffer.from(JSON.stringify(task));

@@ -50,6 +50,9 @@ export interface CommandContext {
   readonly identity: string;
   /** Protocol messages of the completion (updates), referenced by PROTOCOL_MESSAGE commands. */
   readonly messages: readonly ProtocolMessage[];
+  /** Namespace lookups for commands that name a namespace (child workflows, external signals). */
+  readonly namespaceByName?: (name: string) => { id: string; name: string } | undefined;
+  readonly namespaceById?: (id: string) => { id: string; name: string } | undefined;
 }
 
 export function applyCommands(t: Transition, commands: readonly Command[], ctx: CommandContext): void {

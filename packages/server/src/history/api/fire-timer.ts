@@ -44,5 +44,8 @@ export function applyTimerTask(t: Transition, task: TimerTask): number {
     case 'workflowBackoff':
       if (!state.workflowTask && state.lastCompletedWftStartedEventId === 0) scheduleWorkflowTask(t, 1);
       return 0;
+    default:
+      // Transfer tasks reach other executions; ops/external.ts handles them.
+      return 0;
   }
 }

@@ -5,7 +5,7 @@ import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { EventType, HeaderCodec, MemoCodec, PayloadsCodec, RetryPolicyCodec, SearchAttributesCodec, WorkflowExecutionStatus, type Failure, type Payloads, type Header } from '../../proto-types.js';
 import { Transition } from '../transition.js';
-import type { MutableState } from '../mutable-state.js';
+import type { MutableState, ParentInfo } from '../mutable-state.js';
 import { scheduleWorkflowTask } from '../machines/workflow-task.js';
 
 type StartRequest = Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest>;
@@ -31,6 +31,8 @@ export interface NewRunParams {
   readonly runId: string;
   readonly request: StartRequest;
   readonly nowMs: number;
+  /** Set when this run is a child workflow (and on every later run of its chain). */
+  readonly parent?: ParentInfo | null;
   /** Set when this run continues an earlier one (continue-as-new, retry). */
   readonly continuation?: Continuation;
   readonly signal?: { readonly name: string; readonly input: Payloads | null | undefined; readonly header: Header | null | undefined; readonly identity: string; readonly requestId: string };
@@ -89,6 +91,9 @@ export function createWorkflowRun(p: NewRunParams): Transition {
     attempt: c?.attempt ?? 1,
     retryPolicy: req.retryPolicy ? RetryPolicyCodec.encode(req.retryPolicy).finish() : null,
     executionExpirationMs: 0,
+    children: {},
+    externalRequests: {},
+    parent: p.parent ?? null,
     startInput: req.input ? PayloadsCodec.encode(req.input).finish() : null,
     startHeader: req.header ? HeaderCodec.encode(req.header).finish() : null,
   };
@@ -119,6 +124,14 @@ export function createWorkflowRun(p: NewRunParams): Transition {
     header: req.header ? HeaderCodec.decode(HeaderCodec.encode(req.header).finish()) : null,
     workflowId: state.workflowId,
     priority: req.priority ?? null,
+    ...(p.parent
+      ? {
+          parentWorkflowNamespace: p.parent.namespace,
+          parentWorkflowNamespaceId: p.parent.namespaceId,
+          parentWorkflowExecution: { workflowId: p.parent.workflowId, runId: p.parent.runId },
+          parentInitiatedEventId: p.parent.initiatedEventId,
+        }
+      : {}),
   });
   if (p.signal) {
     t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', {

@@ -44,7 +44,7 @@ function startNewRun(t: Transition, runId: string, overrides: Partial<ContinueAs
     searchAttributes: overrides.searchAttributes ?? (state.searchAttributes ? SearchAttributesCodec.decode(state.searchAttributes) : null),
     header: overrides.header ?? null,
   };
-  t.newRun = createWorkflowRun({ namespaceId: state.namespaceId, namespaceName: '', runId, request, nowMs: t.nowMs, continuation });
+  t.newRun = createWorkflowRun({ namespaceId: state.namespaceId, namespaceName: '', runId, request, nowMs: t.nowMs, continuation, parent: state.parent ?? null });
 }
 
 function continuationOf(state: MutableState, init: { initiator: number; attempt: number; backoffMs: number; failure: Failure | null; lastCompletionResult: Payloads | null }): Continuation {

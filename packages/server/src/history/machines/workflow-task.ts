@@ -266,11 +266,16 @@ const COMPLETION_TYPES = new Set<number>([
   EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
 ]);
 
-const ACTIVITY_CLOSE_KEYS = [
+const CLOSE_KEYS_WITH_STARTED_ID = [
   'activityTaskCompletedEventAttributes',
   'activityTaskFailedEventAttributes',
   'activityTaskTimedOutEventAttributes',
   'activityTaskCanceledEventAttributes',
+  'childWorkflowExecutionCompletedEventAttributes',
+  'childWorkflowExecutionFailedEventAttributes',
+  'childWorkflowExecutionCanceledEventAttributes',
+  'childWorkflowExecutionTimedOutEventAttributes',
+  'childWorkflowExecutionTerminatedEventAttributes',
 ] as const;
 
 /**
@@ -289,12 +294,14 @@ export function flushBufferedEvents(t: Transition): number {
   const startedIds = new Map<number, number>();
   for (const b of ordered) {
     const event = HistoryEventType.toObject(HistoryEventType.decode(b.event), { longs: Number, defaults: false }) as HistoryEvent;
-    if (b.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
+    if (b.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED || b.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED) {
       const written = t.appendBuilt(event);
       startedIds.set(b.scheduledEventId, Number(written.eventId));
+      const child = state.children?.[b.scheduledEventId];
+      if (child && b.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED) child.startedEventId = Number(written.eventId);
       continue;
     }
-    for (const key of ACTIVITY_CLOSE_KEYS) {
+    for (const key of CLOSE_KEYS_WITH_STARTED_ID) {
       const attrs = event[key];
       if (attrs && startedIds.has(b.scheduledEventId)) attrs.startedEventId = startedIds.get(b.scheduledEventId);
     }

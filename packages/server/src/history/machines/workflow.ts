@@ -1,7 +1,7 @@
 // Workflow lifecycle: RUNNING --complete/fail/cancel/terminate/time out--> closed.
 // Closing writes the close event, forgets every pending activity, timer and workflow task, and deletes
 // their durable timers in the same transition.
-import { EventType, WorkflowExecutionStatus, WorkflowTaskFailedCause, type HistoryEvent, type Payloads } from '../../proto-types.js';
+import { EventType, ParentClosePolicy, WorkflowExecutionStatus, WorkflowTaskFailedCause, type HistoryEvent, type Payloads } from '../../proto-types.js';
 import type { Transition, EventAttributesKey } from '../transition.js';
 import type { MutableState } from '../mutable-state.js';
 import { flushBufferedEvents } from './workflow-task.js';
@@ -19,6 +19,16 @@ export function closeWorkflow<K extends EventAttributesKey>(t: Transition, statu
   for (const timer of Object.values(state.timers)) t.deleteTimer(timer.taskId);
   if (state.workflowTask) t.deleteTimer(state.workflowTask.timeoutTaskId);
   for (const id of state.workflowTimerTaskIds) t.deleteTimer(id);
+  // The parent learns of the close (unless a new run continues the chain), and open children get
+  // their parent-close policy (default TERMINATE; ABANDON leaves them alone).
+  if (state.parent && !t.newRun) t.addTimer(t.nowMs, { kind: 'notifyParent' });
+  for (const child of Object.values(state.children ?? {})) {
+    const policy = child.parentClosePolicy || ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE;
+    if (policy === ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON) continue;
+    t.addTimer(t.nowMs, { kind: 'parentClosePolicy', initiatedEventId: child.initiatedEventId, workflowId: child.workflowId, runId: child.runId, namespaceId: child.namespaceId, policy });
+  }
+  state.children = {};
+  state.externalRequests = {};
   state.activities = {};
   state.timers = {};
   state.buffered = [];

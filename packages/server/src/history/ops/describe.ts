@@ -63,10 +63,18 @@ export function describeExecution(state: MutableState): DescribeResponse {
       stateTransitionCount: state.stateTransitionCount,
       historySizeBytes: state.historySizeBytes,
       firstRunId: state.firstExecutionRunId,
+      parentExecution: state.parent ? { workflowId: state.parent.workflowId, runId: state.parent.runId } : null,
+      parentNamespaceId: state.parent?.namespaceId ?? '',
       executionDuration: state.closeTimeMs > 0 ? msToDuration(state.closeTimeMs - state.executionTimeMs) : null,
     },
     pendingActivities,
-    pendingChildren: [],
+    pendingChildren: Object.values(state.children ?? {}).map((c) => ({
+      workflowId: c.workflowId,
+      runId: c.runId,
+      workflowTypeName: c.workflowType,
+      initiatedId: c.initiatedEventId,
+      parentClosePolicy: c.parentClosePolicy,
+    })),
     pendingWorkflowTask: wft
       ? {
           state: wft.startedEventId > 0 ? PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED : PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED,

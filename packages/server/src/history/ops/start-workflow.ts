@@ -8,7 +8,7 @@ import { api } from '@kairos/common';
 import { AlreadyExistsError } from '../../errors.js';
 import { WorkflowExecutionStatus as Status, WorkflowIdConflictPolicy as Conflict, WorkflowIdReusePolicy as Reuse } from '../../proto-types.js';
 import type { NamespaceRecord } from '../../namespace/registry.js';
-import { cloneMutableState, type MutableState } from '../mutable-state.js';
+import { cloneMutableState, type MutableState, type ParentInfo } from '../mutable-state.js';
 import { keyString } from '../engine.js';
 import { Transition } from '../transition.js';
 import { createWorkflowRun, type NewRunParams } from '../api/start-workflow.js';
@@ -24,7 +24,13 @@ export interface StartOutcome {
   readonly existing?: MutableState;
 }
 
-export async function startWorkflow(ctx: HistoryContext, ns: NamespaceRecord, request: StartRequest, signal?: NewRunParams['signal']): Promise<StartOutcome> {
+export async function startWorkflow(
+  ctx: HistoryContext,
+  ns: NamespaceRecord,
+  request: StartRequest,
+  signal?: NewRunParams['signal'],
+  parent?: ParentInfo,
+): Promise<StartOutcome> {
   const workflowId = request.workflowId ?? '';
   const engine = ctx.engine;
   return engine.withLocks([`${ns.id}\u0000${workflowId}`], async () => {
@@ -50,7 +56,7 @@ export async function startWorkflow(ctx: HistoryContext, ns: NamespaceRecord, re
       }
     }
     const nowMs = engine.clock.now();
-    const t = createWorkflowRun({ namespaceId: ns.id, namespaceName: ns.name, runId: randomUUID(), request, nowMs, ...(signal ? { signal } : {}) });
+    const t = createWorkflowRun({ namespaceId: ns.id, namespaceName: ns.name, runId: randomUUID(), request, nowMs, ...(signal ? { signal } : {}), ...(parent ? { parent } : {}) });
     const setCurrent = { expectedCurrentRunId: current?.runId ?? null };
     if (!toTerminate) {
       await engine.commitTransitions([{ t, expectedVersion: 0, setCurrent }]);

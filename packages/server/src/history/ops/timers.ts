@@ -1,7 +1,8 @@
 // Handles a fired durable timer: applies it (api/fire-timer.ts) and deletes its row in the same
 // transition. A timer of a closed or vanished run only deletes its row.
 import type { TimerTaskRow } from '../../persistence/store.js';
-import { decodeTimerTask } from '../../timers/timer-task.js';
+import { decodeTimerTask, isTransferTask } from '../../timers/timer-task.js';
+import { handleTransferTask } from './external.js';
 import { Transition } from '../transition.js';
 import { isRunning } from '../machines/workflow.js';
 import { applyTimerTask } from '../api/fire-timer.js';
@@ -11,6 +12,10 @@ import type { MutableState } from '../mutable-state.js';
 
 export async function handleTimer(ctx: HistoryContext, row: TimerTaskRow): Promise<void> {
   const task = decodeTimerTask(row.data);
+  if (isTransferTask(task)) {
+    await handleTransferTask(ctx, row, task);
+    return;
+  }
   const outcome = await ctx.engine.update<{ found: boolean; timedOutStartedId: number; state: MutableState | null }>(row.key, (state, nowMs) => {
     if (!state) return { transition: null, value: { found: false, timedOutStartedId: 0, state: null } };
     const t = new Transition(state, nowMs);

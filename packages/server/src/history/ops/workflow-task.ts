@@ -108,7 +108,7 @@ export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: Name
         meteringMetadata: req.meteringMetadata ?? null,
         workerVersion: req.workerVersionStamp ?? null,
       });
-      applyCommands(t, commands, { completedEventId: completedId, identity, messages: req.messages ?? [] });
+      applyCommands(t, commands, { completedEventId: completedId, identity, messages: req.messages ?? [], namespaceByName: (n) => ctx.namespaces.find(n), namespaceById: (id) => ctx.namespaces.findById(id) });
     } catch (err) {
       if (!(err instanceof CommandError)) throw err;
       const error = new InvalidArgumentError(err.message);
