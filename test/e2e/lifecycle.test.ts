@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asyncTokens, openGate } from './activities.js';
 import { startEnvironment, type E2EEnvironment } from './helpers/environment.js';
 import { EventType, eventsOfType, eventTypeNames, uniqueWorkflowId, waitFor, type HistoryRecorder } from './helpers/sdk.js';
-import { asyncCompletionWorkflow, countdownWorkflow, gatedActivityWorkflow, retriedWorkflow, localActivityWorkflow, memoWorkflow, sleepLongWorkflow } from './workflows/index.js';
+import { asyncCompletionWorkflow, countdownWorkflow, cronCounter, gatedActivityWorkflow, retriedWorkflow, localActivityWorkflow, memoWorkflow, sleepLongWorkflow } from './workflows/index.js';
 
 let env: E2EEnvironment;
 let client: Client;
@@ -181,6 +181,47 @@ describe('new runs of the same workflow id', () => {
       expect(last?.workflowExecutionFailedEventAttributes?.newExecutionRunId).toBeTruthy();
       expect(last?.workflowExecutionFailedEventAttributes?.retryState).toBe(1 /* IN_PROGRESS */);
     });
+  });
+
+  it('runs a cron workflow on a seconds schedule, passing each result to the next run', async () => {
+    await env.withTaskQueue('cron', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('cron');
+      const handle = await client.workflow.start(cronCounter, { taskQueue, workflowId, cronSchedule: '*/2 * * * * *' });
+      // Follow the chain of runs through each close event's new run id.
+      const runs: Array<{ runId: string; firstTaskAtMs: number; result: number }> = [];
+      let runId = handle.firstExecutionRunId;
+      while (runs.length < 3) {
+        const run = client.workflow.getHandle(workflowId, runId);
+        const history = await waitFor(async () => {
+          const h = await run.fetchHistory();
+          return h.events?.at(-1)?.workflowExecutionCompletedEventAttributes ? h : undefined;
+        }, { timeoutMs: 20_000, description: `run ${runs.length + 1} completed` });
+        recorder.record(run);
+        const completed = history.events!.at(-1)!.workflowExecutionCompletedEventAttributes!;
+        const scheduled = history.events!.find((e) => e.workflowTaskScheduledEventAttributes)!;
+        const seconds = Number(scheduled.eventTime?.seconds ?? 0);
+        const result = JSON.parse(Buffer.from(completed.result!.payloads![0]!.data!).toString()) as number;
+        runs.push({ runId, firstTaskAtMs: seconds * 1000 + Math.floor((scheduled.eventTime?.nanos ?? 0) / 1e6), result });
+        runId = completed.newExecutionRunId!;
+        expect(runId).toBeTruthy();
+      }
+      await client.workflow.getHandle(workflowId).terminate('cron test over');
+      expect(runs.map((r) => r.result)).toEqual([1, 2, 3]);
+      // Each run's first workflow task comes at a fire time of the schedule (even seconds), in order.
+      for (const [i, r] of runs.entries()) {
+        expect(Math.floor(r.firstTaskAtMs / 1000) % 2).toBe(0);
+        if (i > 0) expect(r.firstTaskAtMs).toBeGreaterThan(runs[i - 1]!.firstTaskAtMs);
+      }
+      const started = (await client.workflow.getHandle(workflowId, runs[1]!.runId).fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+      expect(started?.initiator).toBe(3 /* CRON_SCHEDULE */);
+      expect(started?.cronSchedule).toBe('*/2 * * * * *');
+    });
+  });
+
+  it('rejects a malformed cron schedule with INVALID_ARGUMENT', async () => {
+    await expect(
+      client.workflow.start(cronCounter, { taskQueue: 'unused', workflowId: uniqueWorkflowId('bad-cron'), cronSchedule: 'every day at noon' }),
+    ).rejects.toThrow(/Invalid CronSchedule/);
   });
 
   it('gives up when the workflow retry policy is exhausted', async () => {

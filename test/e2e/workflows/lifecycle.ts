@@ -37,3 +37,9 @@ export async function retriedWorkflow(succeedOnAttempt: number): Promise<number>
   if (attempt < succeedOnAttempt) throw ApplicationFailure.retryable(`attempt ${attempt} fails`, 'Flaky');
   return attempt;
 }
+
+/** A cron run: counts the runs of its chain through the previous run's result. */
+export async function cronCounter(): Promise<number> {
+  const previous = workflowInfo().lastResult as number | undefined;
+  return (previous ?? 0) + 1;
+}

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { InvalidArgumentError } from '../errors.js';
+import { parseCronSchedule } from '../history/cron.js';
 import type { HistoryContext } from '../history/service-context.js';
 import { requireState, resolveRun } from '../history/service-context.js';
 import { startWorkflow } from '../history/ops/start-workflow.js';
@@ -30,7 +31,13 @@ export function validateStart(req: StartRequest): void {
   checkPayloads(req.input, 'Input');
   checkMemo(req.memo);
   checkRetryPolicy(req.retryPolicy);
-  if (req.cronSchedule) throw new InvalidArgumentError('CronSchedule is not supported by this server yet.');
+  if (req.cronSchedule) {
+    try {
+      parseCronSchedule(req.cronSchedule);
+    } catch (err) {
+      throw new InvalidArgumentError(`Invalid CronSchedule: ${(err as Error).message}`);
+    }
+  }
 }
 
 export function executionHandlers(ctx: HistoryContext): ServiceHandlers {

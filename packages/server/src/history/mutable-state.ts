@@ -148,6 +148,8 @@ export interface MutableState {
   attempt: number;
   /** Encoded RetryPolicy of the workflow, or null (workflows are not retried by default). */
   retryPolicy: Uint8Array | null;
+  /** Cron schedule of the chain ('' = not a cron workflow). */
+  cronSchedule: string;
   children: Record<number, ChildInfo>;
   externalRequests: Record<number, ExternalRequestInfo>;
   parent: ParentInfo | null;

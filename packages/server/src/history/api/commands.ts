@@ -17,7 +17,8 @@ import type { Transition } from '../transition.js';
 import { requestCancelActivity, scheduleActivity } from '../machines/activity.js';
 import { cancelTimer, startTimer } from '../machines/timer.js';
 import { closeWorkflow } from '../machines/workflow.js';
-import { continueAsNew, failWorkflow } from '../machines/new-run.js';
+import { completeWorkflow, continueAsNew, failWorkflow } from '../machines/new-run.js';
+import { parseCronSchedule } from '../cron.js';
 import { applyExternalCommand } from './external-commands.js';
 import { applyProtocolMessageCommand, type ProtocolMessage } from './update-commands.js';
 import { normalizeRetryPolicy, retryPolicyToProto, validateRetryPolicy } from '../retry.js';
@@ -132,10 +133,7 @@ function applyCommand(t: Transition, command: Command, ctx: CommandContext): voi
     case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: {
       const result = command.completeWorkflowExecutionCommandAttributes?.result ?? null;
       payloadCheck(result, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES, 'CompleteWorkflowExecutionCommand.Result');
-      closeWorkflow(t, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, 'workflowExecutionCompletedEventAttributes', {
-        result,
-        workflowTaskCompletedEventId: completedEventId,
-      });
+      completeWorkflow(t, result, completedEventId);
       return;
     }
     case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
@@ -145,7 +143,7 @@ function applyCommand(t: Transition, command: Command, ctx: CommandContext): voi
       const a = command.continueAsNewWorkflowExecutionCommandAttributes;
       const bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES;
       if (!a) throw new CommandError(bad, 'ContinueAsNewWorkflowExecutionCommandAttributes is not set on command.');
-      if (a.cronSchedule) throw new CommandError(bad, 'CronSchedule is not supported by this server yet.');
+      if (a.cronSchedule) cronCheck(a.cronSchedule, bad);
       payloadCheck(a.input, bad, 'ContinueAsNewWorkflowExecutionCommand.Input');
       const policyProblem = validateRetryPolicy(a.retryPolicy, 'RetryPolicy');
       if (policyProblem) throw new CommandError(bad, policyProblem);
@@ -195,6 +193,14 @@ function applyCommand(t: Transition, command: Command, ctx: CommandContext): voi
         Cause.WORKFLOW_TASK_FAILED_CAUSE_FEATURE_DISABLED,
         `command ${CommandType[command.commandType ?? 0] ?? command.commandType} is not supported by this server yet`,
       );
+  }
+}
+
+export function cronCheck(expr: string, cause: number): void {
+  try {
+    parseCronSchedule(expr);
+  } catch (err) {
+    throw new CommandError(cause, (err as Error).message);
   }
 }
 

@@ -4,7 +4,7 @@
 import { durationToMs } from '@kairos/common';
 import { CommandType, WorkflowTaskFailedCause as Cause, type Command } from '../../proto-types.js';
 import type { Transition } from '../transition.js';
-import { CommandError, type CommandContext } from './commands.js';
+import { CommandError, cronCheck, type CommandContext } from './commands.js';
 import { initiateCancelExternal, initiateChild, initiateSignalExternal } from '../machines/child-workflow.js';
 import { checkPayloadSize, LIMITS } from '../../limits.js';
 import { validateRetryPolicy } from '../retry.js';
@@ -28,7 +28,7 @@ export function applyExternalCommand(t: Transition, command: Command, ctx: Comma
       if (!a.workflowId) throw new CommandError(bad, 'WorkflowId is not set on StartChildWorkflowExecutionCommand.');
       if (a.workflowId.length > LIMITS.maxIdLength) throw new CommandError(bad, 'WorkflowId exceeds length limit.');
       if (!a.workflowType?.name) throw new CommandError(bad, 'WorkflowType is not set on StartChildWorkflowExecutionCommand.');
-      if (a.cronSchedule) throw new CommandError(bad, 'CronSchedule is not supported by this server yet.');
+      if (a.cronSchedule) cronCheck(a.cronSchedule, bad);
       for (const [d, name] of [[a.workflowExecutionTimeout, 'WorkflowExecutionTimeout'], [a.workflowRunTimeout, 'WorkflowRunTimeout'], [a.workflowTaskTimeout, 'WorkflowTaskTimeout']] as const) {
         if (durationToMs(d) < 0) throw new CommandError(bad, `Invalid ${name}.`);
       }
@@ -55,7 +55,7 @@ export function applyExternalCommand(t: Transition, command: Command, ctx: Comma
         workflowTaskCompletedEventId: ctx.completedEventId,
         workflowIdReusePolicy: a.workflowIdReusePolicy ?? 0,
         retryPolicy: a.retryPolicy ?? null,
-        cronSchedule: '',
+        cronSchedule: a.cronSchedule ?? '',
         header: a.header ?? null,
         memo: a.memo ?? null,
         searchAttributes: a.searchAttributes ?? null,

@@ -7,6 +7,7 @@ import { EventType, HeaderCodec, MemoCodec, PayloadsCodec, RetryPolicyCodec, Sea
 import { Transition } from '../transition.js';
 import type { MutableState, ParentInfo } from '../mutable-state.js';
 import { scheduleWorkflowTask } from '../machines/workflow-task.js';
+import { cronBackoffMs, parseCronSchedule } from '../cron.js';
 
 type StartRequest = Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest>;
 
@@ -57,7 +58,9 @@ export function createWorkflowRun(p: NewRunParams): Transition {
   const req = p.request;
   const { executionTimeoutMs, runTimeoutMs, workflowTaskTimeoutMs } = normalizeWorkflowTimeouts(req);
   const c = p.continuation;
-  const backoffMs = c ? c.backoffMs : durationToMs(req.workflowStartDelay);
+  // A cron workflow's first run waits for the first fire time.
+  const cronFirstBackoff = !c && req.cronSchedule ? cronBackoffMs(parseCronSchedule(req.cronSchedule), p.nowMs, p.nowMs) : 0;
+  const backoffMs = c ? c.backoffMs : Math.max(durationToMs(req.workflowStartDelay), cronFirstBackoff);
   const firstExecutionRunId = c?.firstExecutionRunId ?? p.runId;
   const state: MutableState = {
     namespaceId: p.namespaceId,
@@ -91,6 +94,7 @@ export function createWorkflowRun(p: NewRunParams): Transition {
     attempt: c?.attempt ?? 1,
     retryPolicy: req.retryPolicy ? RetryPolicyCodec.encode(req.retryPolicy).finish() : null,
     executionExpirationMs: 0,
+    cronSchedule: req.cronSchedule ?? '',
     children: {},
     externalRequests: {},
     parent: p.parent ?? null,

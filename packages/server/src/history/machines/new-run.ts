@@ -22,6 +22,7 @@ import type { Transition } from '../transition.js';
 import { createWorkflowRun, type Continuation } from '../api/start-workflow.js';
 import { closeWorkflow } from './workflow.js';
 import { decideRetry, normalizeRetryPolicy } from '../retry.js';
+import { cronBackoffMs, parseCronSchedule } from '../cron.js';
 import type { MutableState } from '../mutable-state.js';
 
 type ContinueAsNewAttributes = NonNullable<Command['continueAsNewWorkflowExecutionCommandAttributes']>;
@@ -43,6 +44,7 @@ function startNewRun(t: Transition, runId: string, overrides: Partial<ContinueAs
     memo: overrides.memo ?? (state.memo ? MemoCodec.decode(state.memo) : null),
     searchAttributes: overrides.searchAttributes ?? (state.searchAttributes ? SearchAttributesCodec.decode(state.searchAttributes) : null),
     header: overrides.header ?? null,
+    cronSchedule: overrides.cronSchedule ?? state.cronSchedule ?? '',
   };
   t.newRun = createWorkflowRun({ namespaceId: state.namespaceId, namespaceName: '', runId, request, nowMs: t.nowMs, continuation, parent: state.parent ?? null });
 }
@@ -100,12 +102,24 @@ function workflowRetry(t: Transition, failure: Failure | null): { retryState: nu
   return decideRetry(policy, state.attempt ?? 1, failure, t.nowMs, state.executionExpirationMs ?? 0);
 }
 
-/** FailWorkflowExecution command: retried as a new run when the retry policy allows. */
+/** CompleteWorkflowExecution command: a cron workflow continues with its next scheduled run. */
+export function completeWorkflow(t: Transition, result: Payloads | null, completedEventId: number): void {
+  const newExecutionRunId = cronRun(t, { result, failure: null });
+  closeWorkflow(t, Status.WORKFLOW_EXECUTION_STATUS_COMPLETED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, 'workflowExecutionCompletedEventAttributes', {
+    result,
+    workflowTaskCompletedEventId: completedEventId,
+    newExecutionRunId,
+  });
+}
+
+/** FailWorkflowExecution command: retried as a new run when the retry policy allows, else the cron goes on. */
 export function failWorkflow(t: Transition, failure: Failure | null, completedEventId: number): void {
   const decision = workflowRetry(t, failure);
   let newExecutionRunId = '';
   if (decision.retryState === RetryState.RETRY_STATE_IN_PROGRESS) {
     newExecutionRunId = retryRun(t, decision.delayMs, failure);
+  } else {
+    newExecutionRunId = cronRun(t, { result: null, failure });
   }
   closeWorkflow(t, Status.WORKFLOW_EXECUTION_STATUS_FAILED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, 'workflowExecutionFailedEventAttributes', {
     failure,
@@ -122,10 +136,31 @@ export function timeOutWorkflow(t: Transition, executionTimeout: boolean): void 
   const retryState = decision.retryState === RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET ? RetryState.RETRY_STATE_TIMEOUT : decision.retryState;
   let newExecutionRunId = '';
   if (retryState === RetryState.RETRY_STATE_IN_PROGRESS) newExecutionRunId = retryRun(t, decision.delayMs, failure);
+  else if (!executionTimeout) newExecutionRunId = cronRun(t, { result: null, failure });
   closeWorkflow(t, Status.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, 'workflowExecutionTimedOutEventAttributes', {
     retryState,
     newExecutionRunId,
   });
+}
+
+/** Starts the next run of a cron chain ('' when the run is not a cron workflow). */
+function cronRun(t: Transition, last: { result: Payloads | null; failure: Failure | null }): string {
+  const state = t.state;
+  if (!state.cronSchedule) return '';
+  const backoffMs = cronBackoffMs(parseCronSchedule(state.cronSchedule), state.startTimeMs, t.nowMs);
+  const runId = randomUUID();
+  const same = {
+    input: state.startInput ? PayloadsCodec.decode(state.startInput) : null,
+    header: state.startHeader ? HeaderCodec.decode(state.startHeader) : null,
+  };
+  startNewRun(t, runId, same, continuationOf(state, {
+    initiator: ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE,
+    attempt: 1,
+    backoffMs,
+    failure: last.failure,
+    lastCompletionResult: last.result,
+  }));
+  return runId;
 }
 
 function retryRun(t: Transition, delayMs: number, failure: Failure | null): string {

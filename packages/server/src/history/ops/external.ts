@@ -62,6 +62,7 @@ async function startChild(ctx: HistoryContext, parentKey: ExecutionKey, initiate
       searchAttributes: attrs.searchAttributes ?? null,
       header: attrs.header ?? null,
       priority: attrs.priority ?? null,
+      cronSchedule: attrs.cronSchedule ?? '',
     };
     try {
       const started = await startWorkflow(ctx, ns, request as temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest, undefined, {
