@@ -219,9 +219,12 @@ describe('new runs of the same workflow id', () => {
   });
 
   it('rejects a malformed cron schedule with INVALID_ARGUMENT', async () => {
-    await expect(
-      client.workflow.start(cronCounter, { taskQueue: 'unused', workflowId: uniqueWorkflowId('bad-cron'), cronSchedule: 'every day at noon' }),
-    ).rejects.toThrow(/Invalid CronSchedule/);
+    const err = await client.workflow
+      .start(cronCounter, { taskQueue: 'unused', workflowId: uniqueWorkflowId('bad-cron'), cronSchedule: 'every day at noon' })
+      .catch((e: unknown) => e as Error & { cause?: { code?: number; details?: string } });
+    expect(err).toBeInstanceOf(Error);
+    expect((err as { cause?: { code?: number } }).cause?.code).toBe(3 /* INVALID_ARGUMENT */);
+    expect((err as { cause?: { details?: string } }).cause?.details).toMatch(/^Invalid CronSchedule: invalid cron schedule "every day at noon"/);
   });
 
   it('gives up when the workflow retry policy is exhausted', async () => {
