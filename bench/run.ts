@@ -8,6 +8,7 @@ interface Scenario {
 
 const scenarios: Record<string, () => Promise<Scenario>> = {
   'single-activity': () => import('./single-activity.js'),
+  visibility: () => import('./visibility.js'),
 };
 
 async function main(): Promise<void> {

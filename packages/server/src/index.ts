@@ -1,3 +1,4 @@
 export { startServer, type StartServerOptions, type RunningServer } from './server.js';
 export { createLogger, type LogLevel, type LogFormat, type Logger } from './logger.js';
 export { SERVER_VERSION } from './version.js';
+export type { SearchAttributeTypeName } from './visibility/search-attributes.js';

@@ -13,6 +13,12 @@ export const LIMITS = {
   maxPendingSignals: 2000,
   maxSignalsPerExecution: 10_000,
   historyMaxPageSize: 256,
+  /** suggest_continue_as_new is set on WorkflowTaskStarted past these (Temporal's defaults). */
+  historyCountSuggestContinueAsNew: 4096,
+  historySizeSuggestContinueAsNew: 4 * 1024 * 1024,
+  /** history.maxInFlightUpdates / history.maxTotalUpdates. */
+  maxInFlightUpdates: 10,
+  maxTotalUpdates: 2000,
 } as const;
 
 /** Returns an error message when the payloads exceed the blob size limit, else null. */

@@ -14,6 +14,9 @@ export type Header = Loose<temporal.api.common.v1.IHeader>;
 export type Memo = Loose<temporal.api.common.v1.IMemo>;
 export type SearchAttributes = Loose<temporal.api.common.v1.ISearchAttributes>;
 export type Command = Loose<temporal.api.command.v1.ICommand>;
+export type UpdateRequest = Loose<temporal.api.update.v1.IRequest>;
+export type UpdateOutcome = Loose<temporal.api.update.v1.IOutcome>;
+export type ProtocolMessage = Loose<temporal.api.protocol.v1.IMessage>;
 export type Timestamp = Loose<google.protobuf.ITimestamp>;
 export type Duration = Loose<google.protobuf.IDuration>;
 export type WorkflowServiceNS = typeof temporal.api.workflowservice.v1;
@@ -34,6 +37,7 @@ export const QueryResultType = api.enums.v1.QueryResultType;
 export const QueryRejectCondition = api.enums.v1.QueryRejectCondition;
 export const HistoryEventFilterType = api.enums.v1.HistoryEventFilterType;
 export const ContinueAsNewInitiator = api.enums.v1.ContinueAsNewInitiator;
+export const UpdateStage = api.enums.v1.UpdateWorkflowExecutionLifecycleStage;
 export const ParentClosePolicy = api.enums.v1.ParentClosePolicy;
 
 export const PayloadsCodec = looseCodec(api.common.v1.Payloads);
@@ -44,6 +48,8 @@ export const SearchAttributesCodec = looseCodec(api.common.v1.SearchAttributes);
 export const RetryPolicyCodec = looseCodec(api.common.v1.RetryPolicy);
 export const HistoryEventCodec = looseCodec(api.history.v1.HistoryEvent);
 export const ActivityScheduledAttributesCodec = looseCodec(api.history.v1.ActivityTaskScheduledEventAttributes);
+export const UpdateRequestCodec = looseCodec(api.update.v1.Request);
+export const UpdateOutcomeCodec = looseCodec(api.update.v1.Outcome);
 
 interface Writer {
   finish(): Uint8Array;

@@ -14,11 +14,17 @@ import { decodeMutableState } from './history/mutable-state.js';
 import type { HistoryContext } from './history/service-context.js';
 import { createGrpcServer } from './frontend/grpc-server.js';
 import { executionHandlers } from './frontend/workflow-handlers.js';
+import { updateHandlers } from './frontend/update-handlers.js';
 import { taskHandlers } from './frontend/task-handlers.js';
 import { namespaceHandlers } from './frontend/namespace-handlers.js';
 import { systemHandlers } from './frontend/system-handlers.js';
+import { visibilityHandlers } from './frontend/visibility-handlers.js';
+import { operatorHandlers } from './frontend/operator-handlers.js';
+import { SearchAttributeRegistry } from './visibility/search-attribute-registry.js';
+import type { SearchAttributeTypeName } from './visibility/search-attributes.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from './logger.js';
 import { systemClock, type Clock } from './clock.js';
+import { DEFAULT_NAMESPACE_RPS, NamespaceRateLimiter, rateLimited } from './frontend/rate-limit.js';
 
 export interface StartServerOptions {
   ip: string;
@@ -28,6 +34,8 @@ export interface StartServerOptions {
   logLevel: LogLevel;
   logFormat: LogFormat;
   dynamicConfig: ReadonlyMap<string, unknown>;
+  /** Custom search attributes registered at start in every namespace of `namespaces`. */
+  searchAttributes: ReadonlyMap<string, SearchAttributeTypeName>;
   headless: boolean;
   uiPort: number | undefined;
   httpPort: number | undefined;
@@ -46,10 +54,16 @@ export interface RunningServer {
 
 /** Dynamic config keys the server understands (others are accepted and warned about). */
 const KNOWN_DYNAMIC_CONFIG = new Set([
+  'frontend.namespaceRPS',
   'frontend.enableServerVersionCheck',
   'frontend.enableUpdateWorkflowExecution',
   'frontend.enableUpdateWorkflowExecutionAsyncAccepted',
 ]);
+
+function numberConfig(config: ReadonlyMap<string, unknown>, key: string, fallback: number): number {
+  const value = Number(config.get(key) ?? fallback);
+  return Number.isFinite(value) ? value : fallback;
+}
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: options.logLevel, format: options.logFormat });
@@ -57,6 +71,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const store: Store = SqliteStore.open({ filename: options.dbFilename });
   try {
     const namespaces = await NamespaceRegistry.load(store, options.namespaces);
+    const searchAttributes = await SearchAttributeRegistry.load(store, namespaces.list().map((n) => n.id));
+    if (options.searchAttributes.size > 0) {
+      for (const name of options.namespaces) await searchAttributes.add(namespaces.get(name).id, options.searchAttributes);
+    }
     const engine = new ExecutionEngine(store, clock, logger.child({ component: 'history' }));
     const matching = new Matching(clock);
     const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, logger };
@@ -74,8 +92,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
     const server = createGrpcServer(
       {
-        workflowService: { ...systemHandlers(randomUUID()), ...namespaceHandlers(namespaces), ...executionHandlers(ctx), ...taskHandlers(ctx) },
-        operatorService: {},
+        workflowService: rateLimited({
+          ...systemHandlers(randomUUID()),
+          ...namespaceHandlers(namespaces),
+          ...executionHandlers(ctx, searchAttributes),
+          ...updateHandlers(ctx),
+          ...taskHandlers(ctx),
+          ...visibilityHandlers({ namespaces, searchAttributes, store }),
+        }, new NamespaceRateLimiter(numberConfig(options.dynamicConfig, 'frontend.namespaceRPS', DEFAULT_NAMESPACE_RPS), clock)),
+        operatorService: operatorHandlers(namespaces, searchAttributes),
       },
       logger,
     );

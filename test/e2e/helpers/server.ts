@@ -28,6 +28,8 @@ export interface StartKairosOptions {
   dbFilename?: string;
   /** Passed as `--log-level`; defaults to `warn`. */
   logLevel?: string;
+  /** More `server start-dev` flags, e.g. `['--search-attribute', 'Stage=Keyword']`. */
+  extraArgs?: readonly string[];
 }
 
 export interface KairosServer {
@@ -71,7 +73,7 @@ export async function findFreePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-function serverCommand(port: number, dbFilename: string, logLevel: string): { command: string; args: string[] } {
+function serverCommand(port: number, dbFilename: string, logLevel: string, extraArgs: readonly string[]): { command: string; args: string[] } {
   const serverArgs = [
     'server',
     'start-dev',
@@ -84,6 +86,7 @@ function serverCommand(port: number, dbFilename: string, logLevel: string): { co
     dbFilename,
     '--log-level',
     logLevel,
+    ...extraArgs,
   ];
   const alternative = process.env['KAIROS_E2E_SERVER_BIN'];
   if (alternative !== undefined && alternative !== '') return { command: alternative, args: serverArgs };
@@ -120,8 +123,9 @@ async function spawnServer(
   logLevel: string,
   stdout: OutputTail,
   stderr: OutputTail,
+  extraArgs: readonly string[] = [],
 ): Promise<RunningProcess> {
-  const { command, args } = serverCommand(port, dbFilename, logLevel);
+  const { command, args } = serverCommand(port, dbFilename, logLevel, extraArgs);
   const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   liveChildren.add(child);
   const exited = waitForExit(child).then(() => {
@@ -193,7 +197,7 @@ export async function startKairos(options: StartKairosOptions = {}): Promise<Kai
   for (let attempt = 0; attempt < 3 && running === undefined; attempt++) {
     port = await findFreePort();
     try {
-      running = await spawnServer(port, dbFilename, logLevel, stdout, stderr);
+      running = await spawnServer(port, dbFilename, logLevel, stdout, stderr, options.extraArgs);
     } catch (error) {
       lastError = error;
       if (!/EADDRINUSE|address already in use/i.test(stderr.toString())) break;
@@ -235,7 +239,7 @@ export async function startKairos(options: StartKairosOptions = {}): Promise<Kai
     kill,
     async restart() {
       await terminate();
-      current = await spawnServer(port, finalDbFilename, logLevel, stdout, stderr);
+      current = await spawnServer(port, finalDbFilename, logLevel, stdout, stderr, options.extraArgs);
     },
     async stop() {
       await terminate();

@@ -4,3 +4,4 @@ export * from './messaging.js';
 export * from './crash.js';
 export * from './lifecycle.js';
 export * from './children.js';
+export * from './updates.js';

@@ -37,6 +37,7 @@ describe('parseStartDevArgs', () => {
       logLevel: 'warn',
       logFormat: 'text',
       dynamicConfig: new Map(),
+      searchAttributes: new Map(),
       headless: false,
       uiPort: 8233,
       httpPort: undefined,
@@ -97,13 +98,24 @@ describe('parseStartDevArgs', () => {
     expect(parseConfigValue('null')).toBeNull();
   });
 
-  it('accepts search attributes, pragmas and --ui-ip, saying they have no effect yet', () => {
-    const { warnings } = parseStartDevArgs(
-      ['--search-attribute', 'CustomKeywordField=Keyword', '--sqlite-pragma', 'journal_mode=wal', '--ui-ip', '0.0.0.0'],
+  it('collects search attributes to register at start', () => {
+    const { options, warnings } = parseStartDevArgs(
+      ['CustomKeywordField=Keyword', 'Amount=Double', 'Tags=KeywordList', 'Amount=Double'].flatMap((v) => ['--search-attribute', v]),
       linux,
     );
-    expect(warnings).toHaveLength(3);
-    expect(warnings[0]).toContain('CustomKeywordField=Keyword');
+    expect([...options.searchAttributes]).toEqual([
+      ['CustomKeywordField', 'Keyword'],
+      ['Amount', 'Double'],
+      ['Tags', 'KeywordList'],
+    ]);
+    expect(warnings).toEqual([]);
+    expect(usageError(['--search-attribute', 'Amount=Int', '--search-attribute', 'Amount=Double']).message).toContain('given twice');
+  });
+
+  it('accepts pragmas and --ui-ip, saying they have no effect yet', () => {
+    const { warnings } = parseStartDevArgs(['--sqlite-pragma', 'journal_mode=wal', '--ui-ip', '0.0.0.0'], linux);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain('journal_mode=wal');
   });
 
   it('rejects bad input with commander errors', () => {
@@ -181,7 +193,7 @@ describe('runStartDev', () => {
 
   it('prints the banner, warns on stderr, and closes then exits 0 on the first signal', async () => {
     const dataDir = path.join(scratch, 'data', 'kairos');
-    const parsed = parseStartDevArgs(['--metrics-port', '9090', '--search-attribute', 'A=Int'], linux);
+    const parsed = parseStartDevArgs(['--metrics-port', '9090', '--sqlite-pragma', 'cache_size=100'], linux);
     const invocation: StartDevInvocation = {
       ...parsed,
       defaultDataDir: dataDir,
@@ -198,7 +210,7 @@ describe('runStartDev', () => {
       `Database:       ${path.join(dataDir, 'kairos.db')}`,
     ]);
     expect(fake.err).toEqual([
-      'Warning: --search-attribute A=Int is accepted but not registered yet',
+      'Warning: --sqlite-pragma cache_size=100 is accepted but not applied yet',
       'Warning: unknown dynamic config key frontend.somethingNew (ignored)',
     ]);
     fake.send('SIGTERM');

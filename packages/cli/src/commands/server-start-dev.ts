@@ -4,11 +4,11 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { LogFormat, LogLevel, RunningServer, StartServerOptions } from '@kairos/server';
+import type { LogFormat, LogLevel, RunningServer, SearchAttributeTypeName, StartServerOptions } from '@kairos/server';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'never'] as const satisfies readonly LogLevel[];
 const LOG_FORMATS = ['text', 'json', 'pretty'] as const satisfies readonly LogFormat[];
-const SEARCH_ATTRIBUTE_TYPES = ['Text', 'Keyword', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList'];
+const SEARCH_ATTRIBUTE_TYPES = ['Text', 'Keyword', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList'] as const satisfies readonly SearchAttributeTypeName[];
 const DEFAULT_PORT = 7233;
 const DEFAULT_NAMESPACE = 'default';
 
@@ -135,12 +135,16 @@ export function startDevInvocation(command: Command, host: HostEnvironment): Sta
   }
 
   const warnings: string[] = [];
+  const searchAttributes = new Map<string, SearchAttributeTypeName>();
   for (const entry of list('searchAttribute')) {
-    const [name, type] = keyValue(entry, '--search-attribute', 'KEY=Type');
-    if (!SEARCH_ATTRIBUTE_TYPES.includes(type)) {
-      invalid(`search attribute ${name} has unknown type "${type}" (one of ${SEARCH_ATTRIBUTE_TYPES.join(', ')})`);
+    const [name, typeText] = keyValue(entry, '--search-attribute', 'KEY=Type');
+    const type = SEARCH_ATTRIBUTE_TYPES.find((known) => known === typeText);
+    if (type === undefined) {
+      invalid(`search attribute ${name} has unknown type "${typeText}" (one of ${SEARCH_ATTRIBUTE_TYPES.join(', ')})`);
     }
-    warnings.push(`--search-attribute ${entry} is accepted but not registered yet`);
+    const earlier = searchAttributes.get(name);
+    if (earlier !== undefined && earlier !== type) invalid(`search attribute ${name} is given twice, as ${earlier} and as ${type}`);
+    searchAttributes.set(name, type);
   }
   for (const entry of list('sqlitePragma')) {
     keyValue(entry, '--sqlite-pragma', 'PRAGMA=VALUE');
@@ -157,6 +161,7 @@ export function startDevInvocation(command: Command, host: HostEnvironment): Sta
     logLevel: oneOf(LOG_LEVELS, raw['logLevel'], 'warn'),
     logFormat: oneOf(LOG_FORMATS, raw['logFormat'], 'text'),
     dynamicConfig,
+    searchAttributes,
     headless,
     uiPort,
     httpPort: port('httpPort'),

@@ -19,7 +19,7 @@ export function systemHandlers(clusterId: string): ServiceHandlers {
           upsertMemo: true,
           eagerWorkflowStart: false,
           sdkMetadata: true,
-          countGroupByExecutionStatus: false,
+          countGroupByExecutionStatus: true,
           nexus: false,
         },
       };

@@ -6,7 +6,8 @@ import { MemoCodec } from '../proto-types.js';
 import { InvalidArgumentError } from '../errors.js';
 import { LIMITS, checkPayloadSize } from '../limits.js';
 import { validateRetryPolicy } from '../history/retry.js';
-import type { RetryPolicy } from '../proto-types.js';
+import type { RetryPolicy, SearchAttributes } from '../proto-types.js';
+import { checkSearchAttributes, type NamespaceSearchAttributes } from '../visibility/search-attribute-values.js';
 
 export function requireString(value: string | null | undefined, field: string): string {
   if (!value) throw new InvalidArgumentError(`${field} is not set on request.`);
@@ -40,4 +41,15 @@ export function checkMemo(memo: Memo | null | undefined): void {
 export function checkRetryPolicy(policy: RetryPolicy | null | undefined): void {
   const problem = validateRetryPolicy(policy, 'RetryPolicy');
   if (problem) throw new InvalidArgumentError(problem);
+}
+
+/**
+ * Checks the search attributes a start request sets against the namespace's registered ones
+ * (INVALID_ARGUMENT naming the first bad one) and stamps each payload with its type, in place.
+ */
+export function checkStartSearchAttributes(req: { searchAttributes?: SearchAttributes | null }, custom: NamespaceSearchAttributes): void {
+  if (!req.searchAttributes) return;
+  const checked = checkSearchAttributes(custom, req.searchAttributes);
+  if (!checked.ok) throw new InvalidArgumentError(checked.message);
+  req.searchAttributes = checked.searchAttributes;
 }

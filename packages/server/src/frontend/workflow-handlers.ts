@@ -11,8 +11,10 @@ import { requestCancelWorkflow, signalExisting, signalWorkflow, terminate } from
 import { describeExecution } from '../history/ops/describe.js';
 import { getHistory, getHistoryReverse } from '../history/ops/history-read.js';
 import { queryWorkflow, respondQueryTaskCompleted } from '../history/ops/query.js';
+import type { SearchAttributeRegistry } from '../visibility/search-attribute-registry.js';
+import { withTypeMetadata } from '../visibility/search-attribute-values.js';
 import type { ServiceHandlers } from './grpc-server.js';
-import { checkDuration, checkMemo, checkPayloads, checkRetryPolicy, optionalId, requireId, requireString } from './validation.js';
+import { checkDuration, checkMemo, checkPayloads, checkRetryPolicy, checkStartSearchAttributes, optionalId, requireId, requireString } from './validation.js';
 
 type WS = typeof temporal.api.workflowservice.v1;
 type StartRequest = Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest>;
@@ -40,12 +42,13 @@ export function validateStart(req: StartRequest): void {
   }
 }
 
-export function executionHandlers(ctx: HistoryContext): ServiceHandlers {
+export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchAttributeRegistry): ServiceHandlers {
   const ns = (name: string | null | undefined) => ctx.namespaces.get(requireString(name, 'Namespace'));
   return {
     async StartWorkflowExecution(request) {
       const req = request as StartRequest;
       validateStart(req);
+      checkStartSearchAttributes(req, searchAttributes.custom(ns(req.namespace).id));
       const outcome = await startWorkflow(ctx, ns(req.namespace), req);
       return { runId: outcome.runId, started: outcome.started, status: 1 } satisfies Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionResponse>;
     },
@@ -53,6 +56,7 @@ export function executionHandlers(ctx: HistoryContext): ServiceHandlers {
     async SignalWithStartWorkflowExecution(request) {
       const req = request as temporal.api.workflowservice.v1.ISignalWithStartWorkflowExecutionRequest;
       validateStart(req);
+      checkStartSearchAttributes(req, searchAttributes.custom(ns(req.namespace).id));
       const signalName = requireString(req.signalName, 'SignalName');
       checkPayloads(req.signalInput, 'SignalInput');
       const namespace = ns(req.namespace);
@@ -93,7 +97,11 @@ export function executionHandlers(ctx: HistoryContext): ServiceHandlers {
       const namespace = ns(req.namespace);
       const workflowId = requireId(req.execution?.workflowId, 'WorkflowId');
       const key = await resolveRun(ctx, namespace.id, workflowId, req.execution?.runId);
-      return describeExecution(requireState(await ctx.engine.read(key), key));
+      const described = describeExecution(requireState(await ctx.engine.read(key), key));
+      // Values stored before types were stamped get theirs here (the TS client skips untyped ones).
+      const info = described.workflowExecutionInfo;
+      if (info) info.searchAttributes = withTypeMetadata(searchAttributes.custom(namespace.id), info.searchAttributes);
+      return described;
     },
 
     async GetWorkflowExecutionHistory(request, call) {

@@ -14,7 +14,9 @@ import { encodeTimerTask } from '../timers/timer-task.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { enforceHistoryLimits } from './machines/workflow.js';
 import { CommitBatcher, type CommitBatcherOptions, type CommitBatcherStats } from './commit-batcher.js';
+import { indexSearchAttributes } from '../visibility/search-attribute-values.js';
 
 export interface DispatchSink {
   dispatch(key: ExecutionKey, d: Dispatch): void;
@@ -103,6 +105,7 @@ export class ExecutionEngine {
         const clone = loaded ? cloneMutableState(loaded.state) : null;
         const result = handler(clone, this.clock.now());
         const t = result.transition;
+        if (t) enforceHistoryLimits(t);
         if (!t || !loaded) return result.value;
         try {
           await this.commitTransitions(withNewRun(t, loaded.version));
@@ -153,6 +156,17 @@ export class ExecutionEngine {
           executionTimeMs: state.executionTimeMs,
           closeTimeMs: state.closeTimeMs > 0 ? state.closeTimeMs : null,
           historyLength: state.nextEventId - 1,
+          historySizeBytes: state.historySizeBytes,
+          stateTransitionCount: state.stateTransitionCount,
+          executionDurationMs: state.closeTimeMs > 0 ? Math.max(0, state.closeTimeMs - state.executionTimeMs) : null,
+          parentWorkflowId: state.parent?.workflowId ?? null,
+          parentRunId: state.parent?.runId ?? null,
+          // A child's root is not kept in its state yet: known only for runs without a parent (themselves).
+          rootWorkflowId: state.parent ? null : state.workflowId,
+          rootRunId: state.parent ? null : state.runId,
+          memo: state.memo,
+          searchAttributes: state.searchAttributes,
+          searchAttributeValues: indexSearchAttributes(state.searchAttributes),
         },
         needsDispatch: needsDispatch(state),
         events: t.events.map((e) => ({ eventId: Number(e.eventId), data: HistoryEventCodec.encode(e).finish() })),

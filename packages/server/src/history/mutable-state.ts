@@ -19,6 +19,11 @@ export interface WorkflowTaskInfo {
   requestId: string;
   /** Timer task id of the start-to-close timeout while started. */
   timeoutTaskId: string;
+  /**
+   * Set on the task a completion asked for with force_create_new_workflow_task (a workflow-task
+   * heartbeat): it carries only update requests never delivered before.
+   */
+  heartbeat?: boolean;
 }
 
 export type ActivityPhase = 'scheduled' | 'started';
@@ -109,6 +114,34 @@ export interface ParentInfo {
   initiatedEventId: number;
 }
 
+/**
+ * A workflow update (machines/update.ts). 'admitted': received, its request waits here to be delivered
+ * (durably, so a restart delivers it again); 'accepted': WorkflowExecutionUpdateAccepted is written
+ * (it holds the request from then on); 'completed': WorkflowExecutionUpdateCompleted is written;
+ * 'rejected': the workflow (or the server) rejected it — no event, kept only so callers can read the
+ * rejection, and only the most recent ones.
+ */
+export type UpdatePhase = 'admitted' | 'accepted' | 'completed' | 'rejected';
+
+export interface UpdateInfo {
+  updateId: string;
+  phase: UpdatePhase;
+  /** Admission order: requests are delivered in it. */
+  seq: number;
+  admittedTimeMs: number;
+  /** Encoded temporal.api.update.v1.Request while admitted, else null. */
+  request: Uint8Array | null;
+  /** Started event id of the workflow task that last carried the request; 0 = never delivered. */
+  sentInWft: number;
+  acceptedEventId: number;
+  completedEventId: number;
+  /**
+   * Encoded temporal.api.update.v1.Outcome once completed or rejected. A large outcome is not copied
+   * here (null): it is read from the WorkflowExecutionUpdateCompleted event.
+   */
+  outcome: Uint8Array | null;
+}
+
 export interface MutableState {
   namespaceId: string;
   workflowId: string;
@@ -158,6 +191,8 @@ export interface MutableState {
   startHeader: Uint8Array | null;
   /** When the whole chain (runs, retries, continue-as-new) must end, epoch ms; 0 = never. */
   executionExpirationMs: number;
+  /** Workflow updates of this run, keyed by update id (machines/update.ts). */
+  updates: Record<string, UpdateInfo>;
 }
 
 export function encodeMutableState(state: MutableState): Uint8Array {
@@ -165,7 +200,10 @@ export function encodeMutableState(state: MutableState): Uint8Array {
 }
 
 export function decodeMutableState(bytes: Uint8Array): MutableState {
-  return deserialize(bytes) as MutableState;
+  const state = deserialize(bytes) as MutableState;
+  // States written before updates existed have no map.
+  state.updates ??= {};
+  return state;
 }
 
 export function cloneMutableState(state: MutableState): MutableState {

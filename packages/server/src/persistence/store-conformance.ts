@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConditionFailedError, PersistenceError } from './errors.js';
 import type { ExecutionKey, ExecutionSummary, ExecutionWrite, NamespaceRow, Store } from './store.js';
 import type { TimerTaskRow, TransitionWrite } from './store.js';
+import { NO_VISIBILITY_EXTRAS, runVisibilityConformance } from './store-conformance-visibility.js';
 
 export interface StoreConformanceOptions {
   /** Closes nothing itself: receives a closed store and opens its database again. */
@@ -18,6 +19,7 @@ const COMPLETED = 2;
 const EVERYTHING = Number.MAX_SAFE_INTEGER;
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
 const texts = (list: readonly Uint8Array[]): string[] => list.map((b) => new TextDecoder().decode(b));
 
 function key(workflowId: string, runId = `${workflowId}-run`, namespaceId = 'ns-1'): ExecutionKey {
@@ -47,6 +49,7 @@ function write(k: ExecutionKey, expectedVersion: number, options: WriteOptions =
       executionTimeMs: 1_000,
       closeTimeMs: null,
       historyLength: options.events?.at(-1) ?? 0,
+      ...NO_VISIBILITY_EXTRAS,
       ...options.summary,
     },
     needsDispatch: options.needsDispatch ?? false,
@@ -86,7 +89,7 @@ async function snapshot(store: Store, ...keys: ExecutionKey[]): Promise<unknown>
   );
   const timers = await store.listTimerTasks(EVERYTHING, 1_000);
   const dispatch = await store.listExecutionsNeedingDispatch();
-  const listed = await store.listExecutions('ns-1', 1_000, 0);
+  const listed = await store.listExecutions({ namespaceId: 'ns-1', filter: null, pageSize: 1_000, after: null });
   return { runs, timers: timers.map((t) => t.taskId), dispatch: dispatch.map((r) => r.key.runId), listed };
 }
 
@@ -419,11 +422,10 @@ export function runStoreConformance(
         await store.commit(start(key(id), { summary: { startTimeMs, closeTimeMs, status } }));
       }
       await store.commit(start(key('elsewhere', 'x', 'ns-2')));
-      const page = async (limit: number, offset: number): Promise<string[]> =>
-        (await store.listExecutions('ns-1', limit, offset)).map((r) => r.key.workflowId);
-      expect(await page(10, 0)).toEqual(['open-new', 'open-old', 'closed-new', 'closed-mid', 'closed-old']);
-      expect(await page(2, 1)).toEqual(['open-old', 'closed-new']);
-      const [newest] = await store.listExecutions('ns-1', 1, 2);
+      const all = await store.listExecutions({ namespaceId: 'ns-1', filter: null, pageSize: 10, after: null });
+      expect(all.executions.map((r) => r.key.workflowId)).toEqual(['open-new', 'open-old', 'closed-new', 'closed-mid', 'closed-old']);
+      expect(all.next).toBeNull();
+      const newest = all.executions[2];
       expect(newest).toEqual({
         key: key('closed-new'),
         summary: {
@@ -434,6 +436,7 @@ export function runStoreConformance(
           executionTimeMs: 1_000,
           closeTimeMs: 900,
           historyLength: 2,
+          ...NO_VISIBILITY_EXTRAS,
         },
       });
     });
@@ -475,6 +478,12 @@ export function runStoreConformance(
     });
 
     const { reopen } = options;
+    const reopenTracked = reopen && (async (closed: Store): Promise<Store> => {
+      const reopened = await reopen(closed);
+      opened.push(reopened);
+      return reopened;
+    });
+    runVisibilityConformance(open, reopenTracked);
     it.skipIf(!reopen)('keeps every committed write across close and reopen', async () => {
       if (!reopen) return;
       const store = await open();

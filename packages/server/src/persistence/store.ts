@@ -5,13 +5,19 @@
 // - namespaces: registry rows (id, name, serialized NamespaceRecord data).
 // - executions: one row per run: the serialized mutable state plus a version used for optimistic
 //   concurrency (`UPDATE ... WHERE version = expected`), and the few columns that listing needs.
+//   Those columns (visibility) also carry the run's search attributes, memo and typed attribute values,
+//   written in the same transaction as the state, so list/count never lag behind a transition.
 // - current_executions: (namespace_id, workflow_id) -> the current run, for id-reuse/conflict policies.
 // - history_events: one row per event, the encoded temporal.api.history.v1.HistoryEvent.
 // - timer_tasks: the durable timer queue (transactional outbox): rows inserted and deleted in the
 //   same transaction as the execution change that implies them.
+// - search_attributes: the custom search attributes registered per namespace.
 // A transition is written by `commit`, atomically, or not at all. `commitBatch` writes many transitions
 // in one durable commit (group commit: one fsync for all of them); each transition is still atomic on its
 // own, and one that fails its conditions is left out without failing the others.
+
+import type { ExecutionCount, ExecutionCountQuery, ExecutionListQuery, SearchAttributeRow } from './visibility.js';
+import type { SearchAttributeValues, VisibilityCursor } from './visibility.js';
 
 export interface ExecutionKey {
   readonly namespaceId: string;
@@ -43,7 +49,7 @@ export interface ExecutionRow {
   readonly version: number;
 }
 
-/** The columns that visibility (list/count/describe by status) reads without decoding state. */
+/** The columns that visibility (list/count and their filters) reads without decoding state. */
 export interface ExecutionSummary {
   readonly workflowType: string;
   readonly taskQueue: string;
@@ -53,6 +59,33 @@ export interface ExecutionSummary {
   readonly executionTimeMs: number;
   readonly closeTimeMs: number | null;
   readonly historyLength: number;
+  readonly historySizeBytes: number;
+  readonly stateTransitionCount: number;
+  /** Close time minus execution time, once closed; null while running. */
+  readonly executionDurationMs: number | null;
+  readonly parentWorkflowId: string | null;
+  readonly parentRunId: string | null;
+  /** The run at the top of the child chain (the run itself when it has no parent). */
+  readonly rootWorkflowId: string | null;
+  readonly rootRunId: string | null;
+  /** Encoded temporal.api.common.v1.Memo, opaque; null when the run has none. */
+  readonly memo: Uint8Array | null;
+  /** Encoded temporal.api.common.v1.SearchAttributes as the run holds them, opaque; null when none. */
+  readonly searchAttributes: Uint8Array | null;
+  /** The same attributes decoded to typed values: what filters read (persistence/visibility.ts). */
+  readonly searchAttributeValues: SearchAttributeValues | null;
+}
+
+/** One run as list returns it. */
+export interface ExecutionListing {
+  readonly key: ExecutionKey;
+  readonly summary: ExecutionSummary;
+}
+
+export interface ExecutionListPage {
+  readonly executions: readonly ExecutionListing[];
+  /** Where to continue; null when no run follows the last one returned. */
+  readonly next: VisibilityCursor | null;
 }
 
 export interface TimerTaskRow {
@@ -117,8 +150,25 @@ export interface Store {
   /** Timer tasks due at or before `untilMs`, ordered by fire time, at most `limit`. */
   listTimerTasks(untilMs: number, limit: number): Promise<TimerTaskRow[]>;
 
-  /** Summaries for listing, newest first (issue 3 adds the query language on top). */
-  listExecutions(namespaceId: string, limit: number, offset: number): Promise<Array<{ key: ExecutionKey; summary: ExecutionSummary }>>;
+  /**
+   * Runs of a namespace that match `query.filter`, in list order: COALESCE(close time, +inf) DESC (open
+   * runs first), start time DESC, run id ASC; at most `pageSize`, after `query.after`. Keyset paging:
+   * runs committed between two pages are neither skipped nor repeated unless they move in the order.
+   */
+  listExecutions(query: ExecutionListQuery): Promise<ExecutionListPage>;
+  /** How many runs of a namespace match `query.filter`, optionally per status. */
+  countExecutions(query: ExecutionCountQuery): Promise<ExecutionCount>;
+
+  /** The custom search attributes registered in a namespace, by name. */
+  listSearchAttributes(namespaceId: string): Promise<SearchAttributeRow[]>;
+  /**
+   * Registers attributes in a namespace, all or none. A name already registered with the same type is
+   * left as it is; one registered with another type fails the whole call with ConditionFailedError
+   * (expected = the type asked for, found = the registered one).
+   */
+  addSearchAttributes(namespaceId: string, attributes: readonly SearchAttributeRow[]): Promise<void>;
+  /** Unregisters names of a namespace (unknown names are ignored); resolves with the names removed. */
+  removeSearchAttributes(namespaceId: string, names: readonly string[]): Promise<string[]>;
 
   listNamespaces(): Promise<NamespaceRow[]>;
   /** Inserts (expectedVersion 0) or updates (WHERE version = expectedVersion); ConditionFailedError otherwise. Name is unique. */

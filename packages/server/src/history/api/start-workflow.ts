@@ -94,6 +94,7 @@ export function createWorkflowRun(p: NewRunParams): Transition {
     attempt: c?.attempt ?? 1,
     retryPolicy: req.retryPolicy ? RetryPolicyCodec.encode(req.retryPolicy).finish() : null,
     executionExpirationMs: 0,
+    updates: {},
     cronSchedule: req.cronSchedule ?? '',
     children: {},
     externalRequests: {},

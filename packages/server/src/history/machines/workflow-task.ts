@@ -16,9 +16,11 @@ import { api } from '@kairos/common';
 import { EventType, HistoryEventCodec, TaskQueueKind, TimeoutType, type Failure, type HistoryEvent } from '../../proto-types.js';
 import { msToDuration } from '@kairos/common';
 import type { Transition, EventAttributesKey } from '../transition.js';
+import { LIMITS } from '../../limits.js';
 import type { BufferedEvent, MutableState, WorkflowTaskInfo } from '../mutable-state.js';
 
 const { HistoryEvent: HistoryEventType } = api.history.v1;
+const SuggestReason = api.enums.v1.SuggestContinueAsNewReason;
 
 export function hasStartedWorkflowTask(state: MutableState): boolean {
   return state.workflowTask !== null && state.workflowTask.startedEventId > 0;
@@ -92,6 +94,7 @@ export function transientWorkflowTaskEvents(state: MutableState): HistoryEvent[]
         identity: wft.identity,
         requestId: wft.requestId,
         historySizeBytes: state.historySizeBytes,
+        ...continueAsNewSuggestion(state),
       },
     },
   ];
@@ -119,6 +122,7 @@ export function startWorkflowTask(t: Transition, identity: string, requestId: st
       identity,
       requestId,
       historySizeBytes: state.historySizeBytes,
+      ...continueAsNewSuggestion(state),
     });
     wft.startedEventId = Number(ev.eventId);
   }
@@ -128,6 +132,14 @@ export function startWorkflowTask(t: Transition, identity: string, requestId: st
     attempt: wft.attempt,
   });
   return wft;
+}
+
+/** Temporal's hint on WorkflowTaskStarted that the history is getting long (workflowInfo().continueAsNewSuggested). */
+function continueAsNewSuggestion(state: MutableState): { suggestContinueAsNew: boolean; suggestContinueAsNewReasons: number[] } {
+  const reasons: number[] = [];
+  if (state.historySizeBytes >= LIMITS.historySizeSuggestContinueAsNew) reasons.push(SuggestReason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE);
+  if (state.nextEventId - 1 >= LIMITS.historyCountSuggestContinueAsNew) reasons.push(SuggestReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS);
+  return { suggestContinueAsNew: reasons.length > 0, suggestContinueAsNewReasons: reasons };
 }
 
 /** Writes the transient Scheduled/Started pair (if any) so a completion or failure event can follow. */

@@ -5,6 +5,7 @@ import { EventType, ParentClosePolicy, WorkflowExecutionStatus, WorkflowTaskFail
 import type { Transition, EventAttributesKey } from '../transition.js';
 import type { MutableState } from '../mutable-state.js';
 import { flushBufferedEvents } from './workflow-task.js';
+import { LIMITS } from '../../limits.js';
 
 export function isRunning(state: MutableState): boolean {
   return state.status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
@@ -57,6 +58,21 @@ export function forceCloseWorkflowTask(t: Transition, identity: string): void {
     t.state.workflowTask = null;
   }
   flushBufferedEvents(t);
+}
+
+/**
+ * Temporal's hard history limits: a run whose history passes 51,200 events or 50 MiB is terminated
+ * (it would be too large to replay). Returns true when it terminated the run.
+ */
+export function enforceHistoryLimits(t: Transition): boolean {
+  const state = t.state;
+  if (!isRunning(state) || t.closed) return false;
+  let reason = '';
+  if (state.nextEventId - 1 > LIMITS.historyCountLimitError) reason = 'Workflow history count exceeds limit.';
+  else if (state.historySizeBytes > LIMITS.historySizeLimitError) reason = 'Workflow history size exceeds limit.';
+  if (!reason) return false;
+  terminateWorkflow(t, reason, null, 'history-service');
+  return true;
 }
 
 /** TerminateWorkflowExecution. */

@@ -24,12 +24,18 @@ export interface StartOutcome {
   readonly existing?: MutableState;
 }
 
+export interface StartHooks {
+  /** Called with the new run's transition before it commits (update-with-start admits its update). */
+  onNewRun?(t: Transition): void;
+}
+
 export async function startWorkflow(
   ctx: HistoryContext,
   ns: NamespaceRecord,
   request: StartRequest,
   signal?: NewRunParams['signal'],
   parent?: ParentInfo,
+  hooks: StartHooks = {},
 ): Promise<StartOutcome> {
   const workflowId = request.workflowId ?? '';
   const engine = ctx.engine;
@@ -57,6 +63,7 @@ export async function startWorkflow(
     }
     const nowMs = engine.clock.now();
     const t = createWorkflowRun({ namespaceId: ns.id, namespaceName: ns.name, runId: randomUUID(), request, nowMs, ...(signal ? { signal } : {}), ...(parent ? { parent } : {}) });
+    hooks.onNewRun?.(t);
     const setCurrent = { expectedCurrentRunId: current?.runId ?? null };
     if (!toTerminate) {
       await engine.commitTransitions([{ t, expectedVersion: 0, setCurrent }]);

@@ -11,6 +11,8 @@ import { Transition } from '../transition.js';
 import { completeWorkflowTask, failWorkflowTask, flushBufferedEvents, scheduleWorkflowTask, startWorkflowTask, transientWorkflowTaskEvents } from '../machines/workflow-task.js';
 import { isRunning } from '../machines/workflow.js';
 import { applyCommands, CommandError, hasClosingCommand } from '../api/commands.js';
+import { applyUnreferencedMessages } from '../api/update-commands.js';
+import { hasUndeliveredUpdates, markUpdatesDelivered, rejectUnprocessedUpdates, updateRequestMessages } from '../machines/update.js';
 import { decodeTaskToken, encodeTaskToken, type WorkflowTaskToken } from '../task-token.js';
 import type { TaskRef } from '../../matching/matching.js';
 import { requireRunning, type HistoryContext } from '../service-context.js';
@@ -33,7 +35,8 @@ export async function recordWorkflowTaskStarted(ctx: HistoryContext, ref: TaskRe
     const wft = state.workflowTask;
     if (!wft || wft.scheduledEventId !== ref.scheduledEventId || wft.attempt !== ref.attempt || wft.startedEventId !== 0) return { transition: null, value: null };
     const t = new Transition(state, nowMs);
-    startWorkflowTask(t, poll.identity ?? '', requestId);
+    const started = startWorkflowTask(t, poll.identity ?? '', requestId);
+    markUpdatesDelivered(t.state, started);
     return { transition: t, value: t.state };
   });
   if (!started) return null;
@@ -63,6 +66,7 @@ async function buildPollResponse(ctx: HistoryContext, state: MutableState): Prom
     scheduledTime: msToTimestamp(wft.scheduledTimeMs),
     startedTime: msToTimestamp(wft.startedTimeMs),
     queries,
+    messages: updateRequestMessages(state, wft),
   };
 }
 
@@ -109,6 +113,7 @@ export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: Name
         workerVersion: req.workerVersionStamp ?? null,
       });
       applyCommands(t, commands, { completedEventId: completedId, identity, messages: req.messages ?? [], namespaceByName: (n) => ctx.namespaces.find(n), namespaceById: (id) => ctx.namespaces.findById(id) });
+      applyUnreferencedMessages(t, commands, req.messages ?? []);
     } catch (err) {
       if (!(err instanceof CommandError)) throw err;
       const error = new InvalidArgumentError(err.message);
@@ -119,8 +124,13 @@ export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: Name
       return { transition: tf, value: { error, answers, startedEventId, state: tf.state } };
     }
     if (!t.closed) {
+      // A heartbeat completion need not answer the updates it carried; any other must have.
+      if (!req.forceCreateNewWorkflowTask) rejectUnprocessedUpdates(t);
       const flushed = flushBufferedEvents(t);
-      if (flushed > 0 || req.forceCreateNewWorkflowTask || t.forceNewWorkflowTask) scheduleWorkflowTask(t, 1);
+      if (flushed > 0 || req.forceCreateNewWorkflowTask || t.forceNewWorkflowTask || hasUndeliveredUpdates(t.state)) {
+        scheduleWorkflowTask(t, 1);
+        if (req.forceCreateNewWorkflowTask && t.state.workflowTask) t.state.workflowTask.heartbeat = true;
+      }
     }
     return { transition: t, value: { error: null, answers, startedEventId, state: t.state } };
   });

@@ -6,7 +6,7 @@
 // that throws or returns no transition leaves the state untouched, as engine.update does.
 //
 // Keep the operations in step with ops/workflow-task.ts, ops/activity-task.ts,
-// ops/signal-cancel-terminate.ts and ops/timers.ts.
+// ops/signal-cancel-terminate.ts, ops/timers.ts and ops/update.ts.
 import { api, msToDuration } from '@kairos/common';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
 import { checkPayloadSize } from '../../limits.js';
@@ -20,7 +20,9 @@ import {
   type HistoryEvent,
   type Payload,
   type Payloads,
+  type ProtocolMessage,
   type RetryPolicy,
+  type UpdateRequest,
 } from '../../proto-types.js';
 import type { TimerTask } from '../../timers/timer-task.js';
 import { cloneMutableState, type ActivityInfo, type MutableState, type WorkflowTaskInfo } from '../mutable-state.js';
@@ -46,6 +48,9 @@ import {
 import { isRunning, terminateWorkflow } from '../machines/workflow.js';
 import { applyTimerTask } from '../api/fire-timer.js';
 import { applySignal } from '../ops/signal-cancel-terminate.js';
+import { applyUnreferencedMessages } from '../api/update-commands.js';
+import { admitUpdate as admitUpd, hasUndeliveredUpdates, markUpdatesDelivered, rejectUnprocessedUpdates, updateRequestMessages } from '../machines/update.js';
+import { admissionCheck } from '../ops/update.js';
 
 const HistoryEventType = api.history.v1.HistoryEvent;
 
@@ -80,6 +85,8 @@ export interface WorkflowTaskPoll {
   readonly previousStartedEventId: number;
   /** Persisted events plus the transient Scheduled/Started pair of a retried task. */
   readonly history: HistoryEvent[];
+  /** Update requests the task carries. */
+  readonly messages: ProtocolMessage[];
 }
 
 /** The workflow-task token fields (ops/workflow-task.ts checkStarted). */
@@ -92,6 +99,8 @@ export interface WorkflowTaskTokenFields {
 export interface CompleteOptions {
   identity?: string;
   forceCreateNewWorkflowTask?: boolean;
+  /** Protocol messages (update acceptances, rejections, responses). */
+  messages?: ProtocolMessage[];
   /** Defaults to the token of the last poll. */
   token?: WorkflowTaskTokenFields;
 }
@@ -241,7 +250,7 @@ export class EngineHarness {
       const wft = state.workflowTask;
       if (!wft || wft.startedEventId !== 0) return { transition: null, value: false };
       const t = new Transition(state, nowMs);
-      startWft(t, identity, requestId);
+      markUpdatesDelivered(t.state, startWft(t, identity, requestId));
       return { transition: t, value: true };
     });
     if (!started) return null;
@@ -253,6 +262,7 @@ export class EngineHarness {
       attempt: wft.attempt,
       previousStartedEventId: this.state.lastCompletedWftStartedEventId,
       history: [...this.history, ...transientWorkflowTaskEvents(this.state).map(persistedForm)],
+      messages: updateRequestMessages(this.state, wft),
     };
     this.lastPoll = result;
     return result;
@@ -292,7 +302,9 @@ export class EngineHarness {
       }
       try {
         const completedId = completeWft(t, { identity, binaryChecksum, sdkMetadata: null, meteringMetadata: null, workerVersion: null });
-        applyCommands(t, commands, { completedEventId: completedId, identity, messages: [] });
+        const messages = opts.messages ?? [];
+        applyCommands(t, commands, { completedEventId: completedId, identity, messages });
+        applyUnreferencedMessages(t, commands, messages);
       } catch (err) {
         if (!(err instanceof CommandError)) throw err;
         const error = new InvalidArgumentError(err.message);
@@ -302,8 +314,12 @@ export class EngineHarness {
         return { transition: tf, value: { error } };
       }
       if (!t.closed) {
+        if (!opts.forceCreateNewWorkflowTask) rejectUnprocessedUpdates(t);
         const flushed = flushBufferedEvents(t);
-        if (flushed > 0 || opts.forceCreateNewWorkflowTask || t.forceNewWorkflowTask) scheduleWorkflowTask(t, 1);
+        if (flushed > 0 || opts.forceCreateNewWorkflowTask || t.forceNewWorkflowTask || hasUndeliveredUpdates(t.state)) {
+          scheduleWorkflowTask(t, 1);
+          if (opts.forceCreateNewWorkflowTask && t.state.workflowTask) t.state.workflowTask.heartbeat = true;
+        }
       }
       return { transition: t, value: { error: null } };
     });
@@ -503,6 +519,18 @@ export class EngineHarness {
     });
   }
 
+  /** UpdateWorkflowExecution's admission (ops/update.ts): false when the update id is already known. */
+  admitUpdate(request: UpdateRequest, opts: { firstExecutionRunId?: string } = {}): boolean {
+    const key = { namespaceId: this.state.namespaceId, workflowId: this.state.workflowId, runId: this.state.runId };
+    const call = { workflowId: key.workflowId, runId: '', firstExecutionRunId: opts.firstExecutionRunId ?? '', request, waitStage: 3 };
+    return this.update((state, nowMs) => {
+      if (admissionCheck(state, key, call) === 'exists') return { transition: null, value: false };
+      const t = new Transition(state, nowMs);
+      admitUpd(t, request);
+      return { transition: t, value: true };
+    });
+  }
+
   /** TerminateWorkflowExecution. */
   terminate(reason = 'terminated by test', identity = 'client'): void {
     this.update((loaded, nowMs) => {
@@ -585,5 +613,47 @@ export const cmd = {
   },
   cancelWorkflow(): Command {
     return { commandType: CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION, cancelWorkflowExecutionCommandAttributes: { details: null } };
+  },
+  protocolMessage(messageId: string): Command {
+    return { commandType: CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE, protocolMessageCommandAttributes: { messageId } };
+  },
+};
+
+/** An update request as a client sends it. */
+export function updateRequest(updateId: string, name = 'add', ...args: unknown[]): UpdateRequest {
+  return { meta: { updateId, identity: 'client' }, input: { name, args: payloads(...args) } };
+}
+
+function anyOf(typeName: 'Acceptance' | 'Rejection' | 'Response', value: Uint8Array): ProtocolMessage['body'] {
+  return { type_url: `type.googleapis.com/temporal.api.update.v1.${typeName}`, value };
+}
+
+/** Worker replies to an update request message, shaped as sdk-core builds them (update_state_machine.rs). */
+export const updateReply = {
+  accept(request: ProtocolMessage): ProtocolMessage {
+    const body = api.update.v1.Acceptance.encode(
+      api.update.v1.Acceptance.fromObject({
+        acceptedRequestMessageId: request.id ?? '',
+        acceptedRequestSequencingEventId: Number(request.eventId ?? 0),
+        acceptedRequest: api.update.v1.Request.decode(request.body?.value ?? new Uint8Array()),
+      }),
+    ).finish();
+    return { id: `${request.id ?? ''}/accept`, protocolInstanceId: request.protocolInstanceId ?? '', body: anyOf('Acceptance', body) };
+  },
+  reject(request: ProtocolMessage, message = 'rejected by validator'): ProtocolMessage {
+    const body = api.update.v1.Rejection.encode(
+      api.update.v1.Rejection.fromObject({
+        rejectedRequestMessageId: request.id ?? '',
+        rejectedRequestSequencingEventId: Number(request.eventId ?? 0),
+        rejectedRequest: api.update.v1.Request.decode(request.body?.value ?? new Uint8Array()),
+        failure: applicationFailure(message),
+      }),
+    ).finish();
+    return { id: `${request.id ?? ''}/reject`, protocolInstanceId: request.protocolInstanceId ?? '', body: anyOf('Rejection', body) };
+  },
+  complete(request: ProtocolMessage, result: unknown): ProtocolMessage {
+    const updateId = request.protocolInstanceId ?? '';
+    const body = api.update.v1.Response.encode(api.update.v1.Response.fromObject({ meta: { updateId, identity: 'worker' }, outcome: { success: payloads(result) } })).finish();
+    return { id: `${request.id ?? ''}/complete`, protocolInstanceId: updateId, body: anyOf('Response', body) };
   },
 };

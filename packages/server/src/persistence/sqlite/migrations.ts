@@ -87,6 +87,47 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'visibility columns on executions (search attributes, memo, sizes, parent/root), search attribute registry',
+    up(db) {
+      // New columns come last in every row, after the state blob; list and count read them (and the
+      // summary columns of version 1) without the state. search_attribute_values is JSON that filters
+      // read with json_extract / json_each; search_attributes and memo are the opaque encoded messages
+      // list returns.
+      db.exec(`
+        ALTER TABLE executions ADD COLUMN history_size_bytes INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE executions ADD COLUMN state_transition_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE executions ADD COLUMN execution_duration_ms INTEGER;
+        ALTER TABLE executions ADD COLUMN parent_workflow_id TEXT;
+        ALTER TABLE executions ADD COLUMN parent_run_id TEXT;
+        ALTER TABLE executions ADD COLUMN root_workflow_id TEXT;
+        ALTER TABLE executions ADD COLUMN root_run_id TEXT;
+        ALTER TABLE executions ADD COLUMN memo BLOB;
+        ALTER TABLE executions ADD COLUMN search_attributes BLOB;
+        ALTER TABLE executions ADD COLUMN search_attribute_values TEXT;
+
+        -- Every list and count filters on TemporalNamespaceDivision (runs of other divisions, such as
+        -- schedulers, are hidden unless asked for): a virtual column over the JSON and an index that
+        -- also covers the status, so an unfiltered count (grouped or not) reads only the index.
+        ALTER TABLE executions ADD COLUMN namespace_division ANY
+          GENERATED ALWAYS AS (json_extract(search_attribute_values, '$."TemporalNamespaceDivision"')) VIRTUAL;
+        CREATE INDEX executions_by_division ON executions (namespace_id, namespace_division, status);
+
+        -- What can be derived for runs written before: every run so far is its own root.
+        UPDATE executions SET root_workflow_id = workflow_id, root_run_id = run_id;
+        UPDATE executions SET execution_duration_ms = MAX(0, close_time_ms - execution_time_ms)
+          WHERE close_time_ms IS NOT NULL;
+
+        CREATE TABLE search_attributes (
+          namespace_id TEXT NOT NULL,
+          name TEXT NOT NULL,
+          type TEXT NOT NULL,
+          PRIMARY KEY (namespace_id, name)
+        ) STRICT, WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export interface MigrationResult {

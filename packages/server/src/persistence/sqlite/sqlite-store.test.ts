@@ -11,6 +11,7 @@ import { runStoreConformance } from '../store-conformance.js';
 import type { Store } from '../store.js';
 import { migrate, migrations, schemaVersion, type Migration } from './migrations.js';
 import { assertDurablePragmas, prepareStatements, SqliteStore } from './sqlite-store.js';
+import { prepareRegistryStatements } from './visibility-store.js';
 
 let dir = '';
 let fileCount = 0;
@@ -65,7 +66,9 @@ for (let i = 1; i <= 20; i++) {
     executions: [{
       key, expectedVersion: 0, newVersion: 1, state: bytes('state ' + i), needsDispatch: true,
       summary: { workflowType: 'T', taskQueue: 'q', status: 1, startTimeMs: i, executionTimeMs: i, closeTimeMs: null,
-        historyLength: 1 },
+        historyLength: 1, historySizeBytes: 0, stateTransitionCount: 1, executionDurationMs: null, parentWorkflowId: null,
+        parentRunId: null, rootWorkflowId: null, rootRunId: null, memo: null, searchAttributes: null,
+        searchAttributeValues: null },
       events: [{ eventId: 1, data: bytes('event ' + i) }], setCurrent: { expectedCurrentRunId: null },
     }],
     timersToAdd: [{ taskId: 'timer-' + i, fireAtMs: i, key, data: bytes('timer ' + i) }],
@@ -162,7 +165,7 @@ describe('SqliteStore durability settings', () => {
   it('answers every query from an index, without a full scan or a sort', () => {
     const db = new Database(':memory:');
     migrate(db, ':memory:');
-    for (const [name, statement] of Object.entries(prepareStatements(db))) {
+    for (const [name, statement] of Object.entries({ ...prepareStatements(db), ...prepareRegistryStatements(db) })) {
       if (statement.source.trimStart().startsWith('INSERT')) continue;
       // Planning needs values bound, not meaningful ones.
       const named = Object.fromEntries(Array.from(statement.source.matchAll(/@(\w+)/g), (m) => [m[1], 0]));

@@ -7,10 +7,12 @@
 
 import Database from 'better-sqlite3';
 import { ConditionFailedError, PersistenceError } from '../errors.js';
-import type { CurrentRunRow, ExecutionKey, ExecutionRow, ExecutionSummary, ExecutionWrite } from '../store.js';
+import type { CurrentRunRow, ExecutionKey, ExecutionListPage, ExecutionRow, ExecutionWrite } from '../store.js';
 import type { NamespaceRow, Store, TimerTaskRow, TransitionWrite } from '../store.js';
+import type { ExecutionCount, ExecutionCountQuery, ExecutionListQuery, SearchAttributeRow } from '../visibility.js';
 import { isWriteLocalError, openConnection } from './connection.js';
-import { OPEN_RUN_CLOSE_TIME, schemaVersion } from './migrations.js';
+import { schemaVersion } from './migrations.js';
+import { SqliteVisibility, summaryParams } from './visibility-store.js';
 
 export { assertDurablePragmas } from './connection.js';
 
@@ -41,14 +43,22 @@ export function prepareStatements(db: Database.Database) {
   return {
     insertExecution: db.prepare<ExecutionParams>(`INSERT INTO executions (namespace_id, workflow_id, run_id,
         state, version, needs_dispatch, workflow_type, task_queue, status, start_time_ms, execution_time_ms,
-        close_time_ms, history_length)
+        close_time_ms, history_length, history_size_bytes, state_transition_count, execution_duration_ms,
+        parent_workflow_id, parent_run_id, root_workflow_id, root_run_id, memo, search_attributes,
+        search_attribute_values)
       VALUES (@namespaceId, @workflowId, @runId, @state, @version, @needsDispatch, @workflowType, @taskQueue,
-        @status, @startTimeMs, @executionTimeMs, @closeTimeMs, @historyLength)
+        @status, @startTimeMs, @executionTimeMs, @closeTimeMs, @historyLength, @historySizeBytes,
+        @stateTransitionCount, @executionDurationMs, @parentWorkflowId, @parentRunId, @rootWorkflowId, @rootRunId,
+        @memo, @searchAttributes, @searchAttributeValues)
       ON CONFLICT DO NOTHING`),
     updateExecution: db.prepare<ExecutionParams & { expectedVersion: number }>(`UPDATE executions
       SET state = @state, version = @version, needs_dispatch = @needsDispatch, workflow_type = @workflowType,
         task_queue = @taskQueue, status = @status, start_time_ms = @startTimeMs,
-        execution_time_ms = @executionTimeMs, close_time_ms = @closeTimeMs, history_length = @historyLength
+        execution_time_ms = @executionTimeMs, close_time_ms = @closeTimeMs, history_length = @historyLength,
+        history_size_bytes = @historySizeBytes, state_transition_count = @stateTransitionCount,
+        execution_duration_ms = @executionDurationMs, parent_workflow_id = @parentWorkflowId,
+        parent_run_id = @parentRunId, root_workflow_id = @rootWorkflowId, root_run_id = @rootRunId, memo = @memo,
+        search_attributes = @searchAttributes, search_attribute_values = @searchAttributeValues
       WHERE namespace_id = @namespaceId AND workflow_id = @workflowId AND run_id = @runId
         AND version = @expectedVersion`),
     executionVersion: db.prepare<KeyParams, number>(`SELECT version FROM executions WHERE ${KEY}`).pluck(),
@@ -77,12 +87,6 @@ export function prepareStatements(db: Database.Database) {
       WHERE fire_at_ms <= ? ORDER BY fire_at_ms, task_id LIMIT ?`),
     listNeedingDispatch: db.prepare<[], Omit<ExecutionRow, 'key'> & ExecutionKey>(`SELECT ${KEY_COLUMNS},
       state, version FROM executions WHERE needs_dispatch = 1`),
-    listExecutions: db.prepare<[string, number, number], ExecutionKey & ExecutionSummary>(`SELECT ${KEY_COLUMNS},
-      workflow_type AS workflowType, task_queue AS taskQueue, status, start_time_ms AS startTimeMs,
-      execution_time_ms AS executionTimeMs, close_time_ms AS closeTimeMs, history_length AS historyLength
-      FROM executions WHERE namespace_id = ?
-      ORDER BY COALESCE(close_time_ms, ${OPEN_RUN_CLOSE_TIME}) DESC, start_time_ms DESC, run_id
-      LIMIT ? OFFSET ?`),
     listNamespaces: db.prepare<[], NamespaceRow>('SELECT id, name, data, version FROM namespaces ORDER BY name'),
     insertNamespace: db.prepare<[string, string, Bytes, number]>(`INSERT INTO namespaces (id, name, data, version)
       VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
@@ -100,11 +104,13 @@ function settle<T>(work: () => T): Promise<T> {
 
 export class SqliteStore implements Store {
   private readonly statements: ReturnType<typeof prepareStatements>;
+  private readonly visibility: SqliteVisibility;
   private readonly applyTransition: Database.Transaction<(write: TransitionWrite) => void>;
   private readonly applyBatch: Database.Transaction<(writes: readonly TransitionWrite[]) => Array<Error | null>>;
 
   private constructor(private readonly db: Database.Database) {
     this.statements = prepareStatements(db);
+    this.visibility = new SqliteVisibility(db);
     // Called inside applyBatch, better-sqlite3 runs this as SAVEPOINT ... RELEASE, and on a throw
     // rolls back to the savepoint (when the transaction is still open) before rethrowing.
     this.applyTransition = db.transaction((write: TransitionWrite) => {
@@ -192,19 +198,24 @@ export class SqliteStore implements Store {
     );
   }
 
-  listExecutions(
-    namespaceId: string,
-    limit: number,
-    offset: number,
-  ): Promise<Array<{ key: ExecutionKey; summary: ExecutionSummary }>> {
-    return settle(() =>
-      this.statements.listExecutions
-        .all(namespaceId, limit, offset)
-        .map(({ namespaceId: listed, workflowId, runId, ...summary }) => ({
-          key: { namespaceId: listed, workflowId, runId },
-          summary,
-        })),
-    );
+  listExecutions(query: ExecutionListQuery): Promise<ExecutionListPage> {
+    return settle(() => this.visibility.list(query));
+  }
+
+  countExecutions(query: ExecutionCountQuery): Promise<ExecutionCount> {
+    return settle(() => this.visibility.count(query));
+  }
+
+  listSearchAttributes(namespaceId: string): Promise<SearchAttributeRow[]> {
+    return settle(() => this.visibility.listSearchAttributes(namespaceId));
+  }
+
+  addSearchAttributes(namespaceId: string, attributes: readonly SearchAttributeRow[]): Promise<void> {
+    return settle(() => this.visibility.addSearchAttributes(namespaceId, attributes));
+  }
+
+  removeSearchAttributes(namespaceId: string, names: readonly string[]): Promise<string[]> {
+    return settle(() => this.visibility.removeSearchAttributes(namespaceId, names));
   }
 
   listNamespaces(): Promise<NamespaceRow[]> {
@@ -317,5 +328,5 @@ function keyParams(key: ExecutionKey): KeyParams {
 
 function executionParams(write: ExecutionWrite) {
   const { key, summary, state, newVersion, needsDispatch } = write;
-  return { ...key, ...summary, state, version: newVersion, needsDispatch: needsDispatch ? 1 : 0 };
+  return { ...key, ...summaryParams(summary), state, version: newVersion, needsDispatch: needsDispatch ? 1 : 0 };
 }

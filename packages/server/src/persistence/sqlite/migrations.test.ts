@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { migrate, migrations } from './migrations.js';
+import { SqliteStore } from './sqlite-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kairos-migrations-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('migration 2 (visibility)', () => {
+  it('upgrades a version-1 file: existing runs are listed with what can be derived for them', async () => {
+    const filename = join(dir, 'v1.db');
+    const db = new Database(filename);
+    migrate(db, filename, migrations.slice(0, 1));
+    const insert = db.prepare(`INSERT INTO executions (namespace_id, workflow_id, run_id, state, version, needs_dispatch,
+      workflow_type, task_queue, status, start_time_ms, execution_time_ms, close_time_ms, history_length)
+      VALUES ('ns', ?, ?, x'00', 1, 0, 'T', 'q', ?, 1000, 1500, ?, 5)`);
+    insert.run('open', 'run-open', 1, null);
+    insert.run('closed', 'run-closed', 2, 4000);
+    db.close();
+
+    const store = SqliteStore.open({ filename });
+    try {
+      expect(store.settings().schemaVersion).toBe(migrations.length);
+      const page = await store.listExecutions({ namespaceId: 'ns', filter: null, pageSize: 10, after: null });
+      expect(page.executions.map(({ key, summary }) => [key.workflowId, summary.executionDurationMs, summary.rootWorkflowId, summary.rootRunId])).toEqual([
+        ['open', null, 'open', 'run-open'],
+        ['closed', 2500, 'closed', 'run-closed'],
+      ]);
+      expect(page.executions[0]?.summary).toMatchObject({ historySizeBytes: 0, stateTransitionCount: 0, memo: null, searchAttributeValues: null });
+      expect(await store.listSearchAttributes('ns')).toEqual([]);
+      const counted = await store.countExecutions({
+        namespaceId: 'ns',
+        filter: { kind: 'isNull', target: { attribute: 'TemporalNamespaceDivision' }, negated: false },
+        groupByStatus: true,
+      });
+      expect(counted).toEqual({ count: 2, groups: [{ status: 1, count: 1 }, { status: 2, count: 1 }] });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads the namespace division from its own column, the same value the JSON holds', async () => {
+    const store = SqliteStore.open({ filename: ':memory:' });
+    try {
+      const summary = {
+        workflowType: 'T', taskQueue: 'q', status: 1, startTimeMs: 1, executionTimeMs: 1, closeTimeMs: null, historyLength: 1,
+        historySizeBytes: 0, stateTransitionCount: 0, executionDurationMs: null, parentWorkflowId: null, parentRunId: null,
+        rootWorkflowId: null, rootRunId: null, memo: null, searchAttributes: null,
+      };
+      const write = (workflowId: string, values: Record<string, string | number> | null) => ({
+        executions: [{ key: { namespaceId: 'ns', workflowId, runId: workflowId }, expectedVersion: 0, newVersion: 1, state: new Uint8Array([0]),
+          summary: { ...summary, searchAttributeValues: values }, needsDispatch: false, events: [] }],
+        timersToAdd: [],
+        timerIdsToDelete: [],
+      });
+      await store.commitBatch([write('plain', null), write('scheduler', { TemporalNamespaceDivision: 'TemporalScheduler' }), write('odd', { TemporalNamespaceDivision: 7 })]);
+      const ids = async (negated: boolean) =>
+        (await store.listExecutions({ namespaceId: 'ns', filter: { kind: 'isNull', target: { attribute: 'TemporalNamespaceDivision' }, negated }, pageSize: 10, after: null }))
+          .executions.map((run) => run.key.workflowId).sort();
+      expect(await ids(false)).toEqual(['plain']);
+      expect(await ids(true)).toEqual(['odd', 'scheduler']);
+    } finally {
+      await store.close();
+    }
+  });
+});
