@@ -12,7 +12,7 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKairos, type KairosServer } from './helpers/server.js';
 import { bundleWorkflows, connect, enums, HistoryRecorder, uniqueTaskQueue, waitFor, withWorker, type Connections } from './helpers/sdk.js';
-import { finishSignal, STAGE, visibilityParentWorkflow, visibilityWorkflow } from './workflows/visibility.js';
+import { finishSignal, STAGE, upsertUnregisteredWorkflow, visibilityParentWorkflow, visibilityWorkflow } from './workflows/visibility.js';
 
 const WORKFLOWS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'workflows/visibility.ts');
 const IndexedValueType = enums.IndexedValueType;
@@ -237,6 +237,22 @@ describe('bad input', () => {
     const mistyped = await failure(start({ searchAttributes: { Priority: ['high'] } }));
     expect([grpcCode(mistyped), grpcMessage(mistyped)]).toEqual([3, expect.stringContaining('invalid value for search attribute Priority of type Int')]);
     expect((await client.workflow.count(`TaskQueue = '${taskQueue}'`)).count).toBe(0);
+  });
+});
+
+describe('upserts', () => {
+  it('fails the workflow task that upserts an unregistered attribute, naming it', async () => {
+    const taskQueue = uniqueTaskQueue('vis-upsert-bad');
+    await withWorker({ connection: sdk.nativeConnection, taskQueue, workflowBundle: bundle }, async () => {
+      const handle = await client.workflow.start(upsertUnregisteredWorkflow, { taskQueue, workflowId: `vis-upsert-bad-${Math.random()}` });
+      const failed = await waitFor(async () => {
+        const events = (await handle.fetchHistory()).events ?? [];
+        return events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes ?? undefined;
+      }, { description: 'the failed workflow task' });
+      expect(failed.cause).toBe(enums.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES);
+      expect(failed.failure?.message).toContain('search attribute NeverRegistered is not defined');
+      await handle.terminate('test over');
+    });
   });
 });
 

@@ -77,7 +77,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     const engine = new ExecutionEngine(store, clock, logger.child({ component: 'history' }));
     const matching = new Matching(clock);
-    const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, logger };
+    const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, searchAttributes, logger };
     engine.dispatchSink = {
       dispatch(key, d) {
         const ref = { key, scheduledEventId: d.scheduledEventId, attempt: d.attempt };

@@ -9,6 +9,7 @@ import type { HistoryContext } from '../history/service-context.js';
 import { multiOperationError, pollWorkflowExecutionUpdate, updateWithStart, updateWorkflowExecution, type UpdateCall } from '../history/ops/update.js';
 import type { ServiceHandlers } from './grpc-server.js';
 import { validateStart } from './workflow-handlers.js';
+import { checkStartSearchAttributes } from './validation.js';
 import { checkPayloads, requireId, requireString } from './validation.js';
 
 type UpdateWorkflowRequest = temporal.api.workflowservice.v1.IUpdateWorkflowExecutionRequest;
@@ -63,7 +64,10 @@ export function updateHandlers(ctx: HistoryContext): ServiceHandlers {
       const update = operations[1]?.updateWorkflow;
       if (operations.length !== 2 || !start || !update) throw new InvalidArgumentError('Operations have to be exactly [Start, Update].');
       // Each operation is validated on its own; a bad one fails the call, the other is "aborted".
-      const started = validated(() => validateStartOperation(start, namespace.name));
+      const started = validated(() => {
+        validateStartOperation(start, namespace.name);
+        checkStartSearchAttributes(start, ctx.searchAttributes.custom(namespace.id));
+      });
       const updated = validated(() => validateUpdateOperation(update, namespace.name));
       const errors: Array<ServiceError | 'aborted'> = [started.error ?? 'aborted', updated.error ?? 'aborted'];
       if (updated.value && !started.error && start.workflowId !== updated.value.workflowId) {

@@ -3,6 +3,7 @@ import type { ExecutionEngine } from './engine.js';
 import type { Matching } from '../matching/matching.js';
 import type { QueryRegistry } from './queries.js';
 import type { NamespaceRegistry } from '../namespace/registry.js';
+import type { SearchAttributeRegistry } from '../visibility/search-attribute-registry.js';
 import type { Logger } from '../logger.js';
 import type { ExecutionKey } from '../persistence/store.js';
 import type { MutableState } from './mutable-state.js';
@@ -14,6 +15,7 @@ export interface HistoryContext {
   readonly matching: Matching;
   readonly queries: QueryRegistry;
   readonly namespaces: NamespaceRegistry;
+  readonly searchAttributes: SearchAttributeRegistry;
   readonly logger: Logger;
 }
 

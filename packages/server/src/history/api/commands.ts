@@ -19,6 +19,7 @@ import { cancelTimer, startTimer } from '../machines/timer.js';
 import { closeWorkflow } from '../machines/workflow.js';
 import { completeWorkflow, continueAsNew, failWorkflow } from '../machines/new-run.js';
 import { parseCronSchedule } from '../cron.js';
+import { checkSearchAttributes, type NamespaceSearchAttributes } from '../../visibility/search-attribute-values.js';
 import { applyExternalCommand } from './external-commands.js';
 import { applyProtocolMessageCommand, type ProtocolMessage } from './update-commands.js';
 import { normalizeRetryPolicy, retryPolicyToProto, validateRetryPolicy } from '../retry.js';
@@ -54,6 +55,19 @@ export interface CommandContext {
   /** Namespace lookups for commands that name a namespace (child workflows, external signals). */
   readonly namespaceByName?: (name: string) => { id: string; name: string } | undefined;
   readonly namespaceById?: (id: string) => { id: string; name: string } | undefined;
+  /** Custom search attributes registered in the run's namespace (unset: not checked). */
+  readonly searchAttributes?: NamespaceSearchAttributes;
+}
+
+/**
+ * Checks search attributes a command sets against the namespace's registry and returns them with
+ * their types stamped (what list and describe show); throws CommandError naming the problem.
+ */
+export function checkedSearchAttributes(ctx: CommandContext, sa: SearchAttributes, cause: number): SearchAttributes {
+  if (!ctx.searchAttributes) return sa;
+  const result = checkSearchAttributes(ctx.searchAttributes, sa);
+  if (!result.ok) throw new CommandError(cause, result.message);
+  return result.searchAttributes;
 }
 
 export function applyCommands(t: Transition, commands: readonly Command[], ctx: CommandContext): void {
@@ -147,7 +161,7 @@ function applyCommand(t: Transition, command: Command, ctx: CommandContext): voi
       payloadCheck(a.input, bad, 'ContinueAsNewWorkflowExecutionCommand.Input');
       const policyProblem = validateRetryPolicy(a.retryPolicy, 'RetryPolicy');
       if (policyProblem) throw new CommandError(bad, policyProblem);
-      continueAsNew(t, a, completedEventId);
+      continueAsNew(t, a.searchAttributes ? { ...a, searchAttributes: checkedSearchAttributes(ctx, a.searchAttributes, bad) } : a, completedEventId);
       return;
     }
     case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
@@ -161,11 +175,12 @@ function applyCommand(t: Transition, command: Command, ctx: CommandContext): voi
       if (!sa?.indexedFields || Object.keys(sa.indexedFields).length === 0) {
         throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, 'SearchAttributes is not set on UpsertWorkflowSearchAttributesCommand.');
       }
+      const typed = checkedSearchAttributes(ctx, sa, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES);
       t.addEvent(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, 'upsertWorkflowSearchAttributesEventAttributes', {
-        searchAttributes: sa,
+        searchAttributes: typed,
         workflowTaskCompletedEventId: completedEventId,
       });
-      state.searchAttributes = mergeIndexed(state.searchAttributes, sa, SearchAttributesCodec);
+      state.searchAttributes = mergeIndexed(state.searchAttributes, typed, SearchAttributesCodec);
       return;
     }
     case CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: {

@@ -4,7 +4,7 @@
 import { durationToMs } from '@kairos/common';
 import { CommandType, WorkflowTaskFailedCause as Cause, type Command } from '../../proto-types.js';
 import type { Transition } from '../transition.js';
-import { CommandError, cronCheck, type CommandContext } from './commands.js';
+import { CommandError, checkedSearchAttributes, cronCheck, type CommandContext } from './commands.js';
 import { initiateCancelExternal, initiateChild, initiateSignalExternal } from '../machines/child-workflow.js';
 import { checkPayloadSize, LIMITS } from '../../limits.js';
 import { validateRetryPolicy } from '../retry.js';
@@ -58,7 +58,7 @@ export function applyExternalCommand(t: Transition, command: Command, ctx: Comma
         cronSchedule: a.cronSchedule ?? '',
         header: a.header ?? null,
         memo: a.memo ?? null,
-        searchAttributes: a.searchAttributes ?? null,
+        searchAttributes: a.searchAttributes ? checkedSearchAttributes(ctx, a.searchAttributes, bad) : null,
         priority: a.priority ?? null,
       });
       return;

@@ -112,7 +112,7 @@ export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: Name
         meteringMetadata: req.meteringMetadata ?? null,
         workerVersion: req.workerVersionStamp ?? null,
       });
-      applyCommands(t, commands, { completedEventId: completedId, identity, messages: req.messages ?? [], namespaceByName: (n) => ctx.namespaces.find(n), namespaceById: (id) => ctx.namespaces.findById(id) });
+      applyCommands(t, commands, { completedEventId: completedId, identity, messages: req.messages ?? [], namespaceByName: (n) => ctx.namespaces.find(n), namespaceById: (id) => ctx.namespaces.findById(id), searchAttributes: ctx.searchAttributes.custom(state.namespaceId) });
       applyUnreferencedMessages(t, commands, req.messages ?? []);
     } catch (err) {
       if (!(err instanceof CommandError)) throw err;
