@@ -245,6 +245,26 @@ describe('new runs of the same workflow id', () => {
   });
 });
 
+it('describes a task queue with its pollers', async () => {
+  await env.withTaskQueue('describe-tq', async (taskQueue) => {
+    const describe = (taskQueueType: number) =>
+      env.sdk.connection.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType, includeTaskQueueStatus: true });
+    const workflowPollers = await waitFor(async () => {
+      const d = await describe(1 /* WORKFLOW */);
+      return (d.pollers ?? []).length > 0 ? d : undefined;
+    });
+    expect(workflowPollers.pollers?.[0]?.identity).toMatch(/@/);
+    expect(Number(workflowPollers.taskQueueStatus?.backlogCountHint ?? 0)).toBe(0);
+    const activityPollers = await waitFor(async () => {
+      const d = await describe(2 /* ACTIVITY */);
+      return (d.pollers ?? []).length > 0 ? d : undefined;
+    });
+    expect(activityPollers.pollers?.[0]?.identity).toBe(workflowPollers.pollers?.[0]?.identity);
+    const unknown = await env.sdk.connection.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: `${taskQueue}-nobody` }, taskQueueType: 1 });
+    expect(unknown.pollers ?? []).toHaveLength(0);
+  });
+});
+
 it('serves the history in reverse, page by page', async () => {
   await env.withTaskQueue('reverse', async (taskQueue) => {
     const handle = recorder.record(await client.workflow.start(sleepLongWorkflow, { taskQueue, workflowId: uniqueWorkflowId('reverse'), args: [10] }));

@@ -1,5 +1,6 @@
 // Worker-facing RPCs: long polls for workflow/activity tasks and their completions.
 import { randomUUID } from 'node:crypto';
+import { msToDuration, msToTimestamp } from '@kairos/common';
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { encodeTaskToken } from '../history/task-token.js';
@@ -39,7 +40,7 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
     const queue = requireString(req.taskQueue?.name, 'TaskQueue');
     const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
     for (;;) {
-      const entry = await ctx.matching.pollWorkflowTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal);
+      const entry = await ctx.matching.pollWorkflowTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal, req.identity ?? '');
       if (!entry) return {};
       if (entry.kind === 'query') {
         const pending = ctx.queries.get(entry.queryId);
@@ -91,7 +92,7 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
       const queue = requireString(req.taskQueue?.name, 'TaskQueue');
       const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
       for (;;) {
-        const ref = await ctx.matching.pollActivityTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal);
+        const ref = await ctx.matching.pollActivityTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal, req.identity ?? '');
         if (!ref) return {};
         if (call.signal.aborted) {
           ctx.matching.addActivityTask(queue, ref);
@@ -120,6 +121,19 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
     RespondActivityTaskFailedById: activityCall(false, failed),
     RespondActivityTaskCanceled: activityCall(true, canceled),
     RespondActivityTaskCanceledById: activityCall(false, canceled),
+
+    async DescribeTaskQueue(request) {
+      const req = request as temporal.api.workflowservice.v1.IDescribeTaskQueueRequest;
+      const namespace = ns(req.namespace);
+      const queue = requireString(req.taskQueue?.name, 'TaskQueue');
+      const kind = req.taskQueueType === 2 /* ACTIVITY */ ? 'activity' : 'workflow';
+      const info = ctx.matching.queueInfo(namespace.id, queue, kind);
+      return {
+        pollers: info.pollers.map((p) => ({ identity: p.identity, lastAccessTime: msToTimestamp(p.lastAccessMs), ratePerSecond: 100_000 })),
+        stats: req.reportStats ? { approximateBacklogCount: info.backlog, approximateBacklogAge: msToDuration(0), tasksAddRate: 0, tasksDispatchRate: 0 } : null,
+        taskQueueStatus: req.includeTaskQueueStatus ? { backlogCountHint: info.backlog, ratePerSecond: 100_000 } : null,
+      };
+    },
 
     async ShutdownWorker() {
       return {};

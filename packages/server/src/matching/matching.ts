@@ -15,6 +15,9 @@ export type WorkflowQueueEntry = { readonly kind: 'task'; readonly ref: TaskRef 
 
 export type ActivityQueueEntry = TaskRef;
 
+/** DescribeTaskQueue forgets pollers not seen for this long (as Temporal does). */
+const POLLER_EXPIRY_MS = 5 * 60_000;
+
 /** Temporal's matching long-poll expiry (matching.longPollExpirationInterval). */
 export const LONG_POLL_MS = 60_000;
 
@@ -53,14 +56,24 @@ export class Matching {
     q.add({ kind: 'query', queryId, key, expiresAtMs }, true);
   }
 
-  pollWorkflowTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal): Promise<WorkflowQueueEntry | null> {
+  pollWorkflowTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal, identity = ''): Promise<WorkflowQueueEntry | null> {
     const now = this.clock.now();
-    return this.workflowQueue(namespaceId, name).poll(now, timeoutMs, signal, this.clock.schedule.bind(this.clock));
+    return this.workflowQueue(namespaceId, name).poll(now, timeoutMs, signal, this.clock.schedule.bind(this.clock), identity);
   }
 
-  pollActivityTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal): Promise<ActivityQueueEntry | null> {
+  pollActivityTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal, identity = ''): Promise<ActivityQueueEntry | null> {
     const now = this.clock.now();
-    return this.activityQueue(namespaceId, name).poll(now, timeoutMs, signal, this.clock.schedule.bind(this.clock));
+    return this.activityQueue(namespaceId, name).poll(now, timeoutMs, signal, this.clock.schedule.bind(this.clock), identity);
+  }
+
+  /** Pollers seen in the last 5 minutes and the backlog of one queue (DescribeTaskQueue). */
+  queueInfo(namespaceId: string, name: string, kind: 'workflow' | 'activity'): { pollers: Array<{ identity: string; lastAccessMs: number }>; backlog: number } {
+    const k = `${namespaceId}\u0000${name}`;
+    const q = kind === 'workflow' ? this.workflowQueues.get(k) : this.activityQueues.get(k);
+    if (!q) return { pollers: [], backlog: 0 };
+    const cutoff = this.clock.now() - POLLER_EXPIRY_MS;
+    for (const [identity, at] of q.pollers) if (at < cutoff) q.pollers.delete(identity);
+    return { pollers: [...q.pollers].map(([identity, lastAccessMs]) => ({ identity, lastAccessMs })), backlog: q.backlog };
   }
 
   describe(namespaceId: string, name: string): { workflowBacklog: number; activityBacklog: number; workflowPollers: number; activityPollers: number } {

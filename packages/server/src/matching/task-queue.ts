@@ -12,6 +12,8 @@ export class TaskQueue<E> {
   private readonly waiters: Array<Waiter<E>> = [];
   /** Last time any poller touched this queue (for DescribeTaskQueue / stickiness). */
   lastPollMs = 0;
+  /** Poller identity -> last poll time (DescribeTaskQueue; entries older than 5 minutes are dropped). */
+  readonly pollers = new Map<string, number>();
 
   get backlog(): number {
     return this.entries.length - this.head;
@@ -57,8 +59,9 @@ export class TaskQueue<E> {
   }
 
   /** Resolves with a task, or null when `timeoutMs` passes or `signal` aborts. */
-  poll(nowMs: number, timeoutMs: number, signal: AbortSignal, schedule: (atMs: number, fn: () => void) => () => void): Promise<E | null> {
+  poll(nowMs: number, timeoutMs: number, signal: AbortSignal, schedule: (atMs: number, fn: () => void) => () => void, identity = ''): Promise<E | null> {
     this.lastPollMs = nowMs;
+    this.pollers.set(identity, nowMs);
     const ready = this.take();
     if (ready !== undefined) return Promise.resolve(ready);
     if (signal.aborted) return Promise.resolve(null);
