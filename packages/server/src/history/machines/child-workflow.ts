@@ -113,24 +113,21 @@ export function recordChildClosed(t: Transition, info: ChildInfo, outcome: Child
 }
 
 export function initiateSignalExternal(t: Transition, attrs: SignalInitiated): void {
-  const ev = t.addEvent(EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, 'signalExternalWorkflowExecutionInitiatedEventAttributes', attrs);
-  const initiatedEventId = Number(ev.eventId);
-  t.state.externalRequests[initiatedEventId] = {
-    initiatedEventId,
-    kind: 'signal',
-    initiatedAttributes: HistoryEventCodec.encode({ signalExternalWorkflowExecutionInitiatedEventAttributes: attrs }).finish(),
-  };
-  t.addTimer(t.nowMs, { kind: 'externalRequest', initiatedEventId });
+  initiateExternal(t, 'signal', t.addEvent(EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, 'signalExternalWorkflowExecutionInitiatedEventAttributes', attrs), {
+    signalExternalWorkflowExecutionInitiatedEventAttributes: attrs,
+  });
 }
 
 export function initiateCancelExternal(t: Transition, attrs: CancelInitiated): void {
-  const ev = t.addEvent(EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, 'requestCancelExternalWorkflowExecutionInitiatedEventAttributes', attrs);
-  const initiatedEventId = Number(ev.eventId);
-  t.state.externalRequests[initiatedEventId] = {
-    initiatedEventId,
-    kind: 'cancel',
-    initiatedAttributes: HistoryEventCodec.encode({ requestCancelExternalWorkflowExecutionInitiatedEventAttributes: attrs }).finish(),
-  };
+  initiateExternal(t, 'cancel', t.addEvent(EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, 'requestCancelExternalWorkflowExecutionInitiatedEventAttributes', attrs), {
+    requestCancelExternalWorkflowExecutionInitiatedEventAttributes: attrs,
+  });
+}
+
+/** Remembers the request until its delivery is acknowledged, and schedules the delivery. */
+function initiateExternal(t: Transition, kind: 'signal' | 'cancel', initiated: HistoryEvent, attributes: HistoryEvent): void {
+  const initiatedEventId = Number(initiated.eventId);
+  t.state.externalRequests[initiatedEventId] = { initiatedEventId, kind, initiatedAttributes: HistoryEventCodec.encode(attributes).finish() };
   t.addTimer(t.nowMs, { kind: 'externalRequest', initiatedEventId });
 }
 
