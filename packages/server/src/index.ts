@@ -2,3 +2,4 @@ export { startServer, type StartServerOptions, type RunningServer } from './serv
 export { createLogger, type LogLevel, type LogFormat, type Logger } from './logger.js';
 export { SERVER_VERSION } from './version.js';
 export type { SearchAttributeTypeName } from './visibility/search-attributes.js';
+export type { Clock } from './clock.js';

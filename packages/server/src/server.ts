@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { SqliteStore } from './persistence/sqlite/sqlite-store.js';
 import type { Store } from './persistence/store.js';
-import { NamespaceRegistry } from './namespace/registry.js';
+import { DEFAULT_RETENTION_MS, NamespaceRegistry } from './namespace/registry.js';
 import { ExecutionEngine } from './history/engine.js';
 import { Matching } from './matching/matching.js';
 import { QueryRegistry } from './history/queries.js';
@@ -78,6 +78,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const engine = new ExecutionEngine(store, clock, logger.child({ component: 'history' }));
     const matching = new Matching(clock);
     const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, searchAttributes, logger };
+    engine.retentionMsFor = (namespaceId) => namespaces.findById(namespaceId)?.retentionMs ?? DEFAULT_RETENTION_MS;
     engine.dispatchSink = {
       dispatch(key, d) {
         const ref = { key, scheduledEventId: d.scheduledEventId, attempt: d.attempt };

@@ -9,6 +9,7 @@ import { requireState, resolveRun } from '../history/service-context.js';
 import { startWorkflow } from '../history/ops/start-workflow.js';
 import { requestCancelWorkflow, signalExisting, signalWorkflow, terminate } from '../history/ops/signal-cancel-terminate.js';
 import { describeExecution } from '../history/ops/describe.js';
+import { deleteWorkflowExecution } from '../history/ops/delete.js';
 import { getHistory, getHistoryReverse } from '../history/ops/history-read.js';
 import { queryWorkflow, respondQueryTaskCompleted } from '../history/ops/query.js';
 import type { SearchAttributeRegistry } from '../visibility/search-attribute-registry.js';
@@ -89,6 +90,12 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
     async TerminateWorkflowExecution(request) {
       const req = request as temporal.api.workflowservice.v1.ITerminateWorkflowExecutionRequest;
       await terminate(ctx, ns(req.namespace), req);
+      return {};
+    },
+
+    async DeleteWorkflowExecution(request) {
+      const req = request as temporal.api.workflowservice.v1.IDeleteWorkflowExecutionRequest;
+      await deleteWorkflowExecution(ctx, ns(req.namespace), req);
       return {};
     },
 

@@ -48,6 +48,8 @@ export class ExecutionEngine {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly batcher: CommitBatcher;
   dispatchSink: DispatchSink | null = null;
+  /** Namespace retention: how long a closed run is kept before it is deleted (unset: kept forever). */
+  retentionMsFor: ((namespaceId: string) => number) | null = null;
   timerSink: TimerSink | null = null;
 
   constructor(
@@ -172,6 +174,10 @@ export class ExecutionEngine {
         events: t.events.map((e) => ({ eventId: Number(e.eventId), data: HistoryEventCodec.encode(e).finish() })),
         ...(setCurrent !== undefined ? { setCurrent } : {}),
       });
+      if (t.closed && this.retentionMsFor) {
+        // Deleting the run after the namespace retention is part of closing it, in the same commit.
+        t.addTimer(t.nowMs + this.retentionMsFor(state.namespaceId), { kind: 'deleteExecution' });
+      }
       for (const timer of t.timersToAdd) timersToAdd.push({ taskId: timer.taskId, fireAtMs: timer.fireAtMs, key, data: encodeTimerTask(timer.task) });
       timerIdsToDelete.push(...t.timerIdsToDelete);
     }

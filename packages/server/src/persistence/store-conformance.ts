@@ -310,6 +310,41 @@ export function runStoreConformance(
       });
     });
 
+    describe('deleteExecution', () => {
+      it('removes a run with its events, timers, listing and current row, and nothing else', async () => {
+        const store = await open();
+        const gone = key('gone');
+        const kept = key('kept');
+        await store.commit({ ...start(gone), timersToAdd: [timer('t-gone', 5, gone)] });
+        await store.commit({ ...start(kept), timersToAdd: [timer('t-kept', 5, kept)] });
+        const keptRun = async () => ((await snapshot(store, kept)) as { runs: unknown }).runs;
+        const keptBefore = await keptRun();
+        await store.deleteExecution(gone);
+        expect(await store.getExecution(gone)).toBeNull();
+        expect(await store.readEvents(gone, 1, EVERYTHING, 100)).toEqual([]);
+        expect(await store.getCurrentRun(gone.namespaceId, gone.workflowId)).toBeNull();
+        expect((await store.listTimerTasks(EVERYTHING, 100)).map((t) => t.taskId)).toEqual(['t-kept']);
+        const listed = await store.listExecutions({ namespaceId: 'ns-1', filter: null, pageSize: 100, after: null });
+        expect(JSON.stringify(listed)).not.toContain('gone');
+        expect(await keptRun()).toEqual(keptBefore);
+        // Deleting again, or a run that never existed, changes nothing.
+        await store.deleteExecution(gone);
+        await store.deleteExecution(key('never'));
+        expect(await keptRun()).toEqual(keptBefore);
+      });
+
+      it('keeps the current row when it points at a newer run', async () => {
+        const store = await open();
+        const first = key('chain', 'run-1');
+        const second = key('chain', 'run-2');
+        await store.commit(start(first));
+        await store.commit(transition([write(second, 0, { events: [1], setCurrent: { expectedCurrentRunId: 'run-1' } })]));
+        await store.deleteExecution(first);
+        expect((await store.getCurrentRun('ns-1', 'chain'))?.runId).toBe('run-2');
+        expect(await store.getExecution(second)).not.toBeNull();
+      });
+    });
+
     describe('current run', () => {
       it('null: a current row must not exist; the new run is not written when one does', async () => {
         const store = await open();

@@ -174,5 +174,11 @@ export interface Store {
   /** Inserts (expectedVersion 0) or updates (WHERE version = expectedVersion); ConditionFailedError otherwise. Name is unique. */
   upsertNamespace(row: NamespaceRow, expectedVersion: number): Promise<void>;
 
+  /**
+   * Deletes a run and everything that belongs to it (events, timer rows, visibility, and the current
+   * row when it points at this run), in one transaction. Deleting a run that does not exist is a no-op.
+   */
+  deleteExecution(key: ExecutionKey): Promise<void>;
+
   close(): Promise<void>;
 }

@@ -16,6 +16,8 @@ export type TimerTask =
   | { readonly kind: 'workflowRunTimeout' }
   | { readonly kind: 'workflowExecutionTimeout' }
   | { readonly kind: 'workflowBackoff' }
+  /** The namespace retention of a closed run elapsed: delete it. */
+  | { readonly kind: 'deleteExecution' }
   // Transfer tasks: due at once, they carry an effect to another execution (at least once; the
   // receiving side is idempotent). They are not tracked in mutable state and survive the run's close.
   | { readonly kind: 'startChild'; readonly initiatedEventId: number }

@@ -45,7 +45,7 @@ export function applyTimerTask(t: Transition, task: TimerTask): number {
       if (!state.workflowTask && state.lastCompletedWftStartedEventId === 0) scheduleWorkflowTask(t, 1);
       return 0;
     default:
-      // Transfer tasks reach other executions; ops/external.ts handles them.
+      // Transfer tasks reach other executions (ops/external.ts); deletion is ops/delete.ts.
       return 0;
   }
 }

@@ -3,6 +3,7 @@
 import type { TimerTaskRow } from '../../persistence/store.js';
 import { decodeTimerTask, isTransferTask } from '../../timers/timer-task.js';
 import { handleTransferTask } from './external.js';
+import { deleteRun } from './delete.js';
 import { Transition } from '../transition.js';
 import { isRunning } from '../machines/workflow.js';
 import { applyTimerTask } from '../api/fire-timer.js';
@@ -14,6 +15,11 @@ export async function handleTimer(ctx: HistoryContext, row: TimerTaskRow): Promi
   const task = decodeTimerTask(row.data);
   if (isTransferTask(task)) {
     await handleTransferTask(ctx, row, task);
+    return;
+  }
+  if (task.kind === 'deleteExecution') {
+    // Deleting the run deletes this row with it; a run that is running again keeps only losing the row.
+    if (!(await deleteRun(ctx, row.key, true))) await ctx.engine.store.commit({ executions: [], timersToAdd: [], timerIdsToDelete: [row.taskId] });
     return;
   }
   const outcome = await ctx.engine.update<{ found: boolean; timedOutStartedId: number; state: MutableState | null }>(row.key, (state, nowMs) => {

@@ -128,6 +128,13 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'index timer tasks by execution (deleting a run deletes its timers)',
+    up(db) {
+      db.exec('CREATE INDEX timer_tasks_by_execution ON timer_tasks (namespace_id, workflow_id, run_id);');
+    },
+  },
 ];
 
 export interface MigrationResult {

@@ -94,6 +94,10 @@ export function prepareStatements(db: Database.Database) {
       SET name = ?, data = ?, version = ? WHERE id = ? AND version = ?`),
     namespaceVersion: db.prepare<[string], number>('SELECT version FROM namespaces WHERE id = ?').pluck(),
     namespaceIdByName: db.prepare<[string], string>('SELECT id FROM namespaces WHERE name = ?').pluck(),
+    deleteExecutionRow: db.prepare<KeyParams>(`DELETE FROM executions WHERE ${KEY}`),
+    deleteExecutionEvents: db.prepare<KeyParams>(`DELETE FROM history_events WHERE ${KEY}`),
+    deleteExecutionTimers: db.prepare<KeyParams>(`DELETE FROM timer_tasks WHERE ${KEY}`),
+    deleteCurrentIfRun: db.prepare<KeyParams>(`DELETE FROM current_executions WHERE ${KEY}`),
   };
 }
 
@@ -242,6 +246,18 @@ export class SqliteStore implements Store {
           found,
         );
       }
+    });
+  }
+
+  deleteExecution(key: ExecutionKey): Promise<void> {
+    return settle(() => {
+      const params: KeyParams = [key.namespaceId, key.workflowId, key.runId];
+      this.db.transaction(() => {
+        this.statements.deleteExecutionRow.run(...params);
+        this.statements.deleteExecutionEvents.run(...params);
+        this.statements.deleteExecutionTimers.run(...params);
+        this.statements.deleteCurrentIfRun.run(...params);
+      }).immediate();
     });
   }
 
