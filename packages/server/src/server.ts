@@ -2,7 +2,7 @@
 // timer queue and the gRPC frontend; recovers pending work from the database before listening.
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { SqliteStore } from './persistence/sqlite/sqlite-store.js';
+import { openStore } from './persistence/open-store.js';
 import type { Store } from './persistence/store.js';
 import { DEFAULT_RETENTION_MS, NamespaceRegistry } from './namespace/registry.js';
 import { ExecutionEngine } from './history/engine.js';
@@ -68,7 +68,7 @@ function numberConfig(config: ReadonlyMap<string, unknown>, key: string, fallbac
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: options.logLevel, format: options.logFormat });
   const clock = options.clock ?? systemClock;
-  const store: Store = SqliteStore.open({ filename: options.dbFilename });
+  const store: Store = await openStore({ dbFilename: options.dbFilename });
   try {
     const namespaces = await NamespaceRegistry.load(store, options.namespaces);
     const searchAttributes = await SearchAttributeRegistry.load(store, namespaces.list().map((n) => n.id));
