@@ -5,3 +5,4 @@ export * from './crash.js';
 export * from './lifecycle.js';
 export * from './children.js';
 export * from './updates.js';
+export * from './reset.js';

@@ -10,6 +10,7 @@ import { startWorkflow } from '../history/ops/start-workflow.js';
 import { requestCancelWorkflow, signalExisting, signalWorkflow, terminate } from '../history/ops/signal-cancel-terminate.js';
 import { describeExecution } from '../history/ops/describe.js';
 import { deleteWorkflowExecution } from '../history/ops/delete.js';
+import { resetWorkflow } from '../history/ops/reset.js';
 import { getHistory, getHistoryReverse } from '../history/ops/history-read.js';
 import { queryWorkflow, respondQueryTaskCompleted } from '../history/ops/query.js';
 import type { SearchAttributeRegistry } from '../visibility/search-attribute-registry.js';
@@ -91,6 +92,12 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
       const req = request as temporal.api.workflowservice.v1.ITerminateWorkflowExecutionRequest;
       await terminate(ctx, ns(req.namespace), req);
       return {};
+    },
+
+    async ResetWorkflowExecution(request) {
+      const req = request as Loose<temporal.api.workflowservice.v1.IResetWorkflowExecutionRequest>;
+      optionalId(req.requestId, 'RequestId');
+      return { runId: await resetWorkflow(ctx, ns(req.namespace), req) };
     },
 
     async DeleteWorkflowExecution(request) {

@@ -180,7 +180,7 @@ function applyCommand(t: Transition, command: Command, ctx: CommandContext): voi
         searchAttributes: typed,
         workflowTaskCompletedEventId: completedEventId,
       });
-      state.searchAttributes = mergeIndexed(state.searchAttributes, typed, SearchAttributesCodec);
+      state.searchAttributes = mergeSearchAttributes(state.searchAttributes, typed);
       return;
     }
     case CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: {
@@ -284,18 +284,20 @@ function scheduleActivityCommand(t: Transition, command: Command, completedEvent
   );
 }
 
-function mergeIndexed(current: Uint8Array | null, upsert: SearchAttributes, codec: typeof SearchAttributesCodec): Uint8Array {
-  const existing = current ? codec.decode(current) : { indexedFields: {} };
+/** Applies an upsert to encoded search attributes: an empty or JSON-null payload removes the key. */
+export function mergeSearchAttributes(current: Uint8Array | null, upsert: SearchAttributes): Uint8Array {
+  const existing = current ? SearchAttributesCodec.decode(current) : { indexedFields: {} };
   const fields: Record<string, Payload> = { ...(existing.indexedFields ?? {}) };
   for (const [k, v] of Object.entries(upsert.indexedFields ?? {})) {
     // An empty payload (null data) removes the attribute, as in Temporal.
     if (!v?.data || v.data.length === 0 || isJsonNull(v.data)) delete fields[k];
     else fields[k] = v;
   }
-  return codec.encode({ indexedFields: fields }).finish();
+  return SearchAttributesCodec.encode({ indexedFields: fields }).finish();
 }
 
-function mergeMemo(current: Uint8Array | null, upsert: Memo): Uint8Array {
+/** Applies an upserted memo, as mergeSearchAttributes does. */
+export function mergeMemo(current: Uint8Array | null, upsert: Memo): Uint8Array {
   const existing = current ? MemoCodec.decode(current) : { fields: {} };
   const fields: Record<string, Payload> = { ...(existing.fields ?? {}) };
   for (const [k, v] of Object.entries(upsert.fields ?? {})) {

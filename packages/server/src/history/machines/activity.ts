@@ -59,6 +59,21 @@ export function scheduleActivity(t: Transition, attrs: ScheduledAttributes, time
   return info;
 }
 
+/**
+ * Arms a pending activity of a rebuilt (reset) run: it counts as scheduled now, as in Temporal's
+ * resetter, with its schedule-to-close clock restarted, and is dispatched again.
+ */
+export function rearmRebuiltActivity(t: Transition, info: ActivityInfo): void {
+  info.scheduledTimeMs = t.nowMs;
+  info.currentAttemptScheduledTimeMs = t.nowMs;
+  if (info.scheduleToCloseMs > 0) {
+    info.timerTaskIds.push(
+      t.addTimer(t.nowMs + info.scheduleToCloseMs, { kind: 'activityTimeout', scheduledEventId: info.scheduledEventId, attempt: 0, timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE }),
+    );
+  }
+  dispatchAttempt(t, info);
+}
+
 function dispatchAttempt(t: Transition, info: ActivityInfo): void {
   if (info.scheduleToStartMs > 0) {
     info.timerTaskIds.push(
