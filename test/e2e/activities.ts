@@ -206,3 +206,14 @@ export async function completeLater(key: string): Promise<string> {
   asyncTokens.set(key, Context.current().info.taskToken);
   throw new CompleteAsyncError();
 }
+
+/** Takes `ms`; records when it started (noteAttempt) and keeps `running` while it runs. */
+export async function pause(key: string, ms: number): Promise<void> {
+  noteAttempt(key);
+  activityProbe.running.add(key);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  } finally {
+    activityProbe.running.delete(key);
+  }
+}

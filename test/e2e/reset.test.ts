@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import Long from 'long';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activityProbe } from './activities.js';
 import { startEnvironment, type E2EEnvironment } from './helpers/environment.js';
@@ -28,7 +29,7 @@ async function reset(workflowId: string, runId: string, eventId: number, reason:
   const response = await client.workflowService.resetWorkflowExecution({
     namespace: 'default',
     workflowExecution: { workflowId, runId },
-    workflowTaskFinishEventId: eventId,
+    workflowTaskFinishEventId: Long.fromNumber(eventId),
     reason,
     requestId,
   });

@@ -11,6 +11,7 @@ import { QueryRegistry } from './history/queries.js';
 import { TimerQueue } from './timers/timer-queue.js';
 import { handleTimer } from './history/ops/timers.js';
 import { decodeMutableState } from './history/mutable-state.js';
+import { activityPriorityKey } from './history/machines/activity.js';
 import type { HistoryContext } from './history/service-context.js';
 import { createGrpcServer } from './frontend/grpc-server.js';
 import { executionHandlers } from './frontend/workflow-handlers.js';
@@ -78,10 +79,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const engine = new ExecutionEngine(store, clock, logger.child({ component: 'history' }));
     const matching = new Matching(clock);
     const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, searchAttributes, logger };
+    engine.stickyQueueAvailable = (namespaceId, taskQueue) => matching.stickyQueueAvailable(namespaceId, taskQueue);
     engine.retentionMsFor = (namespaceId) => namespaces.findById(namespaceId)?.retentionMs ?? DEFAULT_RETENTION_MS;
     engine.dispatchSink = {
       dispatch(key, d) {
-        const ref = { key, scheduledEventId: d.scheduledEventId, attempt: d.attempt };
+        const ref = { key, scheduledEventId: d.scheduledEventId, attempt: d.attempt, priorityKey: d.priorityKey };
         if (d.kind === 'workflowTask') matching.addWorkflowTask(d.taskQueue, ref);
         else matching.addActivityTask(d.taskQueue, ref);
       },
@@ -146,9 +148,10 @@ async function recoverDispatches(store: Store, matching: Matching): Promise<void
     const state = decodeMutableState(row.state);
     const key = row.key;
     const wft = state.workflowTask;
-    if (wft && wft.startedEventId === 0) matching.addWorkflowTask(wft.taskQueue, { key, scheduledEventId: wft.scheduledEventId, attempt: wft.attempt });
+    // A sticky worker does not outlive the server's restart in matching's eyes: use the normal queue.
+    if (wft && wft.startedEventId === 0) matching.addWorkflowTask(wft.sticky ? state.taskQueue : wft.taskQueue, { key, scheduledEventId: wft.scheduledEventId, attempt: wft.attempt, priorityKey: state.priorityKey ?? 0 });
     for (const a of Object.values(state.activities)) {
-      if (a.phase === 'scheduled' && !a.awaitingRetry) matching.addActivityTask(a.taskQueue, { key, scheduledEventId: a.scheduledEventId, attempt: a.attempt });
+      if (a.phase === 'scheduled' && !a.awaitingRetry) matching.addActivityTask(a.taskQueue, { key, scheduledEventId: a.scheduledEventId, attempt: a.attempt, priorityKey: activityPriorityKey(state, a) });
     }
   }
 }

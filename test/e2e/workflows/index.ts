@@ -6,3 +6,4 @@ export * from './lifecycle.js';
 export * from './children.js';
 export * from './updates.js';
 export * from './reset.js';
+export * from './task-queues.js';

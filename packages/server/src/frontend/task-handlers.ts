@@ -5,7 +5,8 @@ import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { encodeTaskToken } from '../history/task-token.js';
 import type { HistoryContext } from '../history/service-context.js';
-import { recordWorkflowTaskStarted, respondWorkflowTaskCompleted, respondWorkflowTaskFailed } from '../history/ops/workflow-task.js';
+import { recordWorkflowTaskStarted, resetStickiness, respondWorkflowTaskCompleted, respondWorkflowTaskFailed } from '../history/ops/workflow-task.js';
+import { resolveRun } from '../history/service-context.js';
 import { heartbeatActivity, recordActivityTaskStarted, resolveActivityTarget, respondActivity, type ActivityTarget } from '../history/ops/activity-task.js';
 import { pollBudgetMs } from '../matching/matching.js';
 import { TaskQueueKind } from '../proto-types.js';
@@ -90,9 +91,11 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
       const req = request as temporal.api.workflowservice.v1.IPollActivityTaskQueueRequest;
       const namespace = ns(req.namespace);
       const queue = requireString(req.taskQueue?.name, 'TaskQueue');
+      const limit = req.taskQueueMetadata?.maxTasksPerSecond;
+      const maxTasksPerSecond = limit ? Number(limit.value ?? 0) : undefined;
       const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
       for (;;) {
-        const ref = await ctx.matching.pollActivityTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal, req.identity ?? '');
+        const ref = await ctx.matching.pollActivityTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal, req.identity ?? '', maxTasksPerSecond);
         if (!ref) return {};
         if (call.signal.aborted) {
           ctx.matching.addActivityTask(queue, ref);
@@ -128,14 +131,30 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
       const queue = requireString(req.taskQueue?.name, 'TaskQueue');
       const kind = req.taskQueueType === 2 /* ACTIVITY */ ? 'activity' : 'workflow';
       const info = ctx.matching.queueInfo(namespace.id, queue, kind);
+      // Temporal reports 100,000 tasks/s for a queue without a limit.
+      const ratePerSecond = info.ratePerSecond ?? 100_000;
       return {
-        pollers: info.pollers.map((p) => ({ identity: p.identity, lastAccessTime: msToTimestamp(p.lastAccessMs), ratePerSecond: 100_000 })),
+        pollers: info.pollers.map((p) => ({ identity: p.identity, lastAccessTime: msToTimestamp(p.lastAccessMs), ratePerSecond })),
         stats: req.reportStats ? { approximateBacklogCount: info.backlog, approximateBacklogAge: msToDuration(0), tasksAddRate: 0, tasksDispatchRate: 0 } : null,
-        taskQueueStatus: req.includeTaskQueueStatus ? { backlogCountHint: info.backlog, ratePerSecond: 100_000 } : null,
+        taskQueueStatus: req.includeTaskQueueStatus ? { backlogCountHint: info.backlog, ratePerSecond } : null,
       };
     },
 
-    async ShutdownWorker() {
+    async ShutdownWorker(request) {
+      const req = request as temporal.api.workflowservice.v1.IShutdownWorkerRequest;
+      const namespace = ns(req.namespace);
+      // Tasks waiting for the departed worker go to the normal queue now, not after their timeout.
+      if (req.stickyTaskQueue) {
+        for (const ref of ctx.matching.shutdownStickyQueue(namespace.id, req.stickyTaskQueue)) await resetStickiness(ctx, ref.key, ref.scheduledEventId);
+      }
+      return {};
+    },
+
+    async ResetStickyTaskQueue(request) {
+      const req = request as temporal.api.workflowservice.v1.IResetStickyTaskQueueRequest;
+      const namespace = ns(req.namespace);
+      const workflowId = requireString(req.execution?.workflowId, 'WorkflowId');
+      await resetStickiness(ctx, await resolveRun(ctx, namespace.id, workflowId, req.execution?.runId));
       return {};
     },
   };

@@ -15,6 +15,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { enforceHistoryLimits } from './machines/workflow.js';
+import { moveStickyTaskToNormalQueue } from './machines/sticky.js';
 import { CommitBatcher, type CommitBatcherOptions, type CommitBatcherStats } from './commit-batcher.js';
 import { indexSearchAttributes } from '../visibility/search-attribute-values.js';
 
@@ -48,6 +49,11 @@ export class ExecutionEngine {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly batcher: CommitBatcher;
   dispatchSink: DispatchSink | null = null;
+  /**
+   * Whether a sticky queue still has its worker (matching knows); a task for a sticky queue without one
+   * goes to the normal queue in the same commit. Unset: sticky queues are trusted.
+   */
+  stickyQueueAvailable: ((namespaceId: string, taskQueue: string) => boolean) | null = null;
   /** Namespace retention: how long a closed run is kept before it is deleted (unset: kept forever). */
   retentionMsFor: ((namespaceId: string) => number) | null = null;
   timerSink: TimerSink | null = null;
@@ -143,6 +149,10 @@ export class ExecutionEngine {
     const timerIdsToDelete: string[] = [];
     for (const { t, expectedVersion, setCurrent } of items) {
       const state = t.state;
+      const wft = state.workflowTask;
+      if (wft?.sticky && wft.startedEventId === 0 && this.stickyQueueAvailable && t.dispatches.some((d) => d.kind === 'workflowTask')) {
+        if (!this.stickyQueueAvailable(state.namespaceId, wft.taskQueue)) moveStickyTaskToNormalQueue(t);
+      }
       state.stateTransitionCount++;
       const key = { namespaceId: state.namespaceId, workflowId: state.workflowId, runId: state.runId };
       executions.push({

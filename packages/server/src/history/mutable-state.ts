@@ -24,6 +24,10 @@ export interface WorkflowTaskInfo {
    * heartbeat): it carries only update requests never delivered before.
    */
   heartbeat?: boolean;
+  /** Set while the task waits on the sticky queue of the worker that ran the previous task. */
+  sticky?: boolean;
+  /** Timer task id of the sticky schedule-to-start timeout while `sticky`, '' otherwise. */
+  scheduleToStartTaskId?: string;
 }
 
 export type ActivityPhase = 'scheduled' | 'started';
@@ -59,6 +63,8 @@ export interface ActivityInfo {
   timerTaskIds: string[];
   /** The outstanding heartbeat-timeout timer task, '' if none. */
   heartbeatTimerTaskId: string;
+  /** Priority key from the schedule command (0 = the workflow's). */
+  priorityKey?: number;
 }
 
 export interface UserTimerInfo {
@@ -193,6 +199,15 @@ export interface MutableState {
   executionExpirationMs: number;
   /** Workflow updates of this run, keyed by update id (machines/update.ts). */
   updates: Record<string, UpdateInfo>;
+  /**
+   * The sticky queue of the worker that completed the last workflow task ('' = none): the next task goes
+   * there, with only the events that worker has not seen (machines/sticky.ts).
+   */
+  stickyTaskQueue: string;
+  /** How long a task may wait on the sticky queue before it moves to the normal queue; 0 = no limit. */
+  stickyScheduleToStartMs: number;
+  /** The workflow's Priority.priority_key (0 = default): its tasks' and, unless they set one, its activities'. */
+  priorityKey?: number;
 }
 
 export function encodeMutableState(state: MutableState): Uint8Array {
@@ -203,6 +218,9 @@ export function decodeMutableState(bytes: Uint8Array): MutableState {
   const state = deserialize(bytes) as MutableState;
   // States written before updates existed have no map.
   state.updates ??= {};
+  // ... nor stickiness.
+  state.stickyTaskQueue ??= '';
+  state.stickyScheduleToStartMs ??= 0;
   return state;
 }
 

@@ -98,6 +98,9 @@ function initialState(namespaceId: string, a: StartedAttributes, id: RebuildIden
     startHeader: a.header ? HeaderCodec.encode(a.header).finish() : null,
     executionExpirationMs: timestampToMs(a.workflowExecutionExpirationTime) ?? 0,
     updates: {},
+    stickyTaskQueue: '',
+    priorityKey: a.priority?.priorityKey ?? 0,
+    stickyScheduleToStartMs: 0,
   };
 }
 
@@ -291,6 +294,7 @@ function rebuiltActivity(scheduledEventId: number, timeMs: number, a: NonNullabl
     cancelRequestedEventId: 0,
     timerTaskIds: [],
     heartbeatTimerTaskId: '',
+    priorityKey: a.priority?.priorityKey ?? 0,
   };
 }
 

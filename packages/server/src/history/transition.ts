@@ -12,9 +12,10 @@ export interface TimerToAdd {
   readonly task: TimerTask;
 }
 
+/** `priorityKey`: 1 (first) .. 5 (last), 0 = the default (3). */
 export type Dispatch =
-  | { readonly kind: 'workflowTask'; readonly taskQueue: string; readonly scheduledEventId: number; readonly attempt: number }
-  | { readonly kind: 'activityTask'; readonly taskQueue: string; readonly scheduledEventId: number; readonly attempt: number };
+  | { readonly kind: 'workflowTask'; readonly taskQueue: string; readonly scheduledEventId: number; readonly attempt: number; readonly priorityKey: number }
+  | { readonly kind: 'activityTask'; readonly taskQueue: string; readonly scheduledEventId: number; readonly attempt: number; readonly priorityKey: number };
 
 /** Attribute field name of a HistoryEvent (e.g. 'activityTaskScheduledEventAttributes'). */
 export type EventAttributesKey = Extract<keyof HistoryEvent, `${string}EventAttributes`>;

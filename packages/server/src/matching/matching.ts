@@ -9,6 +9,8 @@ export interface TaskRef {
   readonly key: ExecutionKey;
   readonly scheduledEventId: number;
   readonly attempt: number;
+  /** Priority key 1 (first) .. 5 (last); unset = 3. */
+  readonly priorityKey?: number;
 }
 
 export type WorkflowQueueEntry = { readonly kind: 'task'; readonly ref: TaskRef } | { readonly kind: 'query'; readonly queryId: string; readonly key: ExecutionKey; readonly expiresAtMs: number };
@@ -17,6 +19,12 @@ export type ActivityQueueEntry = TaskRef;
 
 /** DescribeTaskQueue forgets pollers not seen for this long (as Temporal does). */
 const POLLER_EXPIRY_MS = 5 * 60_000;
+
+/**
+ * A sticky queue without a waiting poller counts as alive for this long after its last poll (a worker
+ * re-polls as soon as it has handed back a task); after that its tasks go to the normal queue.
+ */
+export const STICKY_WORKER_UNAVAILABLE_MS = 10_000;
 
 /** Temporal's matching long-poll expiry (matching.longPollExpirationInterval). */
 export const LONG_POLL_MS = 60_000;
@@ -30,50 +38,70 @@ export class Matching {
   private workflowQueue(namespaceId: string, name: string): TaskQueue<WorkflowQueueEntry> {
     const k = `${namespaceId}\u0000${name}`;
     let q = this.workflowQueues.get(k);
-    if (!q) this.workflowQueues.set(k, (q = new TaskQueue()));
+    if (!q) this.workflowQueues.set(k, (q = new TaskQueue(this.clock)));
     return q;
   }
 
   private activityQueue(namespaceId: string, name: string): TaskQueue<ActivityQueueEntry> {
     const k = `${namespaceId}\u0000${name}`;
     let q = this.activityQueues.get(k);
-    if (!q) this.activityQueues.set(k, (q = new TaskQueue()));
+    if (!q) this.activityQueues.set(k, (q = new TaskQueue(this.clock)));
     return q;
   }
 
   addWorkflowTask(taskQueue: string, ref: TaskRef): void {
-    this.workflowQueue(ref.key.namespaceId, taskQueue).add({ kind: 'task', ref });
+    this.workflowQueue(ref.key.namespaceId, taskQueue).add({ kind: 'task', ref }, ref.priorityKey);
   }
 
   addActivityTask(taskQueue: string, ref: TaskRef): void {
-    this.activityQueue(ref.key.namespaceId, taskQueue).add(ref);
+    this.activityQueue(ref.key.namespaceId, taskQueue).add(ref, ref.priorityKey);
   }
 
   addQueryTask(taskQueue: string, queryId: string, key: ExecutionKey, expiresAtMs: number): void {
     const q = this.workflowQueue(key.namespaceId, taskQueue);
     const now = this.clock.now();
     q.removeWhere((e) => e.kind === 'query' && e.expiresAtMs <= now);
-    q.add({ kind: 'query', queryId, key, expiresAtMs }, true);
+    q.add({ kind: 'query', queryId, key, expiresAtMs }, 1, true);
   }
 
   pollWorkflowTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal, identity = ''): Promise<WorkflowQueueEntry | null> {
-    const now = this.clock.now();
-    return this.workflowQueue(namespaceId, name).poll(now, timeoutMs, signal, this.clock.schedule.bind(this.clock), identity);
+    return this.workflowQueue(namespaceId, name).poll(timeoutMs, signal, identity);
   }
 
-  pollActivityTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal, identity = ''): Promise<ActivityQueueEntry | null> {
-    const now = this.clock.now();
-    return this.activityQueue(namespaceId, name).poll(now, timeoutMs, signal, this.clock.schedule.bind(this.clock), identity);
+  /**
+   * `maxTasksPerSecond`: the queue-wide dispatch limit the poller asks for (a worker's
+   * maxTaskQueueActivitiesPerSecond); the latest poller that sends one sets it for everyone.
+   */
+  pollActivityTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal, identity = '', maxTasksPerSecond?: number): Promise<ActivityQueueEntry | null> {
+    const q = this.activityQueue(namespaceId, name);
+    if (maxTasksPerSecond !== undefined) q.setRateLimit(maxTasksPerSecond);
+    return q.poll(timeoutMs, signal, identity);
+  }
+
+  /** True while the worker behind a sticky queue is polling it (or did a moment ago). */
+  stickyQueueAvailable(namespaceId: string, name: string): boolean {
+    const q = this.workflowQueues.get(`${namespaceId}\u0000${name}`);
+    if (!q) return false;
+    return q.pollerCount > 0 || this.clock.now() - q.lastPollMs <= STICKY_WORKER_UNAVAILABLE_MS;
+  }
+
+  /** The worker of a sticky queue shut down: forgets the queue and returns the workflow tasks it held. */
+  shutdownStickyQueue(namespaceId: string, name: string): TaskRef[] {
+    const k = `${namespaceId}\u0000${name}`;
+    const q = this.workflowQueues.get(k);
+    if (!q) return [];
+    this.workflowQueues.delete(k);
+    return q.drain().flatMap((e) => (e.kind === 'task' ? [e.ref] : []));
   }
 
   /** Pollers seen in the last 5 minutes and the backlog of one queue (DescribeTaskQueue). */
-  queueInfo(namespaceId: string, name: string, kind: 'workflow' | 'activity'): { pollers: Array<{ identity: string; lastAccessMs: number }>; backlog: number } {
+  queueInfo(namespaceId: string, name: string, kind: 'workflow' | 'activity'): { pollers: Array<{ identity: string; lastAccessMs: number }>; backlog: number; ratePerSecond: number | null } {
     const k = `${namespaceId}\u0000${name}`;
     const q = kind === 'workflow' ? this.workflowQueues.get(k) : this.activityQueues.get(k);
-    if (!q) return { pollers: [], backlog: 0 };
+    if (!q) return { pollers: [], backlog: 0, ratePerSecond: null };
     const cutoff = this.clock.now() - POLLER_EXPIRY_MS;
     for (const [identity, at] of q.pollers) if (at < cutoff) q.pollers.delete(identity);
-    return { pollers: [...q.pollers].map(([identity, lastAccessMs]) => ({ identity, lastAccessMs })), backlog: q.backlog };
+    return { pollers: [...q.pollers].map(([identity, lastAccessMs]) => ({ identity, lastAccessMs })), backlog: q.backlog, ratePerSecond: q.ratePerSecond };
   }
 
   describe(namespaceId: string, name: string): { workflowBacklog: number; activityBacklog: number; workflowPollers: number; activityPollers: number } {

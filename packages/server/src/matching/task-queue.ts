@@ -1,69 +1,162 @@
-// One task queue: a FIFO of tasks and a FIFO of waiting long polls. A task added while a poll waits is
-// handed to it at once (sync match); otherwise it waits in the backlog. Tasks here are references to
-// mutable state (re-derivable after a restart), never the source of truth.
+// One task queue: a backlog of tasks in five priority levels and a FIFO of waiting long polls.
+//
+// A task is handed to a poll, never pushed to a worker: a worker polls only when it has a free slot,
+// so tasks wait here until some worker has capacity (flow control). Dispatch order is by priority key
+// (1 = highest, 5 = lowest, unset = 3, as Temporal's Priority.priority_key), FIFO within a level. When
+// the queue has a dispatch rate limit (the `max_tasks_per_second` pollers send), a task leaves only
+// with a token from a token bucket; the queue wakes itself when the next token is due. Tasks here are
+// references to mutable state (re-derivable after a restart), never the source of truth.
+import type { Clock } from '../clock.js';
+
+export const DEFAULT_PRIORITY_KEY = 3;
+const PRIORITY_LEVELS = 5;
 
 interface Waiter<E> {
   resolve(entry: E | null): void;
 }
 
-export class TaskQueue<E> {
-  private entries: E[] = [];
+/** A FIFO with an advancing head (shift() on a large array is linear). */
+class Fifo<E> {
+  private items: E[] = [];
   private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(e: E): void {
+    this.items.push(e);
+  }
+
+  unshift(e: E): void {
+    this.compact();
+    this.items.unshift(e);
+  }
+
+  shift(): E | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const e = this.items[this.head]!;
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.items.length) this.compact();
+    return e;
+  }
+
+  removeWhere(predicate: (e: E) => boolean): void {
+    this.compact();
+    this.items = this.items.filter((e) => !predicate(e));
+  }
+
+  drain(): E[] {
+    const taken = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    return taken;
+  }
+
+  private compact(): void {
+    if (this.head > 0) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/** Token bucket: `ratePerSecond` tokens a second, at most `burst` saved up. */
+class TokenBucket {
+  private tokens: number;
+  private updatedMs: number;
+
+  constructor(
+    readonly ratePerSecond: number,
+    nowMs: number,
+  ) {
+    this.tokens = this.burst;
+    this.updatedMs = nowMs;
+  }
+
+  /** A queue limited to r tasks a second lets at most max(1, r) out at once, as Temporal's matching. */
+  get burst(): number {
+    return Math.max(1, Math.ceil(this.ratePerSecond));
+  }
+
+  tryTake(nowMs: number): boolean {
+    this.refill(nowMs);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  nextTokenAtMs(nowMs: number): number {
+    this.refill(nowMs);
+    return nowMs + Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSecond));
+  }
+
+  private refill(nowMs: number): void {
+    this.tokens = Math.min(this.burst, this.tokens + ((nowMs - this.updatedMs) * this.ratePerSecond) / 1000);
+    this.updatedMs = nowMs;
+  }
+}
+
+export class TaskQueue<E> {
+  private readonly levels: Array<Fifo<E>> = Array.from({ length: PRIORITY_LEVELS }, () => new Fifo<E>());
   private readonly waiters: Array<Waiter<E>> = [];
+  private limiter: TokenBucket | null = null;
+  private cancelWake: (() => void) | null = null;
   /** Last time any poller touched this queue (for DescribeTaskQueue / stickiness). */
   lastPollMs = 0;
   /** Poller identity -> last poll time (DescribeTaskQueue; entries older than 5 minutes are dropped). */
   readonly pollers = new Map<string, number>();
 
+  constructor(private readonly clock: Clock) {}
+
   get backlog(): number {
-    return this.entries.length - this.head;
+    let n = 0;
+    for (const level of this.levels) n += level.size;
+    return n;
   }
 
   get pollerCount(): number {
     return this.waiters.length;
   }
 
-  add(entry: E, front = false): void {
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      waiter.resolve(entry);
-      return;
+  /** The dispatch rate limit in tasks per second, or null when unlimited. */
+  get ratePerSecond(): number | null {
+    return this.limiter?.ratePerSecond ?? null;
+  }
+
+  /** Sets the dispatch rate limit (a poller's max_tasks_per_second); null or <= 0 removes it. */
+  setRateLimit(ratePerSecond: number | null): void {
+    if (ratePerSecond === null || !(ratePerSecond > 0)) {
+      this.limiter = null;
+    } else if (this.limiter?.ratePerSecond !== ratePerSecond) {
+      this.limiter = new TokenBucket(ratePerSecond, this.clock.now());
     }
-    if (front) {
-      this.compact();
-      this.entries.unshift(entry);
-    } else {
-      this.entries.push(entry);
-    }
+    this.pump();
+  }
+
+  /** Queues a task (`front`: ahead of its level, for query tasks) and hands it out if a poll waits. */
+  add(entry: E, priorityKey = DEFAULT_PRIORITY_KEY, front = false): void {
+    const level = this.levels[levelOf(priorityKey)]!;
+    if (front) level.unshift(entry);
+    else level.push(entry);
+    this.pump();
   }
 
   /** Removes entries matching `predicate` (expired query tasks). */
   removeWhere(predicate: (e: E) => boolean): void {
-    this.compact();
-    this.entries = this.entries.filter((e) => !predicate(e));
+    for (const level of this.levels) level.removeWhere(predicate);
   }
 
-  private compact(): void {
-    if (this.head > 0) {
-      this.entries = this.entries.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  private take(): E | undefined {
-    if (this.head >= this.entries.length) return undefined;
-    const e = this.entries[this.head]!;
-    this.head++;
-    if (this.head > 1024 && this.head * 2 > this.entries.length) this.compact();
-    return e;
+  /** Removes and returns every waiting entry (a sticky queue whose worker shut down). */
+  drain(): E[] {
+    return this.levels.flatMap((level) => level.drain());
   }
 
   /** Resolves with a task, or null when `timeoutMs` passes or `signal` aborts. */
-  poll(nowMs: number, timeoutMs: number, signal: AbortSignal, schedule: (atMs: number, fn: () => void) => () => void, identity = ''): Promise<E | null> {
+  poll(timeoutMs: number, signal: AbortSignal, identity = ''): Promise<E | null> {
+    const nowMs = this.clock.now();
     this.lastPollMs = nowMs;
     this.pollers.set(identity, nowMs);
-    const ready = this.take();
-    if (ready !== undefined) return Promise.resolve(ready);
     if (signal.aborted) return Promise.resolve(null);
     return new Promise((resolve) => {
       const waiter: Waiter<E> = {
@@ -79,9 +172,37 @@ export class TaskQueue<E> {
         waiter.resolve(null);
       };
       const onAbort = (): void => drop();
-      const cancel = schedule(nowMs + timeoutMs, drop);
+      const cancel = this.clock.schedule(nowMs + timeoutMs, drop);
       signal.addEventListener('abort', onAbort);
       this.waiters.push(waiter);
+      this.pump();
     });
   }
+
+  /** Hands tasks to waiting polls while both exist and the rate limit allows. */
+  private pump(): void {
+    while (this.waiters.length > 0) {
+      const level = this.levels.find((l) => l.size > 0);
+      if (!level) return;
+      const nowMs = this.clock.now();
+      if (this.limiter && !this.limiter.tryTake(nowMs)) {
+        this.wakeAt(this.limiter.nextTokenAtMs(nowMs));
+        return;
+      }
+      this.waiters.shift()!.resolve(level.shift()!);
+    }
+  }
+
+  private wakeAt(atMs: number): void {
+    if (this.cancelWake) return;
+    this.cancelWake = this.clock.schedule(atMs, () => {
+      this.cancelWake = null;
+      this.pump();
+    });
+  }
+}
+
+function levelOf(priorityKey: number): number {
+  const key = Number.isInteger(priorityKey) && priorityKey >= 1 && priorityKey <= PRIORITY_LEVELS ? priorityKey : DEFAULT_PRIORITY_KEY;
+  return key - 1;
 }

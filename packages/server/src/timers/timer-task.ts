@@ -4,6 +4,8 @@
 
 export type TimerTask =
   | { readonly kind: 'workflowTaskTimeout'; readonly scheduledEventId: number; readonly attempt: number }
+  /** A workflow task waited on a sticky queue too long (machines/sticky.ts). */
+  | { readonly kind: 'stickyScheduleToStartTimeout'; readonly scheduledEventId: number; readonly attempt: number }
   | {
       readonly kind: 'activityTimeout';
       readonly scheduledEventId: number;

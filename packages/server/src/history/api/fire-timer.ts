@@ -7,6 +7,7 @@ import { activityTimeoutFired, retryTimerFired } from '../machines/activity.js';
 import { userTimerFired } from '../machines/timer.js';
 import { forceCloseWorkflowTask } from '../machines/workflow.js';
 import { timeOutWorkflow } from '../machines/new-run.js';
+import { stickyScheduleToStartTimedOut } from '../machines/sticky.js';
 
 /** Applies `task`; returns the started event id of a workflow task it timed out (0 if none). */
 export function applyTimerTask(t: Transition, task: TimerTask): number {
@@ -21,6 +22,9 @@ export function applyTimerTask(t: Transition, task: TimerTask): number {
       }
       return 0;
     }
+    case 'stickyScheduleToStartTimeout':
+      stickyScheduleToStartTimedOut(t, task.scheduledEventId, task.attempt);
+      return 0;
     case 'activityTimeout': {
       const info = state.activities[task.scheduledEventId];
       if (info) activityTimeoutFired(t, info, task.timeoutType, task.attempt);

@@ -10,7 +10,7 @@
 import { msToDuration, msToTimestamp } from '@kairos/common';
 import { ActivityScheduledAttributesCodec, EventType, FailureCodec, PayloadsCodec, RetryState, TimeoutType, type Failure, type HistoryEvent, type Payloads } from '../../proto-types.js';
 import type { Transition } from '../transition.js';
-import type { ActivityInfo } from '../mutable-state.js';
+import type { ActivityInfo, MutableState } from '../mutable-state.js';
 import { addExternalEvent, ensureWorkflowTask, hasStartedWorkflowTask } from './workflow-task.js';
 import { decideRetry, normalizeRetryPolicy } from '../retry.js';
 
@@ -20,6 +20,11 @@ export type ScheduledAttributes = NonNullable<HistoryEvent['activityTaskSchedule
 
 export function decodeScheduledAttributes(info: ActivityInfo): ScheduledAttributes {
   return ScheduledAttrs.decode(info.scheduledAttributes);
+}
+
+/** An activity's own priority key, else its workflow's (0 = default). */
+export function activityPriorityKey(state: MutableState, info: ActivityInfo): number {
+  return info.priorityKey || state.priorityKey || 0;
 }
 
 /** Records ActivityTaskScheduled (attributes already validated and normalized) and dispatches it. */
@@ -48,6 +53,7 @@ export function scheduleActivity(t: Transition, attrs: ScheduledAttributes, time
     cancelRequestedEventId: 0,
     timerTaskIds: [],
     heartbeatTimerTaskId: '',
+    priorityKey: attrs.priority?.priorityKey ?? 0,
   };
   t.state.activities[scheduledEventId] = info;
   if (info.scheduleToCloseMs > 0) {
@@ -85,7 +91,7 @@ function dispatchAttempt(t: Transition, info: ActivityInfo): void {
       }),
     );
   }
-  t.dispatch({ kind: 'activityTask', taskQueue: info.taskQueue, scheduledEventId: info.scheduledEventId, attempt: info.attempt });
+  t.dispatch({ kind: 'activityTask', taskQueue: info.taskQueue, scheduledEventId: info.scheduledEventId, attempt: info.attempt, priorityKey: activityPriorityKey(t.state, info) });
 }
 
 /** A worker picked up the current attempt. */

@@ -18,6 +18,7 @@ import { msToDuration } from '@kairos/common';
 import type { Transition, EventAttributesKey } from '../transition.js';
 import { LIMITS } from '../../limits.js';
 import type { BufferedEvent, MutableState, WorkflowTaskInfo } from '../mutable-state.js';
+import { clearStickiness } from './sticky.js';
 
 const { HistoryEvent: HistoryEventType } = api.history.v1;
 const SuggestReason = api.enums.v1.SuggestContinueAsNewReason;
@@ -58,17 +59,32 @@ export function scheduleWorkflowTask(t: Transition, attempt: number): void {
     requestId: '',
     timeoutTaskId: '',
   };
+  // A worker that asked for stickiness gets the task on its own queue (a retried task never: failing
+  // on the sticky queue clears stickiness first, see machines/sticky.ts).
+  if (state.stickyTaskQueue && !transient) {
+    info.taskQueue = state.stickyTaskQueue;
+    info.sticky = true;
+  }
   if (!transient) {
     const ev = t.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 'workflowTaskScheduledEventAttributes', scheduledAttributes(state, info));
     info.scheduledEventId = Number(ev.eventId);
   }
   state.workflowTask = info;
-  t.dispatch({ kind: 'workflowTask', taskQueue: info.taskQueue, scheduledEventId: info.scheduledEventId, attempt });
+  if (info.sticky && state.stickyScheduleToStartMs > 0) {
+    info.scheduleToStartTaskId = t.addTimer(t.nowMs + state.stickyScheduleToStartMs, {
+      kind: 'stickyScheduleToStartTimeout',
+      scheduledEventId: info.scheduledEventId,
+      attempt,
+    });
+  }
+  t.dispatch({ kind: 'workflowTask', taskQueue: info.taskQueue, scheduledEventId: info.scheduledEventId, attempt, priorityKey: state.priorityKey ?? 0 });
 }
 
 function scheduledAttributes(state: MutableState, wft: WorkflowTaskInfo): NonNullable<HistoryEvent['workflowTaskScheduledEventAttributes']> {
   return {
-    taskQueue: { name: wft.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueue: wft.sticky
+      ? { name: wft.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: state.taskQueue }
+      : { name: wft.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
     startToCloseTimeout: msToDuration(state.workflowTaskTimeoutMs),
     attempt: wft.attempt,
   };
@@ -125,6 +141,10 @@ export function startWorkflowTask(t: Transition, identity: string, requestId: st
       ...continueAsNewSuggestion(state),
     });
     wft.startedEventId = Number(ev.eventId);
+  }
+  if (wft.scheduleToStartTaskId) {
+    t.deleteTimer(wft.scheduleToStartTaskId);
+    wft.scheduleToStartTaskId = '';
   }
   wft.timeoutTaskId = t.addTimer(t.nowMs + wft.startToCloseMs, {
     kind: 'workflowTaskTimeout',
@@ -215,7 +235,8 @@ export function failWorkflowTask(
     });
   }
   t.deleteTimer(wft.timeoutTaskId);
-  rescheduleAfterAttempt(t, wft.attempt + 1);
+  // A task that fails on a sticky worker is first retried, as the same attempt, on the normal queue.
+  rescheduleAfterAttempt(t, clearStickiness(state) ? wft.attempt : wft.attempt + 1);
 }
 
 /** The start-to-close timer fired for the started task. */
@@ -230,7 +251,8 @@ export function timeOutWorkflowTask(t: Transition): void {
       timeoutType: TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
     });
   }
-  rescheduleAfterAttempt(t, wft.attempt + 1);
+  // A task that fails on a sticky worker is first retried, as the same attempt, on the normal queue.
+  rescheduleAfterAttempt(t, clearStickiness(state) ? wft.attempt : wft.attempt + 1);
 }
 
 function rescheduleAfterAttempt(t: Transition, nextAttempt: number): void {

@@ -18,7 +18,10 @@ export function closeWorkflow<K extends EventAttributesKey>(t: Transition, statu
   state.closeTimeMs = t.nowMs;
   for (const info of Object.values(state.activities)) for (const id of info.timerTaskIds) t.deleteTimer(id);
   for (const timer of Object.values(state.timers)) t.deleteTimer(timer.taskId);
-  if (state.workflowTask) t.deleteTimer(state.workflowTask.timeoutTaskId);
+  if (state.workflowTask) {
+    t.deleteTimer(state.workflowTask.timeoutTaskId);
+    t.deleteTimer(state.workflowTask.scheduleToStartTaskId ?? '');
+  }
   for (const id of state.workflowTimerTaskIds) t.deleteTimer(id);
   // The parent learns of the close (unless a new run continues the chain), and open children get
   // their parent-close policy (default TERMINATE; ABANDON leaves them alone).

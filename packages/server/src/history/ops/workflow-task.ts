@@ -10,6 +10,7 @@ import { cloneMutableState, type MutableState } from '../mutable-state.js';
 import { Transition } from '../transition.js';
 import { completeWorkflowTask, failWorkflowTask, flushBufferedEvents, scheduleWorkflowTask, startWorkflowTask, transientWorkflowTaskEvents } from '../machines/workflow-task.js';
 import { isRunning } from '../machines/workflow.js';
+import { moveStickyTaskToNormalQueue, setStickiness } from '../machines/sticky.js';
 import { applyCommands, CommandError, hasClosingCommand } from '../api/commands.js';
 import { applyUnreferencedMessages } from '../api/update-commands.js';
 import { hasUndeliveredUpdates, markUpdatesDelivered, rejectUnprocessedUpdates, updateRequestMessages } from '../machines/update.js';
@@ -40,13 +41,16 @@ export async function recordWorkflowTaskStarted(ctx: HistoryContext, ref: TaskRe
     return { transition: t, value: t.state };
   });
   if (!started) return null;
-  return buildPollResponse(ctx, started);
+  return buildPollResponse(ctx, started, poll.taskQueue?.name ?? '');
 }
 
-async function buildPollResponse(ctx: HistoryContext, state: MutableState): Promise<PollResponse> {
+async function buildPollResponse(ctx: HistoryContext, state: MutableState, pollQueue: string): Promise<PollResponse> {
   const wft = state.workflowTask!;
   const key: ExecutionKey = { namespaceId: state.namespaceId, workflowId: state.workflowId, runId: state.runId };
-  const events: HistoryEvent[] = await ctx.engine.readEvents(key, 1, state.nextEventId);
+  // The sticky worker holds the workflow up to the task it last completed: it gets only what follows.
+  const sticky = state.stickyTaskQueue !== '' && pollQueue === state.stickyTaskQueue && state.lastCompletedWftStartedEventId > 0;
+  const firstEventId = sticky ? state.lastCompletedWftStartedEventId + 1 : 1;
+  const events: HistoryEvent[] = await ctx.engine.readEvents(key, firstEventId, state.nextEventId);
   events.push(...transientWorkflowTaskEvents(state));
   const queries: Record<string, Loose<temporal.api.query.v1.IWorkflowQuery>> = {};
   for (const q of ctx.queries.unattached(key)) {
@@ -112,6 +116,7 @@ export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: Name
         meteringMetadata: req.meteringMetadata ?? null,
         workerVersion: req.workerVersionStamp ?? null,
       });
+      setStickiness(state, req.stickyAttributes);
       applyCommands(t, commands, { completedEventId: completedId, identity, messages: req.messages ?? [], namespaceByName: (n) => ctx.namespaces.find(n), namespaceById: (id) => ctx.namespaces.findById(id), searchAttributes: ctx.searchAttributes.custom(state.namespaceId) });
       applyUnreferencedMessages(t, commands, req.messages ?? []);
     } catch (err) {
@@ -164,4 +169,19 @@ export function settleQueries(ctx: HistoryContext, key: ExecutionKey, startedEve
     q.mode = 'task';
     ctx.matching.addQueryTask(state.taskQueue, q.id, key, Number.MAX_SAFE_INTEGER);
   }
+}
+
+/**
+ * Moves the run's workflow task off its sticky queue (the sticky worker is gone) and forgets the
+ * stickiness (ResetStickyTaskQueue, ShutdownWorker). `onlyScheduledEventId`: act only while that task waits.
+ */
+export async function resetStickiness(ctx: HistoryContext, key: ExecutionKey, onlyScheduledEventId = 0): Promise<void> {
+  await ctx.engine.update(key, (state, nowMs) => {
+    if (!state || !isRunning(state) || state.stickyTaskQueue === '') return { transition: null, value: undefined };
+    if (onlyScheduledEventId > 0 && state.workflowTask?.scheduledEventId !== onlyScheduledEventId) return { transition: null, value: undefined };
+    const t = new Transition(state, nowMs);
+    moveStickyTaskToNormalQueue(t);
+    t.stateChanged = true;
+    return { transition: t, value: undefined };
+  });
 }

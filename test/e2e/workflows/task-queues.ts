@@ -1,0 +1,24 @@
+/** Workflows for task-queues.test.ts: fan-outs of activities, with priorities or a rate limit. */
+import { proxyActivities } from '@temporalio/workflow';
+import type * as activities from '../activities.js';
+
+/** Schedules one `flaky` activity per priority key, all at once, on `activityQueue`. */
+export async function prioritizedActivities(key: string, activityQueue: string, priorityKeys: number[]): Promise<void> {
+  await Promise.all(
+    priorityKeys.map((priorityKey) =>
+      proxyActivities<typeof activities>({ taskQueue: activityQueue, startToCloseTimeout: '10s', priority: { priorityKey } }).flaky(`${key}-p${priorityKey}`, 0),
+    ),
+  );
+}
+
+/** Runs `count` `flaky` activities in parallel. */
+export async function fanOutActivities(key: string, count: number): Promise<void> {
+  const { flaky } = proxyActivities<typeof activities>({ startToCloseTimeout: '20s' });
+  await Promise.all(Array.from({ length: count }, (_, i) => flaky(`${key}-${i}`, 0)));
+}
+
+/** Runs `count` `pause` activities of `ms` each, all scheduled at once. */
+export async function fanOutPauses(key: string, count: number, ms: number): Promise<void> {
+  const { pause } = proxyActivities<typeof activities>({ startToCloseTimeout: '20s' });
+  await Promise.all(Array.from({ length: count }, (_, i) => pause(`${key}-${i}`, ms)));
+}
