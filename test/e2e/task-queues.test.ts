@@ -41,9 +41,10 @@ describe('task queues', () => {
         await handle.result();
         const starts = startTimes(Array.from({ length: count }, (_, i) => `${workflowId}-${i}`)).sort((a, b) => a - b);
         const span = starts[count - 1]! - starts[0]!;
-        // A burst of `rate`, then `rate` a second: the last starts (count - rate) / rate seconds after the first.
+        // A burst of `rate`, then `rate` a second: the last starts (count - rate) / rate seconds after the
+        // first (times are taken in the worker, which may start the first ones late on a loaded machine).
         console.log(`rate limit ${rate}/s: ${count} activities started over ${span} ms`);
-        expect(span).toBeGreaterThanOrEqual(((count - rate) / rate) * 1000 - 300);
+        expect(span).toBeGreaterThanOrEqual(((count - rate) / rate) * 1000 - 500);
         // Start times are taken in the worker: allow 100 ms of jitter on a 1 s window.
         for (const [i, at] of starts.entries()) {
           const inWindow = starts.slice(i).filter((t) => t < at + 900).length;

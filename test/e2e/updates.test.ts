@@ -72,8 +72,13 @@ describe('UpdateWorkflowExecution', () => {
   it('rejects an update in its validator without writing any event for it', async () => {
     await env.withTaskQueue('update-reject', async (taskQueue) => {
       const handle = await startCounter(taskQueue, 1);
+      // Once the first task completed, nothing is pending: the update gets a speculative task.
+      const idle = await waitForHistory(handle, (h) => eventsOfType(h, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED).length > 0);
+      const before = idle.events?.length ?? 0;
       const err = await handle.executeUpdate(addUpdate, { args: [-3] }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+      // The workflow task that carried it was speculative and is discarded: not one event more.
+      expect((await handle.fetchHistory()).events?.length ?? 0).toBe(before);
       expect(((err as WorkflowUpdateFailedError).cause as Error | undefined)?.message).toContain('cannot add a negative number: -3');
       // The workflow is unharmed and takes the next update.
       expect(await handle.executeUpdate(addUpdate, { args: [2] })).toBe(3);

@@ -328,7 +328,7 @@ describe('createGrpcServer', () => {
   });
 
   it('aborts the handler signal when the deadline passes', async () => {
-    const deadline = new Date(Date.now() + 300);
+    const deadline = new Date(Date.now() + 1000);
     const outcome = await unary(client, `${WS}/PollNexusTaskQueue`, new Uint8Array(), { deadline });
     expect(expectError(outcome).code).toBe(grpc.status.DEADLINE_EXCEEDED);
     expect(String(await within(expired.promise, 5_000, 'the abort'))).toContain('deadline exceeded');

@@ -59,7 +59,7 @@ describe('hello world (§3.1): start -> activity -> complete', () => {
     expect(scheduled.taskQueue?.name).toBe('tq');
     expect(durationToMs(scheduled.startToCloseTimeout)).toBe(10_000);
     expect(scheduled.attempt).toBe(1);
-    expect(h.dispatches).toEqual([{ kind: 'workflowTask', taskQueue: 'tq', scheduledEventId: 2, attempt: 1 }]);
+    expect(h.dispatches).toEqual([{ kind: 'workflowTask', taskQueue: 'tq', scheduledEventId: 2, attempt: 1, priorityKey: 0 }]);
 
     // Poll #1: history [1,2,3], previous_started_event_id=0, started_event_id=3.
     h.advance(100);
@@ -85,7 +85,7 @@ describe('hello world (§3.1): start -> activity -> complete', () => {
     expect(durationToMs(actScheduled.retryPolicy?.maximumInterval)).toBe(100_000);
     // The completed task's timeout row is gone.
     expect(h.timerRows((t) => t.kind === 'workflowTaskTimeout')).toHaveLength(0);
-    expect(h.dispatches.at(-1)).toEqual({ kind: 'activityTask', taskQueue: 'tq', scheduledEventId: 5, attempt: 1 });
+    expect(h.dispatches.at(-1)).toEqual({ kind: 'activityTask', taskQueue: 'tq', scheduledEventId: 5, attempt: 1, priorityKey: 0 });
 
     // The activity starts: no event yet (Started is written with the close event).
     h.advance(1000);
@@ -145,7 +145,7 @@ describe('activity retries (§3.2)', () => {
     expect(retryDelay(h, sid)).toBe(1000);
     expect(h.fireActivityRetry(sid)).toBe(true);
     expect(h.lastEvents).toEqual([]);
-    expect(h.dispatches.at(-1)).toEqual({ kind: 'activityTask', taskQueue: 'tq', scheduledEventId: sid, attempt: 2 });
+    expect(h.dispatches.at(-1)).toEqual({ kind: 'activityTask', taskQueue: 'tq', scheduledEventId: sid, attempt: 2, priorityKey: 0 });
 
     expect(h.startActivity(sid)!.attempt).toBe(2);
     h.failActivity(sid, applicationFailure('attempt 2 failed'));
@@ -609,7 +609,7 @@ describe('workflow-task failure and transient retries (§3.5)', () => {
       failure: { message: 'workflow code threw' },
     });
     expect(h.workflowTask).toMatchObject({ attempt: 2, transient: true, scheduledEventId: 5, startedEventId: 0 });
-    expect(h.dispatches.at(-1)).toEqual({ kind: 'workflowTask', taskQueue: 'tq', scheduledEventId: 5, attempt: 2 });
+    expect(h.dispatches.at(-1)).toEqual({ kind: 'workflowTask', taskQueue: 'tq', scheduledEventId: 5, attempt: 2, priorityKey: 0 });
     expect(h.history).toHaveLength(4);
 
     const poll = h.startWorkflowTask()!;
@@ -671,7 +671,7 @@ describe('workflow-task failure and transient retries (§3.5)', () => {
     expect(names(h.lastEvents)).toEqual(['WorkflowExecutionSignaled', 'WorkflowTaskScheduled']);
     expect(h.lastEvents[1]!.workflowTaskScheduledEventAttributes!.attempt).toBe(1);
     expect(h.workflowTask).toMatchObject({ attempt: 1, transient: false, scheduledEventId: 6 });
-    expect(h.dispatches.at(-1)).toEqual({ kind: 'workflowTask', taskQueue: 'tq', scheduledEventId: 6, attempt: 1 });
+    expect(h.dispatches.at(-1)).toEqual({ kind: 'workflowTask', taskQueue: 'tq', scheduledEventId: 6, attempt: 1, priorityKey: 0 });
     const poll = h.startWorkflowTask()!;
     expect(poll).toMatchObject({ attempt: 1, scheduledEventId: 6, startedEventId: 7 });
     expectValid(h);

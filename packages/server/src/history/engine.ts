@@ -198,7 +198,9 @@ export class ExecutionEngine {
       const k = keyString(exec.key);
       this.remember(k, { state: t.state, version: expectedVersion + 1 });
       for (const d of t.dispatches) this.dispatchSink?.dispatch(exec.key, d);
-      if (t.events.length > 0 || t.closed) this.notify(k);
+      // Waiters re-check what they wait for: new events, a close, an update's stage (which can change
+      // without an event when a speculative task is discarded).
+      if (t.events.length > 0 || t.closed || t.stateChanged) this.notify(k);
     }
     if (timerIdsToDelete.length > 0) this.timerSink?.remove(timerIdsToDelete);
     if (timersToAdd.length > 0) this.timerSink?.add(timersToAdd);

@@ -24,6 +24,8 @@ export interface WorkflowTaskInfo {
    * heartbeat): it carries only update requests never delivered before.
    */
   heartbeat?: boolean;
+  /** A task created for updates only: discarded without events if the worker only rejects them. */
+  speculative?: boolean;
   /** Set while the task waits on the sticky queue of the worker that ran the previous task. */
   sticky?: boolean;
   /** Timer task id of the sticky schedule-to-start timeout while `sticky`, '' otherwise. */

@@ -10,6 +10,8 @@ export interface WorkflowTaskToken {
   readonly sid: number;
   readonly att: number;
   readonly st: number;
+  /** Started time (epoch ms): a speculative task that was discarded and scheduled again reuses the ids. */
+  readonly sts?: number;
 }
 
 export interface ActivityTaskToken {

@@ -48,6 +48,8 @@ export function stickyScheduleToStartTimedOut(t: Transition, scheduledEventId: n
   const state = t.state;
   const wft = waitingStickyTask(state);
   if (!wft || wft.scheduledEventId !== scheduledEventId || wft.attempt !== attempt) return false;
+  // A speculative task has no Scheduled event to time out: it just moves.
+  if (wft.speculative) return moveStickyTaskToNormalQueue(t);
   t.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, 'workflowTaskTimedOutEventAttributes', {
     scheduledEventId: wft.scheduledEventId,
     startedEventId: 0,

@@ -36,11 +36,15 @@ function stageOf(h: EngineHarness, updateId: string): number | string {
 }
 
 describe('delivery', () => {
-  it('schedules a workflow task for an update and carries the request as a message', () => {
+  it('schedules a speculative workflow task for an update (no event yet) and carries the request as a message', () => {
     const h = idle();
     expect(h.admitUpdate(updateRequest('u1', 'add', 5))).toBe(true);
-    expect(names(h.lastEvents)).toEqual(['WorkflowTaskScheduled']);
+    expect(names(h.lastEvents)).toEqual([]);
+    expect(h.workflowTask?.speculative).toBe(true);
     const poll = h.startWorkflowTask()!;
+    // The worker sees the task's Scheduled/Started pair, which history does not hold yet.
+    expect(names(poll.history.slice(-2))).toEqual(['WorkflowTaskScheduled', 'WorkflowTaskStarted']);
+    expect(h.lastEvents).toEqual([]);
     const message = onlyMessage(h);
     expect(message.id).toBe('u1/request');
     expect(message.protocolInstanceId).toBe('u1');
@@ -90,8 +94,9 @@ describe('worker replies', () => {
     const complete = updateReply.complete(request, 15);
     const out = h.completeWorkflowTask([cmd.protocolMessage(accept.id!), cmd.startTimer('t1', 1000), cmd.protocolMessage(complete.id!)], { messages: [accept, complete] });
     expect(out.error).toBeNull();
-    expect(names(h.lastEvents)).toEqual(['WorkflowTaskCompleted', 'WorkflowExecutionUpdateAccepted', 'TimerStarted', 'WorkflowExecutionUpdateCompleted']);
-    const [, acceptedEvent, , completedEvent] = h.lastEvents;
+    // Accepting makes the speculative task real: its Scheduled/Started events are written first.
+    expect(names(h.lastEvents)).toEqual(['WorkflowTaskScheduled', 'WorkflowTaskStarted', 'WorkflowTaskCompleted', 'WorkflowExecutionUpdateAccepted', 'TimerStarted', 'WorkflowExecutionUpdateCompleted']);
+    const [, , , acceptedEvent, , completedEvent] = h.lastEvents;
     const accepted = acceptedEvent!.workflowExecutionUpdateAcceptedEventAttributes!;
     expect(accepted.protocolInstanceId).toBe('u1');
     expect(accepted.acceptedRequestMessageId).toBe('u1/request');
@@ -116,15 +121,21 @@ describe('worker replies', () => {
     const request = onlyMessage(h);
     const out = h.completeWorkflowTask([cmd.startTimer('t1', 1000)], { messages: [updateReply.accept(request), updateReply.complete(request, 1)] });
     expect(out.error).toBeNull();
-    expect(names(h.lastEvents)).toEqual(['WorkflowTaskCompleted', 'TimerStarted', 'WorkflowExecutionUpdateAccepted', 'WorkflowExecutionUpdateCompleted']);
+    expect(names(h.lastEvents)).toEqual(['WorkflowTaskScheduled', 'WorkflowTaskStarted', 'WorkflowTaskCompleted', 'TimerStarted', 'WorkflowExecutionUpdateAccepted', 'WorkflowExecutionUpdateCompleted']);
   });
 
   it('writes nothing for a rejection, keeps the rejection for its callers, and lets the id be used again', () => {
     const h = idle();
     h.admitUpdate(updateRequest('u1', 'add', -1));
     h.startWorkflowTask();
-    expect(h.completeWorkflowTask([], { messages: [updateReply.reject(onlyMessage(h), 'negative')] }).error).toBeNull();
-    expect(names(h.lastEvents)).toEqual(['WorkflowTaskCompleted']);
+    const before = h.history.length;
+    const out = h.completeWorkflowTask([], { messages: [updateReply.reject(onlyMessage(h), 'negative')] });
+    expect(out.error).toBeNull();
+    // The speculative task is discarded: no event at all, and the worker rolls back to the last completed task.
+    expect(h.lastEvents).toEqual([]);
+    expect(h.history).toHaveLength(before);
+    expect(out.resetHistoryEventId).toBe(3);
+    expect(h.workflowTask).toBeNull();
     const status = updateStatus(h.state, 'u1');
     expect(status.kind === 'stage' && status.outcome?.failure?.message).toBe('negative');
     // Temporal keeps nothing that would de-duplicate a rejected update: the id is admitted again.

@@ -99,7 +99,7 @@ function inFirstTaskBackoff(state: MutableState, nowMs: number): boolean {
 export function admitUpdate(t: Transition, request: UpdateRequest): UpdateInfo {
   const info = recordAdmission(t, request);
   const state = t.state;
-  if (isRunning(state) && state.workflowTask === null && !inFirstTaskBackoff(state, t.nowMs)) scheduleWorkflowTask(t, 1);
+  if (isRunning(state) && state.workflowTask === null && !inFirstTaskBackoff(state, t.nowMs)) scheduleWorkflowTask(t, 1, true);
   return info;
 }
 
@@ -193,6 +193,11 @@ function rejectUpdate(t: Transition, info: UpdateInfo, failure: Failure | null |
 type Acceptance = temporal.api.update.v1.Acceptance;
 type Rejection = temporal.api.update.v1.Rejection;
 type Response = temporal.api.update.v1.Response;
+
+/** True for a worker's Rejection of an update (it writes no event). */
+export function isRejectionMessage(message: ProtocolMessage): boolean {
+  return message.body?.type_url === REJECTION_TYPE_URL;
+}
 
 /**
  * Applies one protocol message of a completion (Acceptance, Rejection or Response). Acceptance and

@@ -36,16 +36,22 @@ export function ensureWorkflowTask(t: Transition): void {
     return;
   }
   if (wft.transient && wft.startedEventId === 0) {
-    // New events make the transient attempt a normal one; its old dispatch becomes stale.
+    // New events make the transient (or speculative) attempt a normal one; its old dispatch becomes stale.
+    t.deleteTimer(wft.scheduleToStartTaskId ?? '');
     state.workflowTask = null;
     scheduleWorkflowTask(t, 1);
   }
 }
 
-/** Schedules a workflow task with the given attempt (transient when attempt > 1). */
-export function scheduleWorkflowTask(t: Transition, attempt: number): void {
+/**
+ * Schedules a workflow task with the given attempt (transient when attempt > 1). A *speculative* task
+ * (attempt 1, for updates only) writes no events either: if the worker only rejects the updates it
+ * carried, it is discarded without a trace (discardSpeculativeWorkflowTask); any other outcome writes its
+ * Scheduled/Started events then, as for a transient task.
+ */
+export function scheduleWorkflowTask(t: Transition, attempt: number, speculative = false): void {
   const state = t.state;
-  const transient = attempt > 1;
+  const transient = attempt > 1 || speculative;
   const info: WorkflowTaskInfo = {
     scheduledEventId: state.nextEventId,
     startedEventId: 0,
@@ -61,7 +67,8 @@ export function scheduleWorkflowTask(t: Transition, attempt: number): void {
   };
   // A worker that asked for stickiness gets the task on its own queue (a retried task never: failing
   // on the sticky queue clears stickiness first, see machines/sticky.ts).
-  if (state.stickyTaskQueue && !transient) {
+  if (speculative) info.speculative = true;
+  if (state.stickyTaskQueue && attempt === 1) {
     info.taskQueue = state.stickyTaskQueue;
     info.sticky = true;
   }
@@ -176,6 +183,19 @@ function materializeTransient(t: Transition, wft: WorkflowTaskInfo): void {
   wft.scheduledEventId = Number(scheduled.eventId);
   wft.startedEventId = Number(started.eventId);
   wft.transient = false;
+  wft.speculative = false;
+}
+
+/**
+ * Drops a started speculative task whose worker only rejected updates: no event is written and the
+ * history is as if it never existed (the worker is told to roll back to the last completed task).
+ */
+export function discardSpeculativeWorkflowTask(t: Transition): void {
+  const wft = t.state.workflowTask;
+  if (!wft?.speculative || wft.startedEventId === 0) throw new Error('no started speculative workflow task to discard');
+  t.deleteTimer(wft.timeoutTaskId);
+  t.state.workflowTask = null;
+  t.stateChanged = true;
 }
 
 export interface CompletionDetails {
@@ -223,7 +243,8 @@ export function failWorkflowTask(
   const state = t.state;
   const wft = state.workflowTask;
   if (!wft || wft.startedEventId === 0) throw new Error('no started workflow task to fail');
-  if (alwaysRecord) materializeTransient(t, wft);
+  // A failure must be visible in history, also of a task that was speculative.
+  if (alwaysRecord || wft.speculative) materializeTransient(t, wft);
   if (!wft.transient) {
     t.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, 'workflowTaskFailedEventAttributes', {
       scheduledEventId: wft.scheduledEventId,
@@ -244,6 +265,7 @@ export function timeOutWorkflowTask(t: Transition): void {
   const state = t.state;
   const wft = state.workflowTask;
   if (!wft || wft.startedEventId === 0) throw new Error('no started workflow task to time out');
+  if (wft.speculative) materializeTransient(t, wft);
   if (!wft.transient) {
     t.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, 'workflowTaskTimedOutEventAttributes', {
       scheduledEventId: wft.scheduledEventId,

@@ -51,8 +51,12 @@ export async function getHistory(ctx: HistoryContext, ns: NamespaceRecord, req: 
   const waitMs = Math.max(0, Math.min(HISTORY_LONG_POLL_MS, (deadlineMs ?? Infinity) - now - 1000));
   const from = token?.next ?? 1;
 
-  if (req.waitNewEvent && isRunning(state) && state.nextEventId <= from || (req.waitNewEvent && req.historyEventFilterType === HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT && isRunning(state))) {
-    await ctx.engine.waitForChange(key, waitMs, signal);
+  // Wake-ups come for any change of the run (an update rejected, a heartbeat): wait on until there is
+  // something to return or the long poll is over.
+  const closeOnly = req.historyEventFilterType === HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT;
+  const waitEndMs = now + waitMs;
+  while (req.waitNewEvent && isRunning(state) && (closeOnly || state.nextEventId <= from) && ctx.engine.clock.now() < waitEndMs && !signal.aborted) {
+    await ctx.engine.waitForChange(key, waitEndMs - ctx.engine.clock.now(), signal);
     state = requireState(await ctx.engine.read(key), key);
   }
 

@@ -4,16 +4,15 @@ import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { msToTimestamp } from '@kairos/common';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
-import { TaskQueueKind, WorkflowTaskFailedCause, type HistoryEvent } from '../../proto-types.js';
+import { TaskQueueKind, type HistoryEvent } from '../../proto-types.js';
 import type { NamespaceRecord } from '../../namespace/registry.js';
-import { cloneMutableState, type MutableState } from '../mutable-state.js';
+import type { MutableState } from '../mutable-state.js';
 import { Transition } from '../transition.js';
-import { completeWorkflowTask, failWorkflowTask, flushBufferedEvents, scheduleWorkflowTask, startWorkflowTask, transientWorkflowTaskEvents } from '../machines/workflow-task.js';
+import { failWorkflowTask, startWorkflowTask, transientWorkflowTaskEvents } from '../machines/workflow-task.js';
 import { isRunning } from '../machines/workflow.js';
-import { moveStickyTaskToNormalQueue, setStickiness } from '../machines/sticky.js';
-import { applyCommands, CommandError, hasClosingCommand } from '../api/commands.js';
-import { applyUnreferencedMessages } from '../api/update-commands.js';
-import { hasUndeliveredUpdates, markUpdatesDelivered, rejectUnprocessedUpdates, updateRequestMessages } from '../machines/update.js';
+import { moveStickyTaskToNormalQueue } from '../machines/sticky.js';
+import { applyCompletion, type CompletionResult } from '../api/complete-workflow-task.js';
+import { markUpdatesDelivered, updateRequestMessages } from '../machines/update.js';
 import { decodeTaskToken, encodeTaskToken, type WorkflowTaskToken } from '../task-token.js';
 import type { TaskRef } from '../../matching/matching.js';
 import { requireRunning, type HistoryContext } from '../service-context.js';
@@ -57,7 +56,7 @@ async function buildPollResponse(ctx: HistoryContext, state: MutableState, pollQ
     q.attachedToStartedEventId = wft.startedEventId;
     queries[q.id] = q.query;
   }
-  const token: WorkflowTaskToken = { k: 'wft', ns: state.namespaceId, wid: state.workflowId, rid: state.runId, sid: wft.scheduledEventId, att: wft.attempt, st: wft.startedEventId };
+  const token: WorkflowTaskToken = { k: 'wft', ns: state.namespaceId, wid: state.workflowId, rid: state.runId, sid: wft.scheduledEventId, att: wft.attempt, st: wft.startedEventId, sts: wft.startedTimeMs };
   return {
     taskToken: encodeTaskToken(token),
     workflowExecution: { workflowId: state.workflowId, runId: state.runId },
@@ -83,66 +82,37 @@ function tokenKey(ns: NamespaceRecord, bytes: Uint8Array | null | undefined): { 
 function checkStarted(state: MutableState, token: WorkflowTaskToken): void {
   const wft = state.workflowTask;
   if (!wft || wft.scheduledEventId !== token.sid || wft.attempt !== token.att || wft.startedEventId !== token.st) throw new NotFoundError(TASK_NOT_FOUND);
+  if (token.sts !== undefined && wft.startedTimeMs !== token.sts) throw new NotFoundError(TASK_NOT_FOUND);
 }
 
-interface CompletionValue {
-  error: Error | null;
-  answers: Array<[string, QueryAnswer]>;
-  startedEventId: number;
-  state: MutableState;
-}
 
 export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: NamespaceRecord, req: CompletedRequest): Promise<object> {
   const { token, key } = tokenKey(ns, req.taskToken);
-  const commands = req.commands ?? [];
-  const identity = req.identity ?? '';
-  const binaryChecksum = req.binaryChecksum ?? '';
-  const value = await ctx.engine.update<CompletionValue>(key, (loaded, nowMs) => {
+  const answers: Array<[string, QueryAnswer]> = Object.entries(req.queryResults ?? {}).map(([id, r]) => [id, r]);
+  const result = await ctx.engine.update<CompletionResult>(key, (loaded, nowMs) => {
     const state = requireRunning(loaded, key);
     checkStarted(state, token);
-    const pristine = cloneMutableState(state);
-    const answers: Array<[string, QueryAnswer]> = Object.entries(req.queryResults ?? {}).map(([id, r]) => [id, r]);
-    const startedEventId = token.st;
-    const t = new Transition(state, nowMs);
-    if (state.buffered.length > 0 && hasClosingCommand(commands)) {
-      failWorkflowTask(t, WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, null, identity, binaryChecksum, true);
-      return { transition: t, value: { error: new InvalidArgumentError('UnhandledCommand'), answers, startedEventId, state: t.state } };
-    }
-    try {
-      const completedId = completeWorkflowTask(t, {
-        identity,
-        binaryChecksum,
-        sdkMetadata: req.sdkMetadata ?? null,
-        meteringMetadata: req.meteringMetadata ?? null,
-        workerVersion: req.workerVersionStamp ?? null,
-      });
-      setStickiness(state, req.stickyAttributes);
-      applyCommands(t, commands, { completedEventId: completedId, identity, messages: req.messages ?? [], namespaceByName: (n) => ctx.namespaces.find(n), namespaceById: (id) => ctx.namespaces.findById(id), searchAttributes: ctx.searchAttributes.custom(state.namespaceId) });
-      applyUnreferencedMessages(t, commands, req.messages ?? []);
-    } catch (err) {
-      if (!(err instanceof CommandError)) throw err;
-      const error = new InvalidArgumentError(err.message);
-      // A retried (transient) attempt that fails validation is dropped; its timeout retries it.
-      if (pristine.workflowTask?.transient) return { transition: null, value: { error, answers, startedEventId, state: pristine } };
-      const tf = new Transition(pristine, nowMs);
-      failWorkflowTask(tf, err.failedCause, { message: err.message, source: 'Server', serverFailureInfo: {} }, identity, binaryChecksum);
-      return { transition: tf, value: { error, answers, startedEventId, state: tf.state } };
-    }
-    if (!t.closed) {
-      // A heartbeat completion need not answer the updates it carried; any other must have.
-      if (!req.forceCreateNewWorkflowTask) rejectUnprocessedUpdates(t);
-      const flushed = flushBufferedEvents(t);
-      if (flushed > 0 || req.forceCreateNewWorkflowTask || t.forceNewWorkflowTask || hasUndeliveredUpdates(t.state)) {
-        scheduleWorkflowTask(t, 1);
-        if (req.forceCreateNewWorkflowTask && t.state.workflowTask) t.state.workflowTask.heartbeat = true;
-      }
-    }
-    return { transition: t, value: { error: null, answers, startedEventId, state: t.state } };
+    const r = applyCompletion(state, nowMs, {
+      identity: req.identity ?? '',
+      binaryChecksum: req.binaryChecksum ?? '',
+      sdkMetadata: req.sdkMetadata ?? null,
+      meteringMetadata: req.meteringMetadata ?? null,
+      workerVersion: req.workerVersionStamp ?? null,
+      commands: req.commands ?? [],
+      messages: req.messages ?? [],
+      forceCreateNewWorkflowTask: req.forceCreateNewWorkflowTask ?? false,
+      stickyAttributes: req.stickyAttributes ?? null,
+      discardSpeculativeWithEvents: req.capabilities?.discardSpeculativeWorkflowTaskWithEvents ?? false,
+      lookups: { namespaceByName: (n) => ctx.namespaces.find(n), namespaceById: (id) => ctx.namespaces.findById(id), searchAttributes: ctx.searchAttributes.custom(state.namespaceId) },
+    });
+    return { transition: r.transition, value: r };
   });
+  const value = { ...result, answers, startedEventId: token.st };
   settleQueries(ctx, key, value.startedEventId, value.answers, value.state);
   if (value.error) throw value.error;
-  return {};
+  return value.resetHistoryEventId !== undefined ? { resetHistoryEventId: value.resetHistoryEventId } : {};
 }
+
 
 export async function respondWorkflowTaskFailed(ctx: HistoryContext, ns: NamespaceRecord, req: FailedRequest): Promise<object> {
   const { token, key } = tokenKey(ns, req.taskToken);

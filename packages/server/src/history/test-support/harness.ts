@@ -8,21 +8,20 @@
 // Keep the operations in step with ops/workflow-task.ts, ops/activity-task.ts,
 // ops/signal-cancel-terminate.ts, ops/timers.ts and ops/update.ts.
 import { api, msToDuration } from '@kairos/common';
-import { InvalidArgumentError, NotFoundError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
 import { checkPayloadSize } from '../../limits.js';
 import { EventType, HistoryEventCodec, WorkflowTaskFailedCause, type Command, type Failure, type HistoryEvent, type Payloads, type ProtocolMessage, type UpdateRequest } from '../../proto-types.js';
 import type { TimerTask } from '../../timers/timer-task.js';
 import { cloneMutableState, type ActivityInfo, type MutableState, type WorkflowTaskInfo } from '../mutable-state.js';
 import { Transition, type Dispatch } from '../transition.js';
 import { createWorkflowRun, type NewRunParams } from '../api/start-workflow.js';
-import { applyCommands, CommandError, hasClosingCommand } from '../api/commands.js';
-import { completeWorkflowTask as completeWft, failWorkflowTask as failWft, flushBufferedEvents, scheduleWorkflowTask, startWorkflowTask as startWft, transientWorkflowTaskEvents, addExternalEvent } from '../machines/workflow-task.js';
+import { applyCompletion } from '../api/complete-workflow-task.js';
+import { failWorkflowTask as failWft, startWorkflowTask as startWft, transientWorkflowTaskEvents, addExternalEvent } from '../machines/workflow-task.js';
 import { cancelActivity as cancelAct, completeActivity as completeAct, failActivityAttempt, recordHeartbeat, startActivity as startAct } from '../machines/activity.js';
 import { isRunning, terminateWorkflow } from '../machines/workflow.js';
 import { applyTimerTask } from '../api/fire-timer.js';
 import { applySignal } from '../ops/signal-cancel-terminate.js';
-import { applyUnreferencedMessages } from '../api/update-commands.js';
-import { admitUpdate as admitUpd, hasUndeliveredUpdates, markUpdatesDelivered, rejectUnprocessedUpdates, updateRequestMessages } from '../machines/update.js';
+import { admitUpdate as admitUpd, markUpdatesDelivered, updateRequestMessages } from '../machines/update.js';
 import { admissionCheck } from '../ops/update.js';
 import { applicationFailure, payloads } from './builders.js';
 
@@ -82,6 +81,8 @@ export interface CompleteOptions {
 /** The outcome of RespondWorkflowTaskCompleted: error is the error the RPC would return (after committing). */
 export interface CompletionOutcome {
   readonly error: Error | null;
+  /** Set when a speculative task was discarded (RespondWorkflowTaskCompletedResponse.reset_history_event_id). */
+  readonly resetHistoryEventId?: number;
 }
 
 export interface ActivityPoll {
@@ -264,38 +265,23 @@ export class EngineHarness {
   completeWorkflowTask(commands: Command[] = [], opts: CompleteOptions = {}): CompletionOutcome {
     const token = this.tokenOrLast(opts.token);
     const identity = opts.identity ?? 'worker';
-    const binaryChecksum = '';
     return this.update<CompletionOutcome>((loaded, nowMs) => {
       const state = this.requireRunning(loaded);
       this.checkStarted(state, token);
-      const pristine = cloneMutableState(state);
-      const t = new Transition(state, nowMs);
-      if (state.buffered.length > 0 && hasClosingCommand(commands)) {
-        failWft(t, WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, null, identity, binaryChecksum, true);
-        return { transition: t, value: { error: new InvalidArgumentError('UnhandledCommand') } };
-      }
-      try {
-        const completedId = completeWft(t, { identity, binaryChecksum, sdkMetadata: null, meteringMetadata: null, workerVersion: null });
-        const messages = opts.messages ?? [];
-        applyCommands(t, commands, { completedEventId: completedId, identity, messages });
-        applyUnreferencedMessages(t, commands, messages);
-      } catch (err) {
-        if (!(err instanceof CommandError)) throw err;
-        const error = new InvalidArgumentError(err.message);
-        if (pristine.workflowTask?.transient) return { transition: null, value: { error } };
-        const tf = new Transition(pristine, nowMs);
-        failWft(tf, err.failedCause, { message: err.message, source: 'Server', serverFailureInfo: {} }, identity, binaryChecksum);
-        return { transition: tf, value: { error } };
-      }
-      if (!t.closed) {
-        if (!opts.forceCreateNewWorkflowTask) rejectUnprocessedUpdates(t);
-        const flushed = flushBufferedEvents(t);
-        if (flushed > 0 || opts.forceCreateNewWorkflowTask || t.forceNewWorkflowTask || hasUndeliveredUpdates(t.state)) {
-          scheduleWorkflowTask(t, 1);
-          if (opts.forceCreateNewWorkflowTask && t.state.workflowTask) t.state.workflowTask.heartbeat = true;
-        }
-      }
-      return { transition: t, value: { error: null } };
+      const r = applyCompletion(state, nowMs, {
+        identity,
+        binaryChecksum: '',
+        sdkMetadata: null,
+        meteringMetadata: null,
+        workerVersion: null,
+        commands,
+        messages: opts.messages ?? [],
+        forceCreateNewWorkflowTask: opts.forceCreateNewWorkflowTask ?? false,
+        stickyAttributes: null,
+        discardSpeculativeWithEvents: true,
+        lookups: {},
+      });
+      return { transition: r.transition, value: { error: r.error, ...(r.resetHistoryEventId !== undefined ? { resetHistoryEventId: r.resetHistoryEventId } : {}) } };
     });
   }
 

@@ -1,0 +1,95 @@
+// The pure decision of RespondWorkflowTaskCompleted, shared by the operation (ops/workflow-task.ts) and
+// the engine-test harness: given the started task's state and the worker's completion, what is written.
+//
+//   speculative task, only update rejections      -> discarded: nothing written, worker rolls back
+//   buffered events + a command that closes the run -> task failed UNHANDLED_COMMAND (events delivered next)
+//   an invalid command or message                 -> task failed with its cause (a transient retry is dropped)
+//   otherwise -> WorkflowTaskCompleted, command events, buffered events, and a new task when needed
+import { InvalidArgumentError } from '../../errors.js';
+import { WorkflowTaskFailedCause, type Command, type ProtocolMessage } from '../../proto-types.js';
+import { cloneMutableState, type MutableState } from '../mutable-state.js';
+import { Transition } from '../transition.js';
+import { completeWorkflowTask, discardSpeculativeWorkflowTask, failWorkflowTask, flushBufferedEvents, scheduleWorkflowTask, type CompletionDetails } from '../machines/workflow-task.js';
+import { hasUndeliveredUpdates, isRejectionMessage, rejectUnprocessedUpdates } from '../machines/update.js';
+import { setStickiness, type StickyAttributes } from '../machines/sticky.js';
+import { applyCommands, CommandError, hasClosingCommand, type CommandContext } from './commands.js';
+import { applyUnreferencedMessages } from './update-commands.js';
+
+export interface Completion extends CompletionDetails {
+  readonly commands: readonly Command[];
+  readonly messages: readonly ProtocolMessage[];
+  readonly forceCreateNewWorkflowTask: boolean;
+  readonly stickyAttributes: StickyAttributes | null;
+  /** The worker can take the same events twice (a discarded speculative task may have carried some). */
+  readonly discardSpeculativeWithEvents: boolean;
+  /** Namespace and search-attribute lookups for the commands. */
+  readonly lookups: Omit<CommandContext, 'completedEventId' | 'identity' | 'messages'>;
+}
+
+export interface CompletionResult {
+  readonly transition: Transition | null;
+  /** The error the caller gets (the task was failed, or the completion refused). */
+  readonly error: Error | null;
+  /** Set when a speculative task was discarded: the worker rolls its history back to this started id. */
+  readonly resetHistoryEventId?: number;
+  /** The state after the completion (as committed, or unchanged). */
+  readonly state: MutableState;
+}
+
+export function applyCompletion(state: MutableState, nowMs: number, c: Completion): CompletionResult {
+  const pristine = cloneMutableState(state);
+  const t = new Transition(state, nowMs);
+  if (discardable(state, c)) {
+    setStickiness(state, c.stickyAttributes);
+    applyUnreferencedMessages(t, c.commands, c.messages);
+    rejectUnprocessedUpdates(t);
+    discardSpeculativeWorkflowTask(t);
+    // Updates admitted while the discarded task ran get a task of their own.
+    if (hasUndeliveredUpdates(t.state)) scheduleWorkflowTask(t, 1, true);
+    return { transition: t, error: null, resetHistoryEventId: t.state.lastCompletedWftStartedEventId, state: t.state };
+  }
+  if (state.buffered.length > 0 && hasClosingCommand(c.commands)) {
+    failWorkflowTask(t, WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, null, c.identity, c.binaryChecksum, true);
+    return { transition: t, error: new InvalidArgumentError('UnhandledCommand'), state: t.state };
+  }
+  try {
+    const completedId = completeWorkflowTask(t, c);
+    setStickiness(state, c.stickyAttributes);
+    applyCommands(t, c.commands, { completedEventId: completedId, identity: c.identity, messages: c.messages, ...c.lookups });
+    applyUnreferencedMessages(t, c.commands, c.messages);
+  } catch (err) {
+    if (!(err instanceof CommandError)) throw err;
+    const error = new InvalidArgumentError(err.message);
+    // A retried (transient) attempt that fails validation is dropped; its timeout retries it.
+    const wft = pristine.workflowTask;
+    if (wft?.transient && !wft.speculative) return { transition: null, error, state: pristine };
+    const tf = new Transition(pristine, nowMs);
+    failWorkflowTask(tf, err.failedCause, { message: err.message, source: 'Server', serverFailureInfo: {} }, c.identity, c.binaryChecksum);
+    return { transition: tf, error, state: tf.state };
+  }
+  if (!t.closed) {
+    // A heartbeat completion need not answer the updates it carried; any other must have.
+    if (!c.forceCreateNewWorkflowTask) rejectUnprocessedUpdates(t);
+    const flushed = flushBufferedEvents(t);
+    if (flushed > 0 || c.forceCreateNewWorkflowTask || t.forceNewWorkflowTask || hasUndeliveredUpdates(t.state)) {
+      scheduleWorkflowTask(t, 1);
+      if (c.forceCreateNewWorkflowTask && t.state.workflowTask) t.state.workflowTask.heartbeat = true;
+    }
+  }
+  return { transition: t, error: null, state: t.state };
+}
+
+/**
+ * A speculative task leaves no trace when its completion changes nothing but update rejections: no
+ * commands, only Rejection messages, nothing received meanwhile, no new task asked for.
+ */
+function discardable(state: MutableState, c: Completion): boolean {
+  const wft = state.workflowTask;
+  if (!wft?.speculative) return false;
+  if (c.commands.length > 0 || c.forceCreateNewWorkflowTask || state.buffered.length > 0) return false;
+  if (!c.messages.every(isRejectionMessage)) return false;
+  // A worker that cannot take the same events twice was sent only the task's own two events: discard
+  // then only if nothing was written after the last completed task.
+  const withEvents = wft.scheduledEventId !== state.lastCompletedWftStartedEventId + 2;
+  return !withEvents || c.discardSpeculativeWithEvents;
+}
