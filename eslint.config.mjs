@@ -3,10 +3,10 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'scratch/**', 'bench/results/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['node_modules/**', 'scratch/**', 'bench/results/**', '**/*.js', '**/*.mjs', 'packages/ui/dist/**'] },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },

@@ -3,6 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { addStartDevOptions, currentHostEnvironment, runStartDev, startDevInvocation } from './commands/server-start-dev.js';
+import { addOperatorCommands } from './commands/operator.js';
+import { addTaskQueueCommands } from './commands/task-queue.js';
+import { addWorkflowCommands } from './commands/workflow.js';
+import { CliError } from './errors.js';
 
 /** Exit code for usage errors (unknown flag, bad value), as in most Unix tools. */
 const USAGE_EXIT_CODE = 2;
@@ -40,6 +44,9 @@ export function createProgram(): Command {
       exit: (code) => process.exit(code),
     });
   });
+  addWorkflowCommands(program);
+  addOperatorCommands(program);
+  addTaskQueueCommands(program);
   return program;
 }
 
@@ -54,6 +61,6 @@ export async function runCli(argv: readonly string[]): Promise<void> {
       return;
     }
     process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    process.exitCode = err instanceof CliError ? err.exitCode : 1;
   }
 }

@@ -2,7 +2,7 @@
 // timer queue and the gRPC frontend; recovers pending work from the database before listening.
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { openStore } from './persistence/open-store.js';
+import { describeStoreLocation, openStore } from './persistence/open-store.js';
 import type { Store } from './persistence/store.js';
 import { DEFAULT_RETENTION_MS, NamespaceRegistry } from './namespace/registry.js';
 import { ExecutionEngine } from './history/engine.js';
@@ -26,11 +26,15 @@ import type { SearchAttributeTypeName } from './visibility/search-attributes.js'
 import { createLogger, type LogFormat, type LogLevel, type Logger } from './logger.js';
 import { systemClock, type Clock } from './clock.js';
 import { DEFAULT_NAMESPACE_RPS, NamespaceRateLimiter, rateLimited } from './frontend/rate-limit.js';
+import { startHttpFrontend, type HttpFrontend } from './http/http-server.js';
+import { defaultUiDirectory } from './http/static-files.js';
 
 export interface StartServerOptions {
   ip: string;
   port: number;
   dbFilename: string;
+  /** A PostgreSQL URL: when set, the store is PostgreSQL and `dbFilename` is ignored. */
+  databaseUrl?: string;
   namespaces: string[];
   logLevel: LogLevel;
   logFormat: LogFormat;
@@ -48,6 +52,8 @@ export interface StartServerOptions {
 
 export interface RunningServer {
   readonly grpcAddress: string;
+  /** `host:port` of the Web UI and HTTP API; undefined when headless. */
+  readonly uiAddress?: string | undefined;
   readonly dbPath: string;
   readonly unknownDynamicConfigKeys: readonly string[];
   close(): Promise<void>;
@@ -69,7 +75,8 @@ function numberConfig(config: ReadonlyMap<string, unknown>, key: string, fallbac
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: options.logLevel, format: options.logFormat });
   const clock = options.clock ?? systemClock;
-  const store: Store = await openStore({ dbFilename: options.dbFilename });
+  const storeOptions = { dbFilename: options.dbFilename, databaseUrl: options.databaseUrl };
+  const store: Store = await openStore(storeOptions);
   try {
     const namespaces = await NamespaceRegistry.load(store, options.namespaces);
     const searchAttributes = await SearchAttributeRegistry.load(store, namespaces.list().map((n) => n.id));
@@ -93,20 +100,19 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await recoverDispatches(store, matching);
     await timers.start();
 
-    const server = createGrpcServer(
-      {
-        workflowService: rateLimited({
-          ...systemHandlers(randomUUID()),
-          ...namespaceHandlers(namespaces),
-          ...executionHandlers(ctx, searchAttributes),
-          ...updateHandlers(ctx),
-          ...taskHandlers(ctx),
-          ...visibilityHandlers({ namespaces, searchAttributes, store }),
-        }, new NamespaceRateLimiter(numberConfig(options.dynamicConfig, 'frontend.namespaceRPS', DEFAULT_NAMESPACE_RPS), clock)),
-        operatorService: operatorHandlers(namespaces, searchAttributes),
-      },
-      logger,
-    );
+    // One set of handlers behind both front doors: the HTTP API calls exactly what gRPC calls.
+    const services = {
+      workflowService: rateLimited({
+        ...systemHandlers(randomUUID()),
+        ...namespaceHandlers(namespaces),
+        ...executionHandlers(ctx, searchAttributes),
+        ...updateHandlers(ctx),
+        ...taskHandlers(ctx),
+        ...visibilityHandlers({ namespaces, searchAttributes, store }),
+      }, new NamespaceRateLimiter(numberConfig(options.dynamicConfig, 'frontend.namespaceRPS', DEFAULT_NAMESPACE_RPS), clock)),
+      operatorService: operatorHandlers(namespaces, searchAttributes),
+    };
+    const server = createGrpcServer(services, logger);
     const host = options.ip.includes(':') ? `[${options.ip}]` : options.ip;
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
@@ -115,16 +121,29 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         reject(new Error(inUse ? `port ${options.port} on ${options.ip} is already in use (is another server running?)` : `cannot listen on ${host}:${options.port}: ${err.message}`));
       });
     });
+    // HTTP after gRPC binds: the Web UI (with the API it calls) on the UI port, the API alone on --http-port.
+    const httpFrontends: HttpFrontend[] = [];
+    try {
+      const http = { ...services, logger, uiDirectory: defaultUiDirectory() };
+      if (!options.headless && options.uiPort !== undefined) httpFrontends.push(await startHttpFrontend({ ...http, serveUi: true }, options.ip, options.uiPort));
+      if (options.httpPort !== undefined) httpFrontends.push(await startHttpFrontend({ ...http, serveUi: false }, options.ip, options.httpPort));
+    } catch (err) {
+      await Promise.all(httpFrontends.map((f) => f.close()));
+      server.forceShutdown();
+      throw err;
+    }
     const unknownDynamicConfigKeys = [...options.dynamicConfig.keys()].filter((k) => !KNOWN_DYNAMIC_CONFIG.has(k));
     let closed = false;
     return {
       grpcAddress: `${options.ip}:${port}`,
-      dbPath: options.dbFilename,
+      uiAddress: !options.headless && options.uiPort !== undefined ? httpFrontends[0]?.address : undefined,
+      dbPath: describeStoreLocation(storeOptions),
       unknownDynamicConfigKeys,
       async close() {
         if (closed) return;
         closed = true;
         timers.stop();
+        await Promise.all(httpFrontends.map((f) => f.close()));
         await new Promise<void>((resolve) => {
           server.tryShutdown(() => resolve());
           // Long polls are woken by the frontend on shutdown; do not wait for stragglers forever.

@@ -7,6 +7,11 @@
  *
  * Set `KAIROS_E2E_SERVER_BIN=temporal` (or any path to a `temporal` CLI binary) to run the same suite
  * against the real Temporal dev server; both print a `... Server:  host:port` banner once they listen.
+ *
+ * Set `KAIROS_TEST_DB=postgres` to run it on PostgreSQL: each server then gets a fresh database
+ * (`--database-url`) on a PostgreSQL that this test file starts once and stops after its last server
+ * (persistence/postgres/test-postgres.ts: `KAIROS_TEST_DATABASE_URL`/`DATABASE_URL`, else the machine's
+ * PostgreSQL binaries). A test that passes its own `dbFilename` keeps SQLite.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +19,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startTestPostgres, type TestPostgres } from '@kairos/server/test-postgres';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const KAIROS_BIN = path.join(REPO_ROOT, 'packages/cli/bin/kairos.js');
@@ -36,6 +42,7 @@ export interface KairosServer {
   /** `host:port` to give to `Connection.connect` / `NativeConnection.connect`. */
   readonly address: string;
   readonly port: number;
+  /** The SQLite file, or (KAIROS_TEST_DB=postgres) the URL of the server's PostgreSQL database. */
   readonly dbFilename: string;
   /** The pid of the current server process (changes on restart). */
   readonly pid: number | undefined;
@@ -73,7 +80,40 @@ export async function findFreePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-function serverCommand(port: number, dbFilename: string, logLevel: string, extraArgs: readonly string[]): { command: string; args: string[] } {
+/** Where a server keeps its state: a SQLite file, or a PostgreSQL database. */
+type Database = { readonly kind: 'sqlite'; readonly filename: string } | { readonly kind: 'postgres'; readonly url: string };
+
+function databaseArgs(database: Database): string[] {
+  return database.kind === 'sqlite' ? ['--db-filename', database.filename] : ['--database-url', database.url];
+}
+
+/** Which backend servers use unless a test names a file: KAIROS_TEST_DB=postgres or sqlite (the default). */
+function defaultBackend(): Database['kind'] {
+  const chosen = process.env['KAIROS_TEST_DB'] ?? 'sqlite';
+  if (chosen !== 'sqlite' && chosen !== 'postgres') throw new Error(`KAIROS_TEST_DB=${chosen}: expected sqlite or postgres`);
+  return chosen;
+}
+
+/**
+ * The PostgreSQL of this test file, started on first use and stopped when the last server using it
+ * stops (a crashed test file's PostgreSQL stops by itself: see test-postgres.ts).
+ */
+let sharedPostgres: { server: Promise<TestPostgres>; users: number } | undefined;
+
+function acquirePostgres(): Promise<TestPostgres> {
+  sharedPostgres ??= { server: startTestPostgres(), users: 0 };
+  sharedPostgres.users++;
+  return sharedPostgres.server;
+}
+
+async function releasePostgres(): Promise<void> {
+  const shared = sharedPostgres;
+  if (shared === undefined || --shared.users > 0) return;
+  sharedPostgres = undefined;
+  await (await shared.server).stop();
+}
+
+function serverCommand(port: number, database: Database, logLevel: string, extraArgs: readonly string[]): { command: string; args: string[] } {
   const serverArgs = [
     'server',
     'start-dev',
@@ -82,8 +122,7 @@ function serverCommand(port: number, dbFilename: string, logLevel: string, extra
     '--ip',
     '127.0.0.1',
     '--headless',
-    '--db-filename',
-    dbFilename,
+    ...databaseArgs(database),
     '--log-level',
     logLevel,
     ...extraArgs,
@@ -119,13 +158,13 @@ function waitForExit(child: ChildProcess): Promise<void> {
  */
 async function spawnServer(
   port: number,
-  dbFilename: string,
+  database: Database,
   logLevel: string,
   stdout: OutputTail,
   stderr: OutputTail,
   extraArgs: readonly string[] = [],
 ): Promise<RunningProcess> {
-  const { command, args } = serverCommand(port, dbFilename, logLevel, extraArgs);
+  const { command, args } = serverCommand(port, database, logLevel, extraArgs);
   const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   liveChildren.add(child);
   const exited = waitForExit(child).then(() => {
@@ -181,11 +220,29 @@ async function spawnServer(
 
 export async function startKairos(options: StartKairosOptions = {}): Promise<KairosServer> {
   let tempDir: string | undefined;
-  let dbFilename = options.dbFilename;
-  if (dbFilename === undefined) {
+  let database: Database;
+  let usesPostgres = false;
+  if (options.dbFilename !== undefined) {
+    database = { kind: 'sqlite', filename: options.dbFilename };
+  } else if (defaultBackend() === 'postgres') {
+    usesPostgres = true;
+    try {
+      database = { kind: 'postgres', url: await (await acquirePostgres()).createDatabase('kairos_e2e') };
+    } catch (error) {
+      await releasePostgres();
+      throw error;
+    }
+  } else {
     tempDir = mkdtempSync(path.join(os.tmpdir(), 'kairos-e2e-'));
-    dbFilename = path.join(tempDir, 'kairos.db');
+    database = { kind: 'sqlite', filename: path.join(tempDir, 'kairos.db') };
   }
+  const cleanUp = async (): Promise<void> => {
+    if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
+    if (usesPostgres) {
+      usesPostgres = false;
+      await releasePostgres();
+    }
+  };
   const logLevel = options.logLevel ?? 'warn';
   const stdout = new OutputTail();
   const stderr = new OutputTail();
@@ -197,19 +254,18 @@ export async function startKairos(options: StartKairosOptions = {}): Promise<Kai
   for (let attempt = 0; attempt < 3 && running === undefined; attempt++) {
     port = await findFreePort();
     try {
-      running = await spawnServer(port, dbFilename, logLevel, stdout, stderr, options.extraArgs);
+      running = await spawnServer(port, database, logLevel, stdout, stderr, options.extraArgs);
     } catch (error) {
       lastError = error;
       if (!/EADDRINUSE|address already in use/i.test(stderr.toString())) break;
     }
   }
   if (running === undefined) {
-    if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
+    await cleanUp();
     throw lastError;
   }
 
   let current: RunningProcess | undefined = running;
-  const finalDbFilename = dbFilename;
 
   const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
     const proc = current;
@@ -232,18 +288,18 @@ export async function startKairos(options: StartKairosOptions = {}): Promise<Kai
   return {
     address: `127.0.0.1:${port}`,
     port,
-    dbFilename: finalDbFilename,
+    dbFilename: database.kind === 'sqlite' ? database.filename : database.url,
     get pid() {
       return current?.child.pid;
     },
     kill,
     async restart() {
       await terminate();
-      current = await spawnServer(port, finalDbFilename, logLevel, stdout, stderr, options.extraArgs);
+      current = await spawnServer(port, database, logLevel, stdout, stderr, options.extraArgs);
     },
     async stop() {
       await terminate();
-      if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
+      await cleanUp();
     },
     output() {
       return `--- server stderr ---\n${stderr.toString()}\n--- server stdout ---\n${stdout.toString()}`;

@@ -65,6 +65,7 @@ export function addStartDevOptions(command: Command): Command {
     .option('-p, --port <port>', 'port of the gRPC frontend', parsePort, DEFAULT_PORT)
     .option('--ip <ip>', 'address to listen on (e.g. 0.0.0.0 for all interfaces)', parseNonEmpty, 'localhost')
     .option('-f, --db-filename <path>', 'SQLite database file, or :memory: (default: kairos.db in the user data directory)')
+    .addOption(new Option('--database-url <url>', 'PostgreSQL database instead of SQLite (postgres://user:password@host:port/db)').env('KAIROS_DATABASE_URL').argParser(parseNonEmpty))
     .option('-n, --namespace <name>', 'namespace to create at start, repeatable ("default" is always created)', collect)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('warn'))
     .addOption(new Option('--log-format <format>', 'log format').choices(LOG_FORMATS).default('text'))
@@ -113,9 +114,14 @@ export function startDevInvocation(command: Command, host: HostEnvironment): Sta
 
   const hostPath = host.platform === 'win32' ? path.win32 : path.posix;
   const dbFlag = text('dbFilename');
+  const databaseUrl = text('databaseUrl');
+  if (databaseUrl !== undefined && dbFlag !== undefined) invalid('--db-filename and --database-url name two databases; pass one');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) invalid(`--database-url must be a postgres:// or postgresql:// URL, got "${databaseUrl.replace(/:[^:@/]*@/, ':***@')}"`);
   let dataDir: string | undefined;
   let dbFilename: string;
-  if (dbFlag === undefined) {
+  if (databaseUrl !== undefined) {
+    dbFilename = '';
+  } else if (dbFlag === undefined) {
     dataDir = defaultDataDir(host);
     dbFilename = hostPath.join(dataDir, 'kairos.db');
   } else {
@@ -157,6 +163,7 @@ export function startDevInvocation(command: Command, host: HostEnvironment): Sta
     ip,
     port: grpcPort,
     dbFilename,
+    ...(databaseUrl !== undefined ? { databaseUrl } : {}),
     namespaces,
     logLevel: oneOf(LOG_LEVELS, raw['logLevel'], 'warn'),
     logFormat: oneOf(LOG_FORMATS, raw['logFormat'], 'text'),
@@ -228,9 +235,10 @@ export async function runStartDev(invocation: StartDevInvocation, io: StartDevIo
 
   const listenPort = Number(/:(\d+)$/.exec(running.grpcAddress)?.[1] ?? options.port);
   io.stdout(`Kairos Server:  ${hostPort(options.ip, listenPort)}`);
-  // With --port 0 the UI port is chosen by the OS too, and RunningServer does not report it.
-  if (!options.headless && options.uiPort !== undefined && options.uiPort !== 0) {
-    io.stdout(`Kairos UI:      http://${hostPort(options.ip, options.uiPort)}`);
+  // With --port 0 the UI port is chosen by the OS too: the running server reports it.
+  const uiPort = Number(/:(\d+)$/.exec(running.uiAddress ?? '')?.[1] ?? options.uiPort);
+  if (!options.headless && options.uiPort !== undefined && uiPort !== 0) {
+    io.stdout(`Kairos UI:      http://${hostPort(options.ip, uiPort)}`);
   }
   if (options.metricsPort !== undefined) {
     io.stdout(`Kairos Metrics: http://${hostPort(options.ip, options.metricsPort)}/metrics`);

@@ -1,0 +1,322 @@
+// The PostgreSQL backend: the same Store as sqlite/, over a pool of node-postgres connections, for
+// deployments that outgrow one machine (see connection.ts for how it is opened and checked).
+//
+// Group commit: `commitBatch` applies many transitions in one transaction, each inside its own
+// SAVEPOINT, so one WAL flush (at COMMIT, synchronous_commit=on) makes all of them durable. A transition
+// that fails its conditions rolls back only its savepoint. Conditions are the same as SQLite's: an
+// insert must find no row (ON CONFLICT DO NOTHING, then count), an update must find the version it
+// read (UPDATE ... WHERE version = expected). Under READ COMMITTED a concurrent writer of the same row
+// blocks until the first commits and then re-checks the WHERE against the committed row, so exactly one
+// of two writers that read the same version wins.
+
+import pg from 'pg';
+import { ConditionFailedError, PersistenceError } from '../errors.js';
+import type { CurrentRunRow, ExecutionKey, ExecutionListPage, ExecutionRow, ExecutionWrite } from '../store.js';
+import type { NamespaceRow, Store, TimerTaskRow, TransitionWrite } from '../store.js';
+import type { ExecutionCount, ExecutionCountQuery, ExecutionListQuery, SearchAttributeRow } from '../visibility.js';
+import { checkout, isWriteLocalError, openPool, persistenceError, type PostgresConnectionOptions } from './connection.js';
+import { schemaVersion } from './migrations.js';
+import { executionWriteSql, SQL, type CurrentRunMode } from './statements.js';
+import { PostgresVisibility, rollbackAndRelease, summaryParams } from './visibility-store.js';
+
+export { assertDurableSettings } from './connection.js';
+
+export type PostgresStoreOptions = PostgresConnectionOptions;
+
+/** The live session settings, as PostgreSQL reports them. */
+export interface PostgresSettings {
+  readonly synchronousCommit: string;
+  readonly fsync: string;
+  readonly serverVersion: string;
+  readonly schema: string;
+  readonly schemaVersion: number;
+}
+
+type Row<Key extends string> = { readonly [K in Key]: unknown };
+
+export class PostgresStore implements Store {
+  private readonly visibility: PostgresVisibility;
+  private closed: Promise<void> | undefined;
+
+  private constructor(private readonly pool: pg.Pool) {
+    this.visibility = new PostgresVisibility(pool);
+  }
+
+  /** Opens the pool, checks it is durable, creates the schema if needed and migrates it. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    return new PostgresStore(await openPool(options));
+  }
+
+  /** The live session settings, read back from PostgreSQL (for start-up logs and tests). */
+  async settings(): Promise<PostgresSettings> {
+    const client = await this.connect();
+    try {
+      const { rows } = await client.query<Omit<PostgresSettings, 'schemaVersion'>>(`SELECT
+        current_setting('synchronous_commit') AS "synchronousCommit", current_setting('fsync') AS fsync,
+        current_setting('server_version') AS "serverVersion", current_schema() AS schema`);
+      const [row] = rows;
+      if (!row) throw new PersistenceError('PostgreSQL returned no settings');
+      return { ...row, schemaVersion: await schemaVersion(client) };
+    } finally {
+      client.release();
+    }
+  }
+
+  async commit(write: TransitionWrite): Promise<void> {
+    const [error] = await this.commitBatch([write]);
+    if (error) throw error;
+  }
+
+  async commitBatch(writes: readonly TransitionWrite[]): Promise<Array<Error | null>> {
+    if (writes.length === 0) return [];
+    const client = await this.connect();
+    // One write needs no savepoint: the transaction is its savepoint. Savepoint statements travel
+    // together (one round trip) where they follow each other: a savepoint rolled back to is still
+    // established and clean, and COMMIT releases the last one.
+    const savepoints = writes.length > 1;
+    try {
+      let next = savepoints ? 'BEGIN; SAVEPOINT transition' : 'BEGIN';
+      const results: Array<Error | null> = [];
+      for (const write of writes) {
+        if (next !== '') await client.query(next);
+        try {
+          await this.applyTransition(client, write);
+          next = 'RELEASE SAVEPOINT transition; SAVEPOINT transition';
+          results.push(null);
+        } catch (error) {
+          // The transition's own failure: its savepoint is undone, the others go on. Anything else
+          // (connection, server, deadlock) fails the whole batch below.
+          if (!isWriteLocalError(error)) throw error;
+          const failure = persistenceError(error, 'transition refused by PostgreSQL');
+          if (!savepoints) {
+            await client.query('ROLLBACK');
+            client.release();
+            return [failure];
+          }
+          await client.query('ROLLBACK TO SAVEPOINT transition');
+          next = '';
+          results.push(failure);
+        }
+      }
+      const committed = await client.query('COMMIT');
+      // COMMIT of a transaction that is in an error state answers ROLLBACK, not an error.
+      if (committed.command !== 'COMMIT') throw new PersistenceError(`COMMIT answered ${committed.command}: nothing was written`);
+      client.release();
+      return results;
+    } catch (error) {
+      await rollbackAndRelease(client, error);
+      throw persistenceError(error, 'commit to PostgreSQL failed');
+    }
+  }
+
+  async getExecution(key: ExecutionKey): Promise<ExecutionRow | null> {
+    const [row] = await this.rows<Row<'state' | 'version'>>('getExecution', keyParams(key));
+    return row ? { key, state: row.state as Uint8Array, version: row.version as number } : null;
+  }
+
+  async getCurrentRun(namespaceId: string, workflowId: string): Promise<CurrentRunRow | null> {
+    const [row] = await this.rows<Row<'runId' | 'status'>>('getCurrentRun', [namespaceId, workflowId]);
+    return row ? { namespaceId, workflowId, runId: row.runId as string, status: row.status as number } : null;
+  }
+
+  async readEvents(key: ExecutionKey, firstEventId: number, nextEventId: number, limit: number): Promise<Uint8Array[]> {
+    const rows = await this.rows<Row<'data'>>('readEvents', [...keyParams(key), firstEventId, nextEventId, limit]);
+    return rows.map((row) => row.data as Uint8Array);
+  }
+
+  async readEventsReverse(key: ExecutionKey, beforeEventId: number, limit: number): Promise<Uint8Array[]> {
+    const rows = await this.rows<Row<'data'>>('readEventsReverse', [...keyParams(key), beforeEventId, limit]);
+    return rows.map((row) => row.data as Uint8Array);
+  }
+
+  async listExecutionsNeedingDispatch(): Promise<ExecutionRow[]> {
+    const rows = await this.rows<Row<'namespaceId' | 'workflowId' | 'runId' | 'state' | 'version'>>('listNeedingDispatch', []);
+    return rows.map((row) => ({ key: keyOf(row), state: row.state as Uint8Array, version: row.version as number }));
+  }
+
+  async listTimerTasks(untilMs: number, limit: number): Promise<TimerTaskRow[]> {
+    const rows = await this.rows<Row<'taskId' | 'fireAtMs' | 'namespaceId' | 'workflowId' | 'runId' | 'data'>>('listTimers', [untilMs, limit]);
+    return rows.map((row) => ({ taskId: row.taskId as string, fireAtMs: row.fireAtMs as number, key: keyOf(row), data: row.data as Uint8Array }));
+  }
+
+  listExecutions(query: ExecutionListQuery): Promise<ExecutionListPage> {
+    return this.wrap('list executions', () => this.visibility.list(query));
+  }
+
+  countExecutions(query: ExecutionCountQuery): Promise<ExecutionCount> {
+    return this.wrap('count executions', () => this.visibility.count(query));
+  }
+
+  listSearchAttributes(namespaceId: string): Promise<SearchAttributeRow[]> {
+    return this.wrap('list search attributes', () => this.visibility.listSearchAttributes(namespaceId));
+  }
+
+  addSearchAttributes(namespaceId: string, attributes: readonly SearchAttributeRow[]): Promise<void> {
+    return this.wrap('add search attributes', () => this.visibility.addSearchAttributes(namespaceId, attributes));
+  }
+
+  removeSearchAttributes(namespaceId: string, names: readonly string[]): Promise<string[]> {
+    return this.wrap('remove search attributes', () => this.visibility.removeSearchAttributes(namespaceId, names));
+  }
+
+  async listNamespaces(): Promise<NamespaceRow[]> {
+    const rows = await this.rows<Row<'id' | 'name' | 'data' | 'version'>>('listNamespaces', []);
+    return rows.map((row) => ({ id: row.id as string, name: row.name as string, data: row.data as Uint8Array, version: row.version as number }));
+  }
+
+  async upsertNamespace(row: NamespaceRow, expectedVersion: number): Promise<void> {
+    const [owner] = await this.rows<Row<'id'>>('namespaceIdByName', [row.name]);
+    if (owner !== undefined && owner.id !== row.id) {
+      throw new ConditionFailedError(`namespace name ${row.name} is taken by namespace ${String(owner.id)}`, row.id, owner.id as string);
+    }
+    let changes: number;
+    try {
+      changes =
+        expectedVersion === 0
+          ? await this.changes('insertNamespace', [row.id, row.name, row.data, row.version])
+          : await this.changes('updateNamespace', [row.name, row.data, row.version, row.id, expectedVersion]);
+    } catch (error) {
+      // Another namespace took the name since the check above.
+      if (error instanceof PersistenceError && error.cause instanceof pg.DatabaseError && error.cause.code === '23505') {
+        throw new ConditionFailedError(`namespace name ${row.name} is taken`, row.id, null);
+      }
+      throw error;
+    }
+    if (changes !== 1) {
+      const [current] = await this.rows<Row<'version'>>('namespaceVersion', [row.id]);
+      const found = (current?.version as number | undefined) ?? null;
+      throw new ConditionFailedError(
+        `namespace ${row.id}: expected version ${expectedVersion}, found ${found ?? 'no namespace'}`,
+        expectedVersion,
+        found,
+      );
+    }
+  }
+
+  async deleteExecution(key: ExecutionKey): Promise<void> {
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      for (const statement of ['deleteExecutionRow', 'deleteExecutionEvents', 'deleteExecutionTimers', 'deleteCurrentIfRun'] as const) {
+        await client.query(query(statement, keyParams(key)));
+      }
+      await client.query('COMMIT');
+      client.release();
+    } catch (error) {
+      await rollbackAndRelease(client, error);
+      throw persistenceError(error, `delete execution ${keyParams(key).join('/')}`);
+    }
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.pool.end();
+    return this.closed;
+  }
+
+  private async applyTransition(client: pg.ClientBase, write: TransitionWrite): Promise<void> {
+    for (const execution of write.executions) await this.writeExecution(client, execution);
+    if (write.timersToAdd.length > 0) await this.addTimers(client, write.timersToAdd);
+    if (write.timerIdsToDelete.length > 0) await client.query(query('deleteTimers', [write.timerIdsToDelete]));
+  }
+
+  private async writeExecution(client: pg.ClientBase, write: ExecutionWrite): Promise<void> {
+    const key = keyParams(write.key);
+    if (write.newVersion <= write.expectedVersion) {
+      const versions = `newVersion ${write.newVersion} must exceed expectedVersion ${write.expectedVersion}`;
+      throw new PersistenceError(`execution ${key.join('/')}: ${versions}`);
+    }
+    const insert = write.expectedVersion === 0;
+    const expectedRun = write.setCurrent?.expectedCurrentRunId;
+    const mode: CurrentRunMode = expectedRun === undefined ? 'status' : expectedRun === null ? 'insert' : 'replace';
+    const params: unknown[] = [
+      ...key, write.state, write.newVersion, write.needsDispatch, ...summaryParams(write.summary),
+      write.events.map((event) => event.eventId), write.events.map((event) => event.data),
+    ];
+    if (!insert) params.push(write.expectedVersion);
+    if (typeof expectedRun === 'string') params.push(expectedRun);
+    const name = `kairos_write_${insert ? 'insert' : 'update'}_${mode}`;
+    const { rows } = await client.query<{ written: number; events: number; current: number }>({
+      name,
+      text: executionWriteSql(insert, mode),
+      values: params,
+    });
+    const counts = rows[0] ?? { written: 0, events: 0, current: 0 };
+    // The conditions in the order the SQLite store checks them, so both report the same conflict.
+    if (counts.written !== 1) {
+      const { rows: found } = await client.query<{ version: number }>(query('executionVersion', key));
+      const version = found[0]?.version ?? null;
+      throw new ConditionFailedError(
+        `execution ${key.join('/')}: expected version ${write.expectedVersion}, found ${version ?? 'no run'}`,
+        write.expectedVersion,
+        version,
+      );
+    }
+    if (counts.events !== write.events.length) {
+      const ids = write.events.map((event) => event.eventId).join(', ');
+      throw new ConditionFailedError(`execution ${key.join('/')}: some of events ${ids} are already stored`);
+    }
+    if (mode !== 'status' && counts.current !== 1) {
+      const { rows: current } = await client.query<{ runId: string }>(query('getCurrentRun', [key[0], key[1]]));
+      const found = current[0]?.runId ?? null;
+      throw new ConditionFailedError(
+        `workflow ${key[0]}/${key[1]}: expected current run ${expectedRun ?? 'none'}, found ${found ?? 'none'}`,
+        expectedRun ?? null,
+        found,
+      );
+    }
+  }
+
+  private async addTimers(client: pg.ClientBase, timers: readonly TimerTaskRow[]): Promise<void> {
+    const column = <T>(pick: (timer: TimerTaskRow) => T): T[] => timers.map(pick);
+    const params = [
+      column((t) => t.taskId), column((t) => t.fireAtMs), column((t) => t.key.namespaceId),
+      column((t) => t.key.workflowId), column((t) => t.key.runId), column((t) => t.data),
+    ];
+    try {
+      await client.query(query('insertTimers', params));
+    } catch (error) {
+      // A reused task id is an allocator bug, not a lost race: no ConditionFailedError, but a clear message.
+      if (error instanceof pg.DatabaseError && error.code === '23505') {
+        throw new PersistenceError(`timer task already stored (${error.detail ?? column((t) => t.taskId).join(', ')})`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await checkout(this.pool);
+    } catch (error) {
+      throw persistenceError(error, 'cannot get a PostgreSQL connection');
+    }
+  }
+
+  private async rows<R extends pg.QueryResultRow>(statement: keyof typeof SQL, values: unknown[]): Promise<R[]> {
+    return this.wrap(statement, async () => (await this.pool.query<R>(query(statement, values))).rows);
+  }
+
+  private async changes(statement: keyof typeof SQL, values: unknown[]): Promise<number> {
+    return this.wrap(statement, async () => (await this.pool.query(query(statement, values))).rowCount ?? 0);
+  }
+
+  private async wrap<T>(what: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw persistenceError(error, `PostgreSQL ${what} failed`);
+    }
+  }
+}
+
+/** A named (so prepared once per connection) query of statements.ts. */
+function query(statement: keyof typeof SQL, values: unknown[]): pg.QueryConfig {
+  return { name: `kairos_${statement}`, text: SQL[statement], values };
+}
+
+function keyParams(key: ExecutionKey): [string, string, string] {
+  return [key.namespaceId, key.workflowId, key.runId];
+}
+
+function keyOf(row: Row<'namespaceId' | 'workflowId' | 'runId'>): ExecutionKey {
+  return { namespaceId: row.namespaceId as string, workflowId: row.workflowId as string, runId: row.runId as string };
+}

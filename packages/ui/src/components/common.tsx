@@ -1,0 +1,96 @@
+// Small shared pieces: status badges, decoded values, failures, errors, tabs, copy buttons.
+import { useState, type ReactNode } from 'react';
+import { failureChain, failureKind, payloadValues } from '../payloads';
+import type { Failure, Payloads } from '../types';
+import { statusName } from '../format';
+
+export function StatusBadge({ status }: { status: string | undefined }) {
+  const name = statusName(status);
+  return <span className={`badge status-${name}`}>{name}</span>;
+}
+
+/** A JSON value, pretty-printed, in a scrollable block. */
+export function JsonBlock({ value, className }: { value: unknown; className?: string }) {
+  let text: string;
+  try {
+    text = JSON.stringify(value, null, 2) ?? 'undefined';
+  } catch {
+    text = String(value);
+  }
+  return <pre className={`json ${className ?? ''}`}>{text}</pre>;
+}
+
+/** Decoded payloads: one value shown bare, several as a list. */
+export function PayloadsView({ payloads, empty = 'none' }: { payloads: Payloads | undefined; empty?: string }) {
+  const values = payloadValues(payloads);
+  if (values.length === 0) return <span className="muted">{empty}</span>;
+  return <JsonBlock value={values.length === 1 ? values[0] : values} />;
+}
+
+export function FailureView({ failure }: { failure: Failure | undefined }) {
+  const [showStack, setShowStack] = useState(false);
+  const chain = failureChain(failure);
+  if (chain.length === 0) return null;
+  return (
+    <div className="failure">
+      {chain.map((f, i) => (
+        <div key={i} className="failure-level" style={{ marginLeft: `${i * 16}px` }}>
+          <div>
+            <span className="failure-kind">{failureKind(f)}</span> {f.message}
+          </div>
+          {f.applicationFailureInfo?.details?.payloads?.length ? <PayloadsView payloads={f.applicationFailureInfo.details} /> : null}
+          {showStack && f.stackTrace ? <pre className="stack">{f.stackTrace}</pre> : null}
+        </div>
+      ))}
+      {chain.some((f) => f.stackTrace) ? (
+        <button className="link-button" onClick={() => setShowStack(!showStack)}>
+          {showStack ? 'Hide stack traces' : 'Show stack traces'}
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+export function ErrorBox({ error }: { error: unknown }) {
+  if (error === undefined || error === null) return null;
+  return <div className="error-box" role="alert">{error instanceof Error ? error.message : String(error)}</div>;
+}
+
+export function Tabs<T extends string>({ tabs, value, onChange }: { tabs: ReadonlyArray<readonly [T, string]>; value: T; onChange: (t: T) => void }) {
+  return (
+    <div className="tabs" role="tablist">
+      {tabs.map(([key, label]) => (
+        <button key={key} role="tab" aria-selected={value === key} className={value === key ? 'tab active' : 'tab'} onClick={() => onChange(key)}>
+          {label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+export function Field({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="field">
+      <div className="field-label">{label}</div>
+      <div className="field-value">{children}</div>
+    </div>
+  );
+}
+
+export function CopyButton({ text }: { text: string }) {
+  const [done, setDone] = useState(false);
+  return (
+    <button
+      className="copy"
+      title="Copy"
+      onClick={() => {
+        void navigator.clipboard?.writeText(text).then(() => {
+          setDone(true);
+          setTimeout(() => setDone(false), 1200);
+        });
+      }}
+    >
+      {done ? 'copied' : 'copy'}
+    </button>
+  );
+}

@@ -1,0 +1,120 @@
+/**
+ * `kairos operator namespace ...` and `kairos operator search-attribute ...`, run as the real binary
+ * against a real server; a registered search attribute is then used by `workflow start` and
+ * `workflow list --query` (no worker needed: the workflows only have to exist).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeRun, kairos, kairosJson } from './helpers/cli.js';
+import { startKairos, type KairosServer } from './helpers/server.js';
+import { uniqueWorkflowId } from './helpers/sdk.js';
+
+let server: KairosServer;
+let address: string[];
+
+beforeAll(async () => {
+  server = await startKairos();
+  address = ['--address', server.address];
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const run = (...args: string[]) => kairos([...args, ...address]);
+
+describe('operator namespace', () => {
+  it('creates, describes, lists and updates namespaces', async () => {
+    const created = await run('operator', 'namespace', 'create', 'orders', '--description', 'order workflows', '--email', 'ops@example.com', '--retention', '5d');
+    expect(created.code, describeRun(created)).toBe(0);
+    expect(created.stdout).toContain('Namespace orders created.');
+    const [byFlag, duplicate, unnamed] = await Promise.all([
+      run('operator', 'namespace', 'create', '--namespace', 'billing'),
+      run('operator', 'namespace', 'create', 'orders'),
+      run('operator', 'namespace', 'create'),
+    ]);
+    expect(byFlag.code, describeRun(byFlag)).toBe(0);
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toContain('namespace "orders" already exists');
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toContain('name the namespace');
+
+    const [described, describedJson, list, listJson] = await Promise.all([
+      run('operator', 'namespace', 'describe', '-n', 'orders'),
+      kairosJson<{ namespaceInfo: Record<string, unknown>; config: Record<string, unknown> }>(['operator', 'namespace', 'describe', 'orders', ...address]),
+      run('operator', 'namespace', 'list'),
+      kairosJson<{ namespaceInfo: { name: string } }[]>(['operator', 'namespace', 'list', ...address]),
+    ]);
+    expect(described.stdout).toMatch(/Name\s+orders/);
+    expect(described.stdout).toMatch(/Description\s+order workflows/);
+    expect(described.stdout).toMatch(/OwnerEmail\s+ops@example\.com/);
+    expect(described.stdout).toMatch(/Retention\s+5d/);
+    expect(describedJson.namespaceInfo).toMatchObject({ name: 'orders', state: 'NAMESPACE_STATE_REGISTERED', description: 'order workflows' });
+    expect(describedJson.config['workflowExecutionRetentionTtl']).toBe('432000s');
+    expect(list.stdout).toMatch(/^Name\s+State\s+Retention\s+Description$/m);
+    expect(list.stdout).toMatch(/^billing\s+Registered\s+3d/m);
+    expect(list.stdout).toMatch(/^default\s+Registered\s+1d/m);
+    expect(listJson.map((item) => item.namespaceInfo.name).sort()).toEqual(['billing', 'default', 'orders']);
+
+    const updated = await run('operator', 'namespace', 'update', 'orders', '--retention', '2d', '--data', 'team="payments"');
+    expect(updated.code, describeRun(updated)).toBe(0);
+    expect(updated.stdout).toMatch(/Retention\s+2d/);
+    expect(updated.stdout).toMatch(/Data\s+team="payments"/);
+    const nothing = await run('operator', 'namespace', 'update', 'orders');
+    expect(nothing.code).toBe(2);
+
+    // Workflows live in the namespace given by -n / TEMPORAL_NAMESPACE.
+    const workflowId = uniqueWorkflowId('cli-ns');
+    expect((await run('workflow', 'start', '--type', 'anything', '-t', 'nobody-polls', '-w', workflowId, '-n', 'orders')).code).toBe(0);
+    const [inOrders, inDefault] = await Promise.all([
+      kairos(['workflow', 'list'], { env: { TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'orders' } }),
+      run('workflow', 'list'),
+    ]);
+    expect(inOrders.stdout).toContain(workflowId);
+    expect(inDefault.stdout).not.toContain(workflowId);
+  });
+});
+
+describe('operator search-attribute', () => {
+  it('creates, lists and removes custom search attributes that workflows and queries then use', async () => {
+    const created = await run('operator', 'search-attribute', 'create', '--name', 'CustomerId', '--name', 'Priority', '--type', 'Keyword', '--type', 'int');
+    expect(created.code, describeRun(created)).toBe(0);
+    const [list, listJson] = await Promise.all([
+      run('operator', 'search-attribute', 'list'),
+      kairosJson<{ name: string; type: string; kind: string }[]>(['operator', 'search-attribute', 'list', ...address]),
+    ]);
+    expect(list.stdout).toMatch(/^Name\s+Type\s+Kind$/m);
+    expect(list.stdout).toMatch(/^CustomerId\s+Keyword\s+custom$/m);
+    expect(list.stdout).toMatch(/^Priority\s+Int\s+custom$/m);
+    expect(listJson).toContainEqual({ name: 'WorkflowType', type: 'Keyword', kind: 'system' });
+
+    const [first, second] = [uniqueWorkflowId('cli-sa'), uniqueWorkflowId('cli-sa')];
+    const starts = await Promise.all([
+      run('workflow', 'start', '--type', 'anything', '-t', 'nobody-polls', '-w', first, '--search-attribute', 'CustomerId="c-1"', '--search-attribute', 'Priority=1', '--memo', 'note="first"'),
+      run('workflow', 'start', '--type', 'anything', '-t', 'nobody-polls', '-w', second, '--search-attribute', 'CustomerId="c-2"', '--search-attribute', 'Priority=5'),
+    ]);
+    for (const start of starts) expect(start.code, describeRun(start)).toBe(0);
+    const [matching, counted, described] = await Promise.all([
+      kairosJson<{ execution: { workflowId: string }; searchAttributes: { indexedFields: Record<string, unknown> } }[]>(['workflow', 'list', '-q', "CustomerId = 'c-1'", ...address]),
+      run('workflow', 'count', '-q', 'Priority >= 2'),
+      run('workflow', 'describe', '-w', first),
+    ]);
+    expect(matching.map((item) => item.execution.workflowId)).toEqual([first]);
+    expect(matching[0]?.searchAttributes.indexedFields).toMatchObject({ CustomerId: 'c-1', Priority: 1 });
+    expect(counted.stdout).toMatch(/^Total: 1$/m);
+    expect(described.stdout).toMatch(/Memo\s+\{"note":"first"\}/);
+    expect(described.stdout).toMatch(/SearchAttributes\s+\{.*"CustomerId":"c-1".*\}/);
+
+    const badQuery = await run('workflow', 'list', '-q', 'CustomerId = ');
+    expect(badQuery.code).toBe(1);
+    expect(badQuery.stderr).toMatch(/^Error: the server rejected the request: /);
+
+    const unconfirmed = await run('operator', 'search-attribute', 'remove', '--name', 'Priority');
+    expect(unconfirmed.code).toBe(1);
+    expect(unconfirmed.stderr).toContain('pass --yes');
+    const removed = await run('operator', 'search-attribute', 'remove', '--name', 'Priority', '--yes');
+    expect(removed.code, describeRun(removed)).toBe(0);
+    const after = await kairosJson<{ name: string }[]>(['operator', 'search-attribute', 'list', ...address]);
+    expect(after.map((item) => item.name)).not.toContain('Priority');
+    expect(after.map((item) => item.name)).toContain('CustomerId');
+  });
+});
