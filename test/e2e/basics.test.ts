@@ -82,6 +82,11 @@ describe('activities', () => {
         'WORKFLOW_TASK_COMPLETED',
         'WORKFLOW_EXECUTION_COMPLETED',
       ]);
+      // The worker asked to run the activity itself (request_eager_execution): it came back in the
+      // workflow-task completion's response, started in the same commit, without a poll.
+      if (process.env['KAIROS_E2E_SERVER_BIN'] === undefined) expect(history.events?.[5]?.activityTaskStartedEventAttributes?.requestId).toBe('eager-5');
+      // The second workflow task went to the worker's sticky queue.
+      expect(history.events?.[7]?.workflowTaskScheduledEventAttributes?.taskQueue?.kind).toBe(enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY);
     });
   });
 

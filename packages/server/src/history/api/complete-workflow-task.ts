@@ -6,11 +6,12 @@
 //   an invalid command or message                 -> task failed with its cause (a transient retry is dropped)
 //   otherwise -> WorkflowTaskCompleted, command events, buffered events, and a new task when needed
 import { InvalidArgumentError } from '../../errors.js';
-import { WorkflowTaskFailedCause, type Command, type ProtocolMessage } from '../../proto-types.js';
-import { cloneMutableState, type MutableState } from '../mutable-state.js';
+import { CommandType, WorkflowTaskFailedCause, type Command, type ProtocolMessage } from '../../proto-types.js';
+import { cloneMutableState, type ActivityInfo, type MutableState } from '../mutable-state.js';
 import { Transition } from '../transition.js';
-import { completeWorkflowTask, discardSpeculativeWorkflowTask, failWorkflowTask, flushBufferedEvents, scheduleWorkflowTask, type CompletionDetails } from '../machines/workflow-task.js';
-import { hasUndeliveredUpdates, isRejectionMessage, rejectUnprocessedUpdates } from '../machines/update.js';
+import { completeWorkflowTask, discardSpeculativeWorkflowTask, failWorkflowTask, flushBufferedEvents, scheduleWorkflowTask, startWorkflowTask, type CompletionDetails } from '../machines/workflow-task.js';
+import { startActivity } from '../machines/activity.js';
+import { hasUndeliveredUpdates, isRejectionMessage, markUpdatesDelivered, rejectUnprocessedUpdates } from '../machines/update.js';
 import { setStickiness, type StickyAttributes } from '../machines/sticky.js';
 import { applyCommands, CommandError, hasClosingCommand, type CommandContext } from './commands.js';
 import { applyUnreferencedMessages } from './update-commands.js';
@@ -24,6 +25,8 @@ export interface Completion extends CompletionDetails {
   readonly discardSpeculativeWithEvents: boolean;
   /** Namespace and search-attribute lookups for the commands. */
   readonly lookups: Omit<CommandContext, 'completedEventId' | 'identity' | 'messages'>;
+  /** The worker takes a new workflow task in the response (when it is sticky: the task is partial). */
+  readonly returnNewWorkflowTask: boolean;
 }
 
 export interface CompletionResult {
@@ -34,6 +37,10 @@ export interface CompletionResult {
   readonly resetHistoryEventId?: number;
   /** The state after the completion (as committed, or unchanged). */
   readonly state: MutableState;
+  /** Activities the worker asked to run itself (request_eager_execution), started in this transition. */
+  readonly eagerActivities?: readonly ActivityInfo[];
+  /** True when the next workflow task was started in this transition for the response. */
+  readonly newWorkflowTaskStarted?: boolean;
 }
 
 export function applyCompletion(state: MutableState, nowMs: number, c: Completion): CompletionResult {
@@ -67,16 +74,54 @@ export function applyCompletion(state: MutableState, nowMs: number, c: Completio
     failWorkflowTask(tf, err.failedCause, { message: err.message, source: 'Server', serverFailureInfo: {} }, c.identity, c.binaryChecksum);
     return { transition: tf, error, state: tf.state };
   }
-  if (!t.closed) {
-    // A heartbeat completion need not answer the updates it carried; any other must have.
-    if (!c.forceCreateNewWorkflowTask) rejectUnprocessedUpdates(t);
-    const flushed = flushBufferedEvents(t);
-    if (flushed > 0 || c.forceCreateNewWorkflowTask || t.forceNewWorkflowTask || hasUndeliveredUpdates(t.state)) {
-      scheduleWorkflowTask(t, 1);
-      if (c.forceCreateNewWorkflowTask && t.state.workflowTask) t.state.workflowTask.heartbeat = true;
-    }
+  if (t.closed) return { transition: t, error: null, state: t.state };
+  // A heartbeat completion need not answer the updates it carried; any other must have.
+  if (!c.forceCreateNewWorkflowTask) rejectUnprocessedUpdates(t);
+  const flushed = flushBufferedEvents(t);
+  if (flushed > 0 || c.forceCreateNewWorkflowTask || t.forceNewWorkflowTask || hasUndeliveredUpdates(t.state)) {
+    scheduleWorkflowTask(t, 1);
+    if (c.forceCreateNewWorkflowTask && t.state.workflowTask) t.state.workflowTask.heartbeat = true;
   }
-  return { transition: t, error: null, state: t.state };
+  const eagerActivities = startEagerActivities(t, c);
+  const newWorkflowTaskStarted = startReturnedWorkflowTask(t, c);
+  return { transition: t, error: null, state: t.state, eagerActivities, newWorkflowTaskStarted };
+}
+
+/**
+ * Eager activity dispatch: activities the worker asked to run itself (it reserved a slot) start in this
+ * very transition and travel back in the response, saving a poll and a commit. Only activities on the
+ * workflow's own task queue, as Temporal does; the others are dispatched as usual.
+ */
+function startEagerActivities(t: Transition, c: Completion): ActivityInfo[] {
+  const state = t.state;
+  const started: ActivityInfo[] = [];
+  for (const command of c.commands) {
+    const a = command.scheduleActivityTaskCommandAttributes;
+    if (command.commandType !== CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK || !a?.requestEagerExecution) continue;
+    const info = Object.values(state.activities).find((x) => x.activityId === a.activityId && x.phase === 'scheduled' && x.attempt === 1);
+    if (!info || info.taskQueue !== state.taskQueue) continue;
+    startActivity(t, info, c.identity, `eager-${info.scheduledEventId}`);
+    const i = t.dispatches.findIndex((d) => d.kind === 'activityTask' && d.scheduledEventId === info.scheduledEventId);
+    if (i >= 0) t.dispatches.splice(i, 1);
+    started.push(info);
+  }
+  return started;
+}
+
+/**
+ * The worker asked for the next workflow task in the response (return_new_workflow_task): when this
+ * completion scheduled one and the worker is sticky (it keeps the workflow cached), start it now.
+ */
+function startReturnedWorkflowTask(t: Transition, c: Completion): boolean {
+  const state = t.state;
+  const wft = state.workflowTask;
+  if (!c.returnNewWorkflowTask || state.stickyTaskQueue === '' || !wft || wft.startedEventId !== 0 || wft.transient) return false;
+  const i = t.dispatches.findIndex((d) => d.kind === 'workflowTask' && d.scheduledEventId === wft.scheduledEventId);
+  if (i < 0) return false;
+  t.dispatches.splice(i, 1);
+  startWorkflowTask(t, c.identity, `returned-${wft.scheduledEventId}`);
+  markUpdatesDelivered(state, wft);
+  return true;
 }
 
 /**

@@ -27,25 +27,29 @@ export async function recordActivityTaskStarted(ctx: HistoryContext, ns: Namespa
     if (!info || info.attempt !== ref.attempt || info.phase !== 'scheduled' || info.awaitingRetry) return { transition: null, value: null };
     const t = new Transition(state, nowMs);
     startActivity(t, info, poll.identity ?? '', requestId);
-    const attrs = decodeScheduledAttributes(info);
-    const token: ActivityTaskToken = { k: 'act', ns: state.namespaceId, wid: state.workflowId, rid: state.runId, sid: info.scheduledEventId, att: info.attempt, aid: info.activityId };
-    const response: PollResponse = {
-      taskToken: encodeTaskToken(token),
-      workflowNamespace: ns.name,
-      workflowType: { name: state.workflowType },
-      workflowExecution: { workflowId: state.workflowId, runId: state.runId },
-      activityType: attrs.activityType ?? null,
-      activityId: info.activityId,
-      header: attrs.header ?? null,
-      input: attrs.input ?? null,
-      heartbeatDetails: info.heartbeatDetails ? PayloadsCodec.decode(info.heartbeatDetails) : null,
-      attempt: info.attempt,
-      retryPolicy: attrs.retryPolicy ?? null,
-      priority: attrs.priority ?? null,
-      ...activityPollFields(info),
-    };
-    return { transition: t, value: response };
+    return { transition: t, value: activityTaskResponse(ns.name, state, info) };
   });
+}
+
+/** The task a worker gets for a started activity attempt (a poll's answer, or an eager dispatch). */
+export function activityTaskResponse(namespace: string, state: MutableState, info: ActivityInfo): PollResponse {
+  const attrs = decodeScheduledAttributes(info);
+  const token: ActivityTaskToken = { k: 'act', ns: state.namespaceId, wid: state.workflowId, rid: state.runId, sid: info.scheduledEventId, att: info.attempt, aid: info.activityId };
+  return {
+    taskToken: encodeTaskToken(token),
+    workflowNamespace: namespace,
+    workflowType: { name: state.workflowType },
+    workflowExecution: { workflowId: state.workflowId, runId: state.runId },
+    activityType: attrs.activityType ?? null,
+    activityId: info.activityId,
+    header: attrs.header ?? null,
+    input: attrs.input ?? null,
+    heartbeatDetails: info.heartbeatDetails ? PayloadsCodec.decode(info.heartbeatDetails) : null,
+    attempt: info.attempt,
+    retryPolicy: attrs.retryPolicy ?? null,
+    priority: attrs.priority ?? null,
+    ...activityPollFields(info),
+  };
 }
 
 export interface ActivityTarget {

@@ -12,6 +12,7 @@ import { failWorkflowTask, startWorkflowTask, transientWorkflowTaskEvents } from
 import { isRunning } from '../machines/workflow.js';
 import { moveStickyTaskToNormalQueue } from '../machines/sticky.js';
 import { applyCompletion, type CompletionResult } from '../api/complete-workflow-task.js';
+import { activityTaskResponse } from './activity-task.js';
 import { markUpdatesDelivered, updateRequestMessages } from '../machines/update.js';
 import { decodeTaskToken, encodeTaskToken, type WorkflowTaskToken } from '../task-token.js';
 import type { TaskRef } from '../../matching/matching.js';
@@ -104,13 +105,19 @@ export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: Name
       stickyAttributes: req.stickyAttributes ?? null,
       discardSpeculativeWithEvents: req.capabilities?.discardSpeculativeWorkflowTaskWithEvents ?? false,
       lookups: { namespaceByName: (n) => ctx.namespaces.find(n), namespaceById: (id) => ctx.namespaces.findById(id), searchAttributes: ctx.searchAttributes.custom(state.namespaceId) },
+      returnNewWorkflowTask: req.returnNewWorkflowTask ?? false,
     });
     return { transition: r.transition, value: r };
   });
   const value = { ...result, answers, startedEventId: token.st };
   settleQueries(ctx, key, value.startedEventId, value.answers, value.state);
   if (value.error) throw value.error;
-  return value.resetHistoryEventId !== undefined ? { resetHistoryEventId: value.resetHistoryEventId } : {};
+  if (value.resetHistoryEventId !== undefined) return { resetHistoryEventId: value.resetHistoryEventId };
+  return {
+    // The next task, started for this worker (its sticky queue's view: only the events it has not seen).
+    workflowTask: value.newWorkflowTaskStarted ? await buildPollResponse(ctx, value.state, value.state.stickyTaskQueue) : null,
+    activityTasks: (value.eagerActivities ?? []).map((info) => activityTaskResponse(ns.name, value.state, info)),
+  };
 }
 
 

@@ -280,6 +280,7 @@ export class EngineHarness {
         stickyAttributes: null,
         discardSpeculativeWithEvents: true,
         lookups: {},
+        returnNewWorkflowTask: false,
       });
       return { transition: r.transition, value: { error: r.error, ...(r.resetHistoryEventId !== undefined ? { resetHistoryEventId: r.resetHistoryEventId } : {}) } };
     });
