@@ -51,6 +51,17 @@ export default defineConfig({
           sequence: { groupOrder: 3 },
         },
       },
+      {
+        test: {
+          name: 'sdk',
+          include: ['test/sdk/**/*.test.ts'],
+          // Each file runs a server and workers in-process (and the official worker for cross-replay).
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 4 },
+        },
+      },
     ],
   },
 });

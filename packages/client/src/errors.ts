@@ -1,0 +1,88 @@
+// Errors the client throws, named like the official SDK's so that `catch` blocks carry over.
+import type { RetryState } from '@kairos/sdk-common';
+
+/** Base class of errors raised by a failed gRPC call. `code` is the gRPC status code. */
+export class ServiceError extends Error {
+  override name = 'ServiceError';
+  constructor(
+    message: string,
+    readonly code: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** `start` (or signal-with-start) found a running workflow with the same id. */
+export class WorkflowExecutionAlreadyStartedError extends Error {
+  override name = 'WorkflowExecutionAlreadyStartedError';
+  constructor(
+    message: string,
+    readonly workflowId: string,
+    readonly workflowType: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The workflow (or the given run of it) does not exist. */
+export class WorkflowNotFoundError extends Error {
+  override name = 'WorkflowNotFoundError';
+  constructor(
+    message: string,
+    readonly workflowId: string,
+    readonly runId: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** The workflow closed without a result: failed, cancelled, terminated or timed out. Reason in `cause`. */
+export class WorkflowFailedError extends Error {
+  override name = 'WorkflowFailedError';
+  /** Why the workflow closed: an ApplicationFailure, CancelledFailure, TerminatedFailure, ... */
+  declare readonly cause: Error | undefined;
+
+  constructor(
+    message: string,
+    cause: Error | undefined,
+    readonly retryState: RetryState,
+  ) {
+    super(message, { cause });
+  }
+}
+
+/** The run continued as new and the caller asked not to follow runs. */
+export class WorkflowContinuedAsNewError extends Error {
+  override name = 'WorkflowContinuedAsNewError';
+  constructor(
+    message: string,
+    readonly newExecutionRunId: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The workflow has no handler for the query type. */
+export class QueryNotRegisteredError extends Error {
+  override name = 'QueryNotRegisteredError';
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The query's handler threw. */
+export class QueryFailedError extends Error {
+  override name = 'QueryFailedError';
+}
+
+/** The server refused the query because of its reject condition. */
+export class QueryRejectedError extends Error {
+  override name = 'QueryRejectedError';
+  constructor(readonly status: string) {
+    super('Query rejected');
+  }
+}

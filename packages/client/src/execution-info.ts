@@ -1,0 +1,44 @@
+// A workflow execution as describe() and list() report it, decoded from the API's WorkflowExecutionInfo.
+import type { temporal } from '@temporalio/proto';
+import { api, timestampToMs } from '@kairos/common';
+import type { PayloadConverter } from '@kairos/sdk-common';
+
+export interface WorkflowExecutionInfo {
+  workflowId: string;
+  runId: string;
+  type: string;
+  taskQueue: string;
+  /** `name` is the status without its prefix: RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, ... */
+  status: { code: number; name: string };
+  historyLength: number;
+  startTime: Date;
+  executionTime: Date | undefined;
+  closeTime: Date | undefined;
+  memo: Record<string, unknown>;
+  rawInfo: temporal.api.workflow.v1.IWorkflowExecutionInfo;
+}
+
+function date(ts: Parameters<typeof timestampToMs>[0]): Date | undefined {
+  const ms = timestampToMs(ts);
+  return ms === undefined ? undefined : new Date(ms);
+}
+
+export function decodeExecutionInfo(
+  info: temporal.api.workflow.v1.IWorkflowExecutionInfo | null | undefined,
+  converter: PayloadConverter,
+): WorkflowExecutionInfo {
+  const code = info?.status ?? 0;
+  return {
+    workflowId: info?.execution?.workflowId ?? '',
+    runId: info?.execution?.runId ?? '',
+    type: info?.type?.name ?? '',
+    taskQueue: info?.taskQueue ?? '',
+    status: { code, name: String(api.enums.v1.WorkflowExecutionStatus[code]).replace(/^WORKFLOW_EXECUTION_STATUS_/, '') },
+    historyLength: Number(info?.historyLength ?? 0),
+    startTime: date(info?.startTime) ?? new Date(0),
+    executionTime: date(info?.executionTime),
+    closeTime: date(info?.closeTime),
+    memo: Object.fromEntries(Object.entries(info?.memo?.fields ?? {}).map(([k, v]) => [k, converter.fromPayload(v)])),
+    rawInfo: info ?? {},
+  };
+}

@@ -1,0 +1,164 @@
+// WorkflowClient: start, execute, signal-with-start and handles. Shaped like the official client so
+// that `client.workflow.start(...)` code carries over.
+import * as grpc from '@grpc/grpc-js';
+import {
+  defaultPayloadConverter,
+  toPayloads,
+  type PayloadConverter,
+  type SignalDefinition,
+  type Workflow,
+  type WorkflowResultType,
+} from '@kairos/sdk-common';
+import type { Connection } from './connection.js';
+import { decodeExecutionInfo, type WorkflowExecutionInfo } from './execution-info.js';
+import { ServiceError, WorkflowExecutionAlreadyStartedError } from './errors.js';
+import { WorkflowHandle, type ClientContext, type ResultOptions } from './workflow-handle.js';
+import { defaultIdentity, startRequestFields, type WorkflowStartOptions } from './workflow-options.js';
+
+export interface WorkflowClientOptions {
+  connection: Connection;
+  namespace?: string;
+  identity?: string;
+  payloadConverter?: PayloadConverter;
+}
+
+type WorkflowArg = string | Workflow;
+type ArgsOf<W extends WorkflowArg> = W extends Workflow ? Parameters<W> : unknown[];
+type ResultOf<W extends WorkflowArg> = W extends Workflow ? WorkflowResultType<W> : unknown;
+
+export interface SignalWithStartOptions<W extends WorkflowArg, SignalArgs extends unknown[]>
+  extends WorkflowStartOptions<ArgsOf<W>> {
+  signal: SignalDefinition<SignalArgs> | string;
+  signalArgs?: SignalArgs;
+}
+
+function workflowTypeName(workflow: WorkflowArg): string {
+  if (typeof workflow === 'string') return workflow;
+  if (workflow.name === '') throw new TypeError('an anonymous function cannot name a workflow type; pass the type name');
+  return workflow.name;
+}
+
+export class WorkflowClient {
+  private readonly ctx: ClientContext;
+
+  constructor(options: WorkflowClientOptions) {
+    this.ctx = {
+      connection: options.connection,
+      namespace: options.namespace ?? 'default',
+      identity: options.identity ?? defaultIdentity(),
+      converter: options.payloadConverter ?? defaultPayloadConverter,
+    };
+  }
+
+  get namespace(): string {
+    return this.ctx.namespace;
+  }
+
+  get connection(): Connection {
+    return this.ctx.connection;
+  }
+
+  /** Starts a workflow; resolves to a handle on the new run once the server accepted the start. */
+  async start<W extends WorkflowArg>(
+    workflow: W,
+    options: WorkflowStartOptions<ArgsOf<W>>,
+  ): Promise<WorkflowHandle<ResultOf<W>> & { readonly runId: string }> {
+    const workflowType = workflowTypeName(workflow);
+    const request = startRequestFields(this.ctx.namespace, this.ctx.identity, workflowType, options, this.ctx.converter);
+    try {
+      const response = await this.ctx.connection.workflowService.startWorkflowExecution(request);
+      return new WorkflowHandle<ResultOf<W>>(this.ctx, options.workflowId, response.runId, response.runId) as WorkflowHandle<
+        ResultOf<W>
+      > & { readonly runId: string };
+    } catch (error) {
+      throw this.startError(error, options.workflowId, workflowType);
+    }
+  }
+
+  /** Starts a workflow and waits for its result (following continue-as-new). */
+  async execute<W extends WorkflowArg>(workflow: W, options: WorkflowStartOptions<ArgsOf<W>>): Promise<ResultOf<W>> {
+    const handle = await this.start(workflow, options);
+    return await handle.result();
+  }
+
+  /** Signals a running workflow, starting it first if it does not run. */
+  async signalWithStart<W extends WorkflowArg, SignalArgs extends unknown[] = []>(
+    workflow: W,
+    options: SignalWithStartOptions<W, SignalArgs>,
+  ): Promise<WorkflowHandle<ResultOf<W>> & { readonly signaledRunId: string }> {
+    const workflowType = workflowTypeName(workflow);
+    const fields = startRequestFields(this.ctx.namespace, this.ctx.identity, workflowType, options, this.ctx.converter);
+    const signalName = typeof options.signal === 'string' ? options.signal : options.signal.name;
+    try {
+      const response = await this.ctx.connection.workflowService.signalWithStartWorkflowExecution({
+        ...fields,
+        signalName,
+        signalInput: { payloads: toPayloads(this.ctx.converter, options.signalArgs ?? []) },
+      });
+      const handle = new WorkflowHandle<ResultOf<W>>(this.ctx, options.workflowId, undefined, undefined);
+      return Object.assign(handle, { signaledRunId: response.runId });
+    } catch (error) {
+      throw this.startError(error, options.workflowId, workflowType);
+    }
+  }
+
+  /** A handle on an existing workflow; without `runId` it targets the current run. */
+  getHandle<W extends WorkflowArg = string>(
+    workflowId: string,
+    runId?: string,
+    options: { firstExecutionRunId?: string } = {},
+  ): WorkflowHandle<ResultOf<W>> {
+    return new WorkflowHandle<ResultOf<W>>(this.ctx, workflowId, runId, options.firstExecutionRunId);
+  }
+
+  async result<R = unknown>(workflowId: string, runId?: string, options?: ResultOptions): Promise<R> {
+    return (await this.getHandle(workflowId, runId).result(options)) as R;
+  }
+
+  /** Lists workflow executions matching a visibility query (all when empty), page by page. */
+  async *list(options: { query?: string; pageSize?: number } = {}): AsyncIterable<WorkflowExecutionInfo> {
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const response = await this.ctx.connection.workflowService.listWorkflowExecutions({
+        namespace: this.ctx.namespace,
+        query: options.query ?? '',
+        pageSize: options.pageSize ?? 100,
+        nextPageToken,
+      });
+      for (const info of response.executions) yield decodeExecutionInfo(info, this.ctx.converter);
+      nextPageToken = response.nextPageToken.length > 0 ? response.nextPageToken : undefined;
+    } while (nextPageToken !== undefined);
+  }
+
+  /** Counts workflow executions matching a visibility query (with `GROUP BY ExecutionStatus`, per group). */
+  async count(query = ''): Promise<{ count: number; groups: Array<{ count: number; groupValues: unknown[] }> }> {
+    const response = await this.ctx.connection.workflowService.countWorkflowExecutions({ namespace: this.ctx.namespace, query });
+    return {
+      count: Number(response.count),
+      groups: response.groups.map((group) => ({
+        count: Number(group.count),
+        groupValues: (group.groupValues ?? []).map((value) => this.ctx.converter.fromPayload(value)),
+      })),
+    };
+  }
+
+  private startError(error: unknown, workflowId: string, workflowType: string): unknown {
+    if (error instanceof ServiceError && error.code === grpc.status.ALREADY_EXISTS) {
+      return new WorkflowExecutionAlreadyStartedError('Workflow execution already started', workflowId, workflowType);
+    }
+    return error;
+  }
+}
+
+export type ClientOptions = WorkflowClientOptions;
+
+/** The top-level client: `client.workflow` is a WorkflowClient (the official SDK's shape). */
+export class Client {
+  readonly workflow: WorkflowClient;
+  readonly connection: Connection;
+
+  constructor(options: ClientOptions) {
+    this.connection = options.connection;
+    this.workflow = new WorkflowClient(options);
+  }
+}

@@ -1,0 +1,241 @@
+// A handle to one workflow (optionally one run of it): result, signal, query, cancel, terminate,
+// describe, fetchHistory.
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { temporal } from '@temporalio/proto';
+import { api } from '@kairos/common';
+import {
+  CancelledFailure,
+  TerminatedFailure,
+  TimeoutFailure,
+  failureToError,
+  firstValue,
+  fromPayloads,
+  retryStateName,
+  toPayloads,
+  type PayloadConverter,
+  type QueryDefinition,
+  type SignalDefinition,
+} from '@kairos/sdk-common';
+import type { Connection } from './connection.js';
+import { decodeExecutionInfo, type WorkflowExecutionInfo } from './execution-info.js';
+import {
+  QueryFailedError,
+  QueryNotRegisteredError,
+  QueryRejectedError,
+  ServiceError,
+  WorkflowContinuedAsNewError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+} from './errors.js';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const EventType = api.enums.v1.EventType;
+
+export interface ClientContext {
+  readonly connection: Connection;
+  readonly namespace: string;
+  readonly identity: string;
+  readonly converter: PayloadConverter;
+}
+
+export interface WorkflowExecutionDescription extends WorkflowExecutionInfo {
+  raw: temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse;
+}
+
+export interface ResultOptions {
+  /** Follow continue-as-new, retries and cron to the last run (default true). */
+  followRuns?: boolean;
+}
+
+/** Maps NOT_FOUND to WorkflowNotFoundError; other errors pass through. */
+export function rethrowNotFound(error: unknown, workflowId: string, runId: string | undefined): never {
+  if (error instanceof ServiceError && error.code === grpc.status.NOT_FOUND) {
+    throw new WorkflowNotFoundError(error.message, workflowId, runId);
+  }
+  throw error;
+}
+
+export class WorkflowHandle<Result = unknown> {
+  constructor(
+    private readonly ctx: ClientContext,
+    readonly workflowId: string,
+    /** The run this handle targets; undefined means the current run. */
+    readonly runId: string | undefined,
+    readonly firstExecutionRunId: string | undefined,
+  ) {}
+
+  private get execution(): { workflowId: string; runId: string } {
+    return { workflowId: this.workflowId, runId: this.runId ?? '' };
+  }
+
+  async result(options: ResultOptions = {}): Promise<Result> {
+    const followRuns = options.followRuns ?? true;
+    let runId = this.runId ?? '';
+    for (;;) {
+      const event = await this.waitForCloseEvent(runId);
+      const a = event;
+      let next: string | undefined;
+      if (a.workflowExecutionCompletedEventAttributes) {
+        const attrs = a.workflowExecutionCompletedEventAttributes;
+        next = attrs.newExecutionRunId || undefined; // cron
+        if (next === undefined || !followRuns) return firstValue<Result>(this.ctx.converter, attrs.result?.payloads);
+      } else if (a.workflowExecutionContinuedAsNewEventAttributes) {
+        next = a.workflowExecutionContinuedAsNewEventAttributes.newExecutionRunId ?? '';
+        if (!followRuns) throw new WorkflowContinuedAsNewError('Workflow execution continued as new', next);
+      } else if (a.workflowExecutionFailedEventAttributes) {
+        const attrs = a.workflowExecutionFailedEventAttributes;
+        next = attrs.newExecutionRunId || undefined; // workflow retry
+        if (next === undefined || !followRuns) {
+          const cause = attrs.failure ? failureToError(attrs.failure, this.ctx.converter) : undefined;
+          throw new WorkflowFailedError('Workflow execution failed', cause, retryStateName(attrs.retryState));
+        }
+      } else if (a.workflowExecutionTimedOutEventAttributes) {
+        const attrs = a.workflowExecutionTimedOutEventAttributes;
+        next = attrs.newExecutionRunId || undefined;
+        if (next === undefined || !followRuns) {
+          const cause = new TimeoutFailure('Workflow execution timed out', undefined, 'START_TO_CLOSE');
+          throw new WorkflowFailedError('Workflow execution timed out', cause, retryStateName(attrs.retryState));
+        }
+      } else if (a.workflowExecutionCanceledEventAttributes) {
+        const details = fromPayloads(this.ctx.converter, a.workflowExecutionCanceledEventAttributes.details?.payloads);
+        const cause = new CancelledFailure('Workflow canceled', details);
+        throw new WorkflowFailedError('Workflow execution cancelled', cause, 'NON_RETRYABLE_FAILURE');
+      } else if (a.workflowExecutionTerminatedEventAttributes) {
+        const cause = new TerminatedFailure(a.workflowExecutionTerminatedEventAttributes.reason || 'Workflow terminated');
+        throw new WorkflowFailedError('Workflow execution terminated', cause, 'NON_RETRYABLE_FAILURE');
+      } else {
+        throw new Error(`Unexpected close event type ${String(event.eventType)}`);
+      }
+      runId = next ?? '';
+    }
+  }
+
+  /** Long-polls the run's history until its close event exists, and returns that event. */
+  private async waitForCloseEvent(runId: string): Promise<HistoryEvent> {
+    let nextPageToken: Uint8Array | undefined;
+    for (;;) {
+      let response: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse;
+      try {
+        response = await this.ctx.connection.workflowService.getWorkflowExecutionHistory({
+          namespace: this.ctx.namespace,
+          execution: { workflowId: this.workflowId, runId },
+          waitNewEvent: true,
+          historyEventFilterType: api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+          skipArchival: true,
+          nextPageToken,
+        });
+      } catch (error) {
+        rethrowNotFound(error, this.workflowId, runId || undefined);
+      }
+      const events = response.history?.events ?? [];
+      const last = events[events.length - 1];
+      if (last !== undefined) return last;
+      nextPageToken = response.nextPageToken.length > 0 ? response.nextPageToken : undefined;
+    }
+  }
+
+  async signal<Args extends unknown[]>(definition: SignalDefinition<Args> | string, ...args: Args): Promise<void> {
+    const signalName = typeof definition === 'string' ? definition : definition.name;
+    try {
+      await this.ctx.connection.workflowService.signalWorkflowExecution({
+        namespace: this.ctx.namespace,
+        workflowExecution: this.execution,
+        signalName,
+        input: { payloads: toPayloads(this.ctx.converter, args) },
+        identity: this.ctx.identity,
+        requestId: randomUUID(),
+      });
+    } catch (error) {
+      rethrowNotFound(error, this.workflowId, this.runId);
+    }
+  }
+
+  async query<Ret, Args extends unknown[] = []>(definition: QueryDefinition<Ret, Args> | string, ...args: Args): Promise<Ret> {
+    const queryType = typeof definition === 'string' ? definition : definition.name;
+    let response: temporal.api.workflowservice.v1.QueryWorkflowResponse;
+    try {
+      response = await this.ctx.connection.workflowService.queryWorkflow({
+        namespace: this.ctx.namespace,
+        execution: this.execution,
+        query: { queryType, queryArgs: { payloads: toPayloads(this.ctx.converter, args) } },
+      });
+    } catch (error) {
+      if (error instanceof ServiceError && error.code === grpc.status.INVALID_ARGUMENT) {
+        const message = error.message.replace(/^QueryWorkflow: /, '');
+        if (/did not register a handler/.test(message)) throw new QueryNotRegisteredError(message, error.code);
+        throw new QueryFailedError(message);
+      }
+      rethrowNotFound(error, this.workflowId, this.runId);
+    }
+    if (response.queryRejected) {
+      const status = api.enums.v1.WorkflowExecutionStatus[response.queryRejected.status ?? 0] ?? 'UNSPECIFIED';
+      throw new QueryRejectedError(String(status).replace(/^WORKFLOW_EXECUTION_STATUS_/, ''));
+    }
+    return firstValue<Ret>(this.ctx.converter, response.queryResult?.payloads);
+  }
+
+  async cancel(): Promise<void> {
+    try {
+      await this.ctx.connection.workflowService.requestCancelWorkflowExecution({
+        namespace: this.ctx.namespace,
+        workflowExecution: this.execution,
+        identity: this.ctx.identity,
+        requestId: randomUUID(),
+        firstExecutionRunId: this.firstExecutionRunId,
+      });
+    } catch (error) {
+      rethrowNotFound(error, this.workflowId, this.runId);
+    }
+  }
+
+  async terminate(reason?: string): Promise<void> {
+    try {
+      await this.ctx.connection.workflowService.terminateWorkflowExecution({
+        namespace: this.ctx.namespace,
+        workflowExecution: this.execution,
+        reason,
+        identity: this.ctx.identity,
+        firstExecutionRunId: this.firstExecutionRunId,
+      });
+    } catch (error) {
+      rethrowNotFound(error, this.workflowId, this.runId);
+    }
+  }
+
+  async describe(): Promise<WorkflowExecutionDescription> {
+    let raw: temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse;
+    try {
+      raw = await this.ctx.connection.workflowService.describeWorkflowExecution({
+        namespace: this.ctx.namespace,
+        execution: this.execution,
+      });
+    } catch (error) {
+      rethrowNotFound(error, this.workflowId, this.runId);
+    }
+    return { ...decodeExecutionInfo(raw.workflowExecutionInfo, this.ctx.converter), raw };
+  }
+
+  /** The run's full history (all pages). */
+  async fetchHistory(): Promise<temporal.api.history.v1.IHistory> {
+    const events: HistoryEvent[] = [];
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      let response: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse;
+      try {
+        response = await this.ctx.connection.workflowService.getWorkflowExecutionHistory({
+          namespace: this.ctx.namespace,
+          execution: this.execution,
+          nextPageToken,
+        });
+      } catch (error) {
+        rethrowNotFound(error, this.workflowId, this.runId);
+      }
+      events.push(...(response.history?.events ?? []));
+      nextPageToken = response.nextPageToken.length > 0 ? response.nextPageToken : undefined;
+    } while (nextPageToken !== undefined);
+    return { events };
+  }
+}
+
+export { EventType };

@@ -1,0 +1,159 @@
+// The protocol between the worker (Node) and the workflow runtime inside the sandbox. Everything
+// here is plain data: the worker turns history events into activation jobs, the runtime runs the
+// workflow code and answers with commands, and the worker matches those against history (replay) or
+// sends them to the server. Sequence numbers (`seq`) are per command kind, starting at 1, as in the
+// official SDK, so that activity and timer ids agree between the two SDKs.
+import type { CompiledRetryPolicy } from './retry-policy.js';
+import type { Payload } from './payload.js';
+import type { ProtoFailure } from './proto-shapes.js';
+
+export interface WorkflowInfo {
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly workflowType: string;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  readonly attempt: number;
+  readonly firstExecutionRunId: string;
+  readonly continuedFromExecutionRunId: string | undefined;
+  readonly startTime: Date;
+  readonly runStartTime: Date;
+  readonly executionTimeoutMs: number | undefined;
+  readonly runTimeoutMs: number | undefined;
+  readonly taskTimeoutMs: number;
+  readonly cronSchedule: string | undefined;
+  /** Events in history when the current activation started. */
+  historyLength: number;
+  /** True while the workflow code re-runs over events it already produced. */
+  unsafe: { isReplaying: boolean };
+  readonly lastResult?: unknown;
+  readonly memo?: Record<string, unknown>;
+  /** The parent workflow, for a child workflow. */
+  readonly parent?: { readonly workflowId: string; readonly runId: string; readonly namespace: string } | undefined;
+}
+
+/** What the worker learns from WorkflowExecutionStarted, in data form (times as epoch ms). */
+export interface StartInfo {
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  namespace: string;
+  taskQueue: string;
+  attempt: number;
+  firstExecutionRunId: string;
+  continuedFromExecutionRunId: string | undefined;
+  startTimeMs: number;
+  runStartTimeMs: number;
+  executionTimeoutMs: number | undefined;
+  runTimeoutMs: number | undefined;
+  taskTimeoutMs: number;
+  cronSchedule: string | undefined;
+  lastResult: Payload | undefined;
+  memo: Record<string, Payload>;
+  parent: { workflowId: string; runId: string; namespace: string } | undefined;
+}
+
+export type ActivityResolution =
+  | { status: 'completed'; result: Payload | undefined }
+  | { status: 'failed'; failure: ProtoFailure }
+  | { status: 'cancelled'; failure: ProtoFailure };
+
+export type ChildWorkflowResolution = ActivityResolution;
+
+export type ChildStartResolution =
+  | { status: 'started'; runId: string }
+  | { status: 'failed'; cause: 'alreadyStarted' | 'namespaceNotFound' | 'unknown'; workflowId: string; workflowType: string };
+
+export type ActivationJob =
+  | { kind: 'initialize'; args: Payload[]; info: StartInfo; randomnessSeed: string }
+  | { kind: 'signal'; signalName: string; args: Payload[] }
+  | { kind: 'cancelWorkflow'; reason: string }
+  | { kind: 'resolveActivity'; seq: number; resolution: ActivityResolution }
+  | { kind: 'fireTimer'; seq: number }
+  | { kind: 'resolveChildStart'; seq: number; resolution: ChildStartResolution }
+  | { kind: 'resolveChild'; seq: number; resolution: ChildWorkflowResolution }
+  | { kind: 'resolveRequestCancelExternal'; seq: number; failure: ProtoFailure | undefined }
+  | { kind: 'resolveSignalExternal'; seq: number; failure: ProtoFailure | undefined }
+  /** History holds a marker of this patch in the workflow task being replayed. */
+  | { kind: 'notifyHasPatch'; patchId: string };
+
+export interface Activation {
+  /** Workflow time: the event time of the WorkflowTaskStarted event of this activation. */
+  timestampMs: number;
+  isReplaying: boolean;
+  historyLength: number;
+  jobs: ActivationJob[];
+}
+
+export interface ActivityCommandOptions {
+  taskQueue: string | undefined;
+  scheduleToCloseTimeoutMs: number | undefined;
+  scheduleToStartTimeoutMs: number | undefined;
+  startToCloseTimeoutMs: number | undefined;
+  heartbeatTimeoutMs: number | undefined;
+  retry: CompiledRetryPolicy | undefined;
+}
+
+export interface ContinueAsNewCommandOptions {
+  workflowType: string;
+  taskQueue: string | undefined;
+  runTimeoutMs: number | undefined;
+  taskTimeoutMs: number | undefined;
+}
+
+export type ParentClosePolicy = 'TERMINATE' | 'ABANDON' | 'REQUEST_CANCEL';
+
+export interface ChildWorkflowCommandOptions {
+  taskQueue: string | undefined;
+  executionTimeoutMs: number | undefined;
+  runTimeoutMs: number | undefined;
+  taskTimeoutMs: number | undefined;
+  parentClosePolicy: ParentClosePolicy | undefined;
+  workflowIdReusePolicy: string | undefined;
+  retry: CompiledRetryPolicy | undefined;
+  cronSchedule: string | undefined;
+  memo: Record<string, Payload> | undefined;
+}
+
+export type WorkflowCommand =
+  | { kind: 'scheduleActivity'; seq: number; activityType: string; args: Payload[]; options: ActivityCommandOptions }
+  | { kind: 'requestCancelActivity'; seq: number }
+  | { kind: 'startTimer'; seq: number; durationMs: number }
+  | { kind: 'cancelTimer'; seq: number }
+  | { kind: 'completeWorkflow'; result: Payload }
+  | { kind: 'failWorkflow'; failure: ProtoFailure }
+  | { kind: 'cancelWorkflow' }
+  | { kind: 'continueAsNew'; args: Payload[]; options: ContinueAsNewCommandOptions }
+  | {
+      kind: 'startChild';
+      seq: number;
+      workflowType: string;
+      workflowId: string;
+      args: Payload[];
+      options: ChildWorkflowCommandOptions;
+    }
+  | { kind: 'requestCancelExternal'; seq: number; workflowId: string; runId: string | undefined; childWorkflowOnly: boolean }
+  | { kind: 'setPatchMarker'; patchId: string; deprecated: boolean }
+  | {
+      kind: 'signalExternal';
+      seq: number;
+      workflowId: string;
+      runId: string | undefined;
+      signalName: string;
+      args: Payload[];
+      childWorkflowOnly: boolean;
+    };
+
+export interface QueryRequest {
+  queryId: string;
+  queryType: string;
+  args: Payload[];
+}
+
+export type QueryAnswer = { queryId: string; result: Payload } | { queryId: string; failure: ProtoFailure };
+
+export interface ActivationCompletion {
+  commands: WorkflowCommand[];
+  /** Set when workflow code failed the task (not the workflow): the worker fails the workflow task. */
+  taskFailure?: ProtoFailure;
+}

@@ -1,0 +1,10 @@
+// @kairos/sdk-common: what the client, worker, activity and workflow packages share. Safe to load
+// inside the workflow sandbox: no Node built-ins and no runtime dependency.
+export * from './payload.js';
+export * from './duration.js';
+export * from './retry-policy.js';
+export * from './proto-shapes.js';
+export * from './failures.js';
+export * from './failure-converter.js';
+export * from './messages.js';
+export type * from './activation.js';

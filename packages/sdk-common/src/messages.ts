@@ -1,0 +1,33 @@
+// Signal and query definitions: names with the argument and return types attached, shared by the
+// workflow code that handles them and the client code that sends them.
+
+export interface SignalDefinition<Args extends unknown[] = [], Name extends string = string> {
+  type: 'signal';
+  name: Name;
+  /** Never set: carries the argument types. */
+  readonly __signalArgs?: Args;
+}
+
+export interface QueryDefinition<Ret, Args extends unknown[] = [], Name extends string = string> {
+  type: 'query';
+  name: Name;
+  /** Never set: carries the argument and return types. */
+  readonly __queryTypes?: { args: Args; ret: Ret };
+}
+
+export function defineSignal<Args extends unknown[] = [], Name extends string = string>(
+  name: Name,
+): SignalDefinition<Args, Name> {
+  return { type: 'signal', name };
+}
+
+export function defineQuery<Ret, Args extends unknown[] = [], Name extends string = string>(
+  name: Name,
+): QueryDefinition<Ret, Args, Name> {
+  return { type: 'query', name };
+}
+
+/** Any workflow function: async, with serialisable arguments. */
+export type Workflow = (...args: never[]) => Promise<unknown>;
+
+export type WorkflowResultType<W extends Workflow> = Awaited<ReturnType<W>>;

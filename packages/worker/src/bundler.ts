@@ -1,0 +1,95 @@
+// Bundles workflow code with esbuild into one script for the sandbox. The generated entry imports the
+// user's workflows and installs the runtime of @kairos/workflow next to them, so both share one copy
+// of the workflow API. Node built-ins and the Node-side SDK packages are refused at bundle time, with
+// the importing file named, because nothing in the sandbox could provide them.
+import { builtinModules, createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { WorkflowBundleError } from './errors.js';
+
+export interface WorkflowBundle {
+  /** A script that, evaluated in a fresh context, defines `globalThis.__kairos`. */
+  readonly code: string;
+}
+
+export interface BundleOptions {
+  /** The module exporting the workflow functions (TypeScript or JavaScript). */
+  workflowsPath: string;
+  /**
+   * Module substitutions, e.g. `{ '@temporalio/workflow': '@kairos/workflow' }` to run workflow code
+   * written for the official SDK unchanged.
+   */
+  aliases?: Readonly<Record<string, string>>;
+  /** Modules that may be imported but are never called; replaced by empty modules. */
+  ignoreModules?: readonly string[];
+}
+
+const FORBIDDEN_PACKAGES = ['@kairos/worker', '@kairos/client', '@kairos/activity', '@temporalio/worker', '@temporalio/client', '@temporalio/activity'];
+const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
+
+function resolveRuntime(workflowsPath: string): string {
+  // Prefer the copy of @kairos/workflow the workflows themselves would import, so that there is one.
+  for (const base of [workflowsPath, fileURLToPath(import.meta.url)]) {
+    try {
+      return createRequire(base).resolve('@kairos/workflow/internal');
+    } catch {
+      // try the next location
+    }
+  }
+  throw new WorkflowBundleError('cannot find @kairos/workflow: install it next to your workflows');
+}
+
+export async function bundleWorkflowCode(options: BundleOptions): Promise<WorkflowBundle> {
+  const workflowsPath = path.resolve(options.workflowsPath);
+  const runtimePath = resolveRuntime(workflowsPath);
+  const ignored = new Set(options.ignoreModules ?? []);
+  const entry = [
+    `import * as workflows from ${JSON.stringify(workflowsPath)};`,
+    `import { installWorkflowRuntime } from ${JSON.stringify(runtimePath)};`,
+    'installWorkflowRuntime(workflows);',
+  ].join('\n');
+  const sandboxGuard: esbuild.Plugin = {
+    name: 'kairos-sandbox-guard',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        if (ignored.has(args.path)) return { path: args.path, namespace: 'kairos-ignored' };
+        const forbidden = builtins.has(args.path) || FORBIDDEN_PACKAGES.some((p) => args.path === p || args.path.startsWith(`${p}/`));
+        if (!forbidden) return undefined;
+        return {
+          errors: [
+            {
+              text: `workflow code may not import '${args.path}' (imported from ${args.importer}): the workflow sandbox has no Node built-ins or Node-side SDK packages; move that code into an activity`,
+            },
+          ],
+        };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'kairos-ignored' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+    },
+  };
+  let result: esbuild.BuildResult & { outputFiles: esbuild.OutputFile[] };
+  try {
+    result = await esbuild.build({
+      stdin: { contents: entry, resolveDir: path.dirname(workflowsPath), sourcefile: 'kairos-workflow-entry.js', loader: 'js' },
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'neutral',
+      mainFields: ['module', 'main'],
+      conditions: ['import', 'default'],
+      target: 'es2022',
+      alias: { ...options.aliases },
+      plugins: [sandboxGuard],
+      logLevel: 'silent',
+      // Keep function names: workflow types are the exported function names.
+      keepNames: true,
+    });
+  } catch (error) {
+    const failure = error as { errors?: esbuild.Message[] };
+    const messages = (failure.errors ?? []).map((m) => m.text).join('\n');
+    throw new WorkflowBundleError(`could not bundle ${workflowsPath}:\n${messages || String(error)}`, { cause: error });
+  }
+  const output = result.outputFiles[0];
+  if (output === undefined) throw new WorkflowBundleError(`esbuild produced no output for ${workflowsPath}`);
+  return { code: output.text };
+}

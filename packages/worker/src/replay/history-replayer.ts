@@ -1,0 +1,277 @@
+// Drives a workflow sandbox through a history, one workflow task at a time, the way sdk-core does
+// for the official SDK. The history is cut at each WorkflowTaskStarted event:
+//
+//   - inputs (activity results, timers fired, signals, cancel requests, ...) seen since the previous
+//     cut become the jobs of the next activation;
+//   - a WorkflowTaskStarted followed by WorkflowTaskCompleted is replayed: its activation runs with
+//     isReplaying=true, and the commands it produces must match, one by one and in order, the command
+//     events that follow the WorkflowTaskCompleted (else a NondeterminismError names both);
+//   - a WorkflowTaskStarted followed by WorkflowTaskFailed/TimedOut is skipped: its inputs carry over;
+//   - a WorkflowTaskStarted that ends the history is the live task: its commands go to the server.
+//
+// The worker has no sticky cache yet, so every workflow task replays from the first event.
+import type { temporal } from '@temporalio/proto';
+import { api, timestampToMs } from '@kairos/common';
+import {
+  int64ToNumber,
+  protoDurationToMs,
+  type ActivationCompletion,
+  type ActivationJob,
+  type Payload,
+  type ProtoFailure,
+  type WorkflowCommand,
+} from '@kairos/sdk-common';
+import { NondeterminismError } from '../errors.js';
+import type { WorkflowSandbox } from '../sandbox.js';
+import { ExternalEventRouter } from './external-events.js';
+import { isChangeVersionUpsert, patchMarkerOf } from './patches.js';
+import { activityFailure, type ScheduledActivity } from './failures.js';
+import { COMMAND_EVENT_TYPES, commandMatchesEvent, describeCommand, describeEvent, eventTypeName } from './commands.js';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const EventType = api.enums.v1.EventType;
+
+export interface RunIdentity {
+  namespace: string;
+  workflowId: string;
+  runId: string;
+}
+
+/** The end of a replay: the live task's completion, or none when the history holds no open task. */
+export interface ReplayOutcome {
+  live: ActivationCompletion | undefined;
+}
+
+export class HistoryReplayer {
+  private jobs: ActivationJob[] = [];
+  /** Commands of the last replayed activation not yet matched to history events. */
+  private expected: WorkflowCommand[] = [];
+  private readonly activitiesByScheduledId = new Map<number, ScheduledActivity>();
+  private readonly scheduledIdByActivitySeq = new Map<number, number>();
+  private readonly timerSeqById = new Map<string, number>();
+  private readonly external: ExternalEventRouter;
+  private taskNumber = 0;
+
+  constructor(
+    private readonly sandbox: WorkflowSandbox,
+    private readonly run: RunIdentity,
+  ) {
+    this.external = new ExternalEventRouter(run, (event, what) => this.unknownTarget(event, what));
+  }
+
+  scheduledEventIdOf = (seq: number): number => this.scheduledIdByActivitySeq.get(seq) ?? 0;
+
+  replay(events: readonly HistoryEvent[]): ReplayOutcome {
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as HistoryEvent;
+      const type = event.eventType ?? 0;
+      if (type === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) {
+        const next = events[i + 1];
+        this.checkAllCommandsMatched(event);
+        if (next === undefined) return { live: this.activate(event, false, i + 1) };
+        if (next.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
+          this.notifyPatches(events, i + 1);
+          this.replayTask(event, i + 1);
+        }
+      } else if (COMMAND_EVENT_TYPES.has(type)) {
+        // A patch marker may carry sdk-core's TemporalChangeVersion upsert along: skip that too.
+        if (this.matchCommand(event) === 'patch' && isChangeVersionUpsert(events[i + 1])) i++;
+      } else {
+        this.addInput(event);
+      }
+    }
+    this.checkAllCommandsMatched(undefined);
+    return { live: undefined };
+  }
+
+  private replayTask(started: HistoryEvent, historyLength: number): void {
+    const completion = this.activate(started, true, historyLength);
+    if (completion.taskFailure !== undefined) {
+      throw new NondeterminismError(
+        `workflow task ${this.taskNumber} (event ${String(started.eventId)}) completed in history, but replaying it failed: ${completion.taskFailure.message ?? ''}`,
+      );
+    }
+    this.expected = [...completion.commands];
+  }
+
+  private activate(started: HistoryEvent, isReplaying: boolean, historyLength: number): ActivationCompletion {
+    this.taskNumber++;
+    const jobs = this.jobs;
+    this.jobs = [];
+    return this.sandbox.activate({
+      timestampMs: timestampToMs(started.eventTime) ?? 0,
+      isReplaying,
+      historyLength,
+      jobs,
+    });
+  }
+
+  private checkAllCommandsMatched(nextTask: HistoryEvent | undefined): void {
+    // Patch markers are never waited on: one without its event is dropped, as sdk-core does.
+    this.expected = this.expected.filter((command) => command.kind !== 'setPatchMarker');
+    const unmatched = this.expected[0];
+    if (unmatched === undefined) return;
+    const where = nextTask === undefined ? 'before the end of the history' : `before event ${String(nextTask.eventId)} WorkflowTaskStarted`;
+    throw new NondeterminismError(
+      `Nondeterminism in workflow ${this.run.workflowId} (run ${this.run.runId}): the workflow code issued ${describeCommand(unmatched)} ` +
+        `in workflow task ${this.taskNumber}, but the history has no matching event ${where}`,
+    );
+  }
+
+  /**
+   * Like sdk-core, tells the activation of a replayed task which patches its command events mark, so
+   * that `patched()` answers as it did when the task first ran.
+   */
+  private notifyPatches(events: readonly HistoryEvent[], from: number): void {
+    for (let j = from; j < events.length && events[j]?.eventType !== EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED; j++) {
+      const patch = patchMarkerOf(events[j]);
+      if (patch !== undefined) this.jobs.push({ kind: 'notifyHasPatch', patchId: patch.patchId });
+    }
+  }
+
+  /** Matches a command event with the next command; 'patch' when it was a patch marker. */
+  private matchCommand(event: HistoryEvent): 'patch' | 'command' {
+    const marker = patchMarkerOf(event);
+    // sdk-core's rules: a patch command meets a non-marker event -> the command is dropped; a
+    // deprecated marker without its patch command -> the event is skipped (deprecated patches may
+    // be removed from code).
+    while (this.expected[0]?.kind === 'setPatchMarker' && marker === undefined) this.expected.shift();
+    const next = this.expected[0];
+    if (marker?.deprecated && !(next?.kind === 'setPatchMarker' && next.patchId === marker.patchId)) return 'patch';
+    const command = this.expected.shift();
+    if (command === undefined || !commandMatchesEvent(command, event, this.scheduledEventIdOf)) {
+      const issued = command === undefined ? 'issued no further command' : `issued ${describeCommand(command)}`;
+      throw new NondeterminismError(
+        `Nondeterminism in workflow ${this.run.workflowId} (run ${this.run.runId}): history event ${describeEvent(event)} ` +
+          `does not match the workflow code, which ${issued} in workflow task ${this.taskNumber}`,
+      );
+    }
+    const eventId = int64ToNumber(event.eventId);
+    if (command.kind === 'scheduleActivity') {
+      this.activitiesByScheduledId.set(eventId, {
+        seq: command.seq,
+        activityType: command.activityType,
+        activityId: String(command.seq),
+        scheduledEventId: eventId,
+      });
+      this.scheduledIdByActivitySeq.set(command.seq, eventId);
+    } else if (command.kind === 'startTimer') {
+      this.timerSeqById.set(String(command.seq), command.seq);
+    } else {
+      this.external.recordCommand(command, event, eventId);
+    }
+    return marker === undefined ? 'command' : 'patch';
+  }
+
+  private addInput(event: HistoryEvent): void {
+    const job = this.inputJob(event);
+    if (job !== undefined) this.jobs.push(job);
+  }
+
+  private inputJob(event: HistoryEvent): ActivationJob | undefined {
+    if (event.workflowExecutionStartedEventAttributes) return this.initializeJob(event);
+    if (event.activityTaskCompletedEventAttributes) {
+      const a = event.activityTaskCompletedEventAttributes;
+      const activity = this.activityOf(event, a.scheduledEventId);
+      return { kind: 'resolveActivity', seq: activity.seq, resolution: { status: 'completed', result: a.result?.payloads?.[0] } };
+    }
+    if (event.activityTaskFailedEventAttributes) {
+      const a = event.activityTaskFailedEventAttributes;
+      const activity = this.activityOf(event, a.scheduledEventId);
+      const failure = activityFailure(activity, 'Activity task failed', a.startedEventId, a.identity, a.retryState, a.failure);
+      return { kind: 'resolveActivity', seq: activity.seq, resolution: { status: 'failed', failure } };
+    }
+    if (event.activityTaskTimedOutEventAttributes) {
+      const a = event.activityTaskTimedOutEventAttributes;
+      const activity = this.activityOf(event, a.scheduledEventId);
+      const failure = activityFailure(activity, 'Activity task timed out', a.startedEventId, '', a.retryState, a.failure);
+      return { kind: 'resolveActivity', seq: activity.seq, resolution: { status: 'failed', failure } };
+    }
+    if (event.activityTaskCanceledEventAttributes) {
+      const a = event.activityTaskCanceledEventAttributes;
+      const activity = this.activityOf(event, a.scheduledEventId);
+      const cause: ProtoFailure = { message: 'Activity cancelled', canceledFailureInfo: { details: a.details ?? null, identity: a.identity } };
+      const retryState = api.enums.v1.RetryState.RETRY_STATE_CANCEL_REQUESTED;
+      const failure = activityFailure(activity, 'Activity task cancelled', a.startedEventId, a.identity, retryState, cause);
+      return { kind: 'resolveActivity', seq: activity.seq, resolution: { status: 'cancelled', failure } };
+    }
+    if (event.timerFiredEventAttributes) {
+      const timerId = event.timerFiredEventAttributes.timerId ?? '';
+      const seq = this.timerSeqById.get(timerId);
+      if (seq === undefined) throw this.unknownTarget(event, `timer '${timerId}'`);
+      return { kind: 'fireTimer', seq };
+    }
+    if (event.workflowExecutionSignaledEventAttributes) {
+      const a = event.workflowExecutionSignaledEventAttributes;
+      return { kind: 'signal', signalName: a.signalName ?? '', args: a.input?.payloads ?? [] };
+    }
+    if (event.workflowExecutionCancelRequestedEventAttributes) {
+      return { kind: 'cancelWorkflow', reason: event.workflowExecutionCancelRequestedEventAttributes.cause ?? '' };
+    }
+    const external = this.external.jobFor(event);
+    if (external !== undefined) return external;
+    if (
+      event.workflowTaskScheduledEventAttributes ||
+      event.workflowTaskCompletedEventAttributes ||
+      event.workflowTaskFailedEventAttributes ||
+      event.workflowTaskTimedOutEventAttributes ||
+      event.activityTaskStartedEventAttributes ||
+      event.workflowExecutionTerminatedEventAttributes ||
+      event.workflowExecutionTimedOutEventAttributes
+    ) {
+      return undefined;
+    }
+    throw new NondeterminismError(
+      `history event ${describeEvent(event)} is not supported by this version of the Kairos SDK (workflow ${this.run.workflowId})`,
+    );
+  }
+
+  private initializeJob(event: HistoryEvent): ActivationJob {
+    const a = event.workflowExecutionStartedEventAttributes as temporal.api.history.v1.IWorkflowExecutionStartedEventAttributes;
+    const startMs = timestampToMs(event.eventTime) ?? 0;
+    const memo: Record<string, Payload> = {};
+    for (const [key, value] of Object.entries(a.memo?.fields ?? {})) memo[key] = value;
+    return {
+      kind: 'initialize',
+      args: a.input?.payloads ?? [],
+      randomnessSeed: a.originalExecutionRunId || this.run.runId,
+      info: {
+        workflowId: this.run.workflowId,
+        runId: this.run.runId,
+        workflowType: a.workflowType?.name ?? '',
+        namespace: this.run.namespace,
+        taskQueue: a.taskQueue?.name ?? '',
+        attempt: a.attempt || 1,
+        firstExecutionRunId: a.firstExecutionRunId || this.run.runId,
+        continuedFromExecutionRunId: a.continuedExecutionRunId || undefined,
+        startTimeMs: startMs,
+        runStartTimeMs: startMs,
+        executionTimeoutMs: protoDurationToMs(a.workflowExecutionTimeout) || undefined,
+        runTimeoutMs: protoDurationToMs(a.workflowRunTimeout) || undefined,
+        taskTimeoutMs: protoDurationToMs(a.workflowTaskTimeout) ?? 10_000,
+        cronSchedule: a.cronSchedule || undefined,
+        lastResult: a.lastCompletionResult?.payloads?.[0],
+        memo,
+        parent: a.parentWorkflowExecution
+          ? {
+              workflowId: a.parentWorkflowExecution.workflowId ?? '',
+              runId: a.parentWorkflowExecution.runId ?? '',
+              namespace: a.parentWorkflowNamespace ?? '',
+            }
+          : undefined,
+      },
+    };
+  }
+
+  private activityOf(event: HistoryEvent, scheduledEventId: Parameters<typeof int64ToNumber>[0] | undefined): ScheduledActivity {
+    const activity = this.activitiesByScheduledId.get(int64ToNumber(scheduledEventId));
+    if (activity === undefined) throw this.unknownTarget(event, `activity scheduled by event ${int64ToNumber(scheduledEventId)}`);
+    return activity;
+  }
+
+  private unknownTarget(event: HistoryEvent, what: string): NondeterminismError {
+    return new NondeterminismError(
+      `history event ${String(event.eventId)} ${eventTypeName(event)} refers to ${what}, which the workflow code never started (workflow ${this.run.workflowId})`,
+    );
+  }
+}

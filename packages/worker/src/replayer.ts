@@ -1,0 +1,33 @@
+// Replaying a recorded history outside a worker: the determinism check to run in CI before deploying
+// changed workflow code, and the engine of `Worker.runReplayHistory`.
+import type { temporal } from '@temporalio/proto';
+import { bundleWorkflowCode, type WorkflowBundle } from './bundler.js';
+import { HistoryReplayer } from './replay/history-replayer.js';
+import { CompiledBundle, WorkflowSandbox } from './sandbox.js';
+
+export interface ReplayHistoryOptions {
+  workflowsPath?: string;
+  workflowBundle?: WorkflowBundle;
+  bundlerAliases?: Record<string, string>;
+  namespace?: string;
+}
+
+export async function runReplayHistory(
+  options: ReplayHistoryOptions,
+  history: temporal.api.history.v1.IHistory,
+  workflowId = 'replay',
+): Promise<void> {
+  let bundle = options.workflowBundle;
+  if (bundle === undefined) {
+    if (options.workflowsPath === undefined) throw new TypeError('runReplayHistory needs workflowsPath or workflowBundle');
+    bundle = await bundleWorkflowCode({ workflowsPath: options.workflowsPath, aliases: options.bundlerAliases });
+  }
+  const events = history.events ?? [];
+  const started = events[0]?.workflowExecutionStartedEventAttributes;
+  const runId = started?.originalExecutionRunId || 'replay-run';
+  const sandbox = new WorkflowSandbox(new CompiledBundle(bundle), { activationTimeoutMs: undefined, logPrefix: `[replay(${workflowId})]` });
+  const outcome = new HistoryReplayer(sandbox, { namespace: options.namespace ?? 'default', workflowId, runId }).replay(events);
+  if (outcome.live?.taskFailure !== undefined) {
+    throw new Error(`workflow task failed during replay: ${outcome.live.taskFailure.message ?? ''}`);
+  }
+}

@@ -1,0 +1,182 @@
+// The Worker: polls a task queue for workflow and activity tasks and runs them, each kind with its
+// own concurrency slots and pollers. Lifecycle: INITIALIZED → RUNNING (run) → STOPPING (shutdown:
+// polls are aborted, no new task starts, running ones drain; after the grace time running activities
+// are cancelled) → STOPPED (run resolves).
+import * as grpc from '@grpc/grpc-js';
+import type { temporal } from '@temporalio/proto';
+import { ServiceError } from '@kairos/client';
+import { bundleWorkflowCode, type WorkflowBundle } from './bundler.js';
+import { ActivityTaskHandler } from './activity-task-handler.js';
+import { IllegalWorkerStateError } from './errors.js';
+import { consoleLogger, type WorkerLogger } from './logger.js';
+import { runReplayHistory, type ReplayHistoryOptions } from './replayer.js';
+import { CompiledBundle } from './sandbox.js';
+import { Slots } from './slots.js';
+import { WorkflowTaskHandler } from './workflow-task-handler.js';
+import { compileWorkerOptions, type CompiledWorkerOptions, type WorkerOptions } from './worker-options.js';
+import { api } from '@kairos/common';
+
+/** Fails worker creation early, as the official worker does, when the namespace does not exist. */
+async function checkNamespace(options: CompiledWorkerOptions): Promise<void> {
+  try {
+    await options.connection.workflowService.describeNamespace({ namespace: options.namespace });
+  } catch (error) {
+    if (error instanceof ServiceError && error.code === grpc.status.NOT_FOUND) {
+      throw new IllegalWorkerStateError(`namespace '${options.namespace}' does not exist on the server`, { cause: error });
+    }
+    // Servers without DescribeNamespace are still usable.
+    if (!(error instanceof ServiceError && error.code === grpc.status.UNIMPLEMENTED)) throw error;
+  }
+}
+
+export type WorkerState = 'INITIALIZED' | 'RUNNING' | 'STOPPING' | 'STOPPED';
+
+/** sdk-core's long-poll deadline: the server answers empty before it (at 60 s). */
+const POLL_DEADLINE_MS = 70_000;
+const POLL_ERROR_BACKOFF_MS = 1_000;
+
+export class Worker {
+  private stateValue: WorkerState = 'INITIALIZED';
+  private readonly stopPolling = new AbortController();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly workflowTasks: WorkflowTaskHandler | undefined;
+  private readonly activityTasks: ActivityTaskHandler | undefined;
+
+  private constructor(
+    readonly options: CompiledWorkerOptions,
+    bundle: CompiledBundle | undefined,
+    private readonly logger: WorkerLogger,
+  ) {
+    if (bundle !== undefined) this.workflowTasks = new WorkflowTaskHandler(options, bundle, logger);
+    if (Object.keys(options.activities).length > 0) this.activityTasks = new ActivityTaskHandler(options, logger);
+  }
+
+  /** Creates a worker; bundles `workflowsPath` (esbuild) when given. */
+  static async create(options: WorkerOptions & { logger?: WorkerLogger }): Promise<Worker> {
+    const compiled = compileWorkerOptions(options);
+    let bundle: WorkflowBundle | undefined = options.workflowBundle;
+    if (bundle === undefined && options.workflowsPath !== undefined) {
+      bundle = await bundleWorkflowCode({ workflowsPath: options.workflowsPath, aliases: options.bundlerAliases });
+    }
+    if (bundle === undefined && Object.keys(compiled.activities).length === 0) {
+      throw new TypeError('a worker needs workflows (workflowsPath or workflowBundle) or activities');
+    }
+    await checkNamespace(compiled);
+    return new Worker(compiled, bundle === undefined ? undefined : new CompiledBundle(bundle), options.logger ?? consoleLogger);
+  }
+
+  /** Replays one history with the given workflows; throws (e.g. NondeterminismError) if it does not replay. */
+  static async runReplayHistory(options: ReplayHistoryOptions, history: temporal.api.history.v1.IHistory, workflowId?: string): Promise<void> {
+    await runReplayHistory(options, history, workflowId);
+  }
+
+  get state(): WorkerState {
+    return this.stateValue;
+  }
+
+  /** Polls and runs tasks until `shutdown` is called and the running tasks have drained. */
+  async run(): Promise<void> {
+    if (this.stateValue !== 'INITIALIZED') throw new IllegalWorkerStateError(`run() called in state ${this.stateValue}`);
+    this.stateValue = 'RUNNING';
+    const loops: Promise<void>[] = [];
+    const { options } = this;
+    if (this.workflowTasks !== undefined) {
+      const handler = this.workflowTasks;
+      const slots = new Slots(options.maxConcurrentWorkflowTaskExecutions);
+      for (let i = 0; i < options.maxConcurrentWorkflowTaskPolls; i++) {
+        loops.push(
+          this.pollLoop(slots, 'workflow', async (signal) => {
+            const task = await options.connection.workflowServiceWith({ signal, deadlineMs: Date.now() + POLL_DEADLINE_MS }).pollWorkflowTaskQueue(this.pollRequest());
+            return task.taskToken.length === 0 ? undefined : () => handler.handle(task);
+          }),
+        );
+      }
+    }
+    if (this.activityTasks !== undefined) {
+      const handler = this.activityTasks;
+      const slots = new Slots(options.maxConcurrentActivityTaskExecutions);
+      for (let i = 0; i < options.maxConcurrentActivityTaskPolls; i++) {
+        loops.push(
+          this.pollLoop(slots, 'activity', async (signal) => {
+            const task = await options.connection.workflowServiceWith({ signal, deadlineMs: Date.now() + POLL_DEADLINE_MS }).pollActivityTaskQueue(this.pollRequest());
+            return task.taskToken.length === 0 ? undefined : () => handler.handle(task);
+          }),
+        );
+      }
+    }
+    await Promise.all(loops);
+    // Polling stopped: let running tasks finish, cancelling activities once the grace time is over.
+    const grace = setTimeout(() => this.activityTasks?.cancelAll(), this.options.shutdownGraceTimeMs);
+    try {
+      await Promise.allSettled([...this.inFlight]);
+    } finally {
+      clearTimeout(grace);
+      this.stateValue = 'STOPPED';
+    }
+  }
+
+  private pollRequest() {
+    return {
+      namespace: this.options.namespace,
+      taskQueue: { name: this.options.taskQueue, kind: api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      identity: this.options.identity,
+    };
+  }
+
+  /**
+   * One poller: take a slot, long-poll, hand the task to a handler that runs in the background and
+   * frees the slot when done. Errors back off; an aborted poll ends the loop.
+   */
+  private async pollLoop(
+    slots: Slots,
+    kind: string,
+    poll: (signal: AbortSignal) => Promise<(() => Promise<void>) | undefined>,
+  ): Promise<void> {
+    const signal = this.stopPolling.signal;
+    while (!signal.aborted) {
+      let release: () => void;
+      try {
+        release = await slots.acquire(signal);
+      } catch {
+        return; // shutting down
+      }
+      try {
+        const run = await poll(signal);
+        if (run === undefined) {
+          release();
+          continue;
+        }
+        const task = run()
+          .catch((error: unknown) => this.logger.error(`${kind} task failed`, { error: String(error) }))
+          .finally(() => {
+            release();
+            this.inFlight.delete(task);
+          });
+        this.inFlight.add(task);
+      } catch (error) {
+        release();
+        if (signal.aborted) return;
+        this.logger.warn(`${kind} poll failed`, { error: String(error) });
+        await new Promise((resolve) => setTimeout(resolve, POLL_ERROR_BACKOFF_MS));
+      }
+    }
+  }
+
+  /** Stops polling; `run` resolves once running tasks have finished. */
+  shutdown(): void {
+    if (this.stateValue === 'STOPPED' || this.stateValue === 'STOPPING') return;
+    this.stateValue = this.stateValue === 'INITIALIZED' ? 'STOPPED' : 'STOPPING';
+    this.stopPolling.abort(new Error('worker shutting down'));
+  }
+
+  /** Runs the worker until `fnOrPromise` settles, then shuts down and returns its outcome. */
+  async runUntil<R>(fnOrPromise: Promise<R> | (() => Promise<R>)): Promise<R> {
+    const running = this.run();
+    try {
+      return await (typeof fnOrPromise === 'function' ? fnOrPromise() : fnOrPromise);
+    } finally {
+      this.shutdown();
+      await running;
+    }
+  }
+}

@@ -1,0 +1,123 @@
+// proxyActivities: a typed stub whose methods schedule activities and resolve with their results.
+import {
+  ActivityFailure,
+  CancelledFailure,
+  compileRetryPolicy,
+  msOptionalFromDuration,
+  toPayloads,
+  type ActivityCommandOptions,
+  type Duration,
+  type RetryPolicy,
+} from '@kairos/sdk-common';
+import { CancellationScope } from './cancellation-scope.js';
+import { getActivator } from './runtime.js';
+
+/** What happens to an activity when its cancellation scope is cancelled. */
+export const ActivityCancellationType = {
+  /** Ask the server to cancel and fail the activity in the workflow at once (the default). */
+  TRY_CANCEL: 'TRY_CANCEL',
+  /** Ask the server to cancel, and wait until the activity acknowledges it. */
+  WAIT_CANCELLATION_COMPLETED: 'WAIT_CANCELLATION_COMPLETED',
+  /** Do not tell the server; fail the activity in the workflow at once. */
+  ABANDON: 'ABANDON',
+} as const;
+export type ActivityCancellationType = (typeof ActivityCancellationType)[keyof typeof ActivityCancellationType];
+
+export interface ActivityOptions {
+  taskQueue?: string;
+  scheduleToCloseTimeout?: Duration;
+  scheduleToStartTimeout?: Duration;
+  startToCloseTimeout?: Duration;
+  heartbeatTimeout?: Duration;
+  retry?: RetryPolicy;
+  cancellationType?: ActivityCancellationType;
+}
+
+/** The workflow-side view of an activities module: every function returns a promise. */
+export type ActivityInterfaceFor<A> = {
+  [K in keyof A]: A[K] extends (...args: infer P) => infer R ? (...args: P) => Promise<Awaited<R>> : never;
+};
+
+function compileOptions(options: ActivityOptions): ActivityCommandOptions {
+  if (options.startToCloseTimeout === undefined && options.scheduleToCloseTimeout === undefined) {
+    throw new TypeError('Required either scheduleToCloseTimeout or startToCloseTimeout');
+  }
+  return {
+    taskQueue: options.taskQueue,
+    scheduleToCloseTimeoutMs: msOptionalFromDuration(options.scheduleToCloseTimeout),
+    scheduleToStartTimeoutMs: msOptionalFromDuration(options.scheduleToStartTimeout),
+    startToCloseTimeoutMs: msOptionalFromDuration(options.startToCloseTimeout),
+    heartbeatTimeoutMs: msOptionalFromDuration(options.heartbeatTimeout),
+    retry: options.retry === undefined ? undefined : compileRetryPolicy(options.retry),
+  };
+}
+
+function cancelledActivity(activityType: string, seq: number): ActivityFailure {
+  return new ActivityFailure(
+    'Activity cancelled',
+    activityType,
+    String(seq),
+    'CANCEL_REQUESTED',
+    undefined,
+    new CancelledFailure('Activity cancelled'),
+  );
+}
+
+async function scheduleActivity(
+  activityType: string,
+  args: unknown[],
+  options: ActivityCommandOptions,
+  cancellationType: ActivityCancellationType,
+): Promise<unknown> {
+  const activator = getActivator();
+  const scope = CancellationScope.current();
+  if (scope.consideredCancelled) return await scope.cancelRequested;
+  const seq = activator.nextSeq.activity++;
+  return await new Promise<unknown>((resolve, reject) => {
+    const unsubscribe = scope.onCancel(() => {
+      if (!activator.activities.has(seq)) return;
+      const settleNow = (): void => {
+        activator.activities.delete(seq);
+        reject(cancelledActivity(activityType, seq));
+      };
+      if (activator.withdrawCommand('scheduleActivity', seq) || cancellationType === 'ABANDON') {
+        settleNow();
+        return;
+      }
+      activator.pushCommand({ kind: 'requestCancelActivity', seq });
+      // WAIT_CANCELLATION_COMPLETED keeps waiting for the activity's own answer.
+      if (cancellationType === 'TRY_CANCEL') settleNow();
+    });
+    activator.activities.set(seq, {
+      activityType,
+      resolve: (value) => {
+        unsubscribe();
+        resolve(value);
+      },
+      reject: (reason) => {
+        unsubscribe();
+        reject(reason);
+      },
+    });
+    activator.pushCommand({
+      kind: 'scheduleActivity',
+      seq,
+      activityType,
+      args: toPayloads(activator.converter, args),
+      options,
+    });
+  });
+}
+
+export function proxyActivities<A = Record<string, (...args: never[]) => Promise<unknown>>>(
+  options: ActivityOptions,
+): ActivityInterfaceFor<A> {
+  const compiled = compileOptions(options);
+  const cancellationType = options.cancellationType ?? ActivityCancellationType.TRY_CANCEL;
+  return new Proxy({} as ActivityInterfaceFor<A>, {
+    get(_target, name) {
+      if (typeof name !== 'string') throw new TypeError(`activity name must be a string, got ${String(name)}`);
+      return (...args: unknown[]) => scheduleActivity(name, args, compiled, cancellationType);
+    },
+  });
+}

@@ -1,0 +1,47 @@
+// @kairos/workflow: the API workflow code imports. Everything here runs inside the worker's
+// deterministic sandbox and may import nothing from Node.
+export {
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  ChildWorkflowFailure,
+  ServerFailure,
+  TemporalFailure,
+  TerminatedFailure,
+  TimeoutFailure,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  type ApplicationFailureOptions,
+  type Duration,
+  type Payload,
+  type QueryDefinition,
+  type RetryPolicy,
+  type SignalDefinition,
+  type Workflow,
+  type WorkflowInfo,
+} from '@kairos/sdk-common';
+export { CancellationScope, type CancellationScopeOptions } from './cancellation-scope.js';
+export { ContinueAsNew, DeterminismViolationError, IllegalStateError, WorkflowExecutionAlreadyStartedError } from './errors.js';
+export {
+  ChildWorkflowCancellationType,
+  ParentClosePolicy,
+  executeChild,
+  startChild,
+  type ChildWorkflowHandle,
+  type ChildWorkflowOptions,
+} from './child-workflows.js';
+export { getExternalWorkflowHandle, type ExternalWorkflowHandle } from './external-workflows.js';
+export { ActivityCancellationType, proxyActivities, type ActivityInterfaceFor, type ActivityOptions } from './activities.js';
+export { condition, sleep } from './timers.js';
+export { deprecatePatch, patched } from './patches.js';
+export { log } from './logger.js';
+export {
+  continueAsNew,
+  inWorkflowContext,
+  makeContinueAsNewFunc,
+  setHandler,
+  uuid4,
+  workflowInfo,
+  type ContinueAsNewOptions,
+} from './workflow-api.js';

@@ -1,0 +1,330 @@
+// The workflow runtime that lives inside the sandbox: one Activator per workflow run. The worker
+// hands it activations (jobs derived from history); it runs the workflow code, collects the commands
+// the code issued, and resolves the promises the code waits on. It never talks to the server and
+// never looks at history: matching commands against history is the worker's job.
+//
+// An activation runs in steps, each one a separate call from the worker so that the sandbox's
+// microtask queue drains in between: activate (jobs, then the workflow function on the first one),
+// tryUnblockConditions (repeated until nothing unblocks), conclude (hand over the commands).
+import {
+  defaultPayloadConverter,
+  errorToFailure,
+  failureToError,
+  fromPayloads,
+  isCancellation,
+  TemporalFailure,
+  type Activation,
+  type ActivationCompletion,
+  type ActivationJob,
+  type Payload,
+  type PayloadConverter,
+  type ProtoFailure,
+  type QueryAnswer,
+  type QueryRequest,
+  type WorkflowCommand,
+  type WorkflowInfo,
+} from '@kairos/sdk-common';
+import { installRootScope, type CancellationScope } from './cancellation-scope.js';
+import { ContinueAsNew, IllegalStateError, WorkflowExecutionAlreadyStartedError } from './errors.js';
+import { QueryRunner } from './queries.js';
+import { seededRandom } from './random.js';
+import { buildWorkflowInfo } from './workflow-info.js';
+
+type Handler = (...args: unknown[]) => unknown;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(reason: unknown): void;
+}
+
+/** Job order inside one activation, as sdk-core sorts it: start, patches, signals, then the rest. */
+function jobRank(job: ActivationJob): number {
+  switch (job.kind) {
+    case 'initialize':
+      return 0;
+    case 'notifyHasPatch':
+      return 1;
+    case 'signal':
+      return 3;
+    default:
+      return 4;
+  }
+}
+
+export class Activator {
+  readonly converter: PayloadConverter = defaultPayloadConverter;
+  info: WorkflowInfo | undefined;
+  now = 0;
+  random: () => number = () => 0.5;
+  readonly nextSeq = { activity: 1, timer: 1, condition: 1, childWorkflow: 1, cancelWorkflow: 1, signalWorkflow: 1 };
+  private commands: WorkflowCommand[] = [];
+  completed = false;
+  workflowCancelRequested = false;
+  private taskFailure: ProtoFailure | undefined;
+  readonly activities = new Map<number, Pending & { activityType: string }>();
+  readonly timers = new Map<number, Pending>();
+  /** Child workflows waiting to start (resolved with the run id) and to finish, by seq. */
+  readonly childStarts = new Map<number, Pending>();
+  readonly childResults = new Map<number, Pending>();
+  /** Cancellation requests to other workflows waiting for the server's answer, by seq. */
+  readonly cancelRequests = new Map<number, Pending>();
+  /** Signals to other workflows waiting for the server's answer, by seq. */
+  readonly signalRequests = new Map<number, Pending>();
+  /** Patches whose marker is in the history being replayed, and patches this run has marked. */
+  readonly knownPatches = new Set<string>();
+  readonly sentPatches = new Set<string>();
+  readonly conditions = new Map<number, { fn: () => boolean; resolve: () => void }>();
+  readonly signalHandlers = new Map<string, Handler>();
+  readonly queryHandlers = new Map<string, Handler>();
+  private readonly bufferedSignals: { signalName: string; args: Payload[] }[] = [];
+  private readonly queries = new QueryRunner(this.converter);
+  rootScope: CancellationScope | undefined;
+
+  constructor(private readonly workflows: Readonly<Record<string, unknown>>) {}
+
+  activate(activation: Activation): void {
+    this.now = activation.timestampMs;
+    const jobs = [...activation.jobs].sort((a, b) => jobRank(a) - jobRank(b));
+    const first = jobs[0];
+    const start = first?.kind === 'initialize' ? (jobs.shift() as typeof first) : undefined;
+    if (start !== undefined) this.initialize(start);
+    const info = this.requireInfo();
+    info.historyLength = activation.historyLength;
+    info.unsafe.isReplaying = activation.isReplaying;
+    for (const job of jobs) {
+      this.handleJob(job);
+      this.tryUnblockConditions();
+    }
+    if (start !== undefined) {
+      this.startWorkflow(start);
+      this.tryUnblockConditions();
+    }
+  }
+
+  private initialize(job: ActivationJob & { kind: 'initialize' }): void {
+    this.info = buildWorkflowInfo(job.info, this.converter);
+    this.random = seededRandom(job.randomnessSeed);
+    this.rootScope = installRootScope();
+  }
+
+  private startWorkflow(job: ActivationJob & { kind: 'initialize' }): void {
+    const type = job.info.workflowType;
+    const fn = this.workflows[type];
+    if (typeof fn !== 'function') {
+      const known = Object.keys(this.workflows).filter((k) => typeof this.workflows[k] === 'function');
+      this.failTask(new TypeError(`Workflow type '${type}' is not registered on this worker; known types: [${known.join(', ')}]`));
+      return;
+    }
+    const args = fromPayloads(this.converter, job.args);
+    const scope = this.requireRootScope();
+    scope.run(async () => (fn as Handler)(...args)).then(
+      (result) => this.completeWorkflow(result),
+      (error: unknown) => this.handleWorkflowError(error),
+    );
+  }
+
+  private handleJob(job: ActivationJob): void {
+    switch (job.kind) {
+      case 'initialize':
+        throw new IllegalStateError('initialize job must come first in an activation');
+      case 'signal': {
+        const handler = this.signalHandlers.get(job.signalName);
+        if (handler === undefined) this.bufferedSignals.push({ signalName: job.signalName, args: job.args });
+        else this.callSignalHandler(handler, job.args);
+        return;
+      }
+      case 'cancelWorkflow':
+        this.workflowCancelRequested = true;
+        this.requireRootScope().cancel();
+        return;
+      case 'resolveActivity': {
+        const pending = this.activities.get(job.seq);
+        if (pending === undefined) return; // already settled locally (e.g. cancelled with TRY_CANCEL)
+        this.activities.delete(job.seq);
+        const { resolution } = job;
+        if (resolution.status === 'completed') {
+          pending.resolve(resolution.result === undefined ? undefined : this.converter.fromPayload(resolution.result));
+        } else {
+          pending.reject(failureToError(resolution.failure, this.converter));
+        }
+        return;
+      }
+      case 'fireTimer': {
+        const pending = this.timers.get(job.seq);
+        this.timers.delete(job.seq);
+        pending?.resolve(undefined);
+        return;
+      }
+      case 'resolveChildStart': {
+        const pending = this.childStarts.get(job.seq);
+        this.childStarts.delete(job.seq);
+        if (job.resolution.status === 'started') {
+          pending?.resolve(job.resolution.runId);
+        } else {
+          // The child never ran, so its result can never come either.
+          const error = new WorkflowExecutionAlreadyStartedError(
+            `Workflow execution already started (cause: ${job.resolution.cause})`,
+            job.resolution.workflowId,
+            job.resolution.workflowType,
+          );
+          pending?.reject(error);
+          this.childResults.get(job.seq)?.reject(error);
+          this.childResults.delete(job.seq);
+        }
+        return;
+      }
+      case 'resolveChild': {
+        const pending = this.childResults.get(job.seq);
+        this.childResults.delete(job.seq);
+        if (pending === undefined) return;
+        const { resolution } = job;
+        if (resolution.status === 'completed') {
+          pending.resolve(resolution.result === undefined ? undefined : this.converter.fromPayload(resolution.result));
+        } else {
+          pending.reject(failureToError(resolution.failure, this.converter));
+        }
+        return;
+      }
+      case 'resolveRequestCancelExternal':
+        this.settle(this.cancelRequests, job.seq, job.failure);
+        return;
+      case 'resolveSignalExternal':
+        this.settle(this.signalRequests, job.seq, job.failure);
+        return;
+      case 'notifyHasPatch':
+        this.knownPatches.add(job.patchId);
+        return;
+    }
+  }
+
+  private settle(pending: Map<number, Pending>, seq: number, failure: ProtoFailure | undefined): void {
+    const entry = pending.get(seq);
+    pending.delete(seq);
+    if (failure === undefined) entry?.resolve(undefined);
+    else entry?.reject(failureToError(failure, this.converter));
+  }
+
+  private callSignalHandler(handler: Handler, args: Payload[]): void {
+    try {
+      const result = handler(...fromPayloads(this.converter, args));
+      if (result instanceof Promise) result.catch((error: unknown) => this.handleWorkflowError(error));
+    } catch (error) {
+      this.handleWorkflowError(error);
+    }
+  }
+
+  /** Delivers signals that arrived before their handler was set, in arrival order. */
+  flushBufferedSignals(signalName: string): void {
+    const handler = this.signalHandlers.get(signalName);
+    if (handler === undefined) return;
+    for (let i = 0; i < this.bufferedSignals.length; ) {
+      const signal = this.bufferedSignals[i];
+      if (signal !== undefined && signal.signalName === signalName) {
+        this.bufferedSignals.splice(i, 1);
+        this.callSignalHandler(handler, signal.args);
+      } else {
+        i++;
+      }
+    }
+  }
+
+  /** Resolves every condition whose predicate holds; returns how many were resolved. */
+  tryUnblockConditions(): number {
+    let unblocked = 0;
+    for (;;) {
+      const before = unblocked;
+      for (const [seq, condition] of this.conditions) {
+        if (condition.fn()) {
+          this.conditions.delete(seq);
+          condition.resolve();
+          unblocked++;
+        }
+      }
+      if (unblocked === before) return unblocked;
+    }
+  }
+
+  pushCommand(command: WorkflowCommand): void {
+    if (this.completed) return;
+    this.commands.push(command);
+  }
+
+  /** Removes a command issued in this activation (not sent yet); true if it was there. */
+  withdrawCommand(kind: WorkflowCommand['kind'], seq: number): boolean {
+    const index = this.commands.findIndex((c) => c.kind === kind && 'seq' in c && c.seq === seq);
+    if (index < 0) return false;
+    this.commands.splice(index, 1);
+    return true;
+  }
+
+  private completeWorkflow(result: unknown): void {
+    if (this.completed) return;
+    this.pushCommand({ kind: 'completeWorkflow', result: this.converter.toPayload(result) });
+    this.completed = true;
+  }
+
+  handleWorkflowError(error: unknown): void {
+    if (this.completed) return;
+    if (error instanceof ContinueAsNew) {
+      this.pushCommand(error.command);
+    } else if (this.workflowCancelRequested && isCancellation(error)) {
+      this.pushCommand({ kind: 'cancelWorkflow' });
+    } else if (error instanceof TemporalFailure) {
+      this.pushCommand({ kind: 'failWorkflow', failure: errorToFailure(error, this.converter) });
+    } else {
+      // Like the official SDK: an error that is not a TemporalFailure is a bug, so the workflow task
+      // fails (and is retried after a fix) instead of the workflow.
+      this.failTask(error);
+      return;
+    }
+    this.completed = true;
+  }
+
+  private failTask(error: unknown): void {
+    this.taskFailure ??= errorToFailure(error, this.converter);
+  }
+
+  conclude(): ActivationCompletion {
+    const completion: ActivationCompletion = { commands: this.commands };
+    if (this.taskFailure !== undefined) completion.taskFailure = this.taskFailure;
+    this.commands = [];
+    this.taskFailure = undefined;
+    return completion;
+  }
+
+  startQuery(request: QueryRequest): void {
+    this.queries.start(request, this.queryHandlers);
+  }
+
+  collectQueryAnswers(): QueryAnswer[] {
+    return this.queries.collect();
+  }
+
+  requireInfo(): WorkflowInfo {
+    if (this.info === undefined) throw new IllegalStateError('workflow has not been initialized');
+    return this.info;
+  }
+
+  requireRootScope(): CancellationScope {
+    if (this.rootScope === undefined) throw new IllegalStateError('workflow has not been initialized');
+    return this.rootScope;
+  }
+}
+
+let current: Activator | undefined;
+
+export function setActivator(activator: Activator | undefined): void {
+  current = activator;
+}
+
+export function getActivator(): Activator {
+  if (current === undefined) {
+    throw new IllegalStateError('Workflow APIs can only be used in workflow code run by a Kairos worker');
+  }
+  return current;
+}
+
+export function maybeActivator(): Activator | undefined {
+  return current;
+}
+

@@ -1,0 +1,88 @@
+// The rest of the workflow-facing API: handlers, info, uuid4, continue-as-new.
+import {
+  toPayloads,
+  msOptionalFromDuration,
+  type Duration,
+  type QueryDefinition,
+  type SignalDefinition,
+  type Workflow,
+  type WorkflowInfo,
+} from '@kairos/sdk-common';
+import { ContinueAsNew } from './errors.js';
+import { getActivator, maybeActivator } from './runtime.js';
+
+type SignalHandler<Args extends unknown[]> = (...args: Args) => void | Promise<void>;
+type QueryHandler<Ret, Args extends unknown[]> = (...args: Args) => Ret;
+
+/** Sets (or, with `undefined`, removes) the handler of a signal or query. */
+export function setHandler<Args extends unknown[]>(
+  definition: SignalDefinition<Args>,
+  handler: SignalHandler<Args> | undefined,
+): void;
+export function setHandler<Ret, Args extends unknown[]>(
+  definition: QueryDefinition<Ret, Args>,
+  handler: QueryHandler<Ret, Args> | undefined,
+): void;
+export function setHandler(
+  definition: SignalDefinition<unknown[]> | QueryDefinition<unknown, unknown[]>,
+  handler: ((...args: never[]) => unknown) | undefined,
+): void {
+  const activator = getActivator();
+  const map = definition.type === 'signal' ? activator.signalHandlers : activator.queryHandlers;
+  if (handler === undefined) {
+    map.delete(definition.name);
+    return;
+  }
+  map.set(definition.name, handler as (...args: unknown[]) => unknown);
+  if (definition.type === 'signal') activator.flushBufferedSignals(definition.name);
+}
+
+export function workflowInfo(): WorkflowInfo {
+  return getActivator().requireInfo();
+}
+
+/** True when called from workflow code run by a worker. */
+export function inWorkflowContext(): boolean {
+  return maybeActivator() !== undefined;
+}
+
+/** A random (version 4) UUID drawn from the workflow's seeded generator: the same on every replay. */
+export function uuid4(): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < 16; i++) bytes.push(Math.floor(Math.random() * 256));
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export interface ContinueAsNewOptions {
+  workflowType?: string;
+  taskQueue?: string;
+  workflowRunTimeout?: Duration;
+  workflowTaskTimeout?: Duration;
+}
+
+/** Returns a function that ends this run and starts a new one of the chain with the given arguments. */
+export function makeContinueAsNewFunc<F extends Workflow>(
+  options: ContinueAsNewOptions = {},
+): (...args: Parameters<F>) => Promise<never> {
+  return async (...args: Parameters<F>): Promise<never> => {
+    const activator = getActivator();
+    const info = activator.requireInfo();
+    throw new ContinueAsNew({
+      kind: 'continueAsNew',
+      args: toPayloads(activator.converter, args),
+      options: {
+        workflowType: options.workflowType ?? info.workflowType,
+        taskQueue: options.taskQueue ?? info.taskQueue,
+        runTimeoutMs: msOptionalFromDuration(options.workflowRunTimeout),
+        taskTimeoutMs: msOptionalFromDuration(options.workflowTaskTimeout),
+      },
+    });
+  };
+}
+
+export async function continueAsNew<F extends Workflow>(...args: Parameters<F>): Promise<never> {
+  return await makeContinueAsNewFunc<F>()(...args);
+}

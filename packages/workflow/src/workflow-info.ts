@@ -1,0 +1,26 @@
+// workflowInfo() as the workflow sees it, built from what the worker read in WorkflowExecutionStarted.
+import type { PayloadConverter, StartInfo, WorkflowInfo } from '@kairos/sdk-common';
+
+export function buildWorkflowInfo(s: StartInfo, converter: PayloadConverter): WorkflowInfo {
+  return {
+    workflowId: s.workflowId,
+    runId: s.runId,
+    workflowType: s.workflowType,
+    namespace: s.namespace,
+    taskQueue: s.taskQueue,
+    attempt: s.attempt,
+    firstExecutionRunId: s.firstExecutionRunId,
+    continuedFromExecutionRunId: s.continuedFromExecutionRunId,
+    startTime: new Date(s.startTimeMs),
+    runStartTime: new Date(s.runStartTimeMs),
+    executionTimeoutMs: s.executionTimeoutMs,
+    runTimeoutMs: s.runTimeoutMs,
+    taskTimeoutMs: s.taskTimeoutMs,
+    cronSchedule: s.cronSchedule,
+    historyLength: 0,
+    unsafe: { isReplaying: false },
+    lastResult: s.lastResult === undefined ? undefined : converter.fromPayload(s.lastResult),
+    memo: Object.fromEntries(Object.entries(s.memo).map(([key, value]) => [key, converter.fromPayload(value)])),
+    parent: s.parent,
+  };
+}

@@ -1,0 +1,3 @@
+/** Every workflow of the Kairos SDK suite. */
+export * from './basics.js';
+export * from './children.js';
