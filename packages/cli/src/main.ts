@@ -44,6 +44,31 @@ export function createProgram(): Command {
       exit: (code) => process.exit(code),
     });
   });
+  const start = server
+    .command('start')
+    .description('start a production server from a config file (YAML or JSON), environment variables and flags; see docs/operations.md')
+    .option('-c, --config <file>', 'config file (default: $KAIROS_CONFIG)')
+    .option('--database-url <url>', 'PostgreSQL database (overrides database.url)')
+    .option('-f, --db-filename <path>', 'SQLite database file (overrides database.filename)')
+    .option('--ip <ip>', 'address to listen on (overrides frontend.ip)')
+    .option('-p, --port <port>', 'gRPC port (overrides frontend.port)')
+    .option('--log-level <level>', 'log level (overrides log.level)')
+    .allowExcessArguments(false);
+  start.action(async () => {
+    const { serverInvocation } = await import('./commands/server-start.js');
+    const invocation = serverInvocation(start.opts(), process.env, process.cwd());
+    const { startServer } = await import('@kairos/server');
+    await runStartDev(invocation, {
+      startServer,
+      stdout: (line) => process.stdout.write(`${line}\n`),
+      stderr: (line) => process.stderr.write(`${line}\n`),
+      onSignal: (listener) => {
+        process.on('SIGINT', () => listener('SIGINT'));
+        process.on('SIGTERM', () => listener('SIGTERM'));
+      },
+      exit: (code) => process.exit(code),
+    });
+  });
   addWorkflowCommands(program);
   addOperatorCommands(program);
   addTaskQueueCommands(program);

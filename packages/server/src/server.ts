@@ -35,6 +35,8 @@ export interface StartServerOptions {
   dbFilename: string;
   /** A PostgreSQL URL: when set, the store is PostgreSQL and `dbFilename` is ignored. */
   databaseUrl?: string;
+  /** TLS for the gRPC frontend (PEM); `clientCa` turns on mutual TLS (clients must present a certificate it signed). */
+  tls?: { certChain: Buffer; privateKey: Buffer; clientCa?: Buffer };
   namespaces: string[];
   logLevel: LogLevel;
   logFormat: LogFormat;
@@ -115,7 +117,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const server = createGrpcServer(services, logger);
     const host = options.ip.includes(':') ? `[${options.ip}]` : options.ip;
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+      const credentials = options.tls
+        ? grpc.ServerCredentials.createSsl(options.tls.clientCa ?? null, [{ cert_chain: options.tls.certChain, private_key: options.tls.privateKey }], options.tls.clientCa !== undefined)
+        : grpc.ServerCredentials.createInsecure();
+      server.bindAsync(`${host}:${options.port}`, credentials, (err, bound) => {
         if (!err) return resolve(bound);
         const inUse = /EADDRINUSE/.test(err.message);
         reject(new Error(inUse ? `port ${options.port} on ${options.ip} is already in use (is another server running?)` : `cannot listen on ${host}:${options.port}: ${err.message}`));

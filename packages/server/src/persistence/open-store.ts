@@ -16,7 +16,7 @@ export interface StoreOptions {
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  if (options.databaseUrl) return PostgresStore.open({ url: options.databaseUrl });
+  if (options.databaseUrl) return PostgresStore.open({ url: options.databaseUrl, exclusive: true });
   return Promise.resolve(SqliteStore.open({ filename: options.dbFilename }));
 }
 

@@ -14,14 +14,24 @@ import { ConditionFailedError, PersistenceError } from '../errors.js';
 import type { CurrentRunRow, ExecutionKey, ExecutionListPage, ExecutionRow, ExecutionWrite } from '../store.js';
 import type { NamespaceRow, Store, TimerTaskRow, TransitionWrite } from '../store.js';
 import type { ExecutionCount, ExecutionCountQuery, ExecutionListQuery, SearchAttributeRow } from '../visibility.js';
-import { checkout, isWriteLocalError, openPool, persistenceError, type PostgresConnectionOptions } from './connection.js';
+import { checkout, describeUrl, isWriteLocalError, openPool, persistenceError, type PostgresConnectionOptions } from './connection.js';
 import { schemaVersion } from './migrations.js';
 import { executionWriteSql, SQL, type CurrentRunMode } from './statements.js';
 import { PostgresVisibility, rollbackAndRelease, summaryParams } from './visibility-store.js';
 
 export { assertDurableSettings } from './connection.js';
 
-export type PostgresStoreOptions = PostgresConnectionOptions;
+export interface PostgresStoreOptions extends PostgresConnectionOptions {
+  /**
+   * Hold the database's node lock while open: a second server on the same database is refused (until
+   * clustering exists, one node owns every execution). Released on close, and by PostgreSQL when the
+   * process dies (its session ends).
+   */
+  readonly exclusive?: boolean;
+}
+
+/** Arbitrary, fixed: the session advisory lock that one server node holds on its database. */
+const NODE_LOCK_KEY = 0x6b61_6972;
 
 /** The live session settings, as PostgreSQL reports them. */
 export interface PostgresSettings {
@@ -38,13 +48,33 @@ export class PostgresStore implements Store {
   private readonly visibility: PostgresVisibility;
   private closed: Promise<void> | undefined;
 
-  private constructor(private readonly pool: pg.Pool) {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly nodeLock: pg.Client | null,
+  ) {
     this.visibility = new PostgresVisibility(pool);
   }
 
   /** Opens the pool, checks it is durable, creates the schema if needed and migrates it. */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
-    return new PostgresStore(await openPool(options));
+    const pool = await openPool(options);
+    if (!options.exclusive) return new PostgresStore(pool, null);
+    const lock = new pg.Client({ connectionString: options.url, application_name: 'kairos-node-lock' });
+    try {
+      await lock.connect();
+      const { rows } = await lock.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [NODE_LOCK_KEY]);
+      if (rows[0]?.locked !== true) {
+        throw new PersistenceError(`the PostgreSQL database ${describeUrl(options.url)} is in use by another Kairos server: run one node per database (clustering is not available yet)`);
+      }
+    } catch (err) {
+      await lock.end().catch(() => undefined);
+      await pool.end();
+      throw err;
+    }
+    // A lost lock connection means another node could take over: nothing here can stop this process
+    // from writing, so say it loudly (the version checks still refuse stale writes).
+    lock.on('error', (err) => process.emitWarning(`Kairos lost its PostgreSQL node lock: ${err.message}`));
+    return new PostgresStore(pool, lock);
   }
 
   /** The live session settings, read back from PostgreSQL (for start-up logs and tests). */
@@ -209,7 +239,7 @@ export class PostgresStore implements Store {
   }
 
   close(): Promise<void> {
-    this.closed ??= this.pool.end();
+    this.closed ??= Promise.all([this.pool.end(), this.nodeLock?.end()]).then(() => undefined);
     return this.closed;
   }
 
