@@ -18,6 +18,9 @@ import {
 export type UnaryHandler = (request: unknown, call: CallContext) => Promise<object>;
 export type ServiceHandlers = Partial<Record<string, UnaryHandler>>;
 
+/** How early grpc-js may cancel a call for its deadline (see onCancelled). */
+const DEADLINE_SLACK_MS = 50;
+
 export interface CallContext {
   /** Epoch ms of the caller's deadline; undefined when the call has none. */
   readonly deadlineMs: number | undefined;
@@ -192,10 +195,11 @@ function unaryCall(
     }
     const controller = new AbortController();
     const deadlineMs = deadlineToMs(call.getDeadline());
-    // grpc-js reports a passed deadline as a cancellation too; say which it was.
+    // grpc-js reports a passed deadline as a cancellation too; say which it was. Its deadline timer may
+    // fire a few milliseconds before the clock reads the deadline (timer rounding, a busy event loop).
     const onCancelled = (): void =>
       controller.abort(
-        new Error(deadlineMs !== undefined && Date.now() >= deadlineMs ? 'call deadline exceeded' : 'call cancelled by the client'),
+        new Error(deadlineMs !== undefined && Date.now() >= deadlineMs - DEADLINE_SLACK_MS ? 'call deadline exceeded' : 'call cancelled by the client'),
       );
     call.once('cancelled', onCancelled);
     openCalls.unary.add(controller);
