@@ -2,7 +2,7 @@
 // so `kairos --help` and `kairos --version` answer at once.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { addStartDevOptions, currentHostEnvironment, runStartDev, startDevInvocation } from './commands/server-start-dev.js';
+import { addStartDevOptions, currentHostEnvironment, runStartDev, startDevInvocation, type StartDevIo } from './commands/server-start-dev.js';
 import { addOperatorCommands } from './commands/operator.js';
 import { addTaskQueueCommands } from './commands/task-queue.js';
 import { addWorkflowCommands } from './commands/workflow.js';
@@ -32,17 +32,7 @@ export function createProgram(): Command {
     .allowExcessArguments(false);
   addStartDevOptions(startDev).action(async () => {
     const invocation = startDevInvocation(startDev, currentHostEnvironment());
-    const { startServer } = await import('@kairos/server');
-    await runStartDev(invocation, {
-      startServer,
-      stdout: (line) => process.stdout.write(`${line}\n`),
-      stderr: (line) => process.stderr.write(`${line}\n`),
-      onSignal: (listener) => {
-        process.on('SIGINT', () => listener('SIGINT'));
-        process.on('SIGTERM', () => listener('SIGTERM'));
-      },
-      exit: (code) => process.exit(code),
-    });
+    await runStartDev(invocation, await processIo());
   });
   const start = server
     .command('start')
@@ -57,22 +47,27 @@ export function createProgram(): Command {
   start.action(async () => {
     const { serverInvocation } = await import('./commands/server-start.js');
     const invocation = serverInvocation(start.opts(), process.env, process.cwd());
-    const { startServer } = await import('@kairos/server');
-    await runStartDev(invocation, {
-      startServer,
-      stdout: (line) => process.stdout.write(`${line}\n`),
-      stderr: (line) => process.stderr.write(`${line}\n`),
-      onSignal: (listener) => {
-        process.on('SIGINT', () => listener('SIGINT'));
-        process.on('SIGTERM', () => listener('SIGTERM'));
-      },
-      exit: (code) => process.exit(code),
-    });
+    await runStartDev(invocation, await processIo());
   });
   addWorkflowCommands(program);
   addOperatorCommands(program);
   addTaskQueueCommands(program);
   return program;
+}
+
+/** The real process behind a server command: stdout/stderr, signals, exit, and the server itself. */
+async function processIo(): Promise<StartDevIo> {
+  const { startServer } = await import('@kairos/server');
+  return {
+    startServer,
+    stdout: (line) => process.stdout.write(`${line}\n`),
+    stderr: (line) => process.stderr.write(`${line}\n`),
+    onSignal: (listener) => {
+      process.on('SIGINT', () => listener('SIGINT'));
+      process.on('SIGTERM', () => listener('SIGTERM'));
+    },
+    exit: (code) => process.exit(code),
+  };
 }
 
 /** Runs the CLI on `argv` (as in process.argv: node, script, args...). */

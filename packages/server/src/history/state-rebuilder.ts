@@ -21,6 +21,7 @@ import {
 import type { ActivityInfo, MutableState } from './mutable-state.js';
 import { mergeMemo, mergeSearchAttributes } from './api/commands.js';
 import { normalizeWorkflowTimeouts } from './api/start-workflow.js';
+import { childInfoOf } from './machines/child-workflow.js';
 
 export class RebuildError extends Error {
   override readonly name = 'RebuildError';
@@ -193,19 +194,7 @@ function applyEvent(state: MutableState, event: HistoryEvent): void {
 function applyLinkedEvent(state: MutableState, event: HistoryEvent, eventId: number, timeMs: number): void {
   switch (event.eventType) {
     case EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: {
-      const a = event.startChildWorkflowExecutionInitiatedEventAttributes ?? {};
-      state.children[eventId] = {
-        initiatedEventId: eventId,
-        namespaceId: a.namespaceId ?? state.namespaceId,
-        namespace: a.namespace ?? '',
-        workflowId: a.workflowId ?? '',
-        workflowType: a.workflowType?.name ?? '',
-        runId: '',
-        startedEventId: 0,
-        started: false,
-        parentClosePolicy: a.parentClosePolicy ?? 0,
-        initiatedAttributes: HistoryEventCodec.encode({ startChildWorkflowExecutionInitiatedEventAttributes: a }).finish(),
-      };
+      state.children[eventId] = childInfoOf(eventId, event.startChildWorkflowExecutionInitiatedEventAttributes ?? {}, state.namespaceId);
       return;
     }
     case EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED: {

@@ -18,12 +18,11 @@ export type ChildInitiatedAttributes = NonNullable<HistoryEvent['startChildWorkf
 type SignalInitiated = NonNullable<HistoryEvent['signalExternalWorkflowExecutionInitiatedEventAttributes']>;
 type CancelInitiated = NonNullable<HistoryEvent['requestCancelExternalWorkflowExecutionInitiatedEventAttributes']>;
 
-export function initiateChild(t: Transition, attrs: ChildInitiatedAttributes): ChildInfo {
-  const ev = t.addEvent(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED, 'startChildWorkflowExecutionInitiatedEventAttributes', attrs);
-  const initiatedEventId = Number(ev.eventId);
-  const info: ChildInfo = {
+/** A child as its StartChildWorkflowExecutionInitiated event describes it, before it started. */
+export function childInfoOf(initiatedEventId: number, attrs: ChildInitiatedAttributes, defaultNamespaceId = ''): ChildInfo {
+  return {
     initiatedEventId,
-    namespaceId: attrs.namespaceId ?? '',
+    namespaceId: attrs.namespaceId || defaultNamespaceId,
     namespace: attrs.namespace ?? '',
     workflowId: attrs.workflowId ?? '',
     workflowType: attrs.workflowType?.name ?? '',
@@ -33,6 +32,12 @@ export function initiateChild(t: Transition, attrs: ChildInitiatedAttributes): C
     parentClosePolicy: attrs.parentClosePolicy ?? 0,
     initiatedAttributes: HistoryEventCodec.encode({ startChildWorkflowExecutionInitiatedEventAttributes: attrs }).finish(),
   };
+}
+
+export function initiateChild(t: Transition, attrs: ChildInitiatedAttributes): ChildInfo {
+  const ev = t.addEvent(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED, 'startChildWorkflowExecutionInitiatedEventAttributes', attrs);
+  const initiatedEventId = Number(ev.eventId);
+  const info = childInfoOf(initiatedEventId, attrs);
   t.state.children[initiatedEventId] = info;
   t.addTimer(t.nowMs, { kind: 'startChild', initiatedEventId });
   return info;
