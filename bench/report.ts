@@ -13,6 +13,26 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 
+export interface Distribution {
+  readonly count: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** p50/p95/p99/max of unsorted samples (the array is sorted in place). */
+export function distribution(samples: number[]): Distribution {
+  samples.sort((a, b) => a - b);
+  return {
+    count: samples.length,
+    p50: percentile(samples, 50),
+    p95: percentile(samples, 95),
+    p99: percentile(samples, 99),
+    max: samples.at(-1) ?? Number.NaN,
+  };
+}
+
 export function machine(): Record<string, unknown> {
   const cpus = os.cpus();
   return {
@@ -21,6 +41,8 @@ export function machine(): Record<string, unknown> {
     memoryBytes: os.totalmem(),
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    // A loaded machine gives slower, noisier figures: keep the load next to them.
+    loadAverage: os.loadavg().map((load) => Number(load.toFixed(2))),
   };
 }
 
@@ -31,7 +53,22 @@ export function printTable(rows: [string, string | number][]): void {
   }
 }
 
-function formatNumber(value: number): string {
+/** A table with a header row: one column per header, numbers right-aligned. */
+export function printGrid(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): void {
+  const cells = [headers, ...rows.map((row) => row.map((cell) => (typeof cell === 'number' ? formatNumber(cell) : cell)))];
+  const widths = headers.map((_, column) => Math.max(...cells.map((row) => String(row[column] ?? '').length)));
+  for (const [index, row] of cells.entries()) {
+    const line = widths.map((width, column) => {
+      const cell = String(row[column] ?? '');
+      // Headers follow their column: right-aligned over numbers.
+      return typeof rows[Math.max(0, index - 1)]?.[column] === 'number' ? cell.padStart(width) : cell.padEnd(width);
+    });
+    process.stdout.write(`${line.join('  ').trimEnd()}\n`);
+  }
+}
+
+export function formatNumber(value: number): string {
+  if (Number.isNaN(value)) return '–';
   return Number.isInteger(value) ? String(value) : value.toFixed(2);
 }
 
@@ -42,4 +79,42 @@ export function writeResult(scenario: string, report: Record<string, unknown>): 
   const file = path.join(RESULTS_DIR, `${scenario}-${timestamp}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   return file;
+}
+
+/**
+ * A figure worth a line in `bench all`'s summary. `ceiling` names the `limits` figure it is compared
+ * with, so the summary can show what fraction of the machine's ceiling a scenario reached.
+ */
+export interface Headline {
+  readonly label: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly ceiling?: 'sqliteCommitsPerSecond' | 'sqliteBatchedRowsPerSecond' | 'grpcCallsPerSecond';
+}
+
+export interface ScenarioResult {
+  readonly scenario: string;
+  readonly file: string;
+  readonly headlines: readonly Headline[];
+  readonly figures: Record<string, unknown>;
+}
+
+/** Writes the JSON report of a scenario (machine, settings, figures), says where, and returns the result. */
+export function finish(
+  scenario: string,
+  args: readonly string[],
+  settings: Record<string, unknown>,
+  figures: Record<string, unknown>,
+  headlines: readonly Headline[],
+): ScenarioResult {
+  const file = writeResult(scenario, {
+    scenario,
+    date: new Date().toISOString(),
+    command: `npm run bench -- ${[scenario, ...args].join(' ')}`,
+    machine: machine(),
+    settings,
+    figures,
+  });
+  process.stdout.write(`\nresults written to ${path.relative(process.cwd(), file)}\n`);
+  return { scenario, file, headlines, figures };
 }

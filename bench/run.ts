@@ -1,14 +1,23 @@
 /**
  * Benchmark dispatcher: `npm run bench -- <scenario> [options]`, e.g.
- * `npm run bench -- single-activity --workflows 500 --concurrency 50`.
+ * `npm run bench -- single-activity --workflows 500 --concurrency 50`. See bench/README.md.
  */
+import { runInterruptCleanups } from './harness.js';
+
 interface Scenario {
-  run(args: string[]): Promise<void>;
+  run(args: string[]): Promise<unknown>;
 }
 
 const scenarios: Record<string, () => Promise<Scenario>> = {
   'single-activity': () => import('./single-activity.js'),
+  'activity-chain': () => import('./activity-chain.js'),
+  timers: () => import('./timers.js'),
+  signals: () => import('./signals.js'),
+  idle: () => import('./idle.js'),
+  'cold-start': () => import('./cold-start.js'),
+  limits: () => import('./limits.js'),
   visibility: () => import('./visibility.js'),
+  all: () => import('./all.js'),
 };
 
 async function main(): Promise<void> {
@@ -23,6 +32,15 @@ async function main(): Promise<void> {
   }
   const scenario = await load();
   await scenario.run(args);
+}
+
+// Ctrl-C or a kill must not leave servers running or temp databases behind: the scenarios register
+// what to undo (harness.onInterrupt), and the servers' own exit hook kills what is left.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: cleaning up\n`);
+    void runInterruptCleanups().finally(() => process.exit(130));
+  });
 }
 
 // The SDK runtime keeps native handles open after everything closed; exit explicitly once done.

@@ -1,143 +1,147 @@
 /**
- * single-activity: N workflows of one no-op activity each, at most C in flight, on a Kairos server
- * started for the run (SQLite file in a temp directory) with the official Temporal worker and client.
+ * single-activity: workflows of one no-op activity each, on a Kairos server started for the run (SQLite
+ * file in a temp directory, own process) with the official Temporal worker and client.
  *
- *   npm run bench -- single-activity --workflows 500 --concurrency 50 [--address host:port]
+ *   npm run bench -- single-activity --workflows 500 --concurrency 50     closed loop, C in flight
+ *   npm run bench -- single-activity --sweep 1,10,50,100 --workflows 300  closed loop, one row per C
+ *   npm run bench -- single-activity --rate 50 --duration 20              open loop, fixed arrival rate
+ *   ... [--address host:port]                                              measure a running server
  *
- * `--address` skips starting a server and measures the one given (e.g. a Temporal dev server).
- * Latency is per workflow, from the start call to the moment its result reached the client.
+ * Closed-loop latency runs from the start call to the result reaching the client. Open-loop latency
+ * runs from the *scheduled* arrival time, so a server that falls behind is charged for the queueing
+ * it causes (no coordinated omission); arrivals are never held back by slow completions.
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  makeTelemetryFilterString,
-  NativeConnection,
-  Runtime,
-  Worker,
-} from '@temporalio/worker';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startKairos, type KairosServer } from '../test/e2e/helpers/server.js';
-import * as activities from './activities.js';
-import { machine, percentile, printTable, writeResult } from './report.js';
+import type { Client } from '@temporalio/client';
+import { connectBench, integerList, positiveInteger, positiveNumber, startBenchServer } from './harness.js';
+import { distribution, finish, printGrid, type Distribution, type Headline, type ScenarioResult } from './report.js';
 import { singleActivityWorkflow } from './workflows.js';
 
 const SCENARIO = 'single-activity';
-const WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'workflows.ts');
 
-function positiveInteger(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`--${flag} must be a positive integer, got ${value}`);
-  return parsed;
+interface Round {
+  readonly mode: 'closed' | 'open';
+  /** Closed loop: workflows in flight; open loop: arrivals per second. */
+  readonly load: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly wallSeconds: number;
+  readonly workflowsPerSecond: number;
+  readonly latencyMs: Distribution;
 }
 
-export async function run(args: string[]): Promise<void> {
+export async function run(args: string[]): Promise<ScenarioResult> {
   const { values } = parseArgs({
     args,
     options: {
       workflows: { type: 'string' },
       concurrency: { type: 'string' },
+      sweep: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
       address: { type: 'string' },
     },
     strict: true,
   });
   const workflows = positiveInteger(values.workflows, 'workflows', 200);
-  const concurrency = Math.min(positiveInteger(values.concurrency, 'concurrency', 50), workflows);
+  const openLoop = values.rate !== undefined;
+  const rate = positiveNumber(values.rate, 'rate', 1);
+  const durationSeconds = positiveNumber(values.duration, 'duration', 20);
+  const sweep = values.sweep !== undefined ? integerList(values.sweep, 'sweep') : [positiveInteger(values.concurrency, 'concurrency', 50)];
 
-  Runtime.install({
-    logger: new DefaultLogger('WARN'),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
-  });
-
-  let server: KairosServer | undefined;
-  const address = values.address ?? (server = await startKairos()).address;
-  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
-  const connection = await Connection.connect({ address });
-  const nativeConnection = await NativeConnection.connect({ address });
-  const client = new Client({ connection });
-  const taskQueue = `bench-${SCENARIO}-${randomUUID().slice(0, 8)}`;
-  const worker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue,
-    workflowBundle: { code: bundle.code },
-    activities,
-  });
-
-  const latencies: number[] = [];
-  let failures = 0;
-  let wallMs = 0;
+  const server = await startBenchServer(values.address);
+  const rounds: Round[] = [];
   try {
-    wallMs = await worker.runUntil(async () => {
-      let next = 0;
-      const startedAt = performance.now();
-      const lane = async (): Promise<void> => {
-        while (next < workflows) {
-          const index = next++;
-          const t0 = performance.now();
-          try {
-            await client.workflow.execute(singleActivityWorkflow, {
-              taskQueue,
-              workflowId: `${taskQueue}-${index}`,
-            });
-            latencies.push(performance.now() - t0);
-          } catch (error) {
-            failures++;
-            if (failures <= 3) process.stderr.write(`workflow ${index} failed: ${String(error)}\n`);
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: concurrency }, lane));
-      return performance.now() - startedAt;
-    });
+    const bench = await connectBench(server.address, `bench-${SCENARIO}-${randomUUID().slice(0, 8)}`);
+    try {
+      await bench.worker.runUntil(async () => {
+        // One unmeasured workflow first: the worker's first task pays for creating its isolate.
+        await bench.client.workflow.execute(singleActivityWorkflow, { taskQueue: bench.taskQueue, workflowId: `${bench.taskQueue}-warmup` });
+        if (openLoop) rounds.push(await openRound(bench.client, bench.taskQueue, rate, durationSeconds));
+        else for (const concurrency of sweep) rounds.push(await closedRound(bench.client, bench.taskQueue, workflows, Math.min(concurrency, workflows)));
+      });
+    } finally {
+      await bench.close();
+    }
   } finally {
-    await connection.close();
-    await nativeConnection.close();
-    await server?.stop();
+    await server.stop();
   }
 
-  latencies.sort((a, b) => a - b);
-  const figures = {
-    completed: latencies.length,
-    failed: failures,
-    wallSeconds: wallMs / 1000,
-    workflowsPerSecond: latencies.length / (wallMs / 1000),
-    latencyMs: {
-      p50: percentile(latencies, 50),
-      p95: percentile(latencies, 95),
-      p99: percentile(latencies, 99),
-      max: latencies.at(-1) ?? Number.NaN,
-    },
+  process.stdout.write(`scenario ${SCENARIO}, server ${values.address ?? 'kairos start-dev (SQLite file, own process)'}\n\n`);
+  printGrid(
+    [openLoop ? 'rate/s' : 'concurrency', 'completed', 'failed', 'wall s', 'workflows/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
+    rounds.map((r) => [r.load, r.completed, r.failed, r.wallSeconds, r.workflowsPerSecond, r.latencyMs.p50, r.latencyMs.p95, r.latencyMs.p99, r.latencyMs.max]),
+  );
+  const best = rounds.reduce((a, b) => (b.workflowsPerSecond > a.workflowsPerSecond ? b : a));
+  const headlines: Headline[] = [
+    { label: `workflows/s (${best.mode} loop, ${openLoop ? `rate ${best.load}` : `C=${best.load}`})`, value: best.workflowsPerSecond, unit: '/s', ceiling: 'sqliteCommitsPerSecond' },
+    { label: `p50 ms at ${openLoop ? `rate ${best.load}` : `C=${rounds[0]?.load}`}`, value: rounds[0]?.latencyMs.p50 ?? Number.NaN, unit: 'ms' },
+    { label: `p99 ms at ${openLoop ? `rate ${best.load}` : `C=${rounds[0]?.load}`}`, value: rounds[0]?.latencyMs.p99 ?? Number.NaN, unit: 'ms' },
+  ];
+  const settings = {
+    mode: openLoop ? 'open loop (fixed arrival rate)' : 'closed loop (fixed concurrency)',
+    ...(openLoop ? { rate, durationSeconds } : { workflowsPerRound: workflows, concurrency: sweep }),
+    server: values.address ?? 'kairos start-dev (SQLite file in a temp directory, own process)',
+    worker: 'official @temporalio/worker 1.24.0, default options, in the load generator process',
   };
-  printTable([
-    ['scenario', SCENARIO],
-    ['server', values.address ?? 'kairos (started for this run, SQLite file)'],
-    ['workflows', workflows],
-    ['concurrency', concurrency],
-    ['completed', figures.completed],
-    ['failed', figures.failed],
-    ['wall s', figures.wallSeconds],
-    ['workflows/s', figures.workflowsPerSecond],
-    ['p50 latency ms', figures.latencyMs.p50],
-    ['p95 latency ms', figures.latencyMs.p95],
-    ['p99 latency ms', figures.latencyMs.p99],
-  ]);
-  const file = writeResult(SCENARIO, {
-    scenario: SCENARIO,
-    date: new Date().toISOString(),
-    command: `npm run bench -- ${[SCENARIO, ...args].join(' ')}`,
-    machine: machine(),
-    settings: {
-      workflows,
-      concurrency,
-      server: values.address ?? 'kairos start-dev (SQLite file in a temp directory)',
-      worker: 'official @temporalio/worker 1.24.0, default options',
-    },
-    figures,
-  });
-  process.stdout.write(`\nresults written to ${path.relative(process.cwd(), file)}\n`);
-  if (failures > 0) process.exitCode = 1;
+  const result = finish(SCENARIO, args, settings, { rounds }, headlines);
+  if (rounds.some((r) => r.failed > 0)) process.exitCode = 1;
+  return result;
+}
+
+async function closedRound(client: Client, taskQueue: string, workflows: number, concurrency: number): Promise<Round> {
+  const latencies: number[] = [];
+  let failed = 0;
+  let next = 0;
+  const prefix = `${taskQueue}-c${concurrency}`;
+  const startedAt = performance.now();
+  const lane = async (): Promise<void> => {
+    while (next < workflows) {
+      const index = next++;
+      const t0 = performance.now();
+      try {
+        await client.workflow.execute(singleActivityWorkflow, { taskQueue, workflowId: `${prefix}-${index}` });
+        latencies.push(performance.now() - t0);
+      } catch (error) {
+        if (++failed <= 3) process.stderr.write(`workflow ${index} failed: ${String(error)}\n`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  const wallSeconds = (performance.now() - startedAt) / 1000;
+  return { mode: 'closed', load: concurrency, completed: latencies.length, failed, wallSeconds, workflowsPerSecond: latencies.length / wallSeconds, latencyMs: distribution(latencies) };
+}
+
+/**
+ * Starts one workflow every 1/rate s for `durationSeconds`, each awaited on its own, then waits for
+ * the stragglers. Arrivals due while the event loop was busy are sent at once, with their due time.
+ */
+async function openRound(client: Client, taskQueue: string, rate: number, durationSeconds: number): Promise<Round> {
+  const total = Math.max(1, Math.round(rate * durationSeconds));
+  const latencies: number[] = [];
+  let failed = 0;
+  const inFlight: Promise<void>[] = [];
+  const startedAt = performance.now();
+  for (let index = 0; index < total; ) {
+    const now = performance.now();
+    while (index < total && startedAt + (index * 1000) / rate <= now) {
+      const dueAt = startedAt + (index * 1000) / rate;
+      const workflowId = `${taskQueue}-r${rate}-${index}`;
+      inFlight.push(
+        client.workflow.execute(singleActivityWorkflow, { taskQueue, workflowId }).then(
+          () => void latencies.push(performance.now() - dueAt),
+          (error: unknown) => {
+            if (++failed <= 3) process.stderr.write(`workflow ${workflowId} failed: ${String(error)}\n`);
+          },
+        ),
+      );
+      index++;
+    }
+    const nextDue = startedAt + (index * 1000) / rate;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextDue - performance.now())));
+  }
+  await Promise.all(inFlight);
+  const wallSeconds = (performance.now() - startedAt) / 1000;
+  return { mode: 'open', load: rate, completed: latencies.length, failed, wallSeconds, workflowsPerSecond: latencies.length / wallSeconds, latencyMs: distribution(latencies) };
 }

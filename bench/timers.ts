@@ -1,0 +1,221 @@
+/**
+ * timers: N workflows (default 100,000) each sleeping until a random moment 1–60 s after a common
+ * epoch, then a burst of B (default 10,000) timers all due at the same instant. Server in its own
+ * process (its RSS is read from /proc), official worker and client in this one.
+ *
+ *   npm run bench -- timers [--workflows 100000] [--burst 10000] [--min 1] [--max 60] [--window S]
+ *                           [--burst-window B/200] [--concurrency 100] [--sample 2000] [--seed 1]
+ *
+ * Every workflow sleeps *until an absolute time* (epoch + its random 1–60 s), the epoch being `--window`
+ * seconds after the first start (default: N/200 s, at least 5): starting 100,000 workflows takes a
+ * while, and the figure asked for is lateness and RSS with all of them pending at once. If starting
+ * took longer than the window the report says so ("pending when measured" < N): raise --window.
+ *
+ * Lateness, from a sample of histories (server clock): fired = TimerFired time − due time (due =
+ * TimerStarted time + start_to_fire_timeout: the fire was handled and written), resumed = the next
+ * WorkflowTaskCompleted − due (the worker ran the workflow on and the server recorded it). Also, for
+ * every workflow, the worker's view: when the resumed workflow's sink call ran − its due time.
+ */
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { connectBench, forEachConcurrently, MB, positiveInteger, processMemory, startBenchServer, waitFor, type BenchClient, type BenchServer } from './harness.js';
+import { readHistories, spreadSample, timerTimes } from './history.js';
+import { distribution, finish, printGrid, printTable, type Distribution, type ScenarioResult } from './report.js';
+import { sleepUntilWorkflow } from './workflows.js';
+
+const SCENARIO = 'timers';
+
+interface Phase {
+  readonly workflows: number;
+  readonly startSeconds: number;
+  readonly pendingWhenMeasured: number;
+  /** Workflows that had set their timer per second, from the first start to the RSS reading. */
+  readonly parkedPerSecond: number;
+  readonly rssAllPendingMB: number;
+  readonly firedLatenessMs: Distribution;
+  readonly resumedLatenessMs: Distribution;
+  readonly resumedWorkerViewMs: Distribution;
+  /** From the due instant (the latest due time) to the last workflow resumed. */
+  readonly drainSeconds: number;
+}
+
+/** A small seeded generator (mulberry32), so that two runs sleep the same amounts. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function run(args: string[]): Promise<ScenarioResult> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      workflows: { type: 'string' },
+      burst: { type: 'string' },
+      min: { type: 'string' },
+      max: { type: 'string' },
+      window: { type: 'string' },
+      'burst-window': { type: 'string' },
+      concurrency: { type: 'string' },
+      sample: { type: 'string' },
+      seed: { type: 'string' },
+    },
+    strict: true,
+  });
+  const workflows = positiveInteger(values.workflows, 'workflows', 100_000);
+  const burst = values.burst === '0' ? 0 : positiveInteger(values.burst, 'burst', 10_000);
+  const minSeconds = positiveInteger(values.min, 'min', 1);
+  const maxSeconds = Math.max(minSeconds, positiveInteger(values.max, 'max', 60));
+  const windowSeconds = positiveInteger(values.window, 'window', Math.max(5, Math.ceil(workflows / 200)));
+  const burstWindowSeconds = positiveInteger(values['burst-window'], 'burst-window', Math.max(5, Math.ceil(burst / 200)));
+  const concurrency = positiveInteger(values.concurrency, 'concurrency', 100);
+  const sample = positiveInteger(values.sample, 'sample', 2_000);
+  const next = random(positiveInteger(values.seed, 'seed', 1));
+
+  const dueAt = new Map<string, number>();
+  const workerViewMs: number[] = [];
+  let parked = 0;
+  let resumed = 0;
+  let lastResumedAt = 0;
+  const handlers = {
+    parked: () => void parked++,
+    resumed: (workflowId: string) => {
+      resumed++;
+      lastResumedAt = Date.now();
+      workerViewMs.push(lastResumedAt - (dueAt.get(workflowId) ?? Number.NaN));
+    },
+  };
+
+  const phases: Record<string, Phase> = {};
+  let baselineRssMB = Number.NaN;
+  let peakRssMB = Number.NaN;
+  const server = await startBenchServer();
+  try {
+    const bench = await connectBench(server.address, `bench-${SCENARIO}-${randomUUID().slice(0, 8)}`, handlers);
+    try {
+      baselineRssMB = processMemory(server.kairos?.pid).rssBytes / MB;
+      const runPhase = async (name: string, count: number, window: number, pick: () => number): Promise<void> => {
+        parked = 0;
+        resumed = 0;
+        workerViewMs.length = 0;
+        const epoch = Date.now() + window * 1000;
+        const ids = Array.from({ length: count }, (_, i) => `${bench.taskQueue}-${name}-${i}`);
+        for (const id of ids) dueAt.set(id, epoch + pick());
+        const phase = await timerPhase(bench, server, ids, dueAt, concurrency, sample, {
+          parked: () => parked,
+          resumed: () => resumed,
+          lastResumedAt: () => lastResumedAt,
+          workerViewMs: () => workerViewMs,
+        });
+        phases[name] = phase;
+      };
+      await bench.worker.runUntil(async () => {
+        await runPhase('spread', workflows, windowSeconds, () => (minSeconds + next() * (maxSeconds - minSeconds)) * 1000);
+        if (burst > 0) await runPhase('burst', burst, burstWindowSeconds, () => 0);
+      });
+      peakRssMB = processMemory(server.kairos?.pid).peakRssBytes / MB;
+    } finally {
+      await bench.close();
+    }
+  } finally {
+    await server.stop();
+  }
+
+  const spread = phases['spread'];
+  const burstPhase = phases['burst'];
+  printTable([
+    ['scenario', SCENARIO],
+    ['timers (spread over)', `${workflows} (${minSeconds}–${maxSeconds} s after a ${windowSeconds} s start window)`],
+    ['burst', burst],
+    ['server RSS at start MB', baselineRssMB],
+    ['server peak RSS MB', peakRssMB],
+  ]);
+  process.stdout.write('\n');
+  printGrid(
+    ['phase', 'timers', 'start s', 'pending', 'RSS MB', 'fired p50', 'fired p99', 'resumed p50', 'resumed p99', 'worker p99*', 'drain s'],
+    Object.entries(phases).map(([name, p]) => [
+      name, p.workflows, p.startSeconds, p.pendingWhenMeasured, p.rssAllPendingMB,
+      p.firedLatenessMs.p50, p.firedLatenessMs.p99, p.resumedLatenessMs.p50, p.resumedLatenessMs.p99, p.resumedWorkerViewMs.p99, p.drainSeconds,
+    ]),
+  );
+  for (const [name, p] of Object.entries(phases)) {
+    if (p.pendingWhenMeasured >= p.workflows) continue;
+    // The window was shorter than starting took: RSS was read with fewer timers pending than asked.
+    const needed = Math.ceil((1.3 * p.workflows) / p.parkedPerSecond);
+    process.stdout.write(`WARNING ${name}: only ${p.pendingWhenMeasured} of ${p.workflows} timers were set before the first was due (${p.parkedPerSecond.toFixed(0)}/s); for all pending at once rerun with --${name === 'burst' ? 'burst-window' : 'window'} ${needed}\n`);
+  }
+  process.stdout.write('(lateness in ms after the due time; fired/resumed: server event times, sample of histories; *worker: every workflow, sink call time vs the requested wake-up time, so it includes the delay of the first workflow task)\n');
+  return finish(
+    SCENARIO,
+    args,
+    { workflows, burst, minSeconds, maxSeconds, windowSeconds, burstWindowSeconds, startConcurrency: concurrency, historySample: sample, server: 'kairos start-dev (SQLite file in a temp directory, own process)', worker: 'official @temporalio/worker 1.24.0, default options' },
+    { baselineRssMB, peakRssMB, phases },
+    [
+      { label: 'timer fired p99 lateness ms (spread)', value: spread?.firedLatenessMs.p99 ?? Number.NaN, unit: 'ms' },
+      { label: 'server RSS MB, all timers pending', value: spread?.rssAllPendingMB ?? Number.NaN, unit: 'MB' },
+      { label: `burst of ${burst}: fired p99 lateness ms`, value: burstPhase?.firedLatenessMs.p99 ?? Number.NaN, unit: 'ms' },
+    ],
+  );
+}
+
+interface Progress {
+  parked(): number;
+  resumed(): number;
+  lastResumedAt(): number;
+  workerViewMs(): number[];
+}
+
+/** Starts the workflows, reads RSS once all are parked, waits for all to resume, reads histories. */
+async function timerPhase(
+  bench: BenchClient,
+  server: BenchServer,
+  ids: readonly string[],
+  dueAt: ReadonlyMap<string, number>,
+  concurrency: number,
+  sample: number,
+  progress: Progress,
+): Promise<Phase> {
+  const dues = ids.map((id) => dueAt.get(id)!);
+  // No Math.min(...dues): 100,000 arguments can overflow the stack.
+  const firstDue = dues.reduce((a, b) => Math.min(a, b), Infinity);
+  const lastDue = dues.reduce((a, b) => Math.max(a, b), -Infinity);
+  const startedAt = performance.now();
+  const failed = await forEachConcurrently(ids.length, concurrency, async (index) => {
+    await bench.client.workflow.start(sleepUntilWorkflow, { taskQueue: bench.taskQueue, workflowId: ids[index]!, args: [dues[index]!] });
+  });
+  const startSeconds = (performance.now() - startedAt) / 1000;
+  if (failed > 0) throw new Error(`${failed} workflows failed to start`);
+  // All timers set (or the first one due, if starting was too slow): the moment to read RSS.
+  await waitFor(() => progress.parked() >= ids.length || Date.now() >= firstDue - 100, lastDue - Date.now() + 60_000, 'workflows to set their timers');
+  await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, Math.max(0, firstDue - Date.now() - 100))));
+  const pendingWhenMeasured = Math.min(progress.parked(), ids.length) - progress.resumed();
+  const parkedPerSecond = Math.min(progress.parked(), ids.length) / ((performance.now() - startedAt) / 1000);
+  const rssAllPendingMB = processMemory(server.kairos?.pid).rssBytes / MB;
+  await waitFor(() => progress.resumed() >= ids.length, Math.max(0, lastDue - Date.now()) + 300_000 + ids.length * 20, 'all timers to fire and their workflows to resume', 100);
+  const drainSeconds = (progress.lastResumedAt() - lastDue) / 1000;
+
+  const fired: number[] = [];
+  const resumed: number[] = [];
+  await readHistories(bench.client, spreadSample(ids, sample), (events) => {
+    const times = timerTimes(events);
+    if (times === undefined) return;
+    fired.push(times.firedMs - times.dueMs);
+    resumed.push(times.resumedMs - times.dueMs);
+  });
+  return {
+    workflows: ids.length,
+    startSeconds,
+    pendingWhenMeasured,
+    parkedPerSecond,
+    rssAllPendingMB,
+    firedLatenessMs: distribution(fired),
+    resumedLatenessMs: distribution(resumed),
+    resumedWorkerViewMs: distribution([...progress.workerViewMs()]),
+    drainSeconds,
+  };
+}
