@@ -3,6 +3,9 @@
 // cloned, serialized and compared cheaply. Encoded proto fields are kept opaque end to end.
 import { serialize, deserialize } from 'node:v8';
 
+/** WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING (kept here so this file needs no proto code). */
+const WORKFLOW_EXECUTION_STATUS_RUNNING = 1;
+
 export interface WorkflowTaskInfo {
   /** Id of WorkflowTaskScheduled; for a transient task, the id it will get when written. */
   scheduledEventId: number;
@@ -210,6 +213,38 @@ export interface MutableState {
   stickyScheduleToStartMs: number;
   /** The workflow's Priority.priority_key (0 = default): its tasks' and, unless they set one, its activities'. */
   priorityKey?: number;
+}
+
+/** What describes a new run; newRunState adds everything that starts empty. */
+export type NewRunFields = Omit<
+  MutableState,
+  | 'status' | 'closeTimeMs' | 'nextEventId' | 'historySizeBytes' | 'lastCompletedWftStartedEventId' | 'workflowTask'
+  | 'activities' | 'timers' | 'buffered' | 'cancelRequested' | 'workflowTimerTaskIds' | 'stateTransitionCount'
+  | 'children' | 'externalRequests' | 'updates' | 'stickyTaskQueue' | 'stickyScheduleToStartMs'
+>;
+
+/** The state of a run before its first event: running, nothing pending, nothing written. */
+export function newRunState(run: NewRunFields): MutableState {
+  return {
+    ...run,
+    status: WORKFLOW_EXECUTION_STATUS_RUNNING,
+    closeTimeMs: 0,
+    nextEventId: 1,
+    historySizeBytes: 0,
+    lastCompletedWftStartedEventId: 0,
+    workflowTask: null,
+    activities: {},
+    timers: {},
+    buffered: [],
+    cancelRequested: false,
+    workflowTimerTaskIds: [],
+    stateTransitionCount: 0,
+    children: {},
+    externalRequests: {},
+    updates: {},
+    stickyTaskQueue: '',
+    stickyScheduleToStartMs: 0,
+  };
 }
 
 export function encodeMutableState(state: MutableState): Uint8Array {

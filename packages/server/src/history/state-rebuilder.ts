@@ -15,10 +15,9 @@ import {
   SearchAttributesCodec,
   UpdateOutcomeCodec,
   UpdateRequestCodec,
-  WorkflowExecutionStatus,
   type HistoryEvent,
 } from '../proto-types.js';
-import type { ActivityInfo, MutableState } from './mutable-state.js';
+import { newRunState, type ActivityInfo, type MutableState } from './mutable-state.js';
 import { mergeMemo, mergeSearchAttributes } from './api/commands.js';
 import { normalizeWorkflowTimeouts } from './api/start-workflow.js';
 import { childInfoOf } from './machines/child-workflow.js';
@@ -61,48 +60,31 @@ function initialState(namespaceId: string, a: StartedAttributes, id: RebuildIden
         initiatedEventId: Number(a.parentInitiatedEventId ?? 0),
       }
     : null;
-  return {
+  return newRunState({
     namespaceId,
     workflowId: a.workflowId ?? '',
     runId: id.runId,
     firstExecutionRunId: a.firstExecutionRunId || a.originalExecutionRunId || id.runId,
     workflowType: a.workflowType?.name ?? '',
     taskQueue: a.taskQueue?.name ?? '',
-    status: WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
     // A reset run starts now (its first events keep their original times).
     startTimeMs: id.nowMs,
     executionTimeMs: id.nowMs,
-    closeTimeMs: 0,
     ...timeouts,
     startRequestId: id.requestId,
     requestIds: id.requestId ? [id.requestId] : [],
     signalRequestIds: [],
-    nextEventId: 1,
-    historySizeBytes: 0,
-    lastCompletedWftStartedEventId: 0,
-    workflowTask: null,
-    activities: {},
-    timers: {},
-    buffered: [],
-    cancelRequested: false,
     memo: a.memo ? MemoCodec.encode(a.memo).finish() : null,
     searchAttributes: a.searchAttributes ? SearchAttributesCodec.encode(a.searchAttributes).finish() : null,
-    workflowTimerTaskIds: [],
-    stateTransitionCount: 0,
     attempt: a.attempt ?? 1,
     retryPolicy: a.retryPolicy ? RetryPolicyCodec.encode(a.retryPolicy).finish() : null,
     cronSchedule: a.cronSchedule ?? '',
-    children: {},
-    externalRequests: {},
     parent,
     startInput: a.input ? PayloadsCodec.encode(a.input).finish() : null,
     startHeader: a.header ? HeaderCodec.encode(a.header).finish() : null,
     executionExpirationMs: timestampToMs(a.workflowExecutionExpirationTime) ?? 0,
-    updates: {},
-    stickyTaskQueue: '',
     priorityKey: a.priority?.priorityKey ?? 0,
-    stickyScheduleToStartMs: 0,
-  };
+  });
 }
 
 function applyEvent(state: MutableState, event: HistoryEvent): void {

@@ -3,9 +3,9 @@
 import { durationToMs, msToDuration, msToTimestamp } from '@kairos/common';
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
-import { EventType, HeaderCodec, MemoCodec, PayloadsCodec, RetryPolicyCodec, SearchAttributesCodec, WorkflowExecutionStatus, type Failure, type Payloads, type Header } from '../../proto-types.js';
+import { EventType, HeaderCodec, MemoCodec, PayloadsCodec, RetryPolicyCodec, SearchAttributesCodec, type Failure, type Payloads, type Header } from '../../proto-types.js';
 import { Transition } from '../transition.js';
-import type { MutableState, ParentInfo } from '../mutable-state.js';
+import { newRunState, type MutableState, type ParentInfo } from '../mutable-state.js';
 import { scheduleWorkflowTask } from '../machines/workflow-task.js';
 import { cronBackoffMs, parseCronSchedule } from '../cron.js';
 
@@ -62,49 +62,32 @@ export function createWorkflowRun(p: NewRunParams): Transition {
   const cronFirstBackoff = !c && req.cronSchedule ? cronBackoffMs(parseCronSchedule(req.cronSchedule), p.nowMs, p.nowMs) : 0;
   const backoffMs = c ? c.backoffMs : Math.max(durationToMs(req.workflowStartDelay), cronFirstBackoff);
   const firstExecutionRunId = c?.firstExecutionRunId ?? p.runId;
-  const state: MutableState = {
+  const state: MutableState = newRunState({
     namespaceId: p.namespaceId,
     workflowId: req.workflowId ?? '',
     runId: p.runId,
     firstExecutionRunId,
     workflowType: req.workflowType?.name ?? '',
     taskQueue: req.taskQueue?.name ?? '',
-    status: WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
     startTimeMs: p.nowMs,
     executionTimeMs: p.nowMs + backoffMs,
-    closeTimeMs: 0,
     workflowTaskTimeoutMs,
     runTimeoutMs,
     executionTimeoutMs,
     startRequestId: req.requestId ?? '',
     requestIds: req.requestId ? [req.requestId] : [],
     signalRequestIds: p.signal?.requestId ? [p.signal.requestId] : [],
-    nextEventId: 1,
-    historySizeBytes: 0,
-    lastCompletedWftStartedEventId: 0,
-    workflowTask: null,
-    activities: {},
-    timers: {},
-    buffered: [],
-    cancelRequested: false,
     memo: req.memo ? MemoCodec.encode(req.memo).finish() : null,
     searchAttributes: req.searchAttributes ? SearchAttributesCodec.encode(req.searchAttributes).finish() : null,
-    workflowTimerTaskIds: [],
-    stateTransitionCount: 0,
     attempt: c?.attempt ?? 1,
     retryPolicy: req.retryPolicy ? RetryPolicyCodec.encode(req.retryPolicy).finish() : null,
     executionExpirationMs: 0,
-    updates: {},
-    stickyTaskQueue: '',
     priorityKey: req.priority?.priorityKey ?? 0,
-    stickyScheduleToStartMs: 0,
     cronSchedule: req.cronSchedule ?? '',
-    children: {},
-    externalRequests: {},
     parent: p.parent ?? null,
     startInput: req.input ? PayloadsCodec.encode(req.input).finish() : null,
     startHeader: req.header ? HeaderCodec.encode(req.header).finish() : null,
-  };
+  });
   const t = new Transition(state, p.nowMs);
   const expirationMs = c ? c.executionExpirationMs : executionTimeoutMs > 0 ? p.nowMs + backoffMs + executionTimeoutMs : 0;
   state.executionExpirationMs = expirationMs;
