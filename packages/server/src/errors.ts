@@ -95,3 +95,14 @@ export class InternalError extends ServiceError {
     super(GrpcCode.INTERNAL, message, undefined, options);
   }
 }
+
+/**
+ * Cluster mode: this node does not hold the lease of the shard a request needs (it moved, or is moving,
+ * to another node). UNAVAILABLE, which clients retry; by then the request is forwarded to the new owner.
+ */
+export class ShardUnavailableError extends ServiceError {
+  override name = 'ShardUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(GrpcCode.UNAVAILABLE, message, undefined, options);
+  }
+}

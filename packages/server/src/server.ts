@@ -1,6 +1,7 @@
 // Assembles one Kairos server process: the SQLite store, namespace registry, history engine, matching,
 // timer queue and the gRPC frontend; recovers pending work from the database before listening.
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { describeStoreLocation, openStore } from './persistence/open-store.js';
 import type { Store } from './persistence/store.js';
@@ -10,8 +11,9 @@ import { Matching } from './matching/matching.js';
 import { QueryRegistry } from './history/queries.js';
 import { TimerQueue } from './timers/timer-queue.js';
 import { handleTimer } from './history/ops/timers.js';
-import { decodeMutableState } from './history/mutable-state.js';
-import { activityPriorityKey } from './history/machines/activity.js';
+import { recoverDispatches } from './history/recover-dispatches.js';
+import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.js';
+import { DEFAULT_SHARD_COUNT } from './cluster/shards.js';
 import type { HistoryContext } from './history/service-context.js';
 import { createGrpcServer } from './frontend/grpc-server.js';
 import { executionHandlers } from './frontend/workflow-handlers.js';
@@ -47,10 +49,29 @@ export interface StartServerOptions {
   uiPort: number | undefined;
   httpPort: number | undefined;
   metricsPort: number | undefined;
+  /**
+   * Cluster membership (PostgreSQL only: every PostgreSQL-backed server is a node of the cluster on
+   * its database, alone or not). Defaults: node id `<hostname>:<port>`, address `<ip or hostname>:<port>`,
+   * 64 shards, 10 s lease.
+   */
+  cluster?: ClusterSettings;
   /** Injected clock (tests); the system clock by default. */
   clock?: Clock;
   logger?: Logger;
 }
+
+export interface ClusterSettings {
+  /** Unique among the nodes of one database; stable across restarts of the same node. */
+  readonly nodeId?: string | undefined;
+  /** host:port where the other nodes reach this node's gRPC port. */
+  readonly nodeAddress?: string | undefined;
+  /** History shards of the database (fixed once the first node started on it). */
+  readonly shards?: number | undefined;
+  /** How long a node's shard leases last without renewal (a hung node's shards move after this). */
+  readonly leaseMs?: number | undefined;
+}
+
+export const DEFAULT_LEASE_MS = 10_000;
 
 export interface RunningServer {
   readonly grpcAddress: string;
@@ -58,6 +79,8 @@ export interface RunningServer {
   readonly uiAddress?: string | undefined;
   readonly dbPath: string;
   readonly unknownDynamicConfigKeys: readonly string[];
+  /** Cluster mode: this node's id. */
+  readonly nodeId?: string | undefined;
   close(): Promise<void>;
 }
 
@@ -77,7 +100,8 @@ function numberConfig(config: ReadonlyMap<string, unknown>, key: string, fallbac
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: options.logLevel, format: options.logFormat });
   const clock = options.clock ?? systemClock;
-  const storeOptions = { dbFilename: options.dbFilename, databaseUrl: options.databaseUrl };
+  const leaseMs = options.cluster?.leaseMs ?? DEFAULT_LEASE_MS;
+  const storeOptions = { dbFilename: options.dbFilename, databaseUrl: options.databaseUrl, idleInTransactionTimeoutMs: options.databaseUrl ? leaseMs : undefined };
   const store: Store = await openStore(storeOptions);
   try {
     const namespaces = await NamespaceRegistry.load(store, options.namespaces);
@@ -87,7 +111,6 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     const engine = new ExecutionEngine(store, clock, logger.child({ component: 'history' }));
     const matching = new Matching(clock);
-    const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, searchAttributes, logger };
     engine.stickyQueueAvailable = (namespaceId, taskQueue) => matching.stickyQueueAvailable(namespaceId, taskQueue);
     engine.retentionMsFor = (namespaceId) => namespaces.findById(namespaceId)?.retentionMs ?? DEFAULT_RETENTION_MS;
     engine.dispatchSink = {
@@ -99,22 +122,29 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     };
     const timers = new TimerQueue(store, clock, logger.child({ component: 'timers' }), (row) => handleTimer(ctx, row));
     engine.timerSink = timers;
-    await recoverDispatches(store, matching);
-    await timers.start();
+    const cluster = options.databaseUrl ? new ClusterNode(clusterOptions(options, options.databaseUrl, leaseMs), { store, engine, matching, timers, namespaces, searchAttributes, logger }) : null;
+    const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, searchAttributes, logger, cluster };
+    if (!cluster) {
+      await recoverDispatches(store, matching);
+      await timers.start();
+    }
 
     // One set of handlers behind both front doors: the HTTP API calls exactly what gRPC calls.
+    const localHandlers = {
+      ...systemHandlers(randomUUID()),
+      ...namespaceHandlers(namespaces),
+      ...executionHandlers(ctx, searchAttributes),
+      ...updateHandlers(ctx),
+      ...taskHandlers(ctx),
+      ...visibilityHandlers({ namespaces, searchAttributes, store }),
+    };
+    cluster?.attach(ctx, localHandlers);
     const services = {
-      workflowService: rateLimited({
-        ...systemHandlers(randomUUID()),
-        ...namespaceHandlers(namespaces),
-        ...executionHandlers(ctx, searchAttributes),
-        ...updateHandlers(ctx),
-        ...taskHandlers(ctx),
-        ...visibilityHandlers({ namespaces, searchAttributes, store }),
-      }, new NamespaceRateLimiter(numberConfig(options.dynamicConfig, 'frontend.namespaceRPS', DEFAULT_NAMESPACE_RPS), clock)),
+      workflowService: rateLimited(cluster ? cluster.route(localHandlers) : localHandlers, new NamespaceRateLimiter(numberConfig(options.dynamicConfig, 'frontend.namespaceRPS', DEFAULT_NAMESPACE_RPS), clock)),
       operatorService: operatorHandlers(namespaces, searchAttributes),
     };
     const server = createGrpcServer(services, logger);
+    cluster?.addPeerService(server);
     const host = options.ip.includes(':') ? `[${options.ip}]` : options.ip;
     const port = await new Promise<number>((resolve, reject) => {
       const credentials = options.tls
@@ -129,11 +159,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // HTTP after gRPC binds: the Web UI (with the API it calls) on the UI port, the API alone on --http-port.
     const httpFrontends: HttpFrontend[] = [];
     try {
+      // Peers reach this node once it holds shards: join only once the gRPC port listens.
+      await cluster?.start(port);
       const http = { ...services, logger, uiDirectory: defaultUiDirectory() };
       if (!options.headless && options.uiPort !== undefined) httpFrontends.push(await startHttpFrontend({ ...http, serveUi: true }, options.ip, options.uiPort));
       if (options.httpPort !== undefined) httpFrontends.push(await startHttpFrontend({ ...http, serveUi: false }, options.ip, options.httpPort));
     } catch (err) {
       await Promise.all(httpFrontends.map((f) => f.close()));
+      await cluster?.stop().catch(() => undefined);
       server.forceShutdown();
       throw err;
     }
@@ -144,9 +177,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       uiAddress: !options.headless && options.uiPort !== undefined ? httpFrontends[0]?.address : undefined,
       dbPath: describeStoreLocation(storeOptions),
       unknownDynamicConfigKeys,
+      nodeId: cluster?.nodeId,
       async close() {
         if (closed) return;
         closed = true;
+        // Hand the shards over first: requests still arriving here are forwarded to their new owners.
+        await cluster?.stop().catch((err: unknown) => logger.warn('leaving the cluster failed', { error: String(err) }));
         timers.stop();
         await Promise.all(httpFrontends.map((f) => f.close()));
         await new Promise<void>((resolve) => {
@@ -166,16 +202,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   }
 }
 
-/** Re-queues every workflow/activity task that was scheduled but not started when the server stopped. */
-async function recoverDispatches(store: Store, matching: Matching): Promise<void> {
-  for (const row of await store.listExecutionsNeedingDispatch()) {
-    const state = decodeMutableState(row.state);
-    const key = row.key;
-    const wft = state.workflowTask;
-    // A sticky worker does not outlive the server's restart in matching's eyes: use the normal queue.
-    if (wft && wft.startedEventId === 0) matching.addWorkflowTask(wft.sticky ? state.taskQueue : wft.taskQueue, { key, scheduledEventId: wft.scheduledEventId, attempt: wft.attempt, priorityKey: state.priorityKey ?? 0 });
-    for (const a of Object.values(state.activities)) {
-      if (a.phase === 'scheduled' && !a.awaitingRetry) matching.addActivityTask(a.taskQueue, { key, scheduledEventId: a.scheduledEventId, attempt: a.attempt, priorityKey: activityPriorityKey(state, a) });
-    }
-  }
+/** The cluster identity of this node from the options, with defaults drawn from its host and port. */
+function clusterOptions(options: StartServerOptions, databaseUrl: string, leaseMs: number): ClusterOptions {
+  const c = options.cluster ?? {};
+  const wildcard = options.ip === '0.0.0.0' || options.ip === '::' || options.ip === '';
+  const host = wildcard ? os.hostname() : options.ip.includes(':') ? `[${options.ip}]` : options.ip;
+  const shardCount = c.shards ?? DEFAULT_SHARD_COUNT;
+  if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 4096) throw new Error(`cluster shards must be a whole number from 1 to 4096, not ${shardCount}`);
+  if (!(leaseMs >= 1000)) throw new Error(`the cluster lease must be at least 1 second, not ${leaseMs} ms`);
+  return {
+    databaseUrl,
+    nodeId: c.nodeId ?? `${os.hostname()}:${options.port === 0 ? randomUUID().slice(0, 8) : options.port}`,
+    // A port of 0 is chosen at bind time: the address is completed then (ClusterNode.start).
+    address: c.nodeAddress ?? `${host}:${options.port}`,
+    shardCount,
+    leaseMs,
+  };
 }

@@ -16,7 +16,7 @@ export interface ServerConfigFile {
   frontend?: { ip?: string; port?: number; httpPort?: number };
   ui?: { enabled?: boolean; port?: number };
   tls?: { certFile?: string; keyFile?: string; clientCaFile?: string };
-  cluster?: { nodeAddress?: string; shards?: number };
+  cluster?: { nodeId?: string; nodeAddress?: string; shards?: number; leaseSeconds?: number };
   log?: { level?: LogLevel; format?: LogFormat };
   metrics?: { port?: number };
   namespaces?: string[];
@@ -36,8 +36,10 @@ export const CONFIG_ENV: Readonly<Record<string, string>> = {
   KAIROS_TLS_CERT_FILE: 'tls.certFile',
   KAIROS_TLS_KEY_FILE: 'tls.keyFile',
   KAIROS_TLS_CLIENT_CA_FILE: 'tls.clientCaFile',
+  KAIROS_NODE_ID: 'cluster.nodeId',
   KAIROS_NODE_ADDRESS: 'cluster.nodeAddress',
   KAIROS_SHARDS: 'cluster.shards',
+  KAIROS_LEASE_SECONDS: 'cluster.leaseSeconds',
   KAIROS_LOG_LEVEL: 'log.level',
   KAIROS_LOG_FORMAT: 'log.format',
   KAIROS_METRICS_PORT: 'metrics.port',
@@ -48,7 +50,7 @@ const SECTIONS: Record<string, Record<string, 'string' | 'port' | 'boolean' | 'c
   frontend: { ip: 'string', port: 'port', httpPort: 'port' },
   ui: { enabled: 'boolean', port: 'port' },
   tls: { certFile: 'string', keyFile: 'string', clientCaFile: 'string' },
-  cluster: { nodeAddress: 'string', shards: 'count' },
+  cluster: { nodeId: 'string', nodeAddress: 'string', shards: 'count', leaseSeconds: 'count' },
   log: { level: 'string', format: 'string' },
   metrics: { port: 'port' },
 };
@@ -116,9 +118,9 @@ export function buildServerOptions(raw: Record<string, unknown>, baseDir: string
     }
   };
   const cluster = config.cluster ?? {};
-  if (cluster.shards !== undefined || cluster.nodeAddress !== undefined) {
-    warnings.push('cluster settings are accepted, but this node runs alone and owns every execution (clustering is not available yet)');
-  }
+  const clusterSet = Object.values(cluster).some((v) => v !== undefined);
+  if (clusterSet && !db.url) warnings.push('cluster settings need a PostgreSQL database (database.url): a SQLite file has one node, which owns every execution');
+  if (cluster.shards !== undefined && cluster.shards > 4096) throw new ConfigError('cluster.shards must be at most 4096');
   const enabledUi = config.ui?.enabled ?? true;
   const namespaces = ['default', ...(config.namespaces ?? []).filter((n) => n !== 'default')];
   return {
@@ -137,6 +139,16 @@ export function buildServerOptions(raw: Record<string, unknown>, baseDir: string
       uiPort: enabledUi ? (config.ui?.port ?? 8233) : undefined,
       httpPort: config.frontend?.httpPort,
       metricsPort: config.metrics?.port,
+      ...(db.url && clusterSet
+        ? {
+            cluster: {
+              nodeId: cluster.nodeId,
+              nodeAddress: cluster.nodeAddress,
+              shards: cluster.shards,
+              leaseMs: cluster.leaseSeconds !== undefined ? cluster.leaseSeconds * 1000 : undefined,
+            },
+          }
+        : {}),
       ...(tls.certFile && tls.keyFile
         ? { tls: { certChain: read(tls.certFile, 'tls.certFile'), privateKey: read(tls.keyFile, 'tls.keyFile'), ...(tls.clientCaFile ? { clientCa: read(tls.clientCaFile, 'tls.clientCaFile') } : {}) } }
         : {}),

@@ -63,9 +63,13 @@ describe('server start settings', () => {
     expect(() => serverInvocation({ config: path.join(dir, 'missing.yaml') }, {}, '/')).toThrow(/cannot read the config file/);
   });
 
-  it('warns that cluster settings do not cluster yet', () => {
-    const config = file('cluster.yaml', 'database: {filename: a.db}\ncluster: {shards: 64, nodeAddress: "10.0.0.1:7233"}');
-    expect(serverInvocation({ config }, {}, '/').warnings.join('\n')).toContain('clustering is not available yet');
+  it('passes cluster settings on for PostgreSQL and warns that SQLite has no cluster', () => {
+    const sqlite = file('cluster.yaml', 'database: {filename: a.db}\ncluster: {shards: 64, nodeAddress: "10.0.0.1:7233"}');
+    expect(serverInvocation({ config: sqlite }, {}, '/').warnings.join('\n')).toContain('cluster settings need a PostgreSQL database');
+    const pgConfig = file('pg.yaml', 'database: {url: "postgres://k@db/kairos"}\ncluster: {shards: 16, nodeId: n1, leaseSeconds: 3}');
+    const invocation = serverInvocation({ config: pgConfig }, { KAIROS_NODE_ADDRESS: '10.0.0.2:7233' }, '/');
+    expect(invocation.warnings).toEqual([]);
+    expect(invocation.options.cluster).toEqual({ nodeId: 'n1', nodeAddress: '10.0.0.2:7233', shards: 16, leaseMs: 3000 });
   });
 });
 

@@ -8,7 +8,7 @@ import type { HistoryContext } from '../history/service-context.js';
 import { recordWorkflowTaskStarted, resetStickiness, respondWorkflowTaskCompleted, respondWorkflowTaskFailed } from '../history/ops/workflow-task.js';
 import { resolveRun } from '../history/service-context.js';
 import { heartbeatActivity, recordActivityTaskStarted, resolveActivityTarget, respondActivity, type ActivityTarget } from '../history/ops/activity-task.js';
-import { pollBudgetMs } from '../matching/matching.js';
+import { pollBudgetMs, type QueueKind, type RemoteHint, type WorkflowQueueEntry } from '../matching/matching.js';
 import { TaskQueueKind } from '../proto-types.js';
 import type { CallContext, ServiceHandlers, UnaryHandler } from './grpc-server.js';
 import { requireString } from './validation.js';
@@ -43,34 +43,17 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
     for (;;) {
       const entry = await ctx.matching.pollWorkflowTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal, req.identity ?? '');
       if (!entry) return {};
-      if (entry.kind === 'query') {
-        const pending = ctx.queries.get(entry.queryId);
-        if (!pending) continue;
-        if (call.signal.aborted) {
-          ctx.matching.addQueryTask(queue, entry.queryId, entry.key, entry.expiresAtMs);
-          return {};
-        }
-        const state = await ctx.engine.read(entry.key);
-        if (!state) continue;
-        const events = await ctx.engine.readEvents(entry.key, 1, state.nextEventId);
-        return {
-          taskToken: encodeTaskToken({ k: 'qry', qid: entry.queryId }),
-          workflowExecution: { workflowId: state.workflowId, runId: state.runId },
-          workflowType: { name: state.workflowType },
-          previousStartedEventId: state.lastCompletedWftStartedEventId,
-          startedEventId: 0,
-          attempt: 1,
-          history: { events },
-          query: pending.query,
-          workflowExecutionTaskQueue: { name: state.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-        };
+      if (entry.kind === 'remote') {
+        const response = await takeFromPeer(ctx, 'workflow', namespace.id, queue, entry.node, req, call.signal);
+        if (response) return response;
+        continue;
       }
       if (call.signal.aborted) {
         // The poller left while the task was handed over: give it to the next one.
-        ctx.matching.addWorkflowTask(queue, entry.ref);
+        requeueEntry(ctx, queue, entry);
         return {};
       }
-      const response = await recordWorkflowTaskStarted(ctx, entry.ref, req, randomUUID());
+      const response = await serveWorkflowEntry(ctx, entry, req);
       if (response) return response;
     }
   }
@@ -95,13 +78,18 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
       const maxTasksPerSecond = limit ? Number(limit.value ?? 0) : undefined;
       const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
       for (;;) {
-        const ref = await ctx.matching.pollActivityTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal, req.identity ?? '', maxTasksPerSecond);
-        if (!ref) return {};
+        const entry = await ctx.matching.pollActivityTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal, req.identity ?? '', maxTasksPerSecond);
+        if (!entry) return {};
+        if (entry.kind === 'remote') {
+          const response = await takeFromPeer(ctx, 'activity', namespace.id, queue, entry.node, req, call.signal);
+          if (response) return response;
+          continue;
+        }
         if (call.signal.aborted) {
-          ctx.matching.addActivityTask(queue, ref);
+          ctx.matching.addActivityTask(queue, entry.ref);
           return {};
         }
-        const response = await recordActivityTaskStarted(ctx, namespace, ref, req, randomUUID());
+        const response = await recordActivityTaskStarted(ctx, namespace, entry.ref, req, randomUUID());
         if (response) return response;
       }
     },
@@ -146,6 +134,7 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
       // Tasks waiting for the departed worker go to the normal queue now, not after their timeout.
       if (req.stickyTaskQueue) {
         for (const ref of ctx.matching.shutdownStickyQueue(namespace.id, req.stickyTaskQueue)) await resetStickiness(ctx, ref.key, ref.scheduledEventId);
+        ctx.cluster?.announceStickyQueueGone(namespace.id, req.stickyTaskQueue);
       }
       return {};
     },
@@ -158,4 +147,60 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
       return {};
     },
   };
+}
+
+/** Puts a workflow-queue entry back for the next poll (its poller left before it was handed over). */
+function requeueEntry(ctx: HistoryContext, queue: string, entry: Exclude<WorkflowQueueEntry, RemoteHint>): void {
+  if (entry.kind === 'query') ctx.matching.addQueryTask(queue, entry.queryId, entry.key, entry.expiresAtMs);
+  else ctx.matching.addWorkflowTask(queue, entry.ref);
+}
+
+/**
+ * Turns a workflow-queue entry of this node into the poll's answer: a started workflow task, or a
+ * stand-alone query task; null when the entry went stale meanwhile (the caller polls on).
+ */
+export async function serveWorkflowEntry(ctx: HistoryContext, entry: Exclude<WorkflowQueueEntry, RemoteHint>, req: temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest): Promise<PollWorkflowResponse | null> {
+  if (entry.kind === 'task') return recordWorkflowTaskStarted(ctx, entry.ref, req, randomUUID());
+  const pending = ctx.queries.get(entry.queryId);
+  if (!pending) return null;
+  const state = await ctx.engine.read(entry.key);
+  if (!state) return null;
+  const events = await ctx.engine.readEvents(entry.key, 1, state.nextEventId);
+  return {
+    taskToken: encodeTaskToken({ k: 'qry', qid: entry.queryId, ns: entry.key.namespaceId, wid: entry.key.workflowId }),
+    workflowExecution: { workflowId: state.workflowId, runId: state.runId },
+    workflowType: { name: state.workflowType },
+    previousStartedEventId: state.lastCompletedWftStartedEventId,
+    startedEventId: 0,
+    attempt: 1,
+    history: { events },
+    query: pending.query,
+    workflowExecutionTaskQueue: { name: state.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+  };
+}
+
+/**
+ * Cluster mode: a poll here got a hint that `node` holds tasks of this queue; asks it for one (it
+ * starts the task, as the owner of its execution, and answers with the poll response). Null when the
+ * node had none left (another poll was quicker) or could not be reached.
+ */
+async function takeFromPeer(
+  ctx: HistoryContext,
+  kind: QueueKind,
+  namespaceId: string,
+  queue: string,
+  node: string,
+  req: object,
+  signal: AbortSignal,
+): Promise<object | null> {
+  ctx.matching.hintTaken(kind, namespaceId, queue, node);
+  if (!ctx.cluster || signal.aborted) return null;
+  try {
+    const { response, more } = await ctx.cluster.takeFromPeer(node, kind, namespaceId, queue, req, signal);
+    if (more) ctx.matching.addRemoteHint(kind, namespaceId, queue, node);
+    return response;
+  } catch (err) {
+    ctx.logger.debug('taking a task from a peer failed', { node, queue, error: String(err) });
+    return null;
+  }
 }

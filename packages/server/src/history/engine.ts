@@ -6,14 +6,15 @@
 // retried. Commits go through a CommitBatcher (group commit): the transitions of all executions
 // produced in one event-loop turn share one transaction and one fsync, each still atomic on its own.
 import { HistoryEventCodec, type HistoryEvent } from '../proto-types.js';
-import type { ExecutionKey, ExecutionWrite, Store, TimerTaskRow, TransitionWrite } from '../persistence/store.js';
-import { ConditionFailedError } from '../persistence/errors.js';
+import type { ExecutionKey, ExecutionWrite, ShardFence, Store, TimerTaskRow, TransitionWrite } from '../persistence/store.js';
+import { ConditionFailedError, ShardOwnershipLostError } from '../persistence/errors.js';
 import { cloneMutableState, decodeMutableState, encodeMutableState, type MutableState } from './mutable-state.js';
 import type { Transition, Dispatch } from './transition.js';
 import { encodeTimerTask } from '../timers/timer-task.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { ShardUnavailableError } from '../errors.js';
 import { enforceHistoryLimits } from './machines/workflow.js';
 import { moveStickyTaskToNormalQueue } from './machines/sticky.js';
 import { CommitBatcher, type CommitBatcherOptions, type CommitBatcherStats } from './commit-batcher.js';
@@ -57,6 +58,14 @@ export class ExecutionEngine {
   /** Namespace retention: how long a closed run is kept before it is deleted (unset: kept forever). */
   retentionMsFor: ((namespaceId: string) => number) | null = null;
   timerSink: TimerSink | null = null;
+  /**
+   * Cluster mode: the fence (shard and lease range id) under which this node may read and write an
+   * execution; throws (UNAVAILABLE) when this node does not hold that shard's lease. Unset: one node
+   * owns everything and writes unfenced.
+   */
+  shardFence: ((key: ExecutionKey) => ShardFence) | null = null;
+  /** Cluster mode: told when a write found its shard taken over by another node. */
+  onShardLost: ((fence: ShardFence) => void) | null = null;
 
   constructor(
     readonly store: Store,
@@ -74,6 +83,8 @@ export class ExecutionEngine {
   }
 
   async load(key: ExecutionKey): Promise<CachedExecution | null> {
+    // Only the shard's owner may serve a run: another node's copy may be stale.
+    this.shardFence?.(key);
     const k = keyString(key);
     const hit = this.cache.get(k);
     if (hit) {
@@ -191,8 +202,9 @@ export class ExecutionEngine {
       for (const timer of t.timersToAdd) timersToAdd.push({ taskId: timer.taskId, fireAtMs: timer.fireAtMs, key, data: encodeTimerTask(timer.task) });
       timerIdsToDelete.push(...t.timerIdsToDelete);
     }
-    const write: TransitionWrite = { executions, timersToAdd, timerIdsToDelete };
-    await this.batcher.commit(write);
+    const fence = this.fenceOf(executions[0]?.key);
+    const write: TransitionWrite = { executions, timersToAdd, timerIdsToDelete, ...(fence ? { fence } : {}) };
+    await this.fenced(fence, () => this.batcher.commit(write));
     for (const [i, { t, expectedVersion }] of items.entries()) {
       const exec = executions[i]!;
       const k = keyString(exec.key);
@@ -240,6 +252,44 @@ export class ExecutionEngine {
   /** Drops the cached state (after an unexpected error the cache may be ahead of the database). */
   evict(key: ExecutionKey): void {
     this.cache.delete(keyString(key));
+  }
+
+  /** Drops the cached state of every run `belongs` selects (their shard moved to another node). */
+  evictWhere(belongs: (key: ExecutionKey) => boolean): void {
+    for (const [k, entry] of this.cache) {
+      const s = entry.state;
+      if (belongs({ namespaceId: s.namespaceId, workflowId: s.workflowId, runId: s.runId })) this.cache.delete(k);
+    }
+  }
+
+  /** Deletes timer rows of `key`'s run that were handled without a transition of it (fenced in a cluster). */
+  async deleteTimerRows(key: ExecutionKey, taskIds: readonly string[]): Promise<void> {
+    const fence = this.fenceOf(key);
+    await this.fenced(fence, () => this.store.commit({ executions: [], timersToAdd: [], timerIdsToDelete: taskIds, ...(fence ? { fence } : {}) }));
+  }
+
+  /** Deletes a run and all it owns (fenced in a cluster). */
+  async deleteExecution(key: ExecutionKey): Promise<void> {
+    const fence = this.fenceOf(key);
+    await this.fenced(fence, () => this.store.deleteExecution(key, fence));
+    this.evict(key);
+  }
+
+  private fenceOf(key: ExecutionKey | undefined): ShardFence | undefined {
+    return key && this.shardFence ? this.shardFence(key) : undefined;
+  }
+
+  /** Runs a fenced write; a lost lease is reported (the node drops the shard) and rethrown. */
+  private async fenced<T>(fence: ShardFence | undefined, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (fence && err instanceof ShardOwnershipLostError) {
+        this.onShardLost?.(fence);
+        throw new ShardUnavailableError(`shard ${fence.shardId} moved to another node; retry`, { cause: err });
+      }
+      throw err;
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // What the history operations share: the engine, matching, queries and namespaces.
 import type { ExecutionEngine } from './engine.js';
-import type { Matching } from '../matching/matching.js';
+import type { Matching, QueueKind } from '../matching/matching.js';
+import type { OwnerOpArgs, OwnerOpName, OwnerOpResult } from './ops/external.js';
 import type { QueryRegistry } from './queries.js';
 import type { NamespaceRegistry } from '../namespace/registry.js';
 import type { SearchAttributeRegistry } from '../visibility/search-attribute-registry.js';
@@ -10,6 +11,22 @@ import type { MutableState } from './mutable-state.js';
 import { NotFoundError } from '../errors.js';
 import { isRunning } from './machines/workflow.js';
 
+/**
+ * What a cluster node adds (cluster/cluster-node.ts); null on a single node, where everything is local.
+ */
+export interface ClusterPeers {
+  /**
+   * Asks `node` for one of its tasks of this queue on behalf of a waiting poll: the node starts it as
+   * the owner of its execution and answers with the poll response (null: none left); `more` tells
+   * whether it has others.
+   */
+  takeFromPeer(node: string, kind: QueueKind, namespaceId: string, queue: string, poll: object, signal: AbortSignal): Promise<{ response: object | null; more: boolean }>;
+  /** A sticky queue's worker shut down: the other nodes move the tasks they hold for it to normal queues. */
+  announceStickyQueueGone(namespaceId: string, queue: string): void;
+  /** Runs a transfer-task step on the node owning (namespaceId, workflowId): here directly, else by RPC. */
+  runOnOwner<K extends OwnerOpName>(namespaceId: string, workflowId: string, op: K, args: OwnerOpArgs<K>): Promise<OwnerOpResult<K>>;
+}
+
 export interface HistoryContext {
   readonly engine: ExecutionEngine;
   readonly matching: Matching;
@@ -17,6 +34,8 @@ export interface HistoryContext {
   readonly namespaces: NamespaceRegistry;
   readonly searchAttributes: SearchAttributeRegistry;
   readonly logger: Logger;
+  /** Set on a cluster node (PostgreSQL); unset when this process owns every execution. */
+  readonly cluster?: ClusterPeers | null;
 }
 
 export const WORKFLOW_NOT_FOUND = 'workflow execution not found';

@@ -27,6 +27,9 @@ export interface ActivityTaskToken {
 export interface QueryTaskToken {
   readonly k: 'qry';
   readonly qid: string;
+  /** The queried run's namespace id and workflow id: where the answer goes in a cluster. */
+  readonly ns?: string;
+  readonly wid?: string;
 }
 
 export type TaskToken = WorkflowTaskToken | ActivityTaskToken | QueryTaskToken;

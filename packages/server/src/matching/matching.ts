@@ -13,9 +13,20 @@ export interface TaskRef {
   readonly priorityKey?: number;
 }
 
-export type WorkflowQueueEntry = { readonly kind: 'task'; readonly ref: TaskRef } | { readonly kind: 'query'; readonly queryId: string; readonly key: ExecutionKey; readonly expiresAtMs: number };
+/**
+ * Cluster mode: a hint that node `node` holds tasks of this queue (tasks wait on the node that owns
+ * their execution). A poll that gets one asks that node for a task (cluster/cluster-node.ts).
+ */
+export interface RemoteHint {
+  readonly kind: 'remote';
+  readonly node: string;
+}
 
-export type ActivityQueueEntry = TaskRef;
+export type WorkflowQueueEntry = { readonly kind: 'task'; readonly ref: TaskRef } | { readonly kind: 'query'; readonly queryId: string; readonly key: ExecutionKey; readonly expiresAtMs: number } | RemoteHint;
+
+export type ActivityQueueEntry = { readonly kind: 'task'; readonly ref: TaskRef } | RemoteHint;
+
+export type QueueKind = 'workflow' | 'activity';
 
 /** DescribeTaskQueue forgets pollers not seen for this long (as Temporal does). */
 const POLLER_EXPIRY_MS = 5 * 60_000;
@@ -32,6 +43,12 @@ export const LONG_POLL_MS = 60_000;
 export class Matching {
   private readonly workflowQueues = new Map<string, TaskQueue<WorkflowQueueEntry>>();
   private readonly activityQueues = new Map<string, TaskQueue<ActivityQueueEntry>>();
+  /** Remote hints waiting in some queue, by kind/namespace/queue/node: at most one of each. */
+  private readonly hints = new Set<string>();
+  /** Cluster mode: called when a task waits here with no poll to take it (polls on other nodes may). */
+  onBacklog: ((kind: QueueKind, namespaceId: string, name: string) => void) | null = null;
+  /** Cluster mode: called when a poll finds its queue new here (so that peers' tasks are looked for). */
+  onNewPolledQueue: ((kind: QueueKind, namespaceId: string, name: string) => void) | null = null;
 
   constructor(private readonly clock: Clock) {}
 
@@ -50,22 +67,89 @@ export class Matching {
   }
 
   addWorkflowTask(taskQueue: string, ref: TaskRef): void {
-    this.workflowQueue(ref.key.namespaceId, taskQueue).add({ kind: 'task', ref }, ref.priorityKey);
+    const q = this.workflowQueue(ref.key.namespaceId, taskQueue);
+    const polled = q.pollerCount > 0;
+    q.add({ kind: 'task', ref }, ref.priorityKey);
+    if (!polled) this.onBacklog?.('workflow', ref.key.namespaceId, taskQueue);
   }
 
   addActivityTask(taskQueue: string, ref: TaskRef): void {
-    this.activityQueue(ref.key.namespaceId, taskQueue).add(ref, ref.priorityKey);
+    const q = this.activityQueue(ref.key.namespaceId, taskQueue);
+    const polled = q.pollerCount > 0;
+    q.add({ kind: 'task', ref }, ref.priorityKey);
+    if (!polled) this.onBacklog?.('activity', ref.key.namespaceId, taskQueue);
+  }
+
+  /** Puts back a task a poll took but could not hand over (its poller left). */
+  requeue(kind: QueueKind, taskQueue: string, ref: TaskRef): void {
+    if (kind === 'workflow') this.addWorkflowTask(taskQueue, ref);
+    else this.addActivityTask(taskQueue, ref);
+  }
+
+  /**
+   * Cluster mode: notes that `node` has tasks on this queue, once (a hint already waiting is enough).
+   * Only queues some poll has used here get hints: nobody here would take the others.
+   */
+  addRemoteHint(kind: QueueKind, namespaceId: string, name: string, node: string): void {
+    const k = `${namespaceId}\u0000${name}`;
+    const q = kind === 'workflow' ? this.workflowQueues.get(k) : this.activityQueues.get(k);
+    const id = hintId(kind, namespaceId, name, node);
+    if (!q || this.hints.has(id)) return;
+    this.hints.add(id);
+    (q as TaskQueue<RemoteHint | WorkflowQueueEntry | ActivityQueueEntry>).add({ kind: 'remote', node });
+  }
+
+  /** A poll took a hint out of its queue: the next one for the same node may be added. */
+  hintTaken(kind: QueueKind, namespaceId: string, name: string, node: string): void {
+    this.hints.delete(hintId(kind, namespaceId, name, node));
+  }
+
+  /** Queues that have polls waiting right now (cluster mode re-checks peers for them now and then). */
+  queuesWithWaitingPolls(): Array<{ kind: QueueKind; namespaceId: string; name: string }> {
+    const found: Array<{ kind: QueueKind; namespaceId: string; name: string }> = [];
+    for (const [kind, queues] of [['workflow', this.workflowQueues], ['activity', this.activityQueues]] as const) {
+      for (const [k, q] of queues) {
+        if (q.pollerCount === 0) continue;
+        const [namespaceId = '', name = ''] = k.split('\u0000');
+        found.push({ kind, namespaceId, name });
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Takes one of this node's own tasks (a task or a query, never a hint) without waiting, for a poll on
+   * another node; `more` tells whether others are left.
+   */
+  takeLocal(kind: QueueKind, namespaceId: string, name: string): { entry: WorkflowQueueEntry | ActivityQueueEntry | null; more: boolean } {
+    const k = `${namespaceId}\u0000${name}`;
+    const q: TaskQueue<WorkflowQueueEntry | ActivityQueueEntry> | undefined = kind === 'workflow' ? this.workflowQueues.get(k) : this.activityQueues.get(k);
+    if (!q) return { entry: null, more: false };
+    const own = (e: WorkflowQueueEntry | ActivityQueueEntry): boolean => e.kind !== 'remote' && (e.kind !== 'query' || e.expiresAtMs > this.clock.now());
+    const entry = q.takeNow(own) ?? null;
+    return { entry, more: q.count(own) > 0 };
+  }
+
+  /** Forgets the tasks and query tasks of executions `belongs` selects (their shard moved to another node). */
+  dropWhere(belongs: (key: ExecutionKey) => boolean): void {
+    for (const q of this.workflowQueues.values()) q.removeWhere((e) => e.kind !== 'remote' && belongs(e.kind === 'task' ? e.ref.key : e.key));
+    for (const q of this.activityQueues.values()) q.removeWhere((e) => e.kind === 'task' && belongs(e.ref.key));
   }
 
   addQueryTask(taskQueue: string, queryId: string, key: ExecutionKey, expiresAtMs: number): void {
     const q = this.workflowQueue(key.namespaceId, taskQueue);
     const now = this.clock.now();
     q.removeWhere((e) => e.kind === 'query' && e.expiresAtMs <= now);
+    const polled = q.pollerCount > 0;
     q.add({ kind: 'query', queryId, key, expiresAtMs }, 1, true);
+    if (!polled) this.onBacklog?.('workflow', key.namespaceId, taskQueue);
   }
 
   pollWorkflowTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal, identity = ''): Promise<WorkflowQueueEntry | null> {
-    return this.workflowQueue(namespaceId, name).poll(timeoutMs, signal, identity);
+    const isNew = !this.workflowQueues.has(`${namespaceId}\u0000${name}`);
+    const q = this.workflowQueue(namespaceId, name);
+    if (isNew) this.onNewPolledQueue?.('workflow', namespaceId, name);
+    return q.poll(timeoutMs, signal, identity);
   }
 
   /**
@@ -73,9 +157,16 @@ export class Matching {
    * maxTaskQueueActivitiesPerSecond); the latest poller that sends one sets it for everyone.
    */
   pollActivityTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal, identity = '', maxTasksPerSecond?: number): Promise<ActivityQueueEntry | null> {
+    const isNew = !this.activityQueues.has(`${namespaceId}\u0000${name}`);
     const q = this.activityQueue(namespaceId, name);
+    if (isNew) this.onNewPolledQueue?.('activity', namespaceId, name);
     if (maxTasksPerSecond !== undefined) q.setRateLimit(maxTasksPerSecond);
     return q.poll(timeoutMs, signal, identity);
+  }
+
+  /** Whether a poll has used this workflow queue here (cluster mode: its worker may poll another node). */
+  pollsSeen(namespaceId: string, name: string): boolean {
+    return (this.workflowQueues.get(`${namespaceId}\u0000${name}`)?.lastPollMs ?? 0) > 0;
   }
 
   /** True while the worker behind a sticky queue is polling it (or did a moment ago). */
@@ -91,6 +182,7 @@ export class Matching {
     const q = this.workflowQueues.get(k);
     if (!q) return [];
     this.workflowQueues.delete(k);
+    for (const id of [...this.hints]) if (id.startsWith(hintId('workflow', namespaceId, name, ''))) this.hints.delete(id);
     return q.drain().flatMap((e) => (e.kind === 'task' ? [e.ref] : []));
   }
 
@@ -101,14 +193,23 @@ export class Matching {
     if (!q) return { pollers: [], backlog: 0, ratePerSecond: null };
     const cutoff = this.clock.now() - POLLER_EXPIRY_MS;
     for (const [identity, at] of q.pollers) if (at < cutoff) q.pollers.delete(identity);
-    return { pollers: [...q.pollers].map(([identity, lastAccessMs]) => ({ identity, lastAccessMs })), backlog: q.backlog, ratePerSecond: q.ratePerSecond };
+    return { pollers: [...q.pollers].map(([identity, lastAccessMs]) => ({ identity, lastAccessMs })), backlog: ownBacklog(q), ratePerSecond: q.ratePerSecond };
   }
 
   describe(namespaceId: string, name: string): { workflowBacklog: number; activityBacklog: number; workflowPollers: number; activityPollers: number } {
     const w = this.workflowQueues.get(`${namespaceId}\u0000${name}`);
     const a = this.activityQueues.get(`${namespaceId}\u0000${name}`);
-    return { workflowBacklog: w?.backlog ?? 0, activityBacklog: a?.backlog ?? 0, workflowPollers: w?.pollerCount ?? 0, activityPollers: a?.pollerCount ?? 0 };
+    return { workflowBacklog: w ? ownBacklog(w) : 0, activityBacklog: a ? ownBacklog(a) : 0, workflowPollers: w?.pollerCount ?? 0, activityPollers: a?.pollerCount ?? 0 };
   }
+}
+
+/** Tasks waiting here, not counting hints of other nodes' tasks. */
+function ownBacklog(q: TaskQueue<WorkflowQueueEntry | ActivityQueueEntry>): number {
+  return q.count((e) => e.kind !== 'remote');
+}
+
+function hintId(kind: QueueKind, namespaceId: string, name: string, node: string): string {
+  return `${kind}\u0000${namespaceId}\u0000${name}\u0000${node}`;
 }
 
 /** Long-poll budget: Temporal's 60 s, bounded by the caller's deadline minus 1 s to answer empty in time. */

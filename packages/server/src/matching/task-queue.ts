@@ -46,6 +46,24 @@ class Fifo<E> {
     this.items = this.items.filter((e) => !predicate(e));
   }
 
+  /** Removes and returns the first entry matching `predicate`. */
+  takeFirst(predicate: (e: E) => boolean): E | undefined {
+    for (let i = this.head; i < this.items.length; i++) {
+      const e = this.items[i]!;
+      if (!predicate(e)) continue;
+      if (i === this.head) return this.shift();
+      this.items.splice(i, 1);
+      return e;
+    }
+    return undefined;
+  }
+
+  count(predicate: (e: E) => boolean): number {
+    let n = 0;
+    for (let i = this.head; i < this.items.length; i++) if (predicate(this.items[i]!)) n++;
+    return n;
+  }
+
   drain(): E[] {
     const taken = this.items.slice(this.head);
     this.items = [];
@@ -145,6 +163,25 @@ export class TaskQueue<E> {
   /** Removes entries matching `predicate` (expired query tasks). */
   removeWhere(predicate: (e: E) => boolean): void {
     for (const level of this.levels) level.removeWhere(predicate);
+  }
+
+  /**
+   * Takes the first entry matching `predicate`, in dispatch order, without waiting and outside the rate
+   * limit (a poll on another node of the cluster asking for this node's tasks: it was admitted there).
+   */
+  takeNow(predicate: (e: E) => boolean): E | undefined {
+    for (const level of this.levels) {
+      const e = level.takeFirst(predicate);
+      if (e !== undefined) return e;
+    }
+    return undefined;
+  }
+
+  /** How many entries match `predicate`. */
+  count(predicate: (e: E) => boolean): number {
+    let n = 0;
+    for (const level of this.levels) n += level.count(predicate);
+    return n;
   }
 
   /** Removes and returns every waiting entry (a sticky queue whose worker shut down). */

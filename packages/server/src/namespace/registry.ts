@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../persistence/store.js';
 import { AlreadyExistsError, NotFoundError } from '../errors.js';
+import { ConditionFailedError } from '../persistence/errors.js';
 import { api } from '@kairos/common';
 
 export interface NamespaceRecord {
@@ -27,14 +28,29 @@ export class NamespaceRegistry {
 
   static async load(store: Store, ensure: readonly string[]): Promise<NamespaceRegistry> {
     const registry = new NamespaceRegistry(store);
-    for (const row of await store.listNamespaces()) {
-      const parsed = JSON.parse(Buffer.from(row.data).toString('utf8')) as Omit<NamespaceRecord, 'version'>;
-      registry.byName.set(row.name, { ...parsed, version: row.version });
-    }
+    await registry.reload();
     for (const name of [DEFAULT_NAMESPACE, ...ensure]) {
-      if (!registry.byName.has(name)) await registry.register({ name, description: '', ownerEmail: '', retentionMs: DEFAULT_RETENTION_MS, data: {} });
+      if (registry.byName.has(name)) continue;
+      try {
+        await registry.register({ name, description: '', ownerEmail: '', retentionMs: DEFAULT_RETENTION_MS, data: {} });
+      } catch (err) {
+        // Another node of the cluster, starting at the same time, registered it first.
+        if (!(err instanceof ConditionFailedError)) throw err;
+        await registry.reload();
+        if (!registry.byName.has(name)) throw err;
+      }
     }
     return registry;
+  }
+
+  /** Re-reads every namespace from the store (a cluster node sees what the other nodes registered or changed). */
+  async reload(): Promise<void> {
+    const rows = await this.store.listNamespaces();
+    this.byName.clear();
+    for (const row of rows) {
+      const parsed = JSON.parse(Buffer.from(row.data).toString('utf8')) as Omit<NamespaceRecord, 'version'>;
+      this.byName.set(row.name, { ...parsed, version: row.version });
+    }
   }
 
   list(): NamespaceRecord[] {

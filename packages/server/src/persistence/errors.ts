@@ -24,3 +24,18 @@ export class DatabaseLockedError extends PersistenceError {
 export class DurabilityError extends PersistenceError {
   override name = 'DurabilityError';
 }
+
+/**
+ * A fenced write found its shard leased under another range id: the writer no longer owns the shard
+ * (another node took it over) and nothing was written.
+ */
+export class ShardOwnershipLostError extends PersistenceError {
+  override name = 'ShardOwnershipLostError';
+  constructor(
+    readonly shardId: number,
+    readonly rangeId: number,
+    readonly foundRangeId: number | null,
+  ) {
+    super(`shard ${shardId} is no longer held under range ${rangeId} (found ${foundRangeId ?? 'no lease'}): another node owns it now`);
+  }
+}

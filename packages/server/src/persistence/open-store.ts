@@ -13,10 +13,15 @@ export interface StoreOptions {
    * when set, the store is PostgreSQL (schema created and migrated at open, synchronous_commit=on checked).
    */
   readonly databaseUrl?: string | undefined;
+  /** PostgreSQL: end sessions idle inside a transaction this long (a cluster node's lease time). */
+  readonly idleInTransactionTimeoutMs?: number | undefined;
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  if (options.databaseUrl) return PostgresStore.open({ url: options.databaseUrl, exclusive: true });
+  if (options.databaseUrl) {
+    const idle = options.idleInTransactionTimeoutMs;
+    return PostgresStore.open({ url: options.databaseUrl, ...(idle !== undefined ? { idleInTransactionTimeoutMs: idle } : {}) });
+  }
   return Promise.resolve(SqliteStore.open({ filename: options.dbFilename }));
 }
 

@@ -116,10 +116,23 @@ export interface ExecutionWrite {
   readonly setCurrent?: { readonly expectedCurrentRunId: string | null };
 }
 
+/**
+ * Cluster mode: the shard a transition's rows belong to and the range id of the lease its writer holds.
+ * The transition is written only while the shard's range id is still `rangeId` (checked in the same
+ * transaction, with the shard row locked against a concurrent take-over); otherwise it fails with
+ * ShardOwnershipLostError and writes nothing. Stores without shards (SQLite) refuse fenced writes.
+ */
+export interface ShardFence {
+  readonly shardId: number;
+  readonly rangeId: number;
+}
+
 export interface TransitionWrite {
   readonly executions: readonly ExecutionWrite[];
   readonly timersToAdd: readonly TimerTaskRow[];
   readonly timerIdsToDelete: readonly string[];
+  /** Every execution and timer of the transition belongs to this shard (cluster mode only). */
+  readonly fence?: ShardFence;
 }
 
 export interface Store {
@@ -145,10 +158,10 @@ export interface Store {
   /** Encoded events in descending order, eventId < beforeEventId, at most `limit`. */
   readEventsReverse(key: ExecutionKey, beforeEventId: number, limit: number): Promise<Uint8Array[]>;
 
-  /** Runs with needsDispatch set (rebuilds the in-memory task queues at start-up). */
-  listExecutionsNeedingDispatch(): Promise<ExecutionRow[]>;
-  /** Timer tasks due at or before `untilMs`, ordered by fire time, at most `limit`. */
-  listTimerTasks(untilMs: number, limit: number): Promise<TimerTaskRow[]>;
+  /** Runs with needsDispatch set (rebuilds the in-memory task queues at start-up), of `shardIds` only when given. */
+  listExecutionsNeedingDispatch(shardIds?: readonly number[]): Promise<ExecutionRow[]>;
+  /** Timer tasks due at or before `untilMs`, ordered by fire time, at most `limit`, of `shardIds` only when given. */
+  listTimerTasks(untilMs: number, limit: number, shardIds?: readonly number[]): Promise<TimerTaskRow[]>;
 
   /**
    * Runs of a namespace that match `query.filter`, in list order: COALESCE(close time, +inf) DESC (open
@@ -177,8 +190,9 @@ export interface Store {
   /**
    * Deletes a run and everything that belongs to it (events, timer rows, visibility, and the current
    * row when it points at this run), in one transaction. Deleting a run that does not exist is a no-op.
+   * With a fence, only while the shard's lease is still held (as `TransitionWrite.fence`).
    */
-  deleteExecution(key: ExecutionKey): Promise<void>;
+  deleteExecution(key: ExecutionKey, fence?: ShardFence): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -12,7 +12,11 @@ export type TimerHandler = (row: TimerTaskRow) => Promise<void>;
 
 export class TimerQueue implements TimerSink {
   private heap: TimerTaskRow[] = [];
+  /** Ids in the heap (a row loaded twice, by a shard take-over and by its own commit, fires once). */
+  private readonly queued = new Set<string>();
   private readonly removed = new Set<string>();
+  /** Cluster mode: only rows of shards this node holds are kept (checked on every add and retry). */
+  accepts: ((row: TimerTaskRow) => boolean) | null = null;
   private cancelArm: (() => void) | null = null;
   private armedAt = Infinity;
   private running = false;
@@ -26,10 +30,20 @@ export class TimerQueue implements TimerSink {
     private readonly handler: TimerHandler,
   ) {}
 
-  async start(): Promise<void> {
-    const rows = await this.store.listTimerTasks(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-    for (const row of rows) this.push(row);
-    this.arm();
+  /** Loads the stored rows (of `shardIds` only, when given) and arms the clock. */
+  async start(shardIds?: readonly number[]): Promise<void> {
+    const rows = await this.store.listTimerTasks(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, shardIds);
+    this.add(rows);
+  }
+
+  /** Forgets the rows `belongs` selects (their shard moved to another node, which loads them). */
+  dropWhere(belongs: (row: TimerTaskRow) => boolean): void {
+    const kept = this.heap.filter((r) => !belongs(r));
+    if (kept.length === this.heap.length) return;
+    this.heap = kept;
+    this.queued.clear();
+    for (const r of kept) this.queued.add(r.taskId);
+    heapify(this.heap);
   }
 
   stop(): void {
@@ -52,6 +66,7 @@ export class TimerQueue implements TimerSink {
     // Lazy deletion: ids are skipped when they reach the top. Compact when tombstones dominate.
     if (this.removed.size > 1024 && this.removed.size * 2 > this.heap.length) {
       this.heap = this.heap.filter((r) => !this.removed.has(r.taskId));
+      for (const id of this.removed) this.queued.delete(id);
       this.removed.clear();
       heapify(this.heap);
     }
@@ -59,12 +74,15 @@ export class TimerQueue implements TimerSink {
 
   private push(row: TimerTaskRow): void {
     this.removed.delete(row.taskId);
+    if (this.queued.has(row.taskId) || (this.accepts && !this.accepts(row))) return;
+    this.queued.add(row.taskId);
     this.heap.push(row);
     siftUp(this.heap, this.heap.length - 1);
   }
 
   private pop(): TimerTaskRow | undefined {
     const top = this.heap[0];
+    if (top) this.queued.delete(top.taskId);
     const last = this.heap.pop();
     if (this.heap.length > 0 && last) {
       this.heap[0] = last;

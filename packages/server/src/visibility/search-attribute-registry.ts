@@ -19,11 +19,19 @@ export class SearchAttributeRegistry {
   /** Loads the registrations of the given namespaces (every namespace that exists at start). */
   static async load(store: Store, namespaceIds: readonly string[]): Promise<SearchAttributeRegistry> {
     const registry = new SearchAttributeRegistry(store);
-    for (const namespaceId of namespaceIds) {
-      const rows = await store.listSearchAttributes(namespaceId);
-      if (rows.length > 0) registry.byNamespace.set(namespaceId, new Map(rows.map((row) => [row.name, row.type])));
-    }
+    await registry.reload(namespaceIds);
     return registry;
+  }
+
+  /** Re-reads the registrations of the given namespaces (a cluster node sees other nodes' changes). */
+  async reload(namespaceIds: readonly string[]): Promise<void> {
+    const loaded = new Map<string, NamespaceSearchAttributes>();
+    for (const namespaceId of namespaceIds) {
+      const rows = await this.store.listSearchAttributes(namespaceId);
+      if (rows.length > 0) loaded.set(namespaceId, new Map(rows.map((row) => [row.name, row.type])));
+    }
+    this.byNamespace.clear();
+    for (const [id, attributes] of loaded) this.byNamespace.set(id, attributes);
   }
 
   /** The custom attributes of a namespace (empty for a namespace without any). */

@@ -26,8 +26,7 @@ export async function deleteRun(ctx: HistoryContext, key: ExecutionKey, onlyIfCl
   return ctx.engine.withLocks([keyString(key)], async () => {
     const state = await ctx.engine.read(key);
     if (onlyIfClosed && state && isRunning(state)) return false;
-    await ctx.engine.store.deleteExecution(key);
-    ctx.engine.evict(key);
+    await ctx.engine.deleteExecution(key);
     return true;
   });
 }

@@ -12,7 +12,9 @@ import { isRunning } from '../machines/workflow.js';
 import { decodeChildInitiated, recordChildClosed, recordChildStarted, recordChildStartFailed, recordExternalRequestOutcome, type ChildOutcome } from '../machines/child-workflow.js';
 import { resolveRun, type HistoryContext } from '../service-context.js';
 import { startWorkflow } from './start-workflow.js';
-import { requestCancelWorkflow, signalWorkflow, terminate } from './signal-cancel-terminate.js';
+import { requestCancelWorkflow, signalWorkflow, terminate, type SignalInput } from './signal-cancel-terminate.js';
+import type { NamespaceRecord } from '../../namespace/registry.js';
+import type { ParentInfo } from '../mutable-state.js';
 
 type StartRequest = Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest>;
 
@@ -31,7 +33,7 @@ export async function handleTransferTask(ctx: HistoryContext, row: TimerTaskRow,
       await applyParentClosePolicy(ctx, task);
       break;
   }
-  await ctx.engine.store.commit({ executions: [], timersToAdd: [], timerIdsToDelete: [row.taskId] });
+  await ctx.engine.deleteTimerRows(row.key, [row.taskId]);
 }
 
 async function startChild(ctx: HistoryContext, parentKey: ExecutionKey, initiatedEventId: number): Promise<void> {
@@ -65,14 +67,14 @@ async function startChild(ctx: HistoryContext, parentKey: ExecutionKey, initiate
       cronSchedule: attrs.cronSchedule ?? '',
     };
     try {
-      const started = await startWorkflow(ctx, ns, request as temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest, undefined, {
+      const parentRef = {
         namespaceId: parent.namespaceId,
         namespace: ctx.namespaces.findById(parent.namespaceId)?.name ?? '',
         workflowId: parent.workflowId,
         runId: parent.runId,
         initiatedEventId,
-      });
-      outcome = { runId: started.runId };
+      };
+      outcome = await runOnOwner(ctx, ns.id, info.workflowId, 'startChild', { namespaceId: ns.id, request, parent: parentRef });
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
       outcome = { cause: 1 /* WORKFLOW_ALREADY_EXISTS */ };
@@ -98,12 +100,17 @@ async function notifyParent(ctx: HistoryContext, childKey: ExecutionKey): Promis
   if (!outcome) return;
   const p = child.parent;
   const parentKey = { namespaceId: p.namespaceId, workflowId: p.workflowId, runId: p.runId };
-  await ctx.engine.update(parentKey, (state, nowMs) => {
-    const info = state?.children?.[p.initiatedEventId];
-    if (!state || !isRunning(state) || !info || (info.runId && info.runId !== child.firstExecutionRunId)) return { transition: null, value: undefined };
-    if (!info.runId) info.runId = child.firstExecutionRunId;
+  await runOnOwner(ctx, p.namespaceId, p.workflowId, 'childClosed', { parentKey, initiatedEventId: p.initiatedEventId, childFirstRunId: child.firstExecutionRunId, outcome });
+}
+
+/** Records in the parent (on the node owning it) that its child closed. */
+async function recordChildClosedInParent(ctx: HistoryContext, a: { parentKey: ExecutionKey; initiatedEventId: number; childFirstRunId: string; outcome: ChildOutcome }): Promise<void> {
+  await ctx.engine.update(a.parentKey, (state, nowMs) => {
+    const info = state?.children?.[a.initiatedEventId];
+    if (!state || !isRunning(state) || !info || (info.runId && info.runId !== a.childFirstRunId)) return { transition: null, value: undefined };
+    if (!info.runId) info.runId = a.childFirstRunId;
     const t = new Transition(state, nowMs);
-    recordChildClosed(t, info, outcome);
+    recordChildClosed(t, info, a.outcome);
     return { transition: t, value: undefined };
   });
 }
@@ -136,14 +143,16 @@ async function deliverExternalRequest(ctx: HistoryContext, key: ExecutionKey, in
     if (info.kind === 'signal') {
       const a = event.signalExternalWorkflowExecutionInitiatedEventAttributes!;
       const target = await resolveRun(ctx, a.namespaceId ?? '', a.workflowExecution?.workflowId ?? '', a.workflowExecution?.runId);
-      await signalWorkflow(ctx, target, { signalName: a.signalName ?? '', input: a.input, header: a.header, identity: '', requestId });
+      const input = { signalName: a.signalName ?? '', input: a.input, header: a.header, identity: '', requestId };
+      await runOnOwner(ctx, target.namespaceId, target.workflowId, 'signal', { key: target, input });
       delivered = { runId: target.runId };
     } else {
       const a = event.requestCancelExternalWorkflowExecutionInitiatedEventAttributes!;
       const ns = ctx.namespaces.findById(a.namespaceId ?? '');
       if (!ns) throw new NotFoundError('namespace not found');
       const target = await resolveRun(ctx, ns.id, a.workflowExecution?.workflowId ?? '', a.workflowExecution?.runId);
-      await requestCancelWorkflow(ctx, ns, { namespace: ns.name, workflowExecution: { workflowId: target.workflowId, runId: target.runId }, identity: '', requestId, reason: a.reason ?? '' });
+      const request = { namespace: ns.name, workflowExecution: { workflowId: target.workflowId, runId: target.runId }, identity: '', requestId, reason: a.reason ?? '' };
+      await runOnOwner(ctx, ns.id, target.workflowId, 'requestCancel', { namespaceId: ns.id, request });
       delivered = { runId: target.runId };
     }
   } catch (err) {
@@ -162,13 +171,53 @@ async function applyParentClosePolicy(ctx: HistoryContext, task: Extract<Transfe
   if (!ns || !task.runId) return;
   const workflowExecution = { workflowId: task.workflowId, runId: '' };
   try {
-    if (task.policy === ParentClosePolicy.PARENT_CLOSE_POLICY_REQUEST_CANCEL) {
-      await requestCancelWorkflow(ctx, ns, { namespace: ns.name, workflowExecution, firstExecutionRunId: task.runId, identity: '', reason: 'by parent close policy' });
-    } else {
-      await terminate(ctx, ns, { namespace: ns.name, workflowExecution, firstExecutionRunId: task.runId, identity: '', reason: 'by parent close policy' });
-    }
+    const request = { namespace: ns.name, workflowExecution, firstExecutionRunId: task.runId, identity: '', reason: 'by parent close policy' };
+    const op = task.policy === ParentClosePolicy.PARENT_CLOSE_POLICY_REQUEST_CANCEL ? 'requestCancel' : 'terminate';
+    await runOnOwner(ctx, ns.id, task.workflowId, op, { namespaceId: ns.id, request });
   } catch (err) {
     // The child already closed or is gone: nothing to apply.
     if (!(err instanceof NotFoundError)) throw err;
   }
+}
+
+type CancelRequest = temporal.api.workflowservice.v1.IRequestCancelWorkflowExecutionRequest;
+type TerminateRequest = temporal.api.workflowservice.v1.ITerminateWorkflowExecutionRequest;
+
+function namespaceById(ctx: HistoryContext, id: string): NamespaceRecord {
+  const ns = ctx.namespaces.findById(id);
+  if (!ns) throw new NotFoundError(`namespace ${id} not found`);
+  return ns;
+}
+
+/**
+ * The steps one execution's transfer task takes on another execution, run by the node that owns the
+ * target (ctx.cluster routes them there; without a cluster, here). Arguments are plain data.
+ */
+export const ownerOps = {
+  async startChild(ctx: HistoryContext, a: { namespaceId: string; request: StartRequest; parent: ParentInfo }): Promise<{ runId: string }> {
+    const started = await startWorkflow(ctx, namespaceById(ctx, a.namespaceId), a.request as temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest, undefined, a.parent);
+    return { runId: started.runId };
+  },
+  childClosed: recordChildClosedInParent,
+  async signal(ctx: HistoryContext, a: { key: ExecutionKey; input: SignalInput }): Promise<void> {
+    await signalWorkflow(ctx, a.key, a.input);
+  },
+  async requestCancel(ctx: HistoryContext, a: { namespaceId: string; request: CancelRequest }): Promise<void> {
+    await requestCancelWorkflow(ctx, namespaceById(ctx, a.namespaceId), a.request);
+  },
+  async terminate(ctx: HistoryContext, a: { namespaceId: string; request: TerminateRequest }): Promise<void> {
+    await terminate(ctx, namespaceById(ctx, a.namespaceId), a.request);
+  },
+};
+
+export type OwnerOps = typeof ownerOps;
+export type OwnerOpName = keyof OwnerOps;
+export type OwnerOpArgs<K extends OwnerOpName> = Parameters<OwnerOps[K]>[1];
+export type OwnerOpResult<K extends OwnerOpName> = Awaited<ReturnType<OwnerOps[K]>>;
+
+/** Runs an owner op for the execution(s) of (namespaceId, workflowId): here, or on its owner node. */
+function runOnOwner<K extends OwnerOpName>(ctx: HistoryContext, namespaceId: string, workflowId: string, op: K, args: OwnerOpArgs<K>): Promise<OwnerOpResult<K>> {
+  if (ctx.cluster) return ctx.cluster.runOnOwner(namespaceId, workflowId, op, args);
+  const run = ownerOps[op] as (c: HistoryContext, a: OwnerOpArgs<K>) => Promise<OwnerOpResult<K>>;
+  return run(ctx, args);
 }

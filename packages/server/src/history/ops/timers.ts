@@ -19,7 +19,7 @@ export async function handleTimer(ctx: HistoryContext, row: TimerTaskRow): Promi
   }
   if (task.kind === 'deleteExecution') {
     // Deleting the run deletes this row with it; a run that is running again keeps only losing the row.
-    if (!(await deleteRun(ctx, row.key, true))) await ctx.engine.store.commit({ executions: [], timersToAdd: [], timerIdsToDelete: [row.taskId] });
+    if (!(await deleteRun(ctx, row.key, true))) await ctx.engine.deleteTimerRows(row.key, [row.taskId]);
     return;
   }
   const outcome = await ctx.engine.update<{ found: boolean; timedOutStartedId: number; state: MutableState | null }>(row.key, (state, nowMs) => {
@@ -29,7 +29,7 @@ export async function handleTimer(ctx: HistoryContext, row: TimerTaskRow): Promi
     const timedOutStartedId = isRunning(state) ? applyTimerTask(t, task) : 0;
     return { transition: t, value: { found: true, timedOutStartedId, state: t.state } };
   });
-  if (!outcome.found) await ctx.engine.store.commit({ executions: [], timersToAdd: [], timerIdsToDelete: [row.taskId] });
+  if (!outcome.found) await ctx.engine.deleteTimerRows(row.key, [row.taskId]);
   // Queries carried by a workflow task that timed out go to the next task (or become query tasks).
   if (outcome.timedOutStartedId > 0 && outcome.state) settleQueries(ctx, row.key, outcome.timedOutStartedId, [], outcome.state);
 }

@@ -17,6 +17,11 @@ export interface PostgresConnectionOptions {
   readonly schema?: string;
   /** Most connections open at once. */
   readonly poolSize?: number;
+  /**
+   * PostgreSQL ends a session that sits idle inside a transaction this long (cluster nodes: a paused
+   * process must not keep its shard rows locked against the node taking them over).
+   */
+  readonly idleInTransactionTimeoutMs?: number;
 }
 
 /** synchronous_commit values that wait for the local WAL flush (and for standbys, when configured). */
@@ -53,6 +58,8 @@ export async function openPool(options: PostgresConnectionOptions): Promise<pg.P
     throw new PersistenceError(`schema name ${JSON.stringify(schema)} is not allowed: use lower-case letters, digits and _`);
   }
   const startup = ['-c synchronous_commit=on', ...(schema === undefined ? [] : [`-c search_path=${schema}`])];
+  const idleLimit = options.idleInTransactionTimeoutMs;
+  if (idleLimit !== undefined) startup.push(`-c idle_in_transaction_session_timeout=${Math.max(1, Math.round(idleLimit))}`);
   const pool = new pg.Pool({
     connectionString: options.url,
     options: startup.join(' '),

@@ -118,6 +118,49 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'cluster: history shards leased to nodes (range id fencing), node membership, shard columns',
+    async up(client) {
+      await client.query(`
+        -- The shard of a row is a function of (namespace id, workflow id) and the cluster's shard count
+        -- (cluster/shards.ts), stored so that a node taking a shard loads only that shard's work.
+        -- shard_range_id: the lease range id its last writer held (the fencing token it wrote under).
+        ALTER TABLE executions ADD COLUMN shard_id integer NOT NULL DEFAULT 0,
+          ADD COLUMN shard_range_id bigint NOT NULL DEFAULT 0;
+        ALTER TABLE timer_tasks ADD COLUMN shard_id integer NOT NULL DEFAULT 0;
+        DROP INDEX executions_needing_dispatch;
+        CREATE INDEX executions_needing_dispatch ON executions (shard_id) WHERE needs_dispatch;
+        CREATE INDEX timer_tasks_by_shard ON timer_tasks (shard_id, fire_at_ms, task_id);
+
+        -- Settings fixed for the life of the database (shard_count).
+        CREATE TABLE cluster_settings (
+          name text COLLATE "C" PRIMARY KEY,
+          value text NOT NULL
+        );
+
+        -- One row per shard: the node holding its lease, until when (database time), and the range id
+        -- every write of the shard checks (bumped by each acquisition).
+        CREATE TABLE cluster_shards (
+          shard_id integer PRIMARY KEY,
+          owner text COLLATE "C",
+          range_id bigint NOT NULL DEFAULT 0,
+          lease_until timestamptz NOT NULL DEFAULT 'epoch'
+        );
+
+        -- Live nodes: each heartbeats and holds the session advisory lock (cluster lock class, lock_no)
+        -- while its process lives.
+        CREATE TABLE cluster_members (
+          node_id text COLLATE "C" PRIMARY KEY,
+          address text NOT NULL,
+          lock_no integer NOT NULL UNIQUE,
+          started_at timestamptz NOT NULL DEFAULT now(),
+          heartbeat_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE SEQUENCE cluster_member_lock_no;
+      `);
+    },
+  },
 ];
 
 export interface MigrationResult {

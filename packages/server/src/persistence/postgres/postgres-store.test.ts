@@ -227,17 +227,3 @@ describe('PostgresStore with two nodes on one database', () => {
     }
   });
 });
-
-describe('one server node per database', () => {
-  it('refuses a second exclusive store on the same database until the first closes', async () => {
-    const nodeUrl = await server!.createDatabase('kairos_node_lock');
-    const first = await PostgresStore.open({ url: nodeUrl, exclusive: true, poolSize: 2 });
-    await expect(PostgresStore.open({ url: nodeUrl, exclusive: true, poolSize: 2 })).rejects.toThrow(/in use by another Kairos server/);
-    // A non-exclusive store (tools, tests) is not held back.
-    const reader = await PostgresStore.open({ url: nodeUrl, poolSize: 1 });
-    await reader.close();
-    await first.close();
-    const second = await PostgresStore.open({ url: nodeUrl, exclusive: true, poolSize: 2 });
-    await second.close();
-  });
-});

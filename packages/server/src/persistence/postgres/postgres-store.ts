@@ -10,28 +10,18 @@
 // of two writers that read the same version wins.
 
 import pg from 'pg';
-import { ConditionFailedError, PersistenceError } from '../errors.js';
+import { ConditionFailedError, PersistenceError, ShardOwnershipLostError } from '../errors.js';
 import type { CurrentRunRow, ExecutionKey, ExecutionListPage, ExecutionRow, ExecutionWrite } from '../store.js';
-import type { NamespaceRow, Store, TimerTaskRow, TransitionWrite } from '../store.js';
+import type { NamespaceRow, ShardFence, Store, TimerTaskRow, TransitionWrite } from '../store.js';
 import type { ExecutionCount, ExecutionCountQuery, ExecutionListQuery, SearchAttributeRow } from '../visibility.js';
-import { checkout, describeUrl, isWriteLocalError, openPool, persistenceError, type PostgresConnectionOptions } from './connection.js';
+import { checkout, isWriteLocalError, openPool, persistenceError, type PostgresConnectionOptions } from './connection.js';
 import { schemaVersion } from './migrations.js';
 import { executionWriteSql, SQL, type CurrentRunMode } from './statements.js';
 import { PostgresVisibility, rollbackAndRelease, summaryParams } from './visibility-store.js';
 
 export { assertDurableSettings } from './connection.js';
 
-export interface PostgresStoreOptions extends PostgresConnectionOptions {
-  /**
-   * Hold the database's node lock while open: a second server on the same database is refused (until
-   * clustering exists, one node owns every execution). Released on close, and by PostgreSQL when the
-   * process dies (its session ends).
-   */
-  readonly exclusive?: boolean;
-}
-
-/** Arbitrary, fixed: the session advisory lock that one server node holds on its database. */
-const NODE_LOCK_KEY = 0x6b61_6972;
+export type PostgresStoreOptions = PostgresConnectionOptions;
 
 /** The live session settings, as PostgreSQL reports them. */
 export interface PostgresSettings {
@@ -48,33 +38,16 @@ export class PostgresStore implements Store {
   private readonly visibility: PostgresVisibility;
   private closed: Promise<void> | undefined;
 
-  private constructor(
-    private readonly pool: pg.Pool,
-    private readonly nodeLock: pg.Client | null,
-  ) {
+  private constructor(private readonly pool: pg.Pool) {
     this.visibility = new PostgresVisibility(pool);
   }
 
-  /** Opens the pool, checks it is durable, creates the schema if needed and migrates it. */
+  /**
+   * Opens the pool, checks it is durable, creates the schema if needed and migrates it. Several servers
+   * may open one database: they coordinate as a cluster (cluster/), fencing every write by shard.
+   */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
-    const pool = await openPool(options);
-    if (!options.exclusive) return new PostgresStore(pool, null);
-    const lock = new pg.Client({ connectionString: options.url, application_name: 'kairos-node-lock' });
-    try {
-      await lock.connect();
-      const { rows } = await lock.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [NODE_LOCK_KEY]);
-      if (rows[0]?.locked !== true) {
-        throw new PersistenceError(`the PostgreSQL database ${describeUrl(options.url)} is in use by another Kairos server: run one node per database (clustering is not available yet)`);
-      }
-    } catch (err) {
-      await lock.end().catch(() => undefined);
-      await pool.end();
-      throw err;
-    }
-    // A lost lock connection means another node could take over: nothing here can stop this process
-    // from writing, so say it loudly (the version checks still refuse stale writes).
-    lock.on('error', (err) => process.emitWarning(`Kairos lost its PostgreSQL node lock: ${err.message}`));
-    return new PostgresStore(pool, lock);
+    return new PostgresStore(await openPool(options));
   }
 
   /** The live session settings, read back from PostgreSQL (for start-up logs and tests). */
@@ -106,8 +79,23 @@ export class PostgresStore implements Store {
     const savepoints = writes.length > 1;
     try {
       let next = savepoints ? 'BEGIN; SAVEPOINT transition' : 'BEGIN';
+      // Fenced writes: the shard rows are locked FOR SHARE until COMMIT, so a node taking a shard over
+      // (UPDATE ... range_id + 1) waits for this batch, and this batch sees any take-over before it.
+      const shardIds = [...new Set(writes.flatMap((write) => (write.fence ? [write.fence.shardId] : [])))];
+      let ranges: ReadonlyMap<number, number> = new Map();
+      if (shardIds.length > 0) {
+        await client.query('BEGIN');
+        const { rows } = await client.query<{ shardId: number; rangeId: number }>(query('lockShards', [shardIds]));
+        ranges = new Map(rows.map((row) => [row.shardId, row.rangeId]));
+        next = savepoints ? 'SAVEPOINT transition' : '';
+      }
       const results: Array<Error | null> = [];
       for (const write of writes) {
+        const fence = write.fence;
+        if (fence !== undefined && ranges.get(fence.shardId) !== fence.rangeId) {
+          results.push(new ShardOwnershipLostError(fence.shardId, fence.rangeId, ranges.get(fence.shardId) ?? null));
+          continue;
+        }
         if (next !== '') await client.query(next);
         try {
           await this.applyTransition(client, write);
@@ -159,13 +147,15 @@ export class PostgresStore implements Store {
     return rows.map((row) => row.data as Uint8Array);
   }
 
-  async listExecutionsNeedingDispatch(): Promise<ExecutionRow[]> {
-    const rows = await this.rows<Row<'namespaceId' | 'workflowId' | 'runId' | 'state' | 'version'>>('listNeedingDispatch', []);
+  async listExecutionsNeedingDispatch(shardIds?: readonly number[]): Promise<ExecutionRow[]> {
+    type DispatchRow = Row<'namespaceId' | 'workflowId' | 'runId' | 'state' | 'version'>;
+    const rows = shardIds === undefined ? await this.rows<DispatchRow>('listNeedingDispatch', []) : await this.rows<DispatchRow>('listShardNeedingDispatch', [shardIds]);
     return rows.map((row) => ({ key: keyOf(row), state: row.state as Uint8Array, version: row.version as number }));
   }
 
-  async listTimerTasks(untilMs: number, limit: number): Promise<TimerTaskRow[]> {
-    const rows = await this.rows<Row<'taskId' | 'fireAtMs' | 'namespaceId' | 'workflowId' | 'runId' | 'data'>>('listTimers', [untilMs, limit]);
+  async listTimerTasks(untilMs: number, limit: number, shardIds?: readonly number[]): Promise<TimerTaskRow[]> {
+    type TimerRow = Row<'taskId' | 'fireAtMs' | 'namespaceId' | 'workflowId' | 'runId' | 'data'>;
+    const rows = shardIds === undefined ? await this.rows<TimerRow>('listTimers', [untilMs, limit]) : await this.rows<TimerRow>('listShardTimers', [untilMs, limit, shardIds]);
     return rows.map((row) => ({ taskId: row.taskId as string, fireAtMs: row.fireAtMs as number, key: keyOf(row), data: row.data as Uint8Array }));
   }
 
@@ -223,10 +213,15 @@ export class PostgresStore implements Store {
     }
   }
 
-  async deleteExecution(key: ExecutionKey): Promise<void> {
+  async deleteExecution(key: ExecutionKey, fence?: ShardFence): Promise<void> {
     const client = await this.connect();
     try {
       await client.query('BEGIN');
+      if (fence !== undefined) {
+        const { rows } = await client.query<{ rangeId: number }>(query('lockShards', [[fence.shardId]]));
+        const found = rows[0]?.rangeId ?? null;
+        if (found !== fence.rangeId) throw new ShardOwnershipLostError(fence.shardId, fence.rangeId, found);
+      }
       for (const statement of ['deleteExecutionRow', 'deleteExecutionEvents', 'deleteExecutionTimers', 'deleteCurrentIfRun'] as const) {
         await client.query(query(statement, keyParams(key)));
       }
@@ -239,17 +234,17 @@ export class PostgresStore implements Store {
   }
 
   close(): Promise<void> {
-    this.closed ??= Promise.all([this.pool.end(), this.nodeLock?.end()]).then(() => undefined);
+    this.closed ??= this.pool.end();
     return this.closed;
   }
 
   private async applyTransition(client: pg.ClientBase, write: TransitionWrite): Promise<void> {
-    for (const execution of write.executions) await this.writeExecution(client, execution);
-    if (write.timersToAdd.length > 0) await this.addTimers(client, write.timersToAdd);
+    for (const execution of write.executions) await this.writeExecution(client, execution, write.fence);
+    if (write.timersToAdd.length > 0) await this.addTimers(client, write.timersToAdd, write.fence?.shardId ?? 0);
     if (write.timerIdsToDelete.length > 0) await client.query(query('deleteTimers', [write.timerIdsToDelete]));
   }
 
-  private async writeExecution(client: pg.ClientBase, write: ExecutionWrite): Promise<void> {
+  private async writeExecution(client: pg.ClientBase, write: ExecutionWrite, fence: ShardFence | undefined): Promise<void> {
     const key = keyParams(write.key);
     if (write.newVersion <= write.expectedVersion) {
       const versions = `newVersion ${write.newVersion} must exceed expectedVersion ${write.expectedVersion}`;
@@ -261,6 +256,7 @@ export class PostgresStore implements Store {
     const params: unknown[] = [
       ...key, write.state, write.newVersion, write.needsDispatch, ...summaryParams(write.summary),
       write.events.map((event) => event.eventId), write.events.map((event) => event.data),
+      fence?.shardId ?? 0, fence?.rangeId ?? 0,
     ];
     if (!insert) params.push(write.expectedVersion);
     if (typeof expectedRun === 'string') params.push(expectedRun);
@@ -296,11 +292,11 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async addTimers(client: pg.ClientBase, timers: readonly TimerTaskRow[]): Promise<void> {
+  private async addTimers(client: pg.ClientBase, timers: readonly TimerTaskRow[], shardId: number): Promise<void> {
     const column = <T>(pick: (timer: TimerTaskRow) => T): T[] => timers.map(pick);
     const params = [
       column((t) => t.taskId), column((t) => t.fireAtMs), column((t) => t.key.namespaceId),
-      column((t) => t.key.workflowId), column((t) => t.key.runId), column((t) => t.data),
+      column((t) => t.key.workflowId), column((t) => t.key.runId), column((t) => t.data), shardId,
     ];
     try {
       await client.query(query('insertTimers', params));

@@ -14,6 +14,9 @@ const summaryPlaceholders = SUMMARY_PARAMETER_COLUMNS.map(
   (column, i) => `$${SUMMARY_FIRST + i}${JSONB_COLUMNS.has(column) ? '::jsonb' : ''}`,
 );
 const EXPECTED_VERSION = `$${SUMMARY_FIRST + SUMMARY_PARAMETER_COLUMNS.length}`;
+/** After the summary come the event ids and data, then the shard id and the writer's range id. */
+const SHARD_ID = `$${SUMMARY_FIRST + SUMMARY_PARAMETER_COLUMNS.length + 2}::integer`;
+const SHARD_RANGE_ID = `$${SUMMARY_FIRST + SUMMARY_PARAMETER_COLUMNS.length + 3}::bigint`;
 
 /** How a write treats the current-run row: follow its status, create it, or take it over from a run. */
 export type CurrentRunMode = 'status' | 'insert' | 'replace';
@@ -23,8 +26,8 @@ export type CurrentRunMode = 'status' | 'insert' | 'replace';
  * the version check), its events, and the current-run row, as data-modifying CTEs. Events and the
  * current row are written only when the execution row was; the counts it returns tell the caller which
  * condition failed (the caller then rolls the savepoint back). Parameters: $1..$24 as insertExecution,
- * $25 event ids, $26 event data, then the expected version (update) and the expected current run
- * (replace), in that order.
+ * $25 event ids, $26 event data, $27 shard id, $28 range id, then the expected version (update) and the
+ * expected current run (replace), in that order.
  */
 export function executionWriteSql(insert: boolean, current: CurrentRunMode): string {
   const name = `${insert ? 'insert' : 'update'}_${current}`;
@@ -40,7 +43,7 @@ const executionWrites = new Map<string, string>();
 
 function buildExecutionWrite(insert: boolean, current: CurrentRunMode): string {
   const status = `$${SUMMARY_FIRST + SUMMARY_PARAMETER_COLUMNS.indexOf('status')}`;
-  let next = SUMMARY_FIRST + SUMMARY_PARAMETER_COLUMNS.length + 2;
+  let next = SUMMARY_FIRST + SUMMARY_PARAMETER_COLUMNS.length + 4;
   const written = insert ? SQL.insertExecution : SQL.updateExecution.replace(EXPECTED_VERSION, `$${next++}`);
   const currentSql = {
     status: `UPDATE current_executions SET status = ${status} WHERE ${KEY} AND EXISTS (SELECT FROM written)`,
@@ -64,23 +67,29 @@ function buildExecutionWrite(insert: boolean, current: CurrentRunMode): string {
 /** Fixed statements; insertExecution and updateExecution are parts of executionWriteSql's statement. */
 export const SQL = {
   insertExecution: `INSERT INTO executions (namespace_id, workflow_id, run_id, state, version, needs_dispatch,
-      ${SUMMARY_PARAMETER_COLUMNS.join(', ')})
-    VALUES ($1, $2, $3, $4, $5, $6, ${summaryPlaceholders.join(', ')})
+      ${SUMMARY_PARAMETER_COLUMNS.join(', ')}, shard_id, shard_range_id)
+    VALUES ($1, $2, $3, $4, $5, $6, ${summaryPlaceholders.join(', ')}, ${SHARD_ID}, ${SHARD_RANGE_ID})
     ON CONFLICT DO NOTHING`,
   updateExecution: `UPDATE executions SET state = $4, version = $5, needs_dispatch = $6,
-      ${SUMMARY_PARAMETER_COLUMNS.map((column, i) => `${column} = ${summaryPlaceholders[i] ?? ''}`).join(', ')}
+      ${SUMMARY_PARAMETER_COLUMNS.map((column, i) => `${column} = ${summaryPlaceholders[i] ?? ''}`).join(', ')},
+      shard_id = ${SHARD_ID}, shard_range_id = ${SHARD_RANGE_ID}
     WHERE ${KEY} AND version = ${EXPECTED_VERSION}`,
   executionVersion: `SELECT version FROM executions WHERE ${KEY}`,
   getExecution: `SELECT state, version FROM executions WHERE ${KEY}`,
   readEvents: `SELECT data FROM history_events WHERE ${KEY} AND event_id >= $4 AND event_id < $5 ORDER BY event_id LIMIT $6`,
   readEventsReverse: `SELECT data FROM history_events WHERE ${KEY} AND event_id < $4 ORDER BY event_id DESC LIMIT $5`,
   getCurrentRun: `SELECT run_id AS "runId", status FROM current_executions WHERE namespace_id = $1 AND workflow_id = $2`,
-  insertTimers: `INSERT INTO timer_tasks (task_id, fire_at_ms, namespace_id, workflow_id, run_id, data)
-    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bytea[])`,
+  insertTimers: `INSERT INTO timer_tasks (task_id, fire_at_ms, namespace_id, workflow_id, run_id, data, shard_id)
+    SELECT *, $7::integer FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bytea[])`,
   deleteTimers: 'DELETE FROM timer_tasks WHERE task_id = ANY($1::text[])',
   listTimers: `SELECT task_id AS "taskId", fire_at_ms AS "fireAtMs", ${KEY_COLUMNS}, data FROM timer_tasks
     WHERE fire_at_ms <= $1 ORDER BY fire_at_ms, task_id LIMIT $2`,
+  listShardTimers: `SELECT task_id AS "taskId", fire_at_ms AS "fireAtMs", ${KEY_COLUMNS}, data FROM timer_tasks
+    WHERE shard_id = ANY($3::integer[]) AND fire_at_ms <= $1 ORDER BY fire_at_ms, task_id LIMIT $2`,
   listNeedingDispatch: `SELECT ${KEY_COLUMNS}, state, version FROM executions WHERE needs_dispatch`,
+  listShardNeedingDispatch: `SELECT ${KEY_COLUMNS}, state, version FROM executions WHERE needs_dispatch AND shard_id = ANY($1::integer[])`,
+  /** Locks the shard rows a batch writes (against a concurrent take-over) and reads their range ids. */
+  lockShards: 'SELECT shard_id AS "shardId", range_id AS "rangeId" FROM cluster_shards WHERE shard_id = ANY($1::integer[]) FOR SHARE',
   listNamespaces: 'SELECT id, name, data, version FROM namespaces ORDER BY name',
   insertNamespace: 'INSERT INTO namespaces (id, name, data, version) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
   updateNamespace: 'UPDATE namespaces SET name = $1, data = $2, version = $3 WHERE id = $4 AND version = $5',

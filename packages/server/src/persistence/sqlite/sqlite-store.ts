@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { ConditionFailedError, PersistenceError } from '../errors.js';
 import type { CurrentRunRow, ExecutionKey, ExecutionListPage, ExecutionRow, ExecutionWrite } from '../store.js';
-import type { NamespaceRow, Store, TimerTaskRow, TransitionWrite } from '../store.js';
+import type { NamespaceRow, ShardFence, Store, TimerTaskRow, TransitionWrite } from '../store.js';
 import type { ExecutionCount, ExecutionCountQuery, ExecutionListQuery, SearchAttributeRow } from '../visibility.js';
 import { isWriteLocalError, openConnection } from './connection.js';
 import { schemaVersion } from './migrations.js';
@@ -101,6 +101,11 @@ export function prepareStatements(db: Database.Database) {
   };
 }
 
+/** A SQLite file belongs to one node: there are no shard leases to check a fence against. */
+function refuseFence(fence: ShardFence | undefined): void {
+  if (fence !== undefined) throw new PersistenceError('the SQLite store has no shard leases: fenced writes need the PostgreSQL store');
+}
+
 /** better-sqlite3 is synchronous; this turns a throw into a rejection so callers have one error path. */
 function settle<T>(work: () => T): Promise<T> {
   return new Promise<T>((resolvePromise) => resolvePromise(work()));
@@ -118,6 +123,7 @@ export class SqliteStore implements Store {
     // Called inside applyBatch, better-sqlite3 runs this as SAVEPOINT ... RELEASE, and on a throw
     // rolls back to the savepoint (when the transaction is still open) before rethrowing.
     this.applyTransition = db.transaction((write: TransitionWrite) => {
+      refuseFence(write.fence);
       for (const execution of write.executions) this.writeExecution(execution);
       for (const timer of write.timersToAdd) this.addTimer(timer);
       for (const taskId of write.timerIdsToDelete) this.statements.deleteTimer.run(taskId);
@@ -188,6 +194,7 @@ export class SqliteStore implements Store {
     return settle(() => this.statements.readEventsReverse.all(...keyParams(key), beforeEventId, limit));
   }
 
+  // One node owns a SQLite file: there is one shard, so a shard filter selects everything.
   listExecutionsNeedingDispatch(): Promise<ExecutionRow[]> {
     return settle(() =>
       this.statements.listNeedingDispatch.all().map(({ state, version, ...key }) => ({ key, state, version })),
@@ -249,8 +256,9 @@ export class SqliteStore implements Store {
     });
   }
 
-  deleteExecution(key: ExecutionKey): Promise<void> {
+  deleteExecution(key: ExecutionKey, fence?: ShardFence): Promise<void> {
     return settle(() => {
+      refuseFence(fence);
       const params: KeyParams = [key.namespaceId, key.workflowId, key.runId];
       this.db.transaction(() => {
         this.statements.deleteExecutionRow.run(...params);
