@@ -49,6 +49,24 @@ export function createProgram(): Command {
     const invocation = serverInvocation(start.opts(), process.env, process.cwd());
     await runStartDev(invocation, await processIo());
   });
+  const migrate = server
+    .command('migrate')
+    .description('bring the database schema up to this version of Kairos (servers also do this when they start); settings as for `server start`')
+    .option('-c, --config <file>', 'config file (default: $KAIROS_CONFIG)')
+    .option('--database-url <url>', 'PostgreSQL database (overrides database.url)')
+    .option('-f, --db-filename <path>', 'SQLite database file (overrides database.filename)')
+    .option('--dry-run', 'only report the schema version')
+    .allowExcessArguments(false);
+  migrate.action(async () => {
+    const { serverInvocation } = await import('./commands/server-start.js');
+    const { migrateDatabase } = await import('@kairos/server');
+    const flags = migrate.opts<{ config?: string; databaseUrl?: string; dbFilename?: string; dryRun?: boolean }>();
+    const { options } = serverInvocation(flags, process.env, process.cwd());
+    const report = await migrateDatabase({ databaseUrl: options.databaseUrl, dbFilename: options.dbFilename }, flags.dryRun === true);
+    const state = report.toVersion === report.latestVersion ? 'up to date' : `behind: this Kairos knows version ${report.latestVersion}`;
+    const change = report.fromVersion === report.toVersion ? `schema version ${report.toVersion}` : `schema migrated from version ${report.fromVersion} to ${report.toVersion}`;
+    process.stdout.write(`${report.database}: ${change} (${state})\n`);
+  });
   addWorkflowCommands(program);
   addOperatorCommands(program);
   addTaskQueueCommands(program);

@@ -110,3 +110,14 @@ describe('server start process', () => {
     expect(await exited).toBe(0);
   }, 60_000);
 });
+
+describe('server migrate', () => {
+  it('creates or upgrades the schema of the configured database and reports its version', () => {
+    const launcher = fileURLToPath(new URL('../../bin/kairos.js', import.meta.url));
+    const db = path.join(dir, 'migrate.db');
+    const run = (...args: string[]): string => execFileSync(launcher, ['server', 'migrate', '--db-filename', db, ...args], { encoding: 'utf8' });
+    expect(run('--dry-run')).toMatch(/schema version 0 \(behind: this Kairos knows version \d+\)/);
+    expect(run()).toMatch(/schema migrated from version 0 to (\d+) \(up to date\)/);
+    expect(run()).toMatch(/schema version \d+ \(up to date\)/);
+  });
+});
