@@ -17,7 +17,7 @@ import type { temporal } from '@temporalio/proto';
 import { ShardUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ExecutionEngine } from '../history/engine.js';
-import type { Matching, QueueKind } from '../matching/matching.js';
+import type { Matching, QueueInfo, QueueKind } from '../matching/matching.js';
 import type { TimerQueue } from '../timers/timer-queue.js';
 import type { ExecutionKey, ShardFence, Store } from '../persistence/store.js';
 import type { NamespaceRegistry } from '../namespace/registry.js';
@@ -51,6 +51,8 @@ const REGISTRY_REFRESH_MS = 1000;
 const PEER_RECHECK_MS = 5000;
 /** Task notifications of one burst go out together. */
 const HINT_FLUSH_MS = 2;
+/** DescribeTaskQueue waits this long for each other node's part. */
+const DESCRIBE_DEADLINE_MS = 2000;
 /** PostgreSQL's NOTIFY payload limit is 8000 bytes; stay well below it. */
 const MAX_NOTIFY_BYTES = 7000;
 
@@ -187,6 +189,25 @@ export class ClusterNode implements ClusterPeers {
     return this.peers.call<OwnerOpResult<K>>(placement.address, 'owner', { op, args });
   }
 
+  async describeQueue(namespaceId: string, queue: string, kind: QueueKind): Promise<QueueInfo> {
+    const here = this.parts.matching.queueInfo(namespaceId, queue, kind);
+    const there = await Promise.all(
+      (this.controller?.peers() ?? []).map((peer) =>
+        this.peers.call<QueueInfo>(peer.address, 'queueInfo', { namespaceId, queue, kind }, { deadlineMs: Date.now() + DESCRIBE_DEADLINE_MS }).catch(() => null),
+      ),
+    );
+    const pollers = new Map<string, number>();
+    let backlog = 0;
+    let ratePerSecond = here.ratePerSecond;
+    for (const info of [here, ...there]) {
+      if (!info) continue;
+      backlog += info.backlog;
+      ratePerSecond ??= info.ratePerSecond;
+      for (const p of info.pollers) pollers.set(p.identity, Math.max(p.lastAccessMs, pollers.get(p.identity) ?? 0));
+    }
+    return { pollers: [...pollers].map(([identity, lastAccessMs]) => ({ identity, lastAccessMs })), backlog, ratePerSecond };
+  }
+
   /** A sticky queue's worker shut down: every node moves the tasks it holds for it to normal queues. */
   announceStickyQueueGone(namespaceId: string, queue: string): void {
     void this.notice({ t: 'sticky-gone', n: this.options.nodeId, ns: namespaceId, q: queue });
@@ -268,7 +289,8 @@ export class ClusterNode implements ClusterPeers {
       if (!run) throw new ShardUnavailableError(`unknown owner op ${a.op}`);
       return run(this.context(), a.args);
     };
-    return { rpc, take, owner } as Record<string, PeerOp>;
+    const queueInfo = (a: { namespaceId: string; queue: string; kind: QueueKind }): Promise<QueueInfo> => Promise.resolve(this.parts.matching.queueInfo(a.namespaceId, a.queue, a.kind));
+    return { rpc, take, owner, queueInfo } as Record<string, PeerOp>;
   }
 
   private context(): HistoryContext {

@@ -118,7 +118,7 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
       const namespace = ns(req.namespace);
       const queue = requireString(req.taskQueue?.name, 'TaskQueue');
       const kind = req.taskQueueType === 2 /* ACTIVITY */ ? 'activity' : 'workflow';
-      const info = ctx.matching.queueInfo(namespace.id, queue, kind);
+      const info = ctx.cluster ? await ctx.cluster.describeQueue(namespace.id, queue, kind) : ctx.matching.queueInfo(namespace.id, queue, kind);
       // Temporal reports 100,000 tasks/s for a queue without a limit.
       const ratePerSecond = info.ratePerSecond ?? 100_000;
       return {

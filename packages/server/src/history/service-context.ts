@@ -1,6 +1,6 @@
 // What the history operations share: the engine, matching, queries and namespaces.
 import type { ExecutionEngine } from './engine.js';
-import type { Matching, QueueKind } from '../matching/matching.js';
+import type { Matching, QueueInfo, QueueKind } from '../matching/matching.js';
 import type { OwnerOpArgs, OwnerOpName, OwnerOpResult } from './ops/external.js';
 import type { QueryRegistry } from './queries.js';
 import type { NamespaceRegistry } from '../namespace/registry.js';
@@ -21,6 +21,8 @@ export interface ClusterPeers {
    * whether it has others.
    */
   takeFromPeer(node: string, kind: QueueKind, namespaceId: string, queue: string, poll: object, signal: AbortSignal): Promise<{ response: object | null; more: boolean }>;
+  /** A task queue as every node sees it: pollers (by identity, latest poll) and backlog summed. */
+  describeQueue(namespaceId: string, queue: string, kind: QueueKind): Promise<QueueInfo>;
   /** A sticky queue's worker shut down: the other nodes move the tasks they hold for it to normal queues. */
   announceStickyQueueGone(namespaceId: string, queue: string): void;
   /** Runs a transfer-task step on the node owning (namespaceId, workflowId): here directly, else by RPC. */

@@ -28,6 +28,14 @@ export type ActivityQueueEntry = { readonly kind: 'task'; readonly ref: TaskRef 
 
 export type QueueKind = 'workflow' | 'activity';
 
+/** What DescribeTaskQueue reports of one queue. */
+export interface QueueInfo {
+  readonly pollers: ReadonlyArray<{ readonly identity: string; readonly lastAccessMs: number }>;
+  readonly backlog: number;
+  /** The dispatch limit pollers set, or null when unlimited. */
+  readonly ratePerSecond: number | null;
+}
+
 /** DescribeTaskQueue forgets pollers not seen for this long (as Temporal does). */
 const POLLER_EXPIRY_MS = 5 * 60_000;
 
@@ -187,7 +195,7 @@ export class Matching {
   }
 
   /** Pollers seen in the last 5 minutes and the backlog of one queue (DescribeTaskQueue). */
-  queueInfo(namespaceId: string, name: string, kind: 'workflow' | 'activity'): { pollers: Array<{ identity: string; lastAccessMs: number }>; backlog: number; ratePerSecond: number | null } {
+  queueInfo(namespaceId: string, name: string, kind: QueueKind): QueueInfo {
     const k = `${namespaceId}\u0000${name}`;
     const q = kind === 'workflow' ? this.workflowQueues.get(k) : this.activityQueues.get(k);
     if (!q) return { pollers: [], backlog: 0, ratePerSecond: null };
