@@ -1,4 +1,4 @@
-// One node of a Kairos cluster on PostgreSQL (docs/adr/0005-cluster.md): the glue between the shard
+// One node of a Kairos cluster on PostgreSQL (docs/adr/0004-cluster.md): the glue between the shard
 // leases (shard-controller.ts), this node's engine, matching and timers, and the other nodes.
 //
 // - Fencing: the engine serves and writes a run only under the lease of its shard (engine.shardFence).
