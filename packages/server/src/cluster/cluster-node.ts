@@ -98,6 +98,7 @@ export class ClusterNode implements ClusterPeers {
     // A sticky queue nobody polled here may be polled on another node: trust it (its timeout heals).
     engine.stickyQueueAvailable = (namespaceId, queue) => !matching.pollsSeen(namespaceId, queue) || matching.stickyQueueAvailable(namespaceId, queue);
     timers.accepts = (row) => this.controller?.holds(this.shardOf(row.key)) ?? false;
+    matching.accepts = (key) => this.controller?.holds(this.shardOf(key)) ?? false;
     matching.onBacklog = (kind, namespaceId, queue) => this.announceTasks(kind, namespaceId, queue);
     matching.onNewPolledQueue = (kind, namespaceId, queue) => {
       for (const peer of this.controller?.peers() ?? []) matching.addRemoteHint(kind, namespaceId, queue, peer.nodeId);

@@ -12,6 +12,7 @@ import { pollBudgetMs, type QueueKind, type RemoteHint, type WorkflowQueueEntry 
 import { TaskQueueKind } from '../proto-types.js';
 import type { CallContext, ServiceHandlers, UnaryHandler } from './grpc-server.js';
 import { requireString } from './validation.js';
+import { ShardUnavailableError } from '../errors.js';
 
 type PollWorkflowResponse = Loose<temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse>;
 
@@ -53,7 +54,7 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
         requeueEntry(ctx, queue, entry);
         return {};
       }
-      const response = await serveWorkflowEntry(ctx, entry, req);
+      const response = await orSkipMoved(serveWorkflowEntry(ctx, entry, req));
       if (response) return response;
     }
   }
@@ -89,7 +90,7 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
           ctx.matching.addActivityTask(queue, entry.ref);
           return {};
         }
-        const response = await recordActivityTaskStarted(ctx, namespace, entry.ref, req, randomUUID());
+        const response = await orSkipMoved(recordActivityTaskStarted(ctx, namespace, entry.ref, req, randomUUID()));
         if (response) return response;
       }
     },
@@ -202,5 +203,15 @@ async function takeFromPeer(
   } catch (err) {
     ctx.logger.debug('taking a task from a peer failed', { node, queue, error: String(err) });
     return null;
+  }
+}
+
+/** A task whose shard moved to another node meanwhile is skipped (its new owner queues it there). */
+async function orSkipMoved<T>(serving: Promise<T | null>): Promise<T | null> {
+  try {
+    return await serving;
+  } catch (err) {
+    if (err instanceof ShardUnavailableError) return null;
+    throw err;
   }
 }

@@ -53,6 +53,8 @@ export class Matching {
   private readonly activityQueues = new Map<string, TaskQueue<ActivityQueueEntry>>();
   /** Remote hints waiting in some queue, by kind/namespace/queue/node: at most one of each. */
   private readonly hints = new Set<string>();
+  /** Cluster mode: tasks of executions this node does not own (any more) are not queued here. */
+  accepts: ((key: ExecutionKey) => boolean) | null = null;
   /** Cluster mode: called when a task waits here with no poll to take it (polls on other nodes may). */
   onBacklog: ((kind: QueueKind, namespaceId: string, name: string) => void) | null = null;
   /** Cluster mode: called when a poll finds its queue new here (so that peers' tasks are looked for). */
@@ -75,6 +77,7 @@ export class Matching {
   }
 
   addWorkflowTask(taskQueue: string, ref: TaskRef): void {
+    if (this.accepts && !this.accepts(ref.key)) return;
     const q = this.workflowQueue(ref.key.namespaceId, taskQueue);
     const polled = q.pollerCount > 0;
     q.add({ kind: 'task', ref }, ref.priorityKey);
@@ -82,6 +85,7 @@ export class Matching {
   }
 
   addActivityTask(taskQueue: string, ref: TaskRef): void {
+    if (this.accepts && !this.accepts(ref.key)) return;
     const q = this.activityQueue(ref.key.namespaceId, taskQueue);
     const polled = q.pollerCount > 0;
     q.add({ kind: 'task', ref }, ref.priorityKey);
@@ -145,6 +149,7 @@ export class Matching {
   }
 
   addQueryTask(taskQueue: string, queryId: string, key: ExecutionKey, expiresAtMs: number): void {
+    if (this.accepts && !this.accepts(key)) return;
     const q = this.workflowQueue(key.namespaceId, taskQueue);
     const now = this.clock.now();
     q.removeWhere((e) => e.kind === 'query' && e.expiresAtMs <= now);
