@@ -96,7 +96,11 @@ export class ClusterNode implements ClusterPeers {
     engine.shardFence = (key) => this.fenceOf(key);
     engine.onShardLost = (fence) => this.controller?.reportLost(fence);
     // A sticky queue nobody polled here may be polled on another node: trust it (its timeout heals).
-    engine.stickyQueueAvailable = (namespaceId, queue) => !matching.pollsSeen(namespaceId, queue) || matching.stickyQueueAvailable(namespaceId, queue);
+    // Alone, this node knows every poll.
+    engine.stickyQueueAvailable = (namespaceId, queue) => {
+      const elsewhere = !matching.pollsSeen(namespaceId, queue) && (this.controller?.peers().length ?? 0) > 0;
+      return elsewhere || matching.stickyQueueAvailable(namespaceId, queue);
+    };
     timers.accepts = (row) => this.controller?.holds(this.shardOf(row.key)) ?? false;
     matching.accepts = (key) => this.controller?.holds(this.shardOf(key)) ?? false;
     matching.onBacklog = (kind, namespaceId, queue) => this.announceTasks(kind, namespaceId, queue);
