@@ -135,16 +135,20 @@ export class ClusterNode implements ClusterPeers {
    */
   async start(boundPort: number): Promise<void> {
     const { store, matching, timers } = this.parts;
-    this.coordinator = await PostgresCoordinator.join({
-      url: this.options.databaseUrl,
-      nodeId: this.options.nodeId,
-      address: this.options.address.endsWith(':0') ? `${this.options.address.slice(0, -2)}:${boundPort}` : this.options.address,
-      shardCount: this.options.shardCount,
-      leaseMs: this.options.leaseMs,
-      shardOf: (namespaceId, workflowId) => shardOf(namespaceId, workflowId, this.options.shardCount),
-    });
-    this.coordinator.onNotify((payload) => this.onNotice(payload));
-    this.controller = new ShardController(this.coordinator, this.options.nodeId, this.options.shardCount, this.options.leaseMs, {
+    const join = async (): Promise<PostgresCoordinator> => {
+      const coordinator = await PostgresCoordinator.join({
+        url: this.options.databaseUrl,
+        nodeId: this.options.nodeId,
+        address: this.options.address.endsWith(':0') ? `${this.options.address.slice(0, -2)}:${boundPort}` : this.options.address,
+        shardCount: this.options.shardCount,
+        leaseMs: this.options.leaseMs,
+        shardOf: (namespaceId, workflowId) => shardOf(namespaceId, workflowId, this.options.shardCount),
+      });
+      coordinator.onNotify((payload) => this.onNotice(payload));
+      this.coordinator = coordinator;
+      return coordinator;
+    };
+    this.controller = new ShardController(await join(), join, this.options.nodeId, this.options.shardCount, this.options.leaseMs, {
       acquired: async (shardIds) => {
         await recoverDispatches(store, matching, shardIds);
         await timers.start(shardIds);

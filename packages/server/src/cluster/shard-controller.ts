@@ -37,7 +37,9 @@ export class ShardController {
   private stopped = false;
 
   constructor(
-    private readonly coordinator: PostgresCoordinator,
+    private coordinator: PostgresCoordinator,
+    /** Joins the cluster again with a new member session (after the old one was lost). */
+    private readonly rejoin: () => Promise<PostgresCoordinator>,
     readonly nodeId: string,
     readonly shardCount: number,
     private readonly leaseMs: number,
@@ -113,6 +115,13 @@ export class ShardController {
   }
 
   private async round(): Promise<void> {
+    if (!this.coordinator.alive) {
+      // Without its member session this node is not a member: the others may already hold its shards.
+      this.drop(this.heldShards(), 'lost');
+      await this.coordinator.close();
+      this.coordinator = await this.rejoin();
+      this.logger.info('rejoined the cluster with a new database session', { node: this.nodeId });
+    }
     const startedAt = Date.now();
     const members = await this.coordinator.heartbeat();
     this.members = new Map(members.map((m) => [m.nodeId, m.address]));

@@ -119,6 +119,11 @@ export class PostgresCoordinator {
     return new PostgresCoordinator(session, options);
   }
 
+  /** False once the member session is gone (database restarted, connection cut): this node must join again. */
+  get alive(): boolean {
+    return this.lost === null;
+  }
+
   /** Called with every NOTIFY payload of the cluster channel (this node's own included). */
   onNotify(handler: (payload: string) => void): void {
     this.notifyHandler = handler;
