@@ -84,10 +84,12 @@ export class PostgresStore implements Store {
       const shardIds = [...new Set(writes.flatMap((write) => (write.fence ? [write.fence.shardId] : [])))];
       let ranges: ReadonlyMap<number, number> = new Map();
       if (shardIds.length > 0) {
-        await client.query('BEGIN');
-        const { rows } = await client.query<{ shardId: number; rangeId: number }>(query('lockShards', [shardIds]));
-        ranges = new Map(rows.map((row) => [row.shardId, row.rangeId]));
-        next = savepoints ? 'SAVEPOINT transition' : '';
+        // One round trip: BEGIN, the lock (shard ids are integers, inlined), and the first savepoint.
+        const lock = SQL.lockShards.replace('ANY($1::integer[])', `ANY('{${shardIds.map((id) => Math.trunc(id)).join(',')}}'::integer[])`);
+        const results = (await client.query(`BEGIN; ${lock}${savepoints ? '; SAVEPOINT transition' : ''}`)) as unknown as pg.QueryResult[];
+        const locked = results.find((r) => r.command === 'SELECT')?.rows as Array<{ shardId: number; rangeId: number }> | undefined;
+        ranges = new Map((locked ?? []).map((row) => [row.shardId, Number(row.rangeId)]));
+        next = '';
       }
       const results: Array<Error | null> = [];
       for (const write of writes) {
