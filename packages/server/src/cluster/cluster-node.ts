@@ -157,7 +157,7 @@ export class ClusterNode implements ClusterPeers {
     }, this.logger);
     await this.controller.start();
     // Tell the others a node joined: they hand over the shards that are now this node's.
-    await this.notice({ t: 'tick', n: this.options.nodeId });
+    await this.coordinator?.notifyTick().catch(() => undefined);
     this.every(REGISTRY_REFRESH_MS, () => this.refreshRegistries());
     this.every(PEER_RECHECK_MS, () => this.recheckPeers());
   }

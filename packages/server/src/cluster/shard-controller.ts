@@ -142,6 +142,7 @@ export class ShardController {
     if (moving.length > 0) {
       this.drop(moving.map((l) => l.shardId), 'released');
       await this.coordinator.release(moving);
+      await this.coordinator.notifyTick();
     }
     const wanted = [...desired].filter((shard) => !this.held.has(shard));
     const acquiredAt = Date.now();
@@ -150,7 +151,14 @@ export class ShardController {
       for (const l of taken) this.held.set(l.shardId, { rangeId: l.rangeId, validUntil: acquiredAt + this.leaseMs * TRUSTED_LEASE_SHARE });
       const ids = taken.map((l) => l.shardId);
       this.logger.info('shards acquired', { node: this.nodeId, shards: ids });
-      await this.listener.acquired(ids);
+      try {
+        await this.listener.acquired(ids);
+      } catch (err) {
+        // Their tasks and timers did not load: give them back, to be taken (and loaded) again.
+        this.drop(ids, 'released');
+        await this.coordinator.release(taken).catch(() => undefined);
+        throw err;
+      }
     }
     this.table = await this.coordinator.shards();
   }

@@ -134,6 +134,14 @@ export class PostgresCoordinator {
     await this.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, payload]);
   }
 
+  /**
+   * Asks every other node to run its shard tick now (`{"t":"tick","n":<node id>}`): after a node joined,
+   * left or released shards, the nodes they move to take them at once.
+   */
+  async notifyTick(): Promise<void> {
+    await this.notify(JSON.stringify({ t: 'tick', n: this.options.nodeId }));
+  }
+
   /** Refreshes this node's heartbeat and returns the live members (this node included). */
   async heartbeat(): Promise<Member[]> {
     const { rowCount } = await this.query('UPDATE cluster_members SET heartbeat_at = now(), address = $2 WHERE node_id = $1', [this.options.nodeId, this.options.address]);
@@ -198,6 +206,7 @@ export class PostgresCoordinator {
       if (this.lost === null) {
         await this.release(leases);
         await this.query('DELETE FROM cluster_members WHERE node_id = $1', [this.options.nodeId]);
+        await this.notifyTick();
       }
     } finally {
       await this.session.end().catch(() => undefined);
