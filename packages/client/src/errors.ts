@@ -86,3 +86,23 @@ export class QueryRejectedError extends Error {
     super('Query rejected');
   }
 }
+
+/** The update's handler (or validator) failed; the failure, e.g. an ApplicationFailure, is the `cause`. */
+export class WorkflowUpdateFailedError extends Error {
+  override name = 'WorkflowUpdateFailedError';
+  declare readonly cause: Error | undefined;
+
+  constructor(message: string, cause: Error | undefined) {
+    super(message, { cause });
+  }
+}
+
+/** An update call ran into its deadline or was cancelled before the stage it waited for was reached. */
+export class WorkflowUpdateRPCTimeoutOrCancelledError extends Error {
+  override name = 'WorkflowUpdateRPCTimeoutOrCancelledError';
+  declare readonly cause: Error | undefined;
+
+  constructor(message: string, options: { cause?: Error } = {}) {
+    super(message, options);
+  }
+}

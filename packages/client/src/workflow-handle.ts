@@ -1,5 +1,5 @@
-// A handle to one workflow (optionally one run of it): result, signal, query, cancel, terminate,
-// describe, fetchHistory.
+// A handle to one workflow (optionally one run of it): result, signal, query, updates, cancel,
+// terminate, describe, fetchHistory.
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { temporal } from '@temporalio/proto';
@@ -16,9 +16,11 @@ import {
   type PayloadConverter,
   type QueryDefinition,
   type SignalDefinition,
+  type UpdateDefinition,
 } from '@kairos/sdk-common';
 import type { Connection } from './connection.js';
 import { decodeExecutionInfo, type WorkflowExecutionInfo } from './execution-info.js';
+import { startUpdate, updateName, WorkflowUpdateHandle, WorkflowUpdateStage, type WorkflowUpdateOptions } from './workflow-update.js';
 import {
   QueryFailedError,
   QueryNotRegisteredError,
@@ -173,6 +175,36 @@ export class WorkflowHandle<Result = unknown> {
       throw new QueryRejectedError(String(status).replace(/^WORKFLOW_EXECUTION_STATUS_/, ''));
     }
     return firstValue<Ret>(this.ctx.converter, response.queryResult?.payloads);
+  }
+
+  /** Sends an update and waits for its result (WorkflowUpdateFailedError when the handler failed). */
+  async executeUpdate<Ret, Args extends unknown[] = []>(
+    definition: UpdateDefinition<Ret, Args> | string,
+    options: WorkflowUpdateOptions & { args?: Args } = {},
+  ): Promise<Ret> {
+    const handle = await this.startUpdate<Ret, Args>(definition, { ...options, waitForStage: WorkflowUpdateStage.COMPLETED });
+    return await handle.result();
+  }
+
+  /** Sends an update and returns once it reached `waitForStage` (ACCEPTED: the validator passed). */
+  async startUpdate<Ret, Args extends unknown[] = []>(
+    definition: UpdateDefinition<Ret, Args> | string,
+    options: WorkflowUpdateOptions & { args?: Args; waitForStage: typeof WorkflowUpdateStage.ACCEPTED | typeof WorkflowUpdateStage.COMPLETED },
+  ): Promise<WorkflowUpdateHandle<Ret>> {
+    return await startUpdate<Ret>(this.ctx, {
+      workflowId: this.workflowId,
+      runId: this.runId,
+      firstExecutionRunId: this.firstExecutionRunId,
+      name: updateName(definition as UpdateDefinition<unknown, never[]> | string),
+      args: options.args ?? [],
+      updateId: options.updateId,
+      waitForStage: options.waitForStage,
+    });
+  }
+
+  /** A handle on an update sent earlier (by any client), to wait for its result. */
+  getUpdateHandle<Ret>(updateId: string, options: { workflowRunId?: string } = {}): WorkflowUpdateHandle<Ret> {
+    return new WorkflowUpdateHandle<Ret>(this.ctx, updateId, this.workflowId, options.workflowRunId ?? this.runId);
   }
 
   async cancel(): Promise<void> {

@@ -75,7 +75,12 @@ export type ActivationJob =
   | { kind: 'resolveRequestCancelExternal'; seq: number; failure: ProtoFailure | undefined }
   | { kind: 'resolveSignalExternal'; seq: number; failure: ProtoFailure | undefined }
   /** History holds a marker of this patch in the workflow task being replayed. */
-  | { kind: 'notifyHasPatch'; patchId: string };
+  | { kind: 'notifyHasPatch'; patchId: string }
+  /**
+   * An update request: from the live task's protocol messages (`runValidator` true), or, on replay,
+   * from the WorkflowExecutionUpdateAccepted event of the task that accepted it (false).
+   */
+  | { kind: 'doUpdate'; updateId: string; protocolInstanceId: string; name: string; args: Payload[]; runValidator: boolean };
 
 export interface Activation {
   /** Workflow time: the event time of the WorkflowTaskStarted event of this activation. */
@@ -142,7 +147,13 @@ export type WorkflowCommand =
       signalName: string;
       args: Payload[];
       childWorkflowOnly: boolean;
-    };
+    }
+  /** The validator passed: the update is accepted (a PROTOCOL_MESSAGE command + Acceptance). */
+  | { kind: 'acceptUpdate'; protocolInstanceId: string }
+  /** The validator threw, or no handler exists: a Rejection message, no command, no event. */
+  | { kind: 'rejectUpdate'; protocolInstanceId: string; failure: ProtoFailure }
+  /** The handler returned or threw a TemporalFailure: a PROTOCOL_MESSAGE command + Response. */
+  | { kind: 'completeUpdate'; protocolInstanceId: string; outcome: { result: Payload } | { failure: ProtoFailure } };
 
 export interface QueryRequest {
   queryId: string;

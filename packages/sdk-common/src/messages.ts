@@ -1,5 +1,5 @@
-// Signal and query definitions: names with the argument and return types attached, shared by the
-// workflow code that handles them and the client code that sends them.
+// Signal, query and update definitions: names with the argument and return types attached, shared by
+// the workflow code that handles them and the client code that sends them.
 
 export interface SignalDefinition<Args extends unknown[] = [], Name extends string = string> {
   type: 'signal';
@@ -15,6 +15,13 @@ export interface QueryDefinition<Ret, Args extends unknown[] = [], Name extends 
   readonly __queryTypes?: { args: Args; ret: Ret };
 }
 
+export interface UpdateDefinition<Ret, Args extends unknown[] = [], Name extends string = string> {
+  type: 'update';
+  name: Name;
+  /** Never set: carries the argument and return types. */
+  readonly __updateTypes?: { args: Args; ret: Ret };
+}
+
 export function defineSignal<Args extends unknown[] = [], Name extends string = string>(
   name: Name,
 ): SignalDefinition<Args, Name> {
@@ -25,6 +32,12 @@ export function defineQuery<Ret, Args extends unknown[] = [], Name extends strin
   name: Name,
 ): QueryDefinition<Ret, Args, Name> {
   return { type: 'query', name };
+}
+
+export function defineUpdate<Ret, Args extends unknown[] = [], Name extends string = string>(
+  name: Name,
+): UpdateDefinition<Ret, Args, Name> {
+  return { type: 'update', name };
 }
 
 /** Any workflow function: async, with serialisable arguments. */

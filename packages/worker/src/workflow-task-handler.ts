@@ -1,15 +1,16 @@
 // Handles one workflow task: replays the run's full history in a fresh sandbox, then answers the
-// server with the live task's commands (and any queries it carried), a legacy query answer, or a
-// workflow task failure. Like sdk-core, a failure is reported only on the task's first attempt;
+// server with the live task's commands and update messages (and any queries it carried), a legacy
+// query answer, or a workflow task failure. Like sdk-core, a failure is reported only on the task's first attempt;
 // later attempts are left to the server's workflow task timeout, which avoids a hot retry loop.
 import * as grpc from '@grpc/grpc-js';
 import type { temporal } from '@temporalio/proto';
 import { ServiceError } from '@kairos/client';
 import { api } from '@kairos/common';
-import { errorToFailure, defaultPayloadConverter, type ProtoFailure, type QueryAnswer } from '@kairos/sdk-common';
+import { errorToFailure, defaultPayloadConverter, type ProtoFailure, type QueryAnswer, type WorkflowCommand } from '@kairos/sdk-common';
 import { NondeterminismError } from './errors.js';
 import { HistoryReplayer, type RunIdentity } from './replay/history-replayer.js';
-import { hostPayload, toProtoCommand } from './replay/commands.js';
+import { hostPayload, toProtoCommand, type CommandContext } from './replay/commands.js';
+import { isUpdateCommand, LiveUpdates, type UpdateCommand } from './replay/updates.js';
 import { WorkflowSandbox, type CompiledBundle } from './sandbox.js';
 import type { CompiledWorkerOptions } from './worker-options.js';
 import type { WorkerLogger } from './logger.js';
@@ -17,6 +18,8 @@ import type { WorkerLogger } from './logger.js';
 type PollResponse = temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type WorkflowQueryResult = temporal.api.query.v1.IWorkflowQueryResult;
+type ProtoCommand = temporal.api.command.v1.ICommand;
+type ProtocolMessage = temporal.api.protocol.v1.IMessage;
 
 const enums = api.enums.v1;
 
@@ -29,6 +32,26 @@ function queryResult(answer: QueryAnswer): WorkflowQueryResult {
     errorMessage: answer.failure.message ?? 'query failed',
     failure: answer.failure as temporal.api.failure.v1.IFailure,
   };
+}
+
+/** The completion's commands and protocol messages, update answers placed where they were issued. */
+function completionCommands(
+  issued: readonly WorkflowCommand[],
+  answerUpdate: (command: UpdateCommand) => { message: ProtocolMessage; command: ProtoCommand | undefined },
+  ctx: CommandContext,
+): { commands: ProtoCommand[]; messages: ProtocolMessage[] } {
+  const commands: ProtoCommand[] = [];
+  const messages: ProtocolMessage[] = [];
+  for (const command of issued) {
+    if (isUpdateCommand(command)) {
+      const answer = answerUpdate(command);
+      messages.push(answer.message);
+      if (answer.command !== undefined) commands.push(answer.command);
+    } else {
+      commands.push(toProtoCommand(command, ctx));
+    }
+  }
+  return { commands, messages };
 }
 
 export class WorkflowTaskHandler {
@@ -80,7 +103,9 @@ export class WorkflowTaskHandler {
       logPrefix: `[${task.workflowType?.name ?? ''}(${run.workflowId})]`,
     });
     const replayer = new HistoryReplayer(sandbox, run);
-    const outcome = replayer.replay(events);
+    // A legacy query task carries no update requests.
+    const updates = new LiveUpdates(task.query ? [] : task.messages);
+    const outcome = replayer.replay(events, updates.jobs);
     const rejection = await sandbox.takeUnhandledRejection();
     if (rejection !== undefined) {
       const reason = rejection.reason instanceof Error ? rejection.reason.message : String(rejection.reason);
@@ -108,12 +133,18 @@ export class WorkflowTaskHandler {
       const answer = sandbox.query({ queryId, queryType: query.queryType ?? '', args: query.queryArgs?.payloads ?? [] });
       queryResults[queryId] = queryResult(answer);
     }
+    const { commands, messages } = completionCommands(live.commands, (command) => updates.answer(command, replayer.acceptedUpdateRequest), commandContext);
     const request = {
       taskToken: task.taskToken,
       identity: this.options.identity,
       namespace: this.options.namespace,
-      commands: live.commands.map((command) => toProtoCommand(command, commandContext)),
+      commands,
+      messages,
       queryResults,
+      // With no workflow cache, every task replays the whole history: a discarded speculative task
+      // (its update only rejected) costs nothing to forget, whatever events it carried. For the same
+      // reason the response's reset_history_event_id needs no rollback here.
+      capabilities: { discardSpeculativeWorkflowTaskWithEvents: true },
     };
     return () => this.service.respondWorkflowTaskCompleted(request);
   }

@@ -11,6 +11,7 @@ export {
   TimeoutFailure,
   defineQuery,
   defineSignal,
+  defineUpdate,
   isCancellation,
   type ApplicationFailureOptions,
   type Duration,
@@ -18,6 +19,7 @@ export {
   type QueryDefinition,
   type RetryPolicy,
   type SignalDefinition,
+  type UpdateDefinition,
   type Workflow,
   type WorkflowInfo,
 } from '@kairos/sdk-common';
@@ -37,6 +39,7 @@ export { condition, sleep } from './timers.js';
 export { deprecatePatch, patched } from './patches.js';
 export { log } from './logger.js';
 export {
+  allHandlersFinished,
   continueAsNew,
   inWorkflowContext,
   makeContinueAsNewFunc,
@@ -44,4 +47,5 @@ export {
   uuid4,
   workflowInfo,
   type ContinueAsNewOptions,
+  type UpdateHandlerOptions,
 } from './workflow-api.js';

@@ -28,6 +28,7 @@ import { installRootScope, type CancellationScope } from './cancellation-scope.j
 import { ContinueAsNew, IllegalStateError, WorkflowExecutionAlreadyStartedError } from './errors.js';
 import { QueryRunner } from './queries.js';
 import { seededRandom } from './random.js';
+import { UpdateRunner } from './updates.js';
 import { buildWorkflowInfo } from './workflow-info.js';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -37,7 +38,10 @@ interface Pending {
   reject(reason: unknown): void;
 }
 
-/** Job order inside one activation, as sdk-core sorts it: start, patches, signals, then the rest. */
+/**
+ * Job order inside one activation, as sdk-core sorts it: start, patches, signals and updates (in
+ * their order of arrival), then the rest.
+ */
 function jobRank(job: ActivationJob): number {
   switch (job.kind) {
     case 'initialize':
@@ -45,6 +49,7 @@ function jobRank(job: ActivationJob): number {
     case 'notifyHasPatch':
       return 1;
     case 'signal':
+    case 'doUpdate':
       return 3;
     default:
       return 4;
@@ -76,6 +81,9 @@ export class Activator {
   readonly conditions = new Map<number, { fn: () => boolean; resolve: () => void }>();
   readonly signalHandlers = new Map<string, Handler>();
   readonly queryHandlers = new Map<string, Handler>();
+  readonly updates = new UpdateRunner(this);
+  /** Signal handlers that returned a promise which has not settled yet (for allHandlersFinished). */
+  inProgressSignals = 0;
   private readonly bufferedSignals: { signalName: string; args: Payload[] }[] = [];
   private readonly queries = new QueryRunner(this.converter);
   rootScope: CancellationScope | undefined;
@@ -194,6 +202,9 @@ export class Activator {
       case 'notifyHasPatch':
         this.knownPatches.add(job.patchId);
         return;
+      case 'doUpdate':
+        this.updates.doUpdate(job);
+        return;
     }
   }
 
@@ -207,7 +218,10 @@ export class Activator {
   private callSignalHandler(handler: Handler, args: Payload[]): void {
     try {
       const result = handler(...fromPayloads(this.converter, args));
-      if (result instanceof Promise) result.catch((error: unknown) => this.handleWorkflowError(error));
+      if (result instanceof Promise) {
+        this.inProgressSignals++;
+        void result.catch((error: unknown) => this.handleWorkflowError(error)).finally(() => this.inProgressSignals--);
+      }
     } catch (error) {
       this.handleWorkflowError(error);
     }
@@ -280,11 +294,12 @@ export class Activator {
     this.completed = true;
   }
 
-  private failTask(error: unknown): void {
+  failTask(error: unknown): void {
     this.taskFailure ??= errorToFailure(error, this.converter);
   }
 
   conclude(): ActivationCompletion {
+    this.updates.rejectBuffered();
     const completion: ActivationCompletion = { commands: this.commands };
     if (this.taskFailure !== undefined) completion.taskFailure = this.taskFailure;
     this.commands = [];

@@ -5,6 +5,7 @@ import {
   type Duration,
   type QueryDefinition,
   type SignalDefinition,
+  type UpdateDefinition,
   type Workflow,
   type WorkflowInfo,
 } from '@kairos/sdk-common';
@@ -13,8 +14,18 @@ import { getActivator, maybeActivator } from './runtime.js';
 
 type SignalHandler<Args extends unknown[]> = (...args: Args) => void | Promise<void>;
 type QueryHandler<Ret, Args extends unknown[]> = (...args: Args) => Ret;
+type UpdateHandler<Ret, Args extends unknown[]> = (...args: Args) => Ret | Promise<Ret>;
 
-/** Sets (or, with `undefined`, removes) the handler of a signal or query. */
+export interface UpdateHandlerOptions<Args extends unknown[]> {
+  /**
+   * Runs before the handler, read-only and synchronous; throwing rejects the update (nothing is
+   * written to history). Not run on replay.
+   */
+  validator?: (...args: Args) => void;
+  description?: string;
+}
+
+/** Sets (or, with `undefined`, removes) the handler of a signal, query or update. */
 export function setHandler<Args extends unknown[]>(
   definition: SignalDefinition<Args>,
   handler: SignalHandler<Args> | undefined,
@@ -23,11 +34,25 @@ export function setHandler<Ret, Args extends unknown[]>(
   definition: QueryDefinition<Ret, Args>,
   handler: QueryHandler<Ret, Args> | undefined,
 ): void;
+export function setHandler<Ret, Args extends unknown[]>(
+  definition: UpdateDefinition<Ret, Args>,
+  handler: UpdateHandler<Ret, Args> | undefined,
+  options?: UpdateHandlerOptions<Args>,
+): void;
 export function setHandler(
-  definition: SignalDefinition<unknown[]> | QueryDefinition<unknown, unknown[]>,
+  definition: SignalDefinition<unknown[]> | QueryDefinition<unknown, unknown[]> | UpdateDefinition<unknown, unknown[]>,
   handler: ((...args: never[]) => unknown) | undefined,
+  options?: UpdateHandlerOptions<never[]>,
 ): void {
   const activator = getActivator();
+  if (definition.type === 'update') {
+    const entry =
+      handler === undefined
+        ? undefined
+        : { handler: handler as (...args: unknown[]) => unknown, validator: options?.validator as ((...args: unknown[]) => void) | undefined };
+    activator.updates.setHandler(definition.name, entry);
+    return;
+  }
   const map = definition.type === 'signal' ? activator.signalHandlers : activator.queryHandlers;
   if (handler === undefined) {
     map.delete(definition.name);
@@ -35,6 +60,16 @@ export function setHandler(
   }
   map.set(definition.name, handler as (...args: unknown[]) => unknown);
   if (definition.type === 'signal') activator.flushBufferedSignals(definition.name);
+}
+
+/**
+ * True when no update handler and no async signal handler is still running: wait on it before
+ * returning so that no accepted update is left unfinished, e.g.
+ * `await condition(allHandlersFinished)`.
+ */
+export function allHandlersFinished(): boolean {
+  const activator = getActivator();
+  return activator.updates.inProgressCount === 0 && activator.inProgressSignals === 0;
 }
 
 export function workflowInfo(): WorkflowInfo {

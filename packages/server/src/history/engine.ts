@@ -1,5 +1,5 @@
-// The I/O edge of the history room. It loads an execution's mutable state (from its cache or the
-// store), runs a pure handler on a clone, commits the resulting transition atomically (events + state
+// The I/O edge of the history room. It loads an execution's mutable state (decoding a private copy
+// from its cache of encoded states, or from the store), runs a pure handler on it, commits the resulting transition atomically (events + state
 // guarded by its version + timer rows), and only after the commit is durable hands dispatches to
 // matching, timers to the timer queue, updates the cache and wakes history long-polls. Transitions of
 // one execution are serialized by a per-execution lock; a lost version race evicts the cache and is
@@ -8,7 +8,7 @@
 import { HistoryEventCodec, type HistoryEvent } from '../proto-types.js';
 import type { ExecutionKey, ExecutionWrite, ShardFence, Store, TimerTaskRow, TransitionWrite } from '../persistence/store.js';
 import { ConditionFailedError, ShardOwnershipLostError } from '../persistence/errors.js';
-import { cloneMutableState, decodeMutableState, encodeMutableState, type MutableState } from './mutable-state.js';
+import { decodeMutableState, encodeMutableState, type MutableState } from './mutable-state.js';
 import type { Transition, Dispatch } from './transition.js';
 import { encodeTimerTask } from '../timers/timer-task.js';
 import type { Clock } from '../clock.js';
@@ -29,9 +29,20 @@ export interface TimerSink {
   remove(taskIds: readonly string[]): void;
 }
 
+/**
+ * A cached run: its state as encoded for the database (a few KB, where the decoded object graph is
+ * several times larger), so the cache holds many runs in little memory. Every load decodes a fresh,
+ * private copy, which is also the copy a handler may change.
+ */
 interface CachedExecution {
-  state: MutableState;
-  version: number;
+  readonly bytes: Uint8Array;
+  readonly version: number;
+}
+
+/** A run as loaded: a private copy of its state and the version it was read at. */
+export interface LoadedExecution {
+  readonly state: MutableState;
+  readonly version: number;
 }
 
 export function keyString(k: ExecutionKey): string {
@@ -82,7 +93,8 @@ export class ExecutionEngine {
     return this.batcher.stats();
   }
 
-  async load(key: ExecutionKey): Promise<CachedExecution | null> {
+  /** Loads a run (from the cache or the store) as a private copy the caller may change. */
+  async load(key: ExecutionKey): Promise<LoadedExecution | null> {
     // Only the shard's owner may serve a run: another node's copy may be stale.
     this.shardFence?.(key);
     const k = keyString(key);
@@ -91,13 +103,12 @@ export class ExecutionEngine {
       // Refresh recency for the LRU order.
       this.cache.delete(k);
       this.cache.set(k, hit);
-      return hit;
+      return { state: decodeMutableState(hit.bytes), version: hit.version };
     }
     const row = await this.store.getExecution(key);
     if (!row) return null;
-    const entry = { state: decodeMutableState(row.state), version: row.version };
-    this.remember(k, entry);
-    return entry;
+    this.remember(k, { bytes: row.state, version: row.version });
+    return { state: decodeMutableState(row.state), version: row.version };
   }
 
   private remember(k: string, entry: CachedExecution): void {
@@ -108,7 +119,7 @@ export class ExecutionEngine {
     }
   }
 
-  /** Reads the current state without locking (a snapshot; do not mutate). */
+  /** Reads the current state without locking (a private snapshot). */
   async read(key: ExecutionKey): Promise<MutableState | null> {
     return (await this.load(key))?.state ?? null;
   }
@@ -121,8 +132,7 @@ export class ExecutionEngine {
     return this.locks.run(keyString(key), async () => {
       for (let attempt = 0; ; attempt++) {
         const loaded = await this.load(key);
-        const clone = loaded ? cloneMutableState(loaded.state) : null;
-        const result = handler(clone, this.clock.now());
+        const result = handler(loaded?.state ?? null, this.clock.now());
         const t = result.transition;
         if (t) enforceHistoryLimits(t);
         if (!t || !loaded) return result.value;
@@ -208,7 +218,7 @@ export class ExecutionEngine {
     for (const [i, { t, expectedVersion }] of items.entries()) {
       const exec = executions[i]!;
       const k = keyString(exec.key);
-      this.remember(k, { state: t.state, version: expectedVersion + 1 });
+      this.remember(k, { bytes: exec.state, version: expectedVersion + 1 });
       for (const d of t.dispatches) this.dispatchSink?.dispatch(exec.key, d);
       // Waiters re-check what they wait for: new events, a close, an update's stage (which can change
       // without an event when a speculative task is discarded).
@@ -256,9 +266,9 @@ export class ExecutionEngine {
 
   /** Drops the cached state of every run `belongs` selects (their shard moved to another node). */
   evictWhere(belongs: (key: ExecutionKey) => boolean): void {
-    for (const [k, entry] of this.cache) {
-      const s = entry.state;
-      if (belongs({ namespaceId: s.namespaceId, workflowId: s.workflowId, runId: s.runId })) this.cache.delete(k);
+    for (const k of [...this.cache.keys()]) {
+      const [namespaceId = '', workflowId = '', runId = ''] = k.split('\u0000');
+      if (belongs({ namespaceId, workflowId, runId })) this.cache.delete(k);
     }
   }
 

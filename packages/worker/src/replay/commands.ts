@@ -51,7 +51,10 @@ export interface CommandContext {
   activityScheduledEventId(seq: number): number;
 }
 
-export function toProtoCommand(command: WorkflowCommand, ctx: CommandContext): ProtoCommand {
+/** Commands that map to exactly one API command (update answers are messages: see updates.ts). */
+export type PlainCommand = Exclude<WorkflowCommand, { kind: 'acceptUpdate' | 'rejectUpdate' | 'completeUpdate' }>;
+
+export function toProtoCommand(command: PlainCommand, ctx: CommandContext): ProtoCommand {
   switch (command.kind) {
     case 'scheduleActivity': {
       const o = command.options;
@@ -200,6 +203,12 @@ export function describeCommand(command: WorkflowCommand): string {
       return `SignalExternalWorkflowExecution {workflowId: '${command.workflowId}', signalName: '${command.signalName}'}`;
     case 'setPatchMarker':
       return `RecordMarker {markerName: '${PATCH_MARKER_NAME}', patchId: '${command.patchId}'}`;
+    case 'acceptUpdate':
+      return `ProtocolMessage {Acceptance of update '${command.protocolInstanceId}'}`;
+    case 'rejectUpdate':
+      return `ProtocolMessage {Rejection of update '${command.protocolInstanceId}'}`;
+    case 'completeUpdate':
+      return `ProtocolMessage {Response of update '${command.protocolInstanceId}'}`;
   }
 }
 
@@ -228,6 +237,10 @@ export function describeEvent(event: HistoryEvent): string {
   if (r) return `${head} {workflowId: '${r.workflowExecution?.workflowId ?? ''}'}`;
   const x = event.signalExternalWorkflowExecutionInitiatedEventAttributes;
   if (x) return `${head} {workflowId: '${x.workflowExecution?.workflowId ?? ''}', signalName: '${x.signalName ?? ''}'}`;
+  const ua = event.workflowExecutionUpdateAcceptedEventAttributes;
+  if (ua) return `${head} {updateId: '${ua.protocolInstanceId ?? ''}', name: '${ua.acceptedRequest?.input?.name ?? ''}'}`;
+  const uc = event.workflowExecutionUpdateCompletedEventAttributes;
+  if (uc) return `${head} {updateId: '${uc.meta?.updateId ?? ''}'}`;
   return head;
 }
 
@@ -271,6 +284,13 @@ export function commandMatchesEvent(command: WorkflowCommand, event: HistoryEven
     }
     case 'setPatchMarker':
       return patchMarkerOf(event)?.patchId === command.patchId;
+    case 'acceptUpdate':
+      return event.workflowExecutionUpdateAcceptedEventAttributes?.protocolInstanceId === command.protocolInstanceId;
+    case 'completeUpdate':
+      return event.workflowExecutionUpdateCompletedEventAttributes?.meta?.updateId === command.protocolInstanceId;
+    case 'rejectUpdate':
+      // A rejection writes no event.
+      return false;
   }
 }
 

@@ -9,6 +9,10 @@
 //   - a WorkflowTaskStarted followed by WorkflowTaskFailed/TimedOut is skipped: its inputs carry over;
 //   - a WorkflowTaskStarted that ends the history is the live task: its commands go to the server.
 //
+// Updates: a replayed task gets a `doUpdate` job for each WorkflowExecutionUpdateAccepted event among
+// its command events (the event holds the request), the live task one per request message of the
+// poll (see updates.ts); both come after the task's signals, as in sdk-core.
+//
 // The worker has no sticky cache yet, so every workflow task replays from the first event.
 import type { temporal } from '@temporalio/proto';
 import { api, timestampToMs } from '@kairos/common';
@@ -26,6 +30,7 @@ import type { WorkflowSandbox } from '../sandbox.js';
 import { ExternalEventRouter } from './external-events.js';
 import { isChangeVersionUpsert, patchMarkerOf } from './patches.js';
 import { activityFailure, type ScheduledActivity } from './failures.js';
+import { acceptedUpdateOf, replayedUpdateJob } from './updates.js';
 import { COMMAND_EVENT_TYPES, commandMatchesEvent, describeCommand, describeEvent, eventTypeName } from './commands.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -51,6 +56,8 @@ export class HistoryReplayer {
   private readonly timerSeqById = new Map<string, number>();
   private readonly external: ExternalEventRouter;
   private taskNumber = 0;
+  /** Requests of the updates accepted in history, by protocol instance id (their Response needs the meta). */
+  private readonly acceptedUpdates = new Map<string, temporal.api.update.v1.IRequest>();
 
   constructor(
     private readonly sandbox: WorkflowSandbox,
@@ -61,16 +68,24 @@ export class HistoryReplayer {
 
   scheduledEventIdOf = (seq: number): number => this.scheduledIdByActivitySeq.get(seq) ?? 0;
 
-  replay(events: readonly HistoryEvent[]): ReplayOutcome {
+  acceptedUpdateRequest = (protocolInstanceId: string): temporal.api.update.v1.IRequest | undefined =>
+    this.acceptedUpdates.get(protocolInstanceId);
+
+  /** `liveJobs`: jobs the live task adds to those of its events (update requests of the poll). */
+  replay(events: readonly HistoryEvent[], liveJobs: readonly ActivationJob[] = []): ReplayOutcome {
     for (let i = 0; i < events.length; i++) {
       const event = events[i] as HistoryEvent;
       const type = event.eventType ?? 0;
       if (type === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) {
         const next = events[i + 1];
         this.checkAllCommandsMatched(event);
-        if (next === undefined) return { live: this.activate(event, false, i + 1) };
+        if (next === undefined) {
+          this.jobs.push(...liveJobs);
+          return { live: this.activate(event, false, i + 1) };
+        }
         if (next.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
           this.notifyPatches(events, i + 1);
+          this.deliverAcceptedUpdates(events, i + 1);
           this.replayTask(event, i + 1);
         }
       } else if (COMMAND_EVENT_TYPES.has(type)) {
@@ -107,8 +122,9 @@ export class HistoryReplayer {
   }
 
   private checkAllCommandsMatched(nextTask: HistoryEvent | undefined): void {
-    // Patch markers are never waited on: one without its event is dropped, as sdk-core does.
-    this.expected = this.expected.filter((command) => command.kind !== 'setPatchMarker');
+    // Patch markers are never waited on: one without its event is dropped, as sdk-core does. Update
+    // rejections write no event.
+    this.expected = this.expected.filter((command) => command.kind !== 'setPatchMarker' && command.kind !== 'rejectUpdate');
     const unmatched = this.expected[0];
     if (unmatched === undefined) return;
     const where = nextTask === undefined ? 'before the end of the history' : `before event ${String(nextTask.eventId)} WorkflowTaskStarted`;
@@ -129,13 +145,27 @@ export class HistoryReplayer {
     }
   }
 
+  /** The updates a replayed task accepted, in the order of their Accepted events. */
+  private deliverAcceptedUpdates(events: readonly HistoryEvent[], from: number): void {
+    for (let j = from; j < events.length && events[j]?.eventType !== EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED; j++) {
+      const accepted = acceptedUpdateOf(events[j] as HistoryEvent);
+      if (accepted === undefined) continue;
+      this.acceptedUpdates.set(accepted.protocolInstanceId, accepted.request);
+      this.jobs.push(replayedUpdateJob(accepted.protocolInstanceId, accepted.request));
+    }
+  }
+
   /** Matches a command event with the next command; 'patch' when it was a patch marker. */
   private matchCommand(event: HistoryEvent): 'patch' | 'command' {
     const marker = patchMarkerOf(event);
     // sdk-core's rules: a patch command meets a non-marker event -> the command is dropped; a
     // deprecated marker without its patch command -> the event is skipped (deprecated patches may
     // be removed from code).
-    while (this.expected[0]?.kind === 'setPatchMarker' && marker === undefined) this.expected.shift();
+    for (;;) {
+      const head = this.expected[0]?.kind;
+      if (head === 'rejectUpdate' || (head === 'setPatchMarker' && marker === undefined)) this.expected.shift();
+      else break;
+    }
     const next = this.expected[0];
     if (marker?.deprecated && !(next?.kind === 'setPatchMarker' && next.patchId === marker.patchId)) return 'patch';
     const command = this.expected.shift();
@@ -217,7 +247,10 @@ export class HistoryReplayer {
       event.workflowTaskTimedOutEventAttributes ||
       event.activityTaskStartedEventAttributes ||
       event.workflowExecutionTerminatedEventAttributes ||
-      event.workflowExecutionTimedOutEventAttributes
+      event.workflowExecutionTimedOutEventAttributes ||
+      // The request of an admitted update is delivered from its Accepted event (our server writes no
+      // Admitted events; Temporal writes them only for updates carried over a reset or a new run).
+      event.workflowExecutionUpdateAdmittedEventAttributes
     ) {
       return undefined;
     }
