@@ -1,4 +1,4 @@
-// @kairos/client: connect to a Temporal-compatible server and start, signal, query and manage workflows.
+// @kairos/client: connect to a Temporal-compatible server and start, signal, query, update and manage workflows.
 export { Connection, type CallOptions, type ConnectionOptions, type TLSConfig, type WorkflowService } from './connection.js';
 export { Client, WorkflowClient, type ClientOptions, type SignalWithStartOptions, type WorkflowClientOptions } from './workflow-client.js';
 export { decodeExecutionInfo, type WorkflowExecutionInfo } from './execution-info.js';
@@ -10,6 +10,12 @@ export {
   type WorkflowIdReusePolicy,
   type WorkflowStartOptions,
 } from './workflow-options.js';
+export {
+  WorkflowUpdateHandle,
+  WorkflowUpdateStage,
+  type WorkflowUpdateOptions,
+} from './workflow-update.js';
+export { WithStartWorkflowOperation, type WithStartWorkflowOperationOptions } from './update-with-start.js';
 export * from './errors.js';
 export {
   ActivityFailure,
@@ -22,4 +28,6 @@ export {
   TimeoutFailure,
   defineQuery,
   defineSignal,
+  defineUpdate,
+  type UpdateDefinition,
 } from '@kairos/sdk-common';

@@ -6,6 +6,7 @@ import {
   toPayloads,
   type PayloadConverter,
   type SignalDefinition,
+  type UpdateDefinition,
   type Workflow,
   type WorkflowResultType,
 } from '@kairos/sdk-common';
@@ -14,6 +15,8 @@ import { decodeExecutionInfo, type WorkflowExecutionInfo } from './execution-inf
 import { ServiceError, WorkflowExecutionAlreadyStartedError } from './errors.js';
 import { WorkflowHandle, type ClientContext, type ResultOptions } from './workflow-handle.js';
 import { defaultIdentity, startRequestFields, type WorkflowStartOptions } from './workflow-options.js';
+import { startUpdateWithStart, type WithStartWorkflowOperation } from './update-with-start.js';
+import { updateName, WorkflowUpdateStage, type WorkflowUpdateHandle, type WorkflowUpdateOptions } from './workflow-update.js';
 
 export interface WorkflowClientOptions {
   connection: Connection;
@@ -100,6 +103,32 @@ export class WorkflowClient {
     } catch (error) {
       throw this.startError(error, options.workflowId, workflowType);
     }
+  }
+
+  /** Sends an update, starting the workflow first if it does not run; resolves to the update's result. */
+  async executeUpdateWithStart<Ret, Args extends unknown[] = [], W extends WorkflowArg = WorkflowArg>(
+    definition: UpdateDefinition<Ret, Args> | string,
+    options: WorkflowUpdateOptions & { args?: Args; startWorkflowOperation: WithStartWorkflowOperation<W> },
+  ): Promise<Ret> {
+    const handle = await this.startUpdateWithStart<Ret, Args, W>(definition, { ...options, waitForStage: WorkflowUpdateStage.COMPLETED });
+    return await handle.result();
+  }
+
+  /** Update-with-start that returns once the update reached `waitForStage`. */
+  async startUpdateWithStart<Ret, Args extends unknown[] = [], W extends WorkflowArg = WorkflowArg>(
+    definition: UpdateDefinition<Ret, Args> | string,
+    options: WorkflowUpdateOptions & {
+      args?: Args;
+      waitForStage: typeof WorkflowUpdateStage.ACCEPTED | typeof WorkflowUpdateStage.COMPLETED;
+      startWorkflowOperation: WithStartWorkflowOperation<W>;
+    },
+  ): Promise<WorkflowUpdateHandle<Ret>> {
+    return await startUpdateWithStart<Ret, W>(this.ctx, options.startWorkflowOperation, {
+      name: updateName(definition as UpdateDefinition<unknown, never[]> | string),
+      args: options.args ?? [],
+      updateId: options.updateId,
+      waitForStage: options.waitForStage,
+    });
   }
 
   /** A handle on an existing workflow; without `runId` it targets the current run. */

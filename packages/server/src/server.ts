@@ -193,6 +193,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
             resolve();
           }, 2000).unref();
         });
+        cluster?.closePeers();
         await store.close();
       },
     };
@@ -212,6 +213,7 @@ function clusterOptions(options: StartServerOptions, databaseUrl: string, leaseM
   if (!(leaseMs >= 1000)) throw new Error(`the cluster lease must be at least 1 second, not ${leaseMs} ms`);
   return {
     databaseUrl,
+    tls: options.tls,
     nodeId: c.nodeId ?? `${os.hostname()}:${options.port === 0 ? randomUUID().slice(0, 8) : options.port}`,
     // A port of 0 is chosen at bind time: the address is completed then (ClusterNode.start).
     address: c.nodeAddress ?? `${host}:${options.port}`,

@@ -12,7 +12,7 @@
 //   Polls also look at every peer when their queue is new on a node, and every few seconds while they
 //   wait, so a missed notification delays a task by seconds at most.
 import { randomUUID } from 'node:crypto';
-import type * as grpc from '@grpc/grpc-js';
+import { credentials as grpcCredentials, type Server as GrpcServer } from '@grpc/grpc-js';
 import type { temporal } from '@temporalio/proto';
 import { ShardUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -38,6 +38,12 @@ import { routeToOwners, type Placement, type Target } from './routing.js';
 
 export interface ClusterOptions {
   readonly databaseUrl: string;
+  /**
+   * The node's TLS settings, when its gRPC port uses TLS: nodes then call each other over TLS,
+   * presenting their own certificate, and check a peer's against `clientCa` (the CA of mutual TLS)
+   * or, without one, against this node's own certificate chain (one certificate shared by the nodes).
+   */
+  readonly tls?: { readonly certChain: Buffer; readonly privateKey: Buffer; readonly clientCa?: Buffer | undefined } | undefined;
   readonly nodeId: string;
   /** host:port the other nodes reach this node's gRPC port at. */
   readonly address: string;
@@ -51,6 +57,8 @@ const REGISTRY_REFRESH_MS = 1000;
 const PEER_RECHECK_MS = 5000;
 /** Task notifications of one burst go out together. */
 const HINT_FLUSH_MS = 2;
+/** A take starts one task on its owner: a few milliseconds, unless that node is in trouble. */
+const TAKE_DEADLINE_MS = 10_000;
 /** DescribeTaskQueue waits this long for each other node's part. */
 const DESCRIBE_DEADLINE_MS = 2000;
 /** PostgreSQL's NOTIFY payload limit is 8000 bytes; stay well below it. */
@@ -77,7 +85,7 @@ export interface ClusterParts {
 }
 
 export class ClusterNode implements ClusterPeers {
-  private readonly peers = new PeerClients();
+  private readonly peers: PeerClients;
   private controller: ShardController | null = null;
   private coordinator: PostgresCoordinator | null = null;
   private ctx: HistoryContext | null = null;
@@ -85,6 +93,7 @@ export class ClusterNode implements ClusterPeers {
   private readonly hintsToSend = new Set<string>();
   private hintFlush: NodeJS.Timeout | null = null;
   private readonly intervals: NodeJS.Timeout[] = [];
+  private stopping = false;
   private readonly logger: Logger;
 
   constructor(
@@ -92,6 +101,8 @@ export class ClusterNode implements ClusterPeers {
     private readonly parts: ClusterParts,
   ) {
     this.logger = parts.logger.child({ component: 'cluster', node: options.nodeId });
+    const tls = options.tls;
+    this.peers = new PeerClients(tls ? grpcCredentials.createSsl(tls.clientCa ?? tls.certChain, tls.privateKey, tls.certChain) : grpcCredentials.createInsecure());
     const { engine, matching, timers } = parts;
     engine.shardFence = (key) => this.fenceOf(key);
     engine.onShardLost = (fence) => this.controller?.reportLost(fence);
@@ -125,7 +136,7 @@ export class ClusterNode implements ClusterPeers {
   }
 
   /** Adds the node-to-node service to the gRPC server (before it binds). */
-  addPeerService(server: grpc.Server): void {
+  addPeerService(server: GrpcServer): void {
     addPeerService(server, this.peerOps(), this.logger);
   }
 
@@ -162,11 +173,19 @@ export class ClusterNode implements ClusterPeers {
     this.every(PEER_RECHECK_MS, () => this.recheckPeers());
   }
 
-  /** Leaves the cluster: releases every shard (the others take them at once) and closes peer channels. */
+  /**
+   * Leaves the cluster: releases every shard (the others take them at once). Polls here take no more
+   * tasks from other nodes; takes already under way finish (their task is started: it must reach the
+   * worker). Peer channels stay open until `closePeers`, after the gRPC server has drained.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const interval of this.intervals) clearInterval(interval);
     if (this.hintFlush) clearTimeout(this.hintFlush);
     await this.controller?.stop();
+  }
+
+  closePeers(): void {
     this.peers.prune();
   }
 
@@ -176,16 +195,12 @@ export class ClusterNode implements ClusterPeers {
 
   // ---- ClusterPeers -------------------------------------------------------------------------------
 
-  async takeFromPeer(node: string, kind: QueueKind, namespaceId: string, queue: string, poll: object, signal: AbortSignal): Promise<{ response: object | null; more: boolean }> {
+  async takeFromPeer(node: string, kind: QueueKind, namespaceId: string, queue: string, poll: object): Promise<{ response: object | null; more: boolean }> {
     const address = this.controller?.addressOf(node);
-    if (address === undefined) return { response: null, more: false };
+    if (address === undefined || this.stopping) return { response: null, more: false };
     const types = pollTypes[kind];
-    const answer = await this.peers.call<{ response: Uint8Array | null; more: boolean }>(
-      address,
-      'take',
-      { kind, namespaceId, queue, poll: types.request.encode(poll).finish() },
-      { signal },
-    );
+    // Never cancelled with the poll: once the owner has started the task, the answer must come back.
+    const answer = await this.peers.call<{ response: Uint8Array | null; more: boolean }>(address, 'take', { kind, namespaceId, queue, poll: types.request.encode(poll).finish() }, { deadlineMs: Date.now() + TAKE_DEADLINE_MS });
     return { response: answer.response ? types.response.decode(answer.response) : null, more: answer.more };
   }
 

@@ -197,7 +197,7 @@ async function takeFromPeer(
   ctx.matching.hintTaken(kind, namespaceId, queue, node);
   if (!ctx.cluster || signal.aborted) return null;
   try {
-    const { response, more } = await ctx.cluster.takeFromPeer(node, kind, namespaceId, queue, req, signal);
+    const { response, more } = await ctx.cluster.takeFromPeer(node, kind, namespaceId, queue, req);
     if (more) ctx.matching.addRemoteHint(kind, namespaceId, queue, node);
     return response;
   } catch (err) {

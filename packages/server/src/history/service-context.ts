@@ -20,7 +20,7 @@ export interface ClusterPeers {
    * the owner of its execution and answers with the poll response (null: none left); `more` tells
    * whether it has others.
    */
-  takeFromPeer(node: string, kind: QueueKind, namespaceId: string, queue: string, poll: object, signal: AbortSignal): Promise<{ response: object | null; more: boolean }>;
+  takeFromPeer(node: string, kind: QueueKind, namespaceId: string, queue: string, poll: object): Promise<{ response: object | null; more: boolean }>;
   /** A task queue as every node sees it: pollers (by identity, latest poll) and backlog summed. */
   describeQueue(namespaceId: string, queue: string, kind: QueueKind): Promise<QueueInfo>;
   /** A sticky queue's worker shut down: the other nodes move the tasks they hold for it to normal queues. */
