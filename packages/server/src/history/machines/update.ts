@@ -6,9 +6,9 @@
 //                        |      (delivered again on the next one)                          may share a task)
 //                        |--reject (worker's validator, or not processed by the worker)--> REJECTED
 //
-// Updates reach the workflow as protocol messages on a *normal* workflow task (Temporal uses a
-// speculative one; a normal task costs an empty Scheduled/Started/Completed triple when the update is
-// rejected, and sdk-core accepts both). The request waits in mutable state while admitted, so a
+// Updates reach the workflow as protocol messages on a workflow task: the pending one, or else a
+// speculative one whose events are written only if the worker does more than reject (a task that only
+// rejects is discarded without a trace). The request waits in mutable state while admitted, so a
 // restart delivers it again. Acceptance and completion are events (WorkflowExecutionUpdateAccepted
 // holds the request, WorkflowExecutionUpdateCompleted the outcome), written where the worker's
 // PROTOCOL_MESSAGE commands put them. A rejection writes nothing: the rejected entry is kept (only the
