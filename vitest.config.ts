@@ -62,6 +62,17 @@ export default defineConfig({
           sequence: { groupOrder: 4 },
         },
       },
+      {
+        // Several server processes on one PostgreSQL, killed, paused and restarted (test/cluster).
+        test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 5 },
+        },
+      },
     ],
   },
 });
