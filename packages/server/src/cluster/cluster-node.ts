@@ -137,7 +137,7 @@ export class ClusterNode implements ClusterPeers {
 
   /** Adds the node-to-node service to the gRPC server (before it binds). */
   addPeerService(server: GrpcServer): void {
-    addPeerService(server, this.peerOps(), this.logger);
+    addPeerService(server, this.peerOps(), () => this.coordinator?.secret ?? null, this.logger);
   }
 
   /**
@@ -157,6 +157,7 @@ export class ClusterNode implements ClusterPeers {
       });
       coordinator.onNotify((payload) => this.onNotice(payload));
       this.coordinator = coordinator;
+      this.peers.secret = coordinator.secret;
       return coordinator;
     };
     this.controller = new ShardController(await join(), join, this.options.nodeId, this.options.shardCount, this.options.leaseMs, {

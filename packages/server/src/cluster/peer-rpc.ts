@@ -7,6 +7,10 @@
 // A ServiceError thrown by an op reaches the caller as the same class with the same code, message and
 // details (carried in the `kairos-error-bin` trailer), so callers handle a forwarded failure exactly as
 // a local one. A peer that cannot be reached is UNAVAILABLE.
+//
+// The service shares the public port, so every call must carry the cluster secret (a random value the
+// first node stored in the database): a call without it is refused before its payload is decoded.
+import { timingSafeEqual } from 'node:crypto';
 import v8 from 'node:v8';
 import * as grpc from '@grpc/grpc-js';
 import * as errors from '../errors.js';
@@ -15,6 +19,8 @@ import type { Logger } from '../logger.js';
 
 const PATH = '/kairos.cluster.v1.Peer/Call';
 const ERROR_TRAILER = 'kairos-error-bin';
+/** Every peer call carries the cluster's secret (kept in its database): only nodes of the cluster know it. */
+const SECRET_HEADER = 'kairos-cluster-secret';
 /** Internal calls that carry no deadline of their own get this one. */
 const DEFAULT_DEADLINE_MS = 30_000;
 
@@ -41,13 +47,23 @@ interface ErrorPayload {
   readonly details?: errors.ErrorDetail;
 }
 
-/** Registers the peer service on `server` (before it binds), answering with `ops`. */
-export function addPeerService(server: grpc.Server, ops: Readonly<Record<string, PeerOp>>, logger: Logger): void {
+/**
+ * Registers the peer service on `server` (before it binds), answering with `ops` the calls that carry
+ * the cluster secret (`secret()`: known once the node has joined; null before, when every call is refused).
+ */
+export function addPeerService(server: grpc.Server, ops: Readonly<Record<string, PeerOp>>, secret: () => string | null, logger: Logger): void {
+  const raw = (bytes: Buffer): Buffer => bytes;
   const definition: grpc.ServiceDefinition = {
-    Call: { path: PATH, requestStream: false, responseStream: false, requestSerialize: serialize, requestDeserialize: deserialize, responseSerialize: serialize, responseDeserialize: deserialize },
+    Call: { path: PATH, requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: serialize, responseDeserialize: deserialize },
   };
-  const call: grpc.handleUnaryCall<PeerCall, unknown> = (unary, callback) => {
-    const { op, args } = unary.request;
+  const call: grpc.handleUnaryCall<Buffer, unknown> = (unary, callback) => {
+    const expected = secret();
+    const given = unary.metadata.get(SECRET_HEADER)[0];
+    if (expected === null || typeof given !== 'string' || !sameSecret(given, expected)) {
+      callback({ code: grpc.status.PERMISSION_DENIED, details: 'not a node of this cluster' });
+      return;
+    }
+    const { op, args } = deserialize(unary.request) as PeerCall;
     const run = ops[op];
     if (run === undefined) {
       callback({ code: grpc.status.UNIMPLEMENTED, details: `unknown cluster op ${op}` });
@@ -69,6 +85,12 @@ export function addPeerService(server: grpc.Server, ops: Readonly<Record<string,
     );
   };
   server.addService(definition, { Call: call });
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function errorPayload(err: unknown): ErrorPayload {
@@ -97,6 +119,8 @@ function rebuild(payload: ErrorPayload): ServiceError {
 /** Calls peers by address, one channel per address. */
 export class PeerClients {
   private readonly clients = new Map<string, grpc.Client>();
+  /** The cluster secret, set when the node joins. */
+  secret = '';
 
   constructor(private readonly credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {}
 
@@ -105,12 +129,15 @@ export class PeerClients {
     const deadline = options.deadlineMs ?? Date.now() + DEFAULT_DEADLINE_MS;
     return new Promise<R>((resolve, reject) => {
       const request: PeerCall = { op, args };
-      const unary = client.makeUnaryRequest<PeerCall, unknown>(PATH, serialize, deserialize, request, new grpc.Metadata(), { deadline }, (err, value) => {
+      const metadata = new grpc.Metadata();
+      metadata.set(SECRET_HEADER, this.secret);
+      const unary = client.makeUnaryRequest<PeerCall, unknown>(PATH, serialize, deserialize, request, metadata, { deadline }, (err, value) => {
         options.signal?.removeEventListener('abort', cancel);
         if (!err) return resolve(value as R);
         const trailer = err.metadata?.get(ERROR_TRAILER)[0];
         if (Buffer.isBuffer(trailer)) return reject(rebuild(deserialize(trailer) as ErrorPayload));
         if (err.code === grpc.status.DEADLINE_EXCEEDED) return reject(new errors.DeadlineExceededError(`cluster node ${address} did not answer in time`));
+        if (err.code === grpc.status.PERMISSION_DENIED) return reject(new ServiceError(GrpcCode.PERMISSION_DENIED, `cluster node ${address} refused this node: ${err.details}`));
         reject(new ServiceError(GrpcCode.UNAVAILABLE, `cluster node ${address} cannot be reached (${err.details || err.message}); retry`));
       });
       const cancel = (): void => unary.cancel();

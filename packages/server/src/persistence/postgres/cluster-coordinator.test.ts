@@ -98,6 +98,19 @@ describe('shard leases', () => {
     await expect(join(url, 'n2', { shardCount: 8 })).rejects.toThrow(/divided into 4 shards/);
   });
 
+  it('refuses to join beside a server of a version without clustering, and makes one secret for all nodes', async () => {
+    const { url } = await database();
+    const old = new pg.Client({ connectionString: url });
+    await old.connect();
+    await old.query('SELECT pg_advisory_lock($1)', [0x6b61_6972]);
+    await expect(join(url, 'n1')).rejects.toThrow(/version without clustering is running/);
+    await old.end();
+    const a = await join(url, 'n1');
+    const b = await join(url, 'n2');
+    expect(a.secret).toMatch(/^[\w-]{40,}$/);
+    expect(b.secret).toBe(a.secret);
+  });
+
   it('gives rows written before the first node their shards', async () => {
     const { url, store } = await database();
     await store.commit({ ...write('early', 0, { shardId: 0, rangeId: 0 }), fence: undefined } as TransitionWrite);

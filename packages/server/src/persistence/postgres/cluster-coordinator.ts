@@ -14,11 +14,17 @@
 //
 // All statements here run on the member session (one dedicated connection, also used for LISTEN).
 
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PersistenceError } from '../errors.js';
 import { describeUrl } from './connection.js';
 import { withMigrationLock } from './migrations.js';
 
+/**
+ * The lock a single-node Kairos (before clustering) held exclusively on its database. Cluster nodes hold
+ * it shared: such an old server then refuses to start beside them, and they refuse to join beside it.
+ */
+const LEGACY_NODE_LOCK = 0x6b61_6972;
 /** Arbitrary, fixed: the advisory lock class of member locks ("KNOD"); the second key is lock_no. */
 const CLUSTER_LOCK_CLASS = 0x4b4e4f44;
 const NOTIFY_CHANNEL = 'kairos_cluster';
@@ -70,6 +76,8 @@ export class PostgresCoordinator {
   private constructor(
     private readonly session: pg.Client,
     private readonly options: CoordinatorOptions,
+    /** The secret every node-to-node call carries (random, made by the first node, kept in cluster_settings). */
+    readonly secret: string,
   ) {
     session.on('notification', (message) => {
       if (message.channel === NOTIFY_CHANNEL && message.payload !== undefined) this.notifyHandler?.(message.payload);
@@ -94,8 +102,14 @@ export class PostgresCoordinator {
     try {
       await session.connect();
       await session.query(`SET lock_timeout = ${LOCK_TIMEOUT_MS}`);
+      const { rows: legacy } = await session.query<{ ok: boolean }>('SELECT pg_try_advisory_lock_shared($1) AS ok', [LEGACY_NODE_LOCK]);
+      if (legacy[0]?.ok !== true) {
+        throw new PersistenceError(`a Kairos server of a version without clustering is running on ${describeUrl(options.url)}: stop it before starting cluster nodes on that database`);
+      }
+      let secret = '';
       await withMigrationLock(session, async () => {
         await fixShardCount(session, options);
+        secret = await clusterSecret(session);
         const { rows } = await session.query<{ live: boolean }>(
           `SELECT ${live('$2')} AS live FROM cluster_members m WHERE m.node_id = $1`,
           [options.nodeId, options.leaseMs],
@@ -112,11 +126,11 @@ export class PostgresCoordinator {
         );
       });
       await session.query(`LISTEN ${NOTIFY_CHANNEL}`);
+      return new PostgresCoordinator(session, options, secret);
     } catch (err) {
       await session.end().catch(() => undefined);
       throw err;
     }
-    return new PostgresCoordinator(session, options);
   }
 
   /** False once the member session is gone (database restarted, connection cut): this node must join again. */
@@ -226,6 +240,15 @@ export class PostgresCoordinator {
       throw new PersistenceError(`cluster coordination query failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   }
+}
+
+/** The cluster's peer secret, made on first use. */
+async function clusterSecret(session: pg.Client): Promise<string> {
+  await session.query("INSERT INTO cluster_settings (name, value) VALUES ('peer_secret', $1) ON CONFLICT (name) DO NOTHING", [randomBytes(32).toString('base64url')]);
+  const { rows } = await session.query<{ value: string }>("SELECT value FROM cluster_settings WHERE name = 'peer_secret'");
+  const secret = rows[0]?.value;
+  if (!secret) throw new PersistenceError('the cluster has no peer secret');
+  return secret;
 }
 
 /** Records the shard count on first use (giving earlier rows their shards), or checks it is unchanged. */
