@@ -29,6 +29,7 @@ function steps(withLarge: boolean): Step[] {
     { name: 'timers', args: ['--workflows', '500', '--max', '10', '--window', '15', '--burst', '500', '--sample', '200'], load: () => import('./timers.js') },
     { name: 'signals', args: ['--signals', '1000', '--updates', '100'], load: () => import('./signals.js') },
     { name: 'idle', args: ['--workflows', '1000', '--settle', '1'], load: () => import('./idle.js') },
+    { name: 'cluster', args: ['--nodes', '1,2', '--workflows', '60', '--concurrency', '10'], load: () => import('./cluster.js') },
     { name: 'cold-start', args: ['--runs', '3', ...(withLarge ? ['--events', '100000'] : ['--skip-large'])], load: () => import('./cold-start.js') },
   ];
 }

@@ -17,6 +17,7 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
   'cold-start': () => import('./cold-start.js'),
   limits: () => import('./limits.js'),
   visibility: () => import('./visibility.js'),
+  cluster: () => import('./cluster.js'),
   all: () => import('./all.js'),
 };
 
