@@ -18,6 +18,7 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
   limits: () => import('./limits.js'),
   visibility: () => import('./visibility.js'),
   cluster: () => import('./cluster.js'),
+  'sdk-worker': () => import('./sdk-worker.js'),
   all: () => import('./all.js'),
 };
 
