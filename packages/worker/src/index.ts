@@ -1,9 +1,10 @@
 // @kairos/worker: runs workflows (bundled with esbuild, executed in a deterministic node:vm sandbox,
-// replayed from history on every task) and activities against a Temporal-compatible server.
+// continued from a cache of live runs with sticky execution, or replayed from history) and activities against a Temporal-compatible server.
 export { Worker, type WorkerState } from './worker.js';
 export { compileWorkerOptions, type ActivityFunction, type CompiledWorkerOptions, type WorkerOptions } from './worker-options.js';
 export { bundleWorkflowCode, type BundleOptions, type WorkflowBundle } from './bundler.js';
 export { runReplayHistory, type ReplayHistoryOptions } from './replayer.js';
+export type { WorkflowCacheStats } from './workflow-cache.js';
 export { historyFromJSON } from './history-json.js';
 export { ActivationDeadlineError, IllegalWorkerStateError, NondeterminismError, WorkflowBundleError } from './errors.js';
 export { consoleLogger, type WorkerLogger } from './logger.js';

@@ -83,6 +83,7 @@ export class WorkflowSandbox {
   private replaying = false;
   private unhandledRejection: unknown;
   private hasUnhandledRejection = false;
+  private disposed = false;
 
   constructor(
     bundle: CompiledBundle,
@@ -129,7 +130,20 @@ export class WorkflowSandbox {
     return { log: forward('log'), info: forward('info'), warn: forward('warn'), error: forward('error'), debug: forward('debug') };
   }
 
+  /**
+   * Ends the sandbox (its run left the workflow cache): nothing runs in it any more, and once the
+   * worker drops it the context and everything the workflow held are garbage.
+   */
+  dispose(): void {
+    this.disposed = true;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
   private run(script: vm.Script, input: unknown): unknown {
+    if (this.disposed) throw new Error(`${this.options.logPrefix} workflow sandbox used after it was disposed`);
     const global = this.context as Record<string, unknown>;
     global['__kairosInput'] = input;
     try {

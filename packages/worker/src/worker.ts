@@ -1,7 +1,11 @@
 // The Worker: polls a task queue for workflow and activity tasks and runs them, each kind with its
-// own concurrency slots and pollers. Lifecycle: INITIALIZED → RUNNING (run) → STOPPING (shutdown:
-// polls are aborted, no new task starts, running ones drain; after the grace time running activities
-// are cancelled) → STOPPED (run resolves).
+// own concurrency slots and pollers. With the workflow cache on, some workflow pollers poll the
+// worker's own sticky queue (`<identity>-<uuid>`) instead, sharing the workflow slots with the
+// normal queue's pollers (poll-balance.ts). Lifecycle: INITIALIZED → RUNNING (run) → STOPPING
+// (shutdown: polls are aborted, no new task starts, running ones drain; after the grace time running
+// activities are cancelled; then ShutdownWorker tells the server the sticky queue is gone, so that its
+// tasks move to the normal queue at once) → STOPPED (run resolves).
+import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { temporal } from '@temporalio/proto';
 import { ServiceError } from '@kairos/client';
@@ -12,9 +16,12 @@ import { consoleLogger, type WorkerLogger } from './logger.js';
 import { runReplayHistory, type ReplayHistoryOptions } from './replayer.js';
 import { CompiledBundle } from './sandbox.js';
 import { Slots } from './slots.js';
+import { WorkflowPollBalance, type WorkflowQueueKind } from './poll-balance.js';
+import type { WorkflowCacheStats } from './workflow-cache.js';
 import { WorkflowTaskHandler } from './workflow-task-handler.js';
 import { compileWorkerOptions, type CompiledWorkerOptions, type WorkerOptions } from './worker-options.js';
 import { api } from '@kairos/common';
+import { msToProtoDuration } from '@kairos/sdk-common';
 
 /** Fails worker creation early, as the official worker does, when the namespace does not exist. */
 async function checkNamespace(options: CompiledWorkerOptions): Promise<void> {
@@ -41,13 +48,18 @@ export class Worker {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly workflowTasks: WorkflowTaskHandler | undefined;
   private readonly activityTasks: ActivityTaskHandler | undefined;
+  /** This worker's sticky queue; undefined when the workflow cache is off or there are no workflows. */
+  readonly stickyQueue: string | undefined;
 
   private constructor(
     readonly options: CompiledWorkerOptions,
     bundle: CompiledBundle | undefined,
     private readonly logger: WorkerLogger,
   ) {
-    if (bundle !== undefined) this.workflowTasks = new WorkflowTaskHandler(options, bundle, logger);
+    if (bundle !== undefined) {
+      if (options.maxCachedWorkflows > 0) this.stickyQueue = `${options.identity}-${randomUUID()}`;
+      this.workflowTasks = new WorkflowTaskHandler(options, bundle, logger, () => this.stickyAttributes());
+    }
     if (Object.keys(options.activities).length > 0) this.activityTasks = new ActivityTaskHandler(options, logger);
   }
 
@@ -74,6 +86,21 @@ export class Worker {
     return this.stateValue;
   }
 
+  /** Counters of the workflow cache and sticky execution (see WorkflowCacheStats). */
+  get workflowCacheStats(): WorkflowCacheStats | undefined {
+    return this.workflowTasks?.cacheStats();
+  }
+
+  /** What completions carry to keep a run's next task on this worker: nothing once shutdown began. */
+  private stickyAttributes(): temporal.api.taskqueue.v1.IStickyExecutionAttributes | undefined {
+    if (this.stickyQueue === undefined || this.stateValue !== 'RUNNING') return undefined;
+    return {
+      workerTaskQueue: { name: this.stickyQueue, kind: api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: this.options.taskQueue },
+      // protobufjs takes a number where the generated types say Long.
+      scheduleToStartTimeout: msToProtoDuration(this.options.stickyQueueScheduleToStartTimeoutMs) as unknown as temporal.api.taskqueue.v1.IStickyExecutionAttributes['scheduleToStartTimeout'],
+    };
+  }
+
   /** Polls and runs tasks until `shutdown` is called and the running tasks have drained. */
   async run(): Promise<void> {
     if (this.stateValue !== 'INITIALIZED') throw new IllegalWorkerStateError(`run() called in state ${this.stateValue}`);
@@ -83,13 +110,26 @@ export class Worker {
     if (this.workflowTasks !== undefined) {
       const handler = this.workflowTasks;
       const slots = new Slots(options.maxConcurrentWorkflowTaskExecutions);
-      for (let i = 0; i < options.maxConcurrentWorkflowTaskPolls; i++) {
-        loops.push(
-          this.pollLoop(slots, 'workflow', async (signal) => {
-            const task = await options.connection.workflowServiceWith({ signal, deadlineMs: Date.now() + POLL_DEADLINE_MS }).pollWorkflowTaskQueue(this.pollRequest());
-            return task.taskToken.length === 0 ? undefined : () => handler.handle(task);
-          }),
-        );
+      const balance = new WorkflowPollBalance(slots.capacity);
+      const queues: Array<[WorkflowQueueKind, number]> = [
+        ['normal', options.normalQueuePollers],
+        ['sticky', this.stickyQueue === undefined ? 0 : options.stickyQueuePollers],
+      ];
+      for (const [queue, pollers] of queues) {
+        const request = this.workflowPollRequest(queue);
+        for (let i = 0; i < pollers; i++) {
+          loops.push(
+            this.pollLoop(
+              slots,
+              'workflow',
+              async (signal) => {
+                const task = await options.connection.workflowServiceWith({ signal, deadlineMs: Date.now() + POLL_DEADLINE_MS }).pollWorkflowTaskQueue(request);
+                return task.taskToken.length === 0 ? undefined : () => handler.handle(task);
+              },
+              (signal) => balance.begin(queue, signal),
+            ),
+          );
+        }
       }
     }
     if (this.activityTasks !== undefined) {
@@ -109,9 +149,32 @@ export class Worker {
     const grace = setTimeout(() => this.activityTasks?.cancelAll(), this.options.shutdownGraceTimeMs);
     try {
       await Promise.allSettled([...this.inFlight]);
+      await this.shutdownStickyQueue();
     } finally {
       clearTimeout(grace);
+      this.workflowTasks?.clearCache();
       this.stateValue = 'STOPPED';
+    }
+  }
+
+  /**
+   * As the official worker does: tells the server this worker's sticky queue is gone, so that tasks
+   * waiting there go to the normal queue now rather than after their schedule-to-start timeout.
+   */
+  private async shutdownStickyQueue(): Promise<void> {
+    if (this.stickyQueue === undefined) return;
+    try {
+      await this.options.connection.workflowServiceWith({ deadlineMs: Date.now() + 5_000 }).shutdownWorker({
+        namespace: this.options.namespace,
+        stickyTaskQueue: this.stickyQueue,
+        identity: this.options.identity,
+        reason: 'graceful shutdown',
+      });
+    } catch (error) {
+      // Older servers lack ShutdownWorker: their sticky tasks time out to the normal queue instead.
+      if (!(error instanceof ServiceError && error.code === grpc.status.UNIMPLEMENTED)) {
+        this.logger.warn('ShutdownWorker failed', { error: String(error) });
+      }
     }
   }
 
@@ -119,6 +182,15 @@ export class Worker {
     return {
       namespace: this.options.namespace,
       taskQueue: { name: this.options.taskQueue, kind: api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      identity: this.options.identity,
+    };
+  }
+
+  private workflowPollRequest(queue: WorkflowQueueKind) {
+    if (queue === 'normal' || this.stickyQueue === undefined) return this.pollRequest();
+    return {
+      namespace: this.options.namespace,
+      taskQueue: { name: this.stickyQueue, kind: api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: this.options.taskQueue },
       identity: this.options.identity,
     };
   }
@@ -131,17 +203,26 @@ export class Worker {
     slots: Slots,
     kind: string,
     poll: (signal: AbortSignal) => Promise<(() => Promise<void>) | undefined>,
+    turn: (signal: AbortSignal) => Promise<() => void> = async () => () => {},
   ): Promise<void> {
     const signal = this.stopPolling.signal;
     while (!signal.aborted) {
       let release: () => void;
+      let endPoll: () => void;
       try {
-        release = await slots.acquire(signal);
+        endPoll = await turn(signal);
       } catch {
         return; // shutting down
       }
       try {
+        release = await slots.acquire(signal);
+      } catch {
+        endPoll();
+        return; // shutting down
+      }
+      try {
         const run = await poll(signal);
+        endPoll();
         if (run === undefined) {
           release();
           continue;
@@ -154,6 +235,7 @@ export class Worker {
           });
         this.inFlight.add(task);
       } catch (error) {
+        endPoll();
         release();
         if (signal.aborted) return;
         this.logger.warn(`${kind} poll failed`, { error: String(error) });

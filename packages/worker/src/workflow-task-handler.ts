@@ -1,17 +1,39 @@
-// Handles one workflow task: replays the run's full history in a fresh sandbox, then answers the
-// server with the live task's commands and update messages (and any queries it carried), a legacy
-// query answer, or a workflow task failure. Like sdk-core, a failure is reported only on the task's first attempt;
-// later attempts are left to the server's workflow task timeout, which avoids a hot retry loop.
+// Handles one workflow task: continues the run's cached workflow with the task's new events, or
+// replays the run's full history in a fresh sandbox, then answers the server with the live task's
+// commands and update messages (and any queries it carried), a legacy query answer, or a workflow
+// task failure. Like sdk-core, a failure is reported only on the task's first attempt; later attempts
+// are left to the server's workflow task timeout, which avoids a hot retry loop.
+//
+// Sticky execution (see workflow-cache.ts): with the cache on, a completion names this worker's
+// sticky queue, and the run goes back to the cache once the server accepted the completion. The next
+// task of the run then comes with only the events after the last one this worker saw. Which path a
+// task takes:
+//   - partial history, run cached and its replayer at the history's first event -> continue the run;
+//   - partial history, run not cached (evicted, or another worker instance) -> fetch the full
+//     history (GetWorkflowExecutionHistory) and replay from scratch;
+//   - full history (first task, or the server fell back to the normal queue) -> evict any cached
+//     copy and replay from scratch.
+// A task that fails, closes the workflow, is rolled back (reset_history_event_id: a discarded
+// speculative task) or whose answer the server refuses leaves the run out of the cache.
 import * as grpc from '@grpc/grpc-js';
 import type { temporal } from '@temporalio/proto';
 import { ServiceError } from '@kairos/client';
 import { api } from '@kairos/common';
-import { errorToFailure, defaultPayloadConverter, type ProtoFailure, type QueryAnswer, type WorkflowCommand } from '@kairos/sdk-common';
+import {
+  errorToFailure,
+  defaultPayloadConverter,
+  int64ToNumber,
+  type ProtoFailure,
+  type QueryAnswer,
+  type WorkflowCommand,
+} from '@kairos/sdk-common';
 import { NondeterminismError } from './errors.js';
 import { HistoryReplayer, type RunIdentity } from './replay/history-replayer.js';
 import { hostPayload, toProtoCommand, type CommandContext } from './replay/commands.js';
 import { isUpdateCommand, LiveUpdates, type UpdateCommand } from './replay/updates.js';
 import { WorkflowSandbox, type CompiledBundle } from './sandbox.js';
+import { emptyCacheStats, WorkflowCache, type CachedRun, type WorkflowCacheStats } from './workflow-cache.js';
+import { fullHistory, pollHistory } from './history-pages.js';
 import type { CompiledWorkerOptions } from './worker-options.js';
 import type { WorkerLogger } from './logger.js';
 
@@ -20,6 +42,7 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type WorkflowQueryResult = temporal.api.query.v1.IWorkflowQueryResult;
 type ProtoCommand = temporal.api.command.v1.ICommand;
 type ProtocolMessage = temporal.api.protocol.v1.IMessage;
+type StickyAttributes = temporal.api.taskqueue.v1.IStickyExecutionAttributes;
 
 const enums = api.enums.v1;
 
@@ -54,74 +77,181 @@ function completionCommands(
   return { commands, messages };
 }
 
+/** Commands after which the run has no next task: it is not worth caching. */
+const CLOSING_COMMANDS: ReadonlySet<WorkflowCommand['kind']> = new Set(['completeWorkflow', 'failWorkflow', 'cancelWorkflow', 'continueAsNew']);
+
+/** How a task is answered: `send` resolves true when the run may go (back) to the cache. */
+interface Answer {
+  send(): Promise<boolean>;
+  /** The run the task ran on, to cache after a successful answer (undefined: nothing to keep). */
+  run: CachedRun | undefined;
+}
+
+/** An answer after which the run does not go (back) to the cache. */
+async function answered(sending: Promise<void>): Promise<boolean> {
+  await sending;
+  return false;
+}
+
 export class WorkflowTaskHandler {
+  /** The workflow cache; undefined when `maxCachedWorkflows` is 0. */
+  private readonly cache: WorkflowCache | undefined;
+  /** The last task of each run with a task in this worker: tasks of one run run one after the other. */
+  private readonly runQueues = new Map<string, Promise<void>>();
+
+  /**
+   * `stickyAttributes`: what completions carry to keep the run's next task on this worker; undefined
+   * while the worker has no sticky queue (cache off, or shutting down).
+   */
   constructor(
     private readonly options: CompiledWorkerOptions,
     private readonly bundle: CompiledBundle,
     private readonly logger: WorkerLogger,
-  ) {}
+    private readonly stickyAttributes: () => StickyAttributes | undefined = () => undefined,
+  ) {
+    if (options.maxCachedWorkflows > 0) this.cache = new WorkflowCache(options.maxCachedWorkflows);
+  }
 
   private get service() {
     return this.options.connection.workflowService;
   }
 
+  /** Counters of the workflow cache (all zero when it is off). */
+  cacheStats(): WorkflowCacheStats {
+    return this.cache?.stats() ?? emptyCacheStats();
+  }
+
+  /** Disposes every cached run (the worker stopped). */
+  clearCache(): void {
+    this.cache?.clear();
+  }
+
+  /**
+   * As sdk-core, one task per run at a time: a task that arrives while the run's previous one is
+   * still being answered (a sticky poll can beat the completion's response) waits for it, and then
+   * finds the run in the cache.
+   */
   async handle(task: PollResponse): Promise<void> {
+    const runId = task.workflowExecution?.runId ?? '';
+    const previous = this.runQueues.get(runId) ?? Promise.resolve();
+    const current = previous.then(() => this.handleNow(task));
+    const tail = current.catch(() => undefined);
+    this.runQueues.set(runId, tail);
+    try {
+      await current;
+    } finally {
+      if (this.runQueues.get(runId) === tail) this.runQueues.delete(runId);
+    }
+  }
+
+  private async handleNow(task: PollResponse): Promise<void> {
     const run: RunIdentity = {
       namespace: this.options.namespace,
       workflowId: task.workflowExecution?.workflowId ?? '',
       runId: task.workflowExecution?.runId ?? '',
     };
-    let respond: () => Promise<unknown>;
+    let answer: Answer;
     try {
-      respond = await this.process(task, run);
+      answer = await this.process(task, run);
     } catch (error) {
+      let send: () => Promise<void>;
       if (task.query) {
-        respond = () => this.respondLegacyQuery(task, { queryId: 'legacy', failure: errorToFailure(error, defaultPayloadConverter) });
+        send = () => this.respondLegacyQuery(task, { queryId: 'legacy', failure: errorToFailure(error, defaultPayloadConverter) });
       } else {
         const cause =
           error instanceof NondeterminismError
             ? enums.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
             : enums.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE;
-        respond = () => this.failTask(task, run, errorToFailure(error, defaultPayloadConverter), cause);
+        send = () => this.failTask(task, run, errorToFailure(error, defaultPayloadConverter), cause);
       }
+      answer = { send: () => answered(send()), run: undefined };
     }
+    let keep = false;
     try {
-      await respond();
+      keep = await answer.send();
     } catch (error) {
       // NOT_FOUND: the task is stale (the run closed, was terminated, or the task timed out). The
       // server has moved on and there is nobody to tell, as sdk-core does.
       if (error instanceof ServiceError && error.code === grpc.status.NOT_FOUND) return;
       throw error;
+    } finally {
+      const live = answer.run;
+      if (live !== undefined) {
+        if (keep && this.cache !== undefined) this.cache.put(live);
+        else this.evict(live);
+      }
     }
   }
 
-  /** Replays the task's history and returns the call that answers the server. */
-  private async process(task: PollResponse, run: RunIdentity): Promise<() => Promise<unknown>> {
-    const events = await this.fullHistory(task, run);
+  private evict(run: CachedRun): void {
+    if (this.cache !== undefined) this.cache.evict(run);
+    else run.sandbox.dispose();
+  }
+
+  private newRun(task: PollResponse, run: RunIdentity): CachedRun {
     const sandbox = new WorkflowSandbox(this.bundle, {
       activationTimeoutMs: this.options.activationTimeoutMs,
       logPrefix: `[${task.workflowType?.name ?? ''}(${run.workflowId})]`,
     });
-    const replayer = new HistoryReplayer(sandbox, run);
-    // A legacy query task carries no update requests.
-    const updates = new LiveUpdates(task.query ? [] : task.messages);
+    return { runId: run.runId, sandbox, replayer: new HistoryReplayer(sandbox, run) };
+  }
+
+  /**
+   * The run to apply the task's events to, and those events: the cached run with the new events, or
+   * a fresh run with the full history.
+   */
+  private async runForTask(task: PollResponse, run: RunIdentity): Promise<{ live: CachedRun; events: HistoryEvent[] }> {
+    const events = await pollHistory(this.service, this.options.namespace, task, run);
+    const firstEventId = events[0] === undefined ? 1 : int64ToNumber(events[0].eventId);
+    const cached = this.cache?.take(run.runId);
+    if (cached !== undefined) {
+      const continues =
+        firstEventId > 1 &&
+        firstEventId === cached.replayer.nextEventId &&
+        int64ToNumber(task.previousStartedEventId) === cached.replayer.lastLiveStartedEventId;
+      if (continues && this.cache !== undefined) {
+        this.cache.counters.tasksOnCachedRuns++;
+        this.cache.counters.eventsAppliedToCachedRuns += events.length;
+        return { live: cached, events };
+      }
+      // A full history (the task fell back to the normal queue) or one that does not continue the
+      // cached run: start over.
+      this.evict(cached);
+    }
+    const live = this.newRun(task, run);
+    if (this.cache !== undefined) this.cache.counters.fullReplays++;
+    if (firstEventId === 1) return { live, events };
+    if (this.cache !== undefined) this.cache.counters.historyFetches++;
+    return { live, events: await fullHistory(this.service, this.options.namespace, run, events) };
+  }
+
+  /** Runs the task and returns how to answer the server. */
+  private async process(task: PollResponse, run: RunIdentity): Promise<Answer> {
+    if (task.query) return await this.processLegacyQuery(task, run);
+    const { live, events } = await this.runForTask(task, run);
+    try {
+      return await this.activate(task, run, live, events);
+    } catch (error) {
+      this.evict(live);
+      throw error;
+    }
+  }
+
+  private async activate(task: PollResponse, run: RunIdentity, liveRun: CachedRun, events: HistoryEvent[]): Promise<Answer> {
+    const { sandbox, replayer } = liveRun;
+    const updates = new LiveUpdates(task.messages);
     const outcome = replayer.replay(events, updates.jobs);
     const rejection = await sandbox.takeUnhandledRejection();
     if (rejection !== undefined) {
       const reason = rejection.reason instanceof Error ? rejection.reason.message : String(rejection.reason);
       throw new Error(`Unhandled Promise rejection in workflow code: ${reason}`, { cause: rejection.reason });
     }
-    if (task.query) {
-      const query = task.query;
-      const answer = sandbox.query({ queryId: 'legacy', queryType: query.queryType ?? '', args: query.queryArgs?.payloads ?? [] });
-      return () => this.respondLegacyQuery(task, answer);
-    }
     const live = outcome.live;
     if (live === undefined) throw new Error('the workflow task history does not end with a started workflow task');
     const failure = live.taskFailure;
     if (failure !== undefined) {
       const cause = enums.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE;
-      return () => this.failTask(task, run, failure, cause);
+      return { send: () => answered(this.failTask(task, run, failure, cause)), run: liveRun };
     }
     const commandContext = {
       taskQueue: task.workflowExecutionTaskQueue?.name ?? this.options.taskQueue,
@@ -134,6 +264,8 @@ export class WorkflowTaskHandler {
       queryResults[queryId] = queryResult(answer);
     }
     const { commands, messages } = completionCommands(live.commands, (command) => updates.answer(command, replayer.acceptedUpdateRequest), commandContext);
+    const closing = live.commands.some((command) => CLOSING_COMMANDS.has(command.kind));
+    const stickyAttributes = this.cache !== undefined && !closing ? this.stickyAttributes() : undefined;
     const request = {
       taskToken: task.taskToken,
       identity: this.options.identity,
@@ -141,28 +273,50 @@ export class WorkflowTaskHandler {
       commands,
       messages,
       queryResults,
-      // With no workflow cache, every task replays the whole history: a discarded speculative task
-      // (its update only rejected) costs nothing to forget, whatever events it carried. For the same
-      // reason the response's reset_history_event_id needs no rollback here.
+      stickyAttributes,
+      // A discarded speculative task (its updates only rejected) comes back with
+      // reset_history_event_id: the run then leaves the cache, so any events it carried are simply
+      // seen again by the replay of the next task.
       capabilities: { discardSpeculativeWorkflowTaskWithEvents: true },
     };
-    return () => this.service.respondWorkflowTaskCompleted(request);
+    return {
+      send: async () => {
+        const response = await this.service.respondWorkflowTaskCompleted(request);
+        return stickyAttributes !== undefined && int64ToNumber(response.resetHistoryEventId) === 0;
+      },
+      run: liveRun,
+    };
   }
 
-  /** The poll carries the first page of history; the rest is fetched. */
-  private async fullHistory(task: PollResponse, run: RunIdentity): Promise<HistoryEvent[]> {
-    const events: HistoryEvent[] = [...(task.history?.events ?? [])];
-    let nextPageToken = task.nextPageToken;
-    while (nextPageToken !== undefined && nextPageToken !== null && nextPageToken.length > 0) {
-      const page = await this.service.getWorkflowExecutionHistory({
-        namespace: this.options.namespace,
-        execution: { workflowId: run.workflowId, runId: run.runId },
-        nextPageToken,
-      });
-      events.push(...(page.history?.events ?? []));
-      nextPageToken = page.nextPageToken;
+  /**
+   * A legacy query task (full history, no new workflow task): answered from the cached run when it
+   * stands exactly where the server's last completed task left the run, else by a replay in a
+   * throwaway sandbox. Neither changes the cache.
+   */
+  private async processLegacyQuery(task: PollResponse, run: RunIdentity): Promise<Answer> {
+    const query = task.query as temporal.api.query.v1.IWorkflowQuery;
+    const request = { queryId: 'legacy', queryType: query.queryType ?? '', args: query.queryArgs?.payloads ?? [] };
+    const cached = this.cache?.peek(run.runId);
+    if (cached !== undefined && this.cache !== undefined && int64ToNumber(task.previousStartedEventId) === cached.replayer.lastLiveStartedEventId) {
+      this.cache.counters.queriesFromCache++;
+      const answer = cached.sandbox.query(request);
+      return { send: () => answered(this.respondLegacyQuery(task, answer)), run: undefined };
     }
-    return events;
+    const events = await pollHistory(this.service, this.options.namespace, task, run);
+    const replay = this.newRun(task, run);
+    try {
+      // A legacy query task carries no update requests.
+      replay.replayer.replay(events);
+      const rejection = await replay.sandbox.takeUnhandledRejection();
+      if (rejection !== undefined) {
+        const reason = rejection.reason instanceof Error ? rejection.reason.message : String(rejection.reason);
+        throw new Error(`Unhandled Promise rejection in workflow code: ${reason}`, { cause: rejection.reason });
+      }
+      const answer = replay.sandbox.query(request);
+      return { send: () => answered(this.respondLegacyQuery(task, answer)), run: undefined };
+    } finally {
+      replay.sandbox.dispose();
+    }
   }
 
   private async failTask(task: PollResponse, run: RunIdentity, failure: ProtoFailure, cause: number): Promise<void> {

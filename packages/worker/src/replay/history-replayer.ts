@@ -13,7 +13,9 @@
 // its command events (the event holds the request), the live task one per request message of the
 // poll (see updates.ts); both come after the task's signals, as in sdk-core.
 //
-// The worker has no sticky cache yet, so every workflow task replays from the first event.
+// A replayer keeps its place: after a live task it expects the commands that task sent to come back
+// as the command events of the next batch, so a cached run (workflow-cache.ts) is fed only the events
+// after its last task (a sticky poll's partial history), and they are checked like replayed ones.
 import type { temporal } from '@temporalio/proto';
 import { api, timestampToMs } from '@kairos/common';
 import {
@@ -58,6 +60,10 @@ export class HistoryReplayer {
   private taskNumber = 0;
   /** Requests of the updates accepted in history, by protocol instance id (their Response needs the meta). */
   private readonly acceptedUpdates = new Map<string, temporal.api.update.v1.IRequest>();
+  /** Id of the next event to apply: batches continue each other without gaps. */
+  private nextEventIdValue = 1;
+  /** WorkflowTaskStarted event of the last live task (0: none yet). */
+  private liveStartedEventIdValue = 0;
 
   constructor(
     private readonly sandbox: WorkflowSandbox,
@@ -66,27 +72,49 @@ export class HistoryReplayer {
     this.external = new ExternalEventRouter(run, (event, what) => this.unknownTarget(event, what));
   }
 
+  get nextEventId(): number {
+    return this.nextEventIdValue;
+  }
+
+  /** The started event id of the last live task: what the server calls the previous started event id once it completes. */
+  get lastLiveStartedEventId(): number {
+    return this.liveStartedEventIdValue;
+  }
+
   scheduledEventIdOf = (seq: number): number => this.scheduledIdByActivitySeq.get(seq) ?? 0;
 
   acceptedUpdateRequest = (protocolInstanceId: string): temporal.api.update.v1.IRequest | undefined =>
     this.acceptedUpdates.get(protocolInstanceId);
 
-  /** `liveJobs`: jobs the live task adds to those of its events (update requests of the poll). */
+  /**
+   * Applies the next events of the run: the whole history on the first call, then (cached run) the
+   * events after the last live task. `liveJobs`: jobs the live task adds to those of its events
+   * (update requests of the poll).
+   */
   replay(events: readonly HistoryEvent[], liveJobs: readonly ActivationJob[] = []): ReplayOutcome {
+    const firstId = events[0] === undefined ? this.nextEventIdValue : int64ToNumber(events[0].eventId);
+    if (firstId !== this.nextEventIdValue) {
+      throw new Error(`history of workflow ${this.run.workflowId} continues at event ${firstId}, expected event ${this.nextEventIdValue}`);
+    }
     for (let i = 0; i < events.length; i++) {
       const event = events[i] as HistoryEvent;
       const type = event.eventType ?? 0;
+      this.nextEventIdValue = int64ToNumber(event.eventId) + 1;
       if (type === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) {
         const next = events[i + 1];
         this.checkAllCommandsMatched(event);
         if (next === undefined) {
           this.jobs.push(...liveJobs);
-          return { live: this.activate(event, false, i + 1) };
+          const live = this.activate(event, false);
+          this.liveStartedEventIdValue = int64ToNumber(event.eventId);
+          // What the server will write for this task, checked against the next batch's command events.
+          this.expected = live.taskFailure === undefined ? [...live.commands] : [];
+          return { live };
         }
         if (next.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
           this.notifyPatches(events, i + 1);
           this.deliverAcceptedUpdates(events, i + 1);
-          this.replayTask(event, i + 1);
+          this.replayTask(event);
         }
       } else if (COMMAND_EVENT_TYPES.has(type)) {
         // A patch marker may carry sdk-core's TemporalChangeVersion upsert along: skip that too.
@@ -99,8 +127,8 @@ export class HistoryReplayer {
     return { live: undefined };
   }
 
-  private replayTask(started: HistoryEvent, historyLength: number): void {
-    const completion = this.activate(started, true, historyLength);
+  private replayTask(started: HistoryEvent): void {
+    const completion = this.activate(started, true);
     if (completion.taskFailure !== undefined) {
       throw new NondeterminismError(
         `workflow task ${this.taskNumber} (event ${String(started.eventId)}) completed in history, but replaying it failed: ${completion.taskFailure.message ?? ''}`,
@@ -109,14 +137,15 @@ export class HistoryReplayer {
     this.expected = [...completion.commands];
   }
 
-  private activate(started: HistoryEvent, isReplaying: boolean, historyLength: number): ActivationCompletion {
+  private activate(started: HistoryEvent, isReplaying: boolean): ActivationCompletion {
     this.taskNumber++;
     const jobs = this.jobs;
     this.jobs = [];
     return this.sandbox.activate({
       timestampMs: timestampToMs(started.eventTime) ?? 0,
       isReplaying,
-      historyLength,
+      // Events are numbered from 1 without gaps: the started event's id is the history's length.
+      historyLength: int64ToNumber(started.eventId),
       jobs,
     });
   }
@@ -187,6 +216,10 @@ export class HistoryReplayer {
       this.scheduledIdByActivitySeq.set(command.seq, eventId);
     } else if (command.kind === 'startTimer') {
       this.timerSeqById.set(String(command.seq), command.seq);
+    } else if (command.kind === 'acceptUpdate') {
+      // A cached run accepted it live; its Response, in a later task, needs the request's meta.
+      const accepted = acceptedUpdateOf(event);
+      if (accepted !== undefined) this.acceptedUpdates.set(accepted.protocolInstanceId, accepted.request);
     } else {
       this.external.recordCommand(command, event, eventId);
     }
