@@ -9,6 +9,8 @@ import { ServiceError } from './errors.js';
 
 export type WorkflowService = temporal.api.workflowservice.v1.WorkflowService;
 export type OperatorService = temporal.api.operatorservice.v1.OperatorService;
+/** Temporal's time-skipping API: served by test servers only (`kairos server start-dev --time-skipping`). */
+export type TestService = temporal.api.testservice.v1.TestService;
 
 export interface TLSConfig {
   serverRootCACertificate?: Buffer;
@@ -48,6 +50,7 @@ const RETRYABLE = new Set([
 const MAX_ATTEMPTS = 10;
 const WORKFLOW_SERVICE = 'temporal.api.workflowservice.v1.WorkflowService';
 const OPERATOR_SERVICE = 'temporal.api.operatorservice.v1.OperatorService';
+const TEST_SERVICE = 'temporal.api.testservice.v1.TestService';
 
 interface NormalisedOptions {
   readonly address: string;
@@ -83,6 +86,8 @@ export class Connection {
   /** WorkflowService with default call options (retries on, no deadline). */
   readonly workflowService: WorkflowService;
   readonly operatorService: OperatorService;
+  /** Calls fail with UNIMPLEMENTED unless the server skips time (@kairos/testing uses it). */
+  readonly testService: TestService;
 
   private constructor(private readonly options: NormalisedOptions) {
     const channelOptions: grpc.ChannelOptions = {
@@ -97,6 +102,8 @@ export class Connection {
     this.client = new grpc.Client(options.address, options.credentials, channelOptions);
     this.workflowService = this.workflowServiceWith({});
     this.operatorService = proto.api.operatorservice.v1.OperatorService.create(this.rpcImpl(OPERATOR_SERVICE, {}));
+    // Not retried: a lock or unlock that reached the server must not be applied twice.
+    this.testService = proto.api.testservice.v1.TestService.create(this.rpcImpl(TEST_SERVICE, { retry: false }));
   }
 
   /** Connects and checks that the server answers (GetSystemInfo), failing after `connectTimeout`. */

@@ -1,5 +1,5 @@
 // @kairos/client: connect to a Temporal-compatible server and start, signal, query, update and manage workflows.
-export { Connection, type CallOptions, type ConnectionOptions, type TLSConfig, type WorkflowService } from './connection.js';
+export { Connection, type CallOptions, type ConnectionOptions, type TestService, type TLSConfig, type WorkflowService } from './connection.js';
 export { Client, WorkflowClient, type ClientOptions, type SignalWithStartOptions, type WorkflowClientOptions } from './workflow-client.js';
 export { decodeExecutionInfo, type WorkflowExecutionInfo } from './execution-info.js';
 export { WorkflowHandle, type ResultOptions, type WorkflowExecutionDescription } from './workflow-handle.js';

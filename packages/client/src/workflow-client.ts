@@ -50,7 +50,16 @@ export class WorkflowClient {
       namespace: options.namespace ?? 'default',
       identity: options.identity ?? defaultIdentity(),
       converter: options.payloadConverter ?? defaultPayloadConverter,
+      waitingForResult: (wait) => this.waitingForResult(wait),
     };
+  }
+
+  /**
+   * Runs `wait`, a wait for a workflow's result (`result()`, `execute()`, handles). Subclasses wrap it:
+   * @kairos/testing's time-skipping client lets time skip meanwhile.
+   */
+  protected async waitingForResult<T>(wait: () => Promise<T>): Promise<T> {
+    return await wait();
   }
 
   get namespace(): string {

@@ -39,6 +39,8 @@ export interface ClientContext {
   readonly namespace: string;
   readonly identity: string;
   readonly converter: PayloadConverter;
+  /** Wraps every wait for a result (a time-skipping client unlocks time around it). */
+  readonly waitingForResult: <T>(wait: () => Promise<T>) => Promise<T>;
 }
 
 export interface WorkflowExecutionDescription extends WorkflowExecutionInfo {
@@ -72,6 +74,10 @@ export class WorkflowHandle<Result = unknown> {
   }
 
   async result(options: ResultOptions = {}): Promise<Result> {
+    return await this.ctx.waitingForResult(() => this.followToResult(options));
+  }
+
+  private async followToResult(options: ResultOptions): Promise<Result> {
     const followRuns = options.followRuns ?? true;
     let runId = this.runId ?? '';
     for (;;) {

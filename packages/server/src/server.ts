@@ -30,6 +30,7 @@ import { systemClock, type Clock } from './clock.js';
 import { DEFAULT_NAMESPACE_RPS, NamespaceRateLimiter, rateLimited } from './frontend/rate-limit.js';
 import { startHttpFrontend, type HttpFrontend } from './http/http-server.js';
 import { defaultUiDirectory } from './http/static-files.js';
+import { TimeSkipping } from './testing/time-skipping.js';
 
 export interface StartServerOptions {
   ip: string;
@@ -57,6 +58,11 @@ export interface StartServerOptions {
   cluster?: ClusterSettings;
   /** Injected clock (tests); the system clock by default. */
   clock?: Clock;
+  /**
+   * Time skipping (tests; replaces `clock`): serves Temporal's TestService, and virtual time jumps to
+   * the next timer whenever no lock and no outstanding work holds it (docs/sdk.md "Testing").
+   */
+  timeSkipping?: boolean;
   logger?: Logger;
 }
 
@@ -99,7 +105,10 @@ function numberConfig(config: ReadonlyMap<string, unknown>, key: string, fallbac
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: options.logLevel, format: options.logFormat });
-  const clock = options.clock ?? systemClock;
+  // Virtual time belongs to one process: a cluster's nodes share the database's (and each other's) clock.
+  if (options.timeSkipping && options.databaseUrl) throw new Error('time skipping is for tests on one node: it cannot run on a PostgreSQL (cluster) database');
+  const timeSkipping = options.timeSkipping ? new TimeSkipping() : null;
+  const clock = timeSkipping?.clock ?? options.clock ?? systemClock;
   const leaseMs = options.cluster?.leaseMs ?? DEFAULT_LEASE_MS;
   const storeOptions = { dbFilename: options.dbFilename, databaseUrl: options.databaseUrl, idleInTransactionTimeoutMs: options.databaseUrl ? leaseMs : undefined };
   const store: Store = await openStore(storeOptions);
@@ -122,6 +131,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     };
     const timers = new TimerQueue(store, clock, logger.child({ component: 'timers' }), (row) => handleTimer(ctx, row));
     engine.timerSink = timers;
+    timeSkipping?.attach(engine);
     const cluster = options.databaseUrl ? new ClusterNode(clusterOptions(options, options.databaseUrl, leaseMs), { store, engine, matching, timers, namespaces, searchAttributes, logger }) : null;
     const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, searchAttributes, logger, cluster };
     if (!cluster) {
@@ -142,8 +152,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const services = {
       workflowService: rateLimited(cluster ? cluster.route(localHandlers) : localHandlers, new NamespaceRateLimiter(numberConfig(options.dynamicConfig, 'frontend.namespaceRPS', DEFAULT_NAMESPACE_RPS), clock)),
       operatorService: operatorHandlers(namespaces, searchAttributes),
+      ...(timeSkipping ? { testService: timeSkipping.testService } : {}),
     };
-    const server = createGrpcServer(services, logger);
+    const server = createGrpcServer(services, logger, clock);
     cluster?.addPeerService(server);
     const host = options.ip.includes(':') ? `[${options.ip}]` : options.ip;
     const port = await new Promise<number>((resolve, reject) => {
@@ -184,6 +195,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         // Hand the shards over first: requests still arriving here are forwarded to their new owners.
         await cluster?.stop().catch((err: unknown) => logger.warn('leaving the cluster failed', { error: String(err) }));
         timers.stop();
+        timeSkipping?.close();
         await Promise.all(httpFrontends.map((f) => f.close()));
         await new Promise<void>((resolve) => {
           server.tryShutdown(() => resolve());

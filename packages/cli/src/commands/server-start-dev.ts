@@ -76,7 +76,8 @@ export function addStartDevOptions(command: Command): Command {
     .option('--http-port <port>', 'port of the HTTP API (default: none)', parsePort)
     .option('--metrics-port <port>', 'port of the Prometheus /metrics endpoint (default: none)', parsePort)
     .option('--search-attribute <key=type>', 'search attribute to register at start, repeatable', collect)
-    .option('--sqlite-pragma <pragma=value>', 'SQLite pragma, repeatable', collect);
+    .option('--sqlite-pragma <pragma=value>', 'SQLite pragma, repeatable', collect)
+    .option('--time-skipping', "serve Temporal's TestService: time skips ahead when nothing is in progress (for tests)");
 }
 
 /** Parses the arguments that follow `server start-dev`; throws commander's errors on bad input. */
@@ -173,6 +174,7 @@ export function startDevInvocation(command: Command, host: HostEnvironment): Sta
     uiPort,
     httpPort: port('httpPort'),
     metricsPort: port('metricsPort'),
+    ...(raw['timeSkipping'] === true ? { timeSkipping: true } : {}),
   };
   return { options, defaultDataDir: dataDir, warnings };
 }
@@ -244,6 +246,7 @@ export async function runStartDev(invocation: StartDevInvocation, io: StartDevIo
     io.stdout(`Kairos Metrics: http://${hostPort(options.ip, options.metricsPort)}/metrics`);
   }
   io.stdout(`Database:       ${running.dbPath}`);
+  if (options.timeSkipping === true) io.stdout('Time skipping:  on (TestService served; time starts locked)');
   for (const warning of invocation.warnings) io.stderr(`Warning: ${warning}`);
   for (const key of running.unknownDynamicConfigKeys) {
     io.stderr(`Warning: unknown dynamic config key ${key} (ignored)`);

@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { GrpcCode, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { systemClock, type Clock } from '../clock.js';
 import {
   checkUtf8,
   encodeMessage,
@@ -22,7 +23,10 @@ export type ServiceHandlers = Partial<Record<string, UnaryHandler>>;
 const DEADLINE_SLACK_MS = 50;
 
 export interface CallContext {
-  /** Epoch ms of the caller's deadline; undefined when the call has none. */
+  /**
+   * The caller's deadline in the server clock's time (epoch ms: the wall clock, unless a time-skipping
+   * clock is ahead of it); undefined when the call has none.
+   */
   readonly deadlineMs: number | undefined;
   /** Aborted when the client cancels or disconnects, the deadline passes, or the server shuts down. */
   readonly signal: AbortSignal;
@@ -77,6 +81,7 @@ class FrontendGrpcServer extends grpc.Server {
 export function createGrpcServer(
   services: { workflowService: ServiceHandlers; operatorService: ServiceHandlers; testService?: ServiceHandlers },
   logger: Logger,
+  clock: Clock = systemClock,
 ): grpc.Server {
   const openCalls: OpenCalls = { unary: new Set(), watches: new Set() };
   const server = new FrontendGrpcServer(
@@ -93,12 +98,13 @@ export function createGrpcServer(
   // grpc-js prints its own errors to the console (e.g. a failed bind, which the caller reports
   // anyway); keep them in the structured log instead. The grpc-js logger is process-wide.
   grpc.setLogger({ error: (...args: unknown[]) => log.debug('grpc-js', { message: args.map(String).join(' ') }) });
-  addUnaryService(server, WORKFLOW_SERVICE, services.workflowService, log, openCalls);
-  addUnaryService(server, OPERATOR_SERVICE, services.operatorService, log, openCalls);
+  addUnaryService(server, WORKFLOW_SERVICE, services.workflowService, log, openCalls, clock);
+  addUnaryService(server, OPERATOR_SERVICE, services.operatorService, log, openCalls, clock);
   if (services.testService !== undefined) {
-    addUnaryService(server, TEST_SERVICE, services.testService, log, openCalls);
+    addUnaryService(server, TEST_SERVICE, services.testService, log, openCalls, clock);
   }
-  addHealthService(server, log, openCalls);
+  const served = new Set(['', WORKFLOW_SERVICE, OPERATOR_SERVICE, ...(services.testService !== undefined ? [TEST_SERVICE] : [])]);
+  addHealthService(server, log, openCalls, clock, served);
   return server;
 }
 
@@ -108,6 +114,7 @@ function addUnaryService(
   handlers: ServiceHandlers,
   logger: Logger,
   openCalls: OpenCalls,
+  clock: Clock,
 ): void {
   const service = lookupService(serviceName);
   const known = new Set(service.methodsArray.map((m) => m.name));
@@ -120,7 +127,7 @@ function addUnaryService(
     const path = `/${serviceName}/${method.name}`;
     const { request, response } = methodTypes(method);
     definition[method.name] = methodDefinition(path, request, false);
-    implementation[method.name] = unaryCall(path, response, handlers[method.name], logger, openCalls);
+    implementation[method.name] = unaryCall(path, response, handlers[method.name], logger, openCalls, clock);
   }
   server.addService(definition, implementation);
 }
@@ -168,6 +175,7 @@ function unaryCall(
   handler: UnaryHandler | undefined,
   logger: Logger,
   openCalls: OpenCalls,
+  clock: Clock,
 ): grpc.handleUnaryCall<DecodedRequest, Buffer> {
   const method = path.slice(path.lastIndexOf('/') + 1);
   return (call, callback) => {
@@ -204,7 +212,8 @@ function unaryCall(
     call.once('cancelled', onCancelled);
     openCalls.unary.add(controller);
     const context: CallContext = {
-      deadlineMs,
+      // Handlers compare deadlines with the server clock, which may be ahead of the wall clock.
+      deadlineMs: deadlineMs === undefined ? undefined : deadlineMs + (clock.now() - Date.now()),
       signal: controller.signal,
       metadata: textMetadata(call.metadata),
       peer: call.getPeer(),
@@ -273,7 +282,7 @@ function textMetadata(metadata: grpc.Metadata): ReadonlyMap<string, string> {
 }
 
 // grpc.health.v1.Health: the Go `temporal` CLI and load balancers check it before anything else.
-function addHealthService(server: grpc.Server, logger: Logger, openCalls: OpenCalls): void {
+function addHealthService(server: grpc.Server, logger: Logger, openCalls: OpenCalls, clock: Clock, served: ReadonlySet<string>): void {
   const service = lookupService(HEALTH_SERVICE);
   const checkMethod = service.methodsArray.find((m) => m.name === 'Check');
   const watchMethod = service.methodsArray.find((m) => m.name === 'Watch');
@@ -281,7 +290,7 @@ function addHealthService(server: grpc.Server, logger: Logger, openCalls: OpenCa
   const { request, response } = methodTypes(checkMethod);
   const servingStatus = (message: unknown): 'SERVING' | 'SERVICE_UNKNOWN' => {
     const name = requestedService(message);
-    return name === '' || name === WORKFLOW_SERVICE || name === OPERATOR_SERVICE ? 'SERVING' : 'SERVICE_UNKNOWN';
+    return served.has(name) ? 'SERVING' : 'SERVICE_UNKNOWN';
   };
   const check: UnaryHandler = (message) => {
     const status = servingStatus(message);
@@ -303,7 +312,7 @@ function addHealthService(server: grpc.Server, logger: Logger, openCalls: OpenCa
       Check: methodDefinition(`/${HEALTH_SERVICE}/Check`, request, false),
       Watch: methodDefinition(`/${HEALTH_SERVICE}/Watch`, request, true),
     },
-    { Check: unaryCall(`/${HEALTH_SERVICE}/Check`, response, check, logger, openCalls), Watch: watch },
+    { Check: unaryCall(`/${HEALTH_SERVICE}/Check`, response, check, logger, openCalls, clock), Watch: watch },
   );
 }
 

@@ -69,6 +69,8 @@ export class ExecutionEngine {
   /** Namespace retention: how long a closed run is kept before it is deleted (unset: kept forever). */
   retentionMsFor: ((namespaceId: string) => number) | null = null;
   timerSink: TimerSink | null = null;
+  /** Told every run's state once its transition is durable (time skipping tracks outstanding work). */
+  onCommitted: ((state: MutableState) => void) | null = null;
   /**
    * Cluster mode: the fence (shard and lease range id) under which this node may read and write an
    * execution; throws (UNAVAILABLE) when this node does not hold that shard's lease. Unset: one node
@@ -220,6 +222,7 @@ export class ExecutionEngine {
       const k = keyString(exec.key);
       this.remember(k, { bytes: exec.state, version: expectedVersion + 1 });
       for (const d of t.dispatches) this.dispatchSink?.dispatch(exec.key, d);
+      this.onCommitted?.(t.state);
       // Waiters re-check what they wait for: new events, a close, an update's stage (which can change
       // without an event when a speculative task is discarded).
       if (t.events.length > 0 || t.closed || t.stateChanged) this.notify(k);

@@ -99,11 +99,16 @@ export class TimerQueue implements TimerSink {
     if (next.fireAtMs >= this.armedAt && this.cancelArm) return;
     this.cancelArm?.();
     this.armedAt = next.fireAtMs;
-    this.cancelArm = this.clock.schedule(next.fireAtMs, () => {
-      this.cancelArm = null;
-      this.armedAt = Infinity;
-      void this.fireDue();
-    });
+    // Returning fireDue's promise lets a time-skipping clock hold time until the due rows are handled.
+    this.cancelArm = this.clock.schedule(
+      next.fireAtMs,
+      () => {
+        this.cancelArm = null;
+        this.armedAt = Infinity;
+        return this.fireDue();
+      },
+      'timer',
+    );
   }
 
   private async fireDue(): Promise<void> {
