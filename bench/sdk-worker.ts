@@ -5,10 +5,14 @@
  * - single-activity throughput and latency (closed loop, official client in this process);
  * - worker RSS per cached workflow: P workflows parked on a signal, RSS of the worker process before
  *   and after, then the drain (signal them all, wait for all results);
+ * - a long workflow: S 1 ms timers one after another (a workflow task per step on a growing history);
  * - replay speed: a history of one workflow with T timers (about 2T + 4 events), written by the
  *   official worker, replayed in this process by each SDK's replayer; events per second.
  *
- *   npm run bench -- sdk-worker --workflows 300 --concurrency 20 --parked 500 --timers 5000
+ * The Kairos worker runs twice: with its workflow cache (sticky execution, the default) and without
+ * (`maxCachedWorkflows: 0`: every task replays the run from its first event).
+ *
+ *   npm run bench -- sdk-worker --workflows 300 --concurrency 20 --parked 500 --steps 200 --timers 5000
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -18,12 +22,13 @@ import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { forEachConcurrently, installRuntime, MB, onInterrupt, positiveInteger, processMemory, startBenchServer } from './harness.js';
 import { distribution, finish, printGrid, type Distribution, type Headline, type ScenarioResult } from './report.js';
-import { manyTimersWorkflow, parkedWorkflow, singleActivityWorkflow, wakeSignal } from './sdk/workflows.js';
+import { manyTimersWorkflow, parkedWorkflow, sequentialTimersWorkflow, singleActivityWorkflow, wakeSignal } from './sdk/workflows.js';
 
 const SCENARIO = 'sdk-worker';
 const WORKFLOWS_PATH = fileURLToPath(new URL('./sdk/workflows.ts', import.meta.url));
 const CHILD = fileURLToPath(new URL('./sdk/worker-child.ts', import.meta.url));
-type Kind = 'official' | 'kairos';
+type Kind = 'official' | 'kairos' | 'kairos-nocache';
+type Sdk = 'official' | 'kairos';
 
 interface WorkerRound {
   readonly worker: Kind;
@@ -35,10 +40,11 @@ interface WorkerRound {
   readonly rssParkedMb: number;
   readonly kbPerParkedWorkflow: number;
   readonly drainSeconds: number;
+  readonly stepsSeconds: number;
 }
 
 interface ReplayRound {
-  readonly sdk: Kind;
+  readonly sdk: Sdk;
   readonly events: number;
   readonly bestMs: number;
   readonly eventsPerSecond: number;
@@ -47,12 +53,13 @@ interface ReplayRound {
 export async function run(args: string[]): Promise<ScenarioResult> {
   const { values } = parseArgs({
     args,
-    options: { workflows: { type: 'string' }, concurrency: { type: 'string' }, parked: { type: 'string' }, timers: { type: 'string' }, replays: { type: 'string' } },
+    options: { workflows: { type: 'string' }, concurrency: { type: 'string' }, parked: { type: 'string' }, steps: { type: 'string' }, timers: { type: 'string' }, replays: { type: 'string' } },
     strict: true,
   });
   const workflows = positiveInteger(values.workflows, 'workflows', 300);
   const concurrency = positiveInteger(values.concurrency, 'concurrency', 20);
   const parked = positiveInteger(values.parked, 'parked', 500);
+  const steps = positiveInteger(values.steps, 'steps', 200);
   const timers = positiveInteger(values.timers, 'timers', 5000);
   const replays = positiveInteger(values.replays, 'replays', 3);
 
@@ -62,11 +69,11 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   const connection = await Connection.connect({ address: server.address });
   try {
     const client = new Client({ connection });
-    for (const kind of ['official', 'kairos'] as const) {
+    for (const kind of ['official', 'kairos', 'kairos-nocache'] as const) {
       const taskQueue = `bench-${SCENARIO}-${kind}-${randomUUID().slice(0, 8)}`;
       const child = await startWorker(kind, server.address, taskQueue);
       try {
-        rounds.push(await measureWorker(client, kind, taskQueue, child, workflows, concurrency, parked));
+        rounds.push(await measureWorker(client, kind, taskQueue, child, { workflows, concurrency, parked, steps }));
         if (kind === 'official') history = await longHistory(client, taskQueue, timers);
       } finally {
         await stopWorker(child);
@@ -80,8 +87,8 @@ export async function run(args: string[]): Promise<ScenarioResult> {
 
   process.stdout.write(`scenario ${SCENARIO}: the official worker and the Kairos worker on one Kairos server (start-dev, SQLite), each in its own process\n\n`);
   printGrid(
-    ['worker', 'completed', 'failed', 'workflows/s', 'p50 ms', 'p99 ms', 'RSS idle MB', `RSS ${parked} parked MB`, 'KB per parked workflow', 'drain s'],
-    rounds.map((r) => [r.worker, r.completed, r.failed, r.workflowsPerSecond, r.latencyMs.p50, r.latencyMs.p99, r.rssIdleMb, r.rssParkedMb, r.kbPerParkedWorkflow, r.drainSeconds]),
+    ['worker', 'completed', 'failed', 'workflows/s', 'p50 ms', 'p99 ms', 'RSS idle MB', `RSS ${parked} parked MB`, 'KB per parked workflow', 'drain s', `${steps} steps s`],
+    rounds.map((r) => [r.worker, r.completed, r.failed, r.workflowsPerSecond, r.latencyMs.p50, r.latencyMs.p99, r.rssIdleMb, r.rssParkedMb, r.kbPerParkedWorkflow, r.drainSeconds, r.stepsSeconds]),
   );
   process.stdout.write('\n');
   printGrid(['replayer', 'history events', 'best of runs ms', 'events/s'], replay.map((r) => [r.sdk, r.events, r.bestMs, r.eventsPerSecond]));
@@ -89,18 +96,25 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   const ratio = (a: number | undefined, b: number | undefined): number => (a !== undefined && b !== undefined && b > 0 ? a / b : Number.NaN);
   const headlines: Headline[] = [
     { label: 'Kairos worker / official worker, workflows/s', value: ratio(byKind('kairos')?.workflowsPerSecond, byKind('official')?.workflowsPerSecond), unit: '×' },
+    { label: `Kairos worker, ${steps} sequential steps, cache on / off`, value: ratio(byKind('kairos')?.stepsSeconds, byKind('kairos-nocache')?.stepsSeconds), unit: '×' },
     { label: 'Kairos worker KB per parked workflow', value: byKind('kairos')?.kbPerParkedWorkflow ?? Number.NaN, unit: 'KB' },
     { label: 'official worker KB per parked workflow', value: byKind('official')?.kbPerParkedWorkflow ?? Number.NaN, unit: 'KB' },
     { label: 'Kairos replay events/s', value: replay.find((r) => r.sdk === 'kairos')?.eventsPerSecond ?? Number.NaN, unit: '/s' },
     { label: 'official replay events/s', value: replay.find((r) => r.sdk === 'official')?.eventsPerSecond ?? Number.NaN, unit: '/s' },
   ];
-  const settings = { workflows, concurrency, parked, timers, replays, server: 'kairos start-dev (SQLite file in a temp directory, own process)', workers: 'default options, one process each' };
+  const settings = { workflows, concurrency, parked, steps, timers, replays, server: 'kairos start-dev (SQLite file in a temp directory, own process)', workers: 'default options, one process each' };
   const result = finish(SCENARIO, args, settings, { rounds, replay }, headlines);
   if (rounds.some((r) => r.failed > 0)) process.exitCode = 1;
   return result;
 }
 
-async function measureWorker(client: Client, kind: Kind, taskQueue: string, child: ChildProcess, workflows: number, concurrency: number, parked: number): Promise<WorkerRound> {
+async function measureWorker(
+  client: Client,
+  kind: Kind,
+  taskQueue: string,
+  child: ChildProcess,
+  { workflows, concurrency, parked, steps }: { workflows: number; concurrency: number; parked: number; steps: number },
+): Promise<WorkerRound> {
   // One unmeasured workflow first: the first task pays for loading the bundle.
   await client.workflow.execute(singleActivityWorkflow, { taskQueue, workflowId: `${taskQueue}-warmup` });
   const latencies: number[] = [];
@@ -131,6 +145,9 @@ async function measureWorker(client: Client, kind: Kind, taskQueue: string, chil
     await handles[i]!.result();
   });
   const drainSeconds = (performance.now() - drainStart) / 1000;
+  const stepsStart = performance.now();
+  await client.workflow.execute(sequentialTimersWorkflow, { taskQueue, workflowId: `${taskQueue}-steps`, args: [steps] });
+  const stepsSeconds = (performance.now() - stepsStart) / 1000;
   return {
     worker: kind,
     completed: latencies.length,
@@ -141,6 +158,7 @@ async function measureWorker(client: Client, kind: Kind, taskQueue: string, chil
     rssParkedMb: parkedRss / MB,
     kbPerParkedWorkflow: (parkedRss - idle) / 1024 / parked,
     drainSeconds,
+    stepsSeconds,
   };
 }
 
@@ -157,7 +175,7 @@ async function measureReplays(history: temporal.api.history.v1.IHistory, runs: n
   const kairos = await import('@kairos/worker');
   const officialBundle = await official.bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new official.DefaultLogger('WARN') });
   const kairosBundle = await kairos.bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, aliases: { '@temporalio/workflow': '@kairos/workflow' } });
-  const replayers: Record<Kind, () => Promise<void>> = {
+  const replayers: Record<Sdk, () => Promise<void>> = {
     official: () => official.Worker.runReplayHistory({ workflowBundle: officialBundle }, history as never),
     kairos: () => kairos.Worker.runReplayHistory({ workflowBundle: kairosBundle }, history),
   };

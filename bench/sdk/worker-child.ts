@@ -1,13 +1,14 @@
 /**
  * One worker in a process of its own, so the sdk-worker scenario can read its RSS alone:
- * `tsx bench/sdk/worker-child.ts <official|kairos> <address> <taskQueue>`. Prints `ready` once polling,
- * and stops (draining) when stdin closes.
+ * `tsx bench/sdk/worker-child.ts <official|kairos|kairos-nocache> <address> <taskQueue>` (kairos-nocache:
+ * `maxCachedWorkflows: 0`, every task replays). Prints `ready` once polling, and stops (draining) when
+ * stdin closes.
  */
 import { fileURLToPath } from 'node:url';
 
 const [kind, address = '', taskQueue = ''] = process.argv.slice(2);
-if ((kind !== 'official' && kind !== 'kairos') || address === '' || taskQueue === '') {
-  process.stderr.write('usage: worker-child.ts <official|kairos> <address> <taskQueue>\n');
+if ((kind !== 'official' && kind !== 'kairos' && kind !== 'kairos-nocache') || address === '' || taskQueue === '') {
+  process.stderr.write('usage: worker-child.ts <official|kairos|kairos-nocache> <address> <taskQueue>\n');
   process.exit(2);
 }
 const workflowsPath = fileURLToPath(new URL('./workflows.ts', import.meta.url));
@@ -25,7 +26,14 @@ async function main(): Promise<void> {
     const { Connection } = await import('@kairos/client');
     const { Worker } = await import('@kairos/worker');
     const connection = await Connection.connect({ address });
-    const worker = await Worker.create({ connection, taskQueue, workflowsPath, activities, bundlerAliases: { '@temporalio/workflow': '@kairos/workflow' } });
+    const worker = await Worker.create({
+      connection,
+      taskQueue,
+      workflowsPath,
+      activities,
+      bundlerAliases: { '@temporalio/workflow': '@kairos/workflow' },
+      ...(kind === 'kairos-nocache' ? { maxCachedWorkflows: 0 } : {}),
+    });
     run = (until) => worker.runUntil(until);
   }
   const stdinClosed = new Promise<void>((resolve) => {

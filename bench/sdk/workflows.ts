@@ -27,3 +27,9 @@ export async function manyTimersWorkflow(timers: number): Promise<number> {
   await Promise.all(Array.from({ length: timers }, () => sleep(1000)));
   return timers;
 }
+
+/** `steps` 1 ms timers one after another: a workflow task per step, each on a longer history. */
+export async function sequentialTimersWorkflow(steps: number): Promise<number> {
+  for (let i = 0; i < steps; i++) await sleep(1);
+  return steps;
+}
