@@ -13,9 +13,10 @@ import { bundleWorkflowCode, historyFromJSON, NondeterminismError, Worker, type 
 import { Worker as OfficialWorker, type WorkflowBundle as OfficialBundle } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import * as officialActivities from '../e2e/activities.js';
-import { bundleWorkflows, connect, withWorker as withOfficialWorker, type Connections } from '../e2e/helpers/sdk.js';
+import { withWorker as withOfficialWorker, type Connections } from '../e2e/helpers/sdk.js';
 import { addItemSignal, closeSignal } from './workflows/basics.js';
-import { eventTypes, OFFICIAL_TO_KAIROS, SHARED_WORKFLOWS, startSdkEnvironment, uniqueName, type SdkEnvironment } from './helpers.js';
+import { startCrossSdk, type CrossSdk } from './cross-sdk.js';
+import { eventTypes, uniqueName, type SdkEnvironment } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
 const CHANGED_WORKFLOWS = path.join(import.meta.dirname, 'workflows/changed.ts');
@@ -24,20 +25,14 @@ let env: SdkEnvironment;
 let sharedBundle: WorkflowBundle;
 let officialBundle: OfficialBundle;
 let official: Connections;
+let cross: CrossSdk | undefined;
 
 beforeAll(async () => {
-  env = await startSdkEnvironment();
-  [sharedBundle, officialBundle, official] = await Promise.all([
-    bundleWorkflowCode({ workflowsPath: SHARED_WORKFLOWS, aliases: OFFICIAL_TO_KAIROS }),
-    bundleWorkflows(SHARED_WORKFLOWS),
-    connect(env.server.grpcAddress),
-  ]);
+  cross = await startCrossSdk();
+  ({ env, sharedBundle, officialBundle, official } = cross);
 });
 
-afterAll(async () => {
-  await official?.close();
-  await env?.close();
-});
+afterAll(async () => cross?.close());
 
 type History = temporal.api.history.v1.IHistory;
 

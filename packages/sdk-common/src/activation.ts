@@ -27,7 +27,10 @@ export interface WorkflowInfo {
   /** True while the workflow code re-runs over events it already produced. */
   unsafe: { isReplaying: boolean };
   readonly lastResult?: unknown;
-  readonly memo?: Record<string, unknown>;
+  /** The memo: from the start, changed by `upsertMemo`. */
+  memo?: Record<string, unknown>;
+  /** Search attributes (each a list of values): from the start, changed by `upsertSearchAttributes`. */
+  searchAttributes: Record<string, unknown[]>;
   /** The parent workflow, for a child workflow. */
   readonly parent?: { readonly workflowId: string; readonly runId: string; readonly namespace: string } | undefined;
 }
@@ -50,6 +53,7 @@ export interface StartInfo {
   cronSchedule: string | undefined;
   lastResult: Payload | undefined;
   memo: Record<string, Payload>;
+  searchAttributes: Record<string, Payload>;
   parent: { workflowId: string; runId: string; namespace: string } | undefined;
 }
 
@@ -57,6 +61,14 @@ export type ActivityResolution =
   | { status: 'completed'; result: Payload | undefined }
   | { status: 'failed'; failure: ProtoFailure }
   | { status: 'cancelled'; failure: ProtoFailure };
+
+/**
+ * A local activity's resolution: as an activity's, or (sdk-core's DoBackoff) "retry after a durable
+ * timer": the workflow sleeps `backoffMs` and schedules the activity again as attempt `attempt`.
+ */
+export type LocalActivityResolution =
+  | ActivityResolution
+  | { status: 'backoff'; attempt: number; backoffMs: number; originalScheduleTimeMs: number | undefined };
 
 export type ChildWorkflowResolution = ActivityResolution;
 
@@ -69,6 +81,7 @@ export type ActivationJob =
   | { kind: 'signal'; signalName: string; args: Payload[] }
   | { kind: 'cancelWorkflow'; reason: string }
   | { kind: 'resolveActivity'; seq: number; resolution: ActivityResolution }
+  | { kind: 'resolveLocalActivity'; seq: number; resolution: LocalActivityResolution }
   | { kind: 'fireTimer'; seq: number }
   | { kind: 'resolveChildStart'; seq: number; resolution: ChildStartResolution }
   | { kind: 'resolveChild'; seq: number; resolution: ChildWorkflowResolution }
@@ -99,6 +112,28 @@ export interface ActivityCommandOptions {
   retry: CompiledRetryPolicy | undefined;
 }
 
+export interface LocalActivityCommandOptions {
+  scheduleToCloseTimeoutMs: number | undefined;
+  scheduleToStartTimeoutMs: number | undefined;
+  startToCloseTimeoutMs: number | undefined;
+  retry: CompiledRetryPolicy | undefined;
+  /** Backoffs longer than this become a durable timer in the workflow (sdk-core's default: 1 minute). */
+  localRetryThresholdMs: number | undefined;
+}
+
+/** What a `core_local_activity` marker records (sdk-core's LocalActivityMarkerData, plus the outcome). */
+export interface LocalActivityMarker {
+  seq: number;
+  attempt: number;
+  activityId: string;
+  activityType: string;
+  completeTimeMs: number | undefined;
+  backoffMs: number | undefined;
+  originalScheduleTimeMs: number | undefined;
+  result: Payload | undefined;
+  failure: ProtoFailure | undefined;
+}
+
 export interface ContinueAsNewCommandOptions {
   workflowType: string;
   taskQueue: string | undefined;
@@ -123,6 +158,21 @@ export interface ChildWorkflowCommandOptions {
 export type WorkflowCommand =
   | { kind: 'scheduleActivity'; seq: number; activityType: string; args: Payload[]; options: ActivityCommandOptions }
   | { kind: 'requestCancelActivity'; seq: number }
+  /** Run by the worker during the workflow task; never sent to the server. */
+  | {
+      kind: 'scheduleLocalActivity';
+      seq: number;
+      activityType: string;
+      args: Payload[];
+      attempt: number;
+      originalScheduleTimeMs: number | undefined;
+      options: LocalActivityCommandOptions;
+    }
+  /** Made by the worker once a local activity resolved: a `core_local_activity` marker. */
+  | { kind: 'localActivityMarker'; marker: LocalActivityMarker }
+  | { kind: 'upsertSearchAttributes'; searchAttributes: Record<string, Payload> }
+  /** Memo upsert: a null payload removes the key. */
+  | { kind: 'modifyWorkflowProperties'; memo: Record<string, Payload> }
   | { kind: 'startTimer'; seq: number; durationMs: number }
   | { kind: 'cancelTimer'; seq: number }
   | { kind: 'completeWorkflow'; result: Payload }

@@ -13,6 +13,11 @@
 //     history (GetWorkflowExecutionHistory) and replay from scratch;
 //   - full history (first task, or the server fell back to the normal queue) -> evict any cached
 //     copy and replay from scratch.
+// Local activities: after the task's activations, the worker runs the local activities the code
+// scheduled (LocalActivityExecutor), and each time some finish it records their markers and
+// activates the run again with their outcomes, until none is left or the workflow closes; only
+// then does it answer the server.
+//
 // A task that fails, closes the workflow, is rolled back (reset_history_event_id: a discarded
 // speculative task) or whose answer the server refuses leaves the run out of the cache.
 import * as grpc from '@grpc/grpc-js';
@@ -23,6 +28,8 @@ import {
   errorToFailure,
   defaultPayloadConverter,
   int64ToNumber,
+  type ActivationCompletion,
+  type LocalActivityMarker,
   type ProtoFailure,
   type QueryAnswer,
   type WorkflowCommand,
@@ -32,6 +39,7 @@ import { HistoryReplayer, type RunIdentity } from './replay/history-replayer.js'
 import { hostPayload, toProtoCommand, type CommandContext } from './replay/commands.js';
 import { isUpdateCommand, LiveUpdates, type UpdateCommand } from './replay/updates.js';
 import { WorkflowSandbox, type CompiledBundle } from './sandbox.js';
+import { LocalActivityExecutor } from './local-activity-executor.js';
 import { emptyCacheStats, WorkflowCache, type CachedRun, type WorkflowCacheStats } from './workflow-cache.js';
 import { fullHistory, pollHistory } from './history-pages.js';
 import type { CompiledWorkerOptions } from './worker-options.js';
@@ -98,6 +106,7 @@ export class WorkflowTaskHandler {
   private readonly cache: WorkflowCache | undefined;
   /** The last task of each run with a task in this worker: tasks of one run run one after the other. */
   private readonly runQueues = new Map<string, Promise<void>>();
+  private readonly localActivities: LocalActivityExecutor;
 
   /**
    * `stickyAttributes`: what completions carry to keep the run's next task on this worker; undefined
@@ -110,6 +119,7 @@ export class WorkflowTaskHandler {
     private readonly stickyAttributes: () => StickyAttributes | undefined = () => undefined,
   ) {
     if (options.maxCachedWorkflows > 0) this.cache = new WorkflowCache(options.maxCachedWorkflows);
+    this.localActivities = new LocalActivityExecutor(options);
   }
 
   private get service() {
@@ -241,13 +251,13 @@ export class WorkflowTaskHandler {
     const { sandbox, replayer } = liveRun;
     const updates = new LiveUpdates(task.messages);
     const outcome = replayer.replay(events, updates.jobs);
+    if (outcome.live === undefined) throw new Error('the workflow task history does not end with a started workflow task');
+    const live = await this.runLocalActivities(liveRun, outcome.live, run, task.workflowType?.name ?? '');
     const rejection = await sandbox.takeUnhandledRejection();
     if (rejection !== undefined) {
       const reason = rejection.reason instanceof Error ? rejection.reason.message : String(rejection.reason);
       throw new Error(`Unhandled Promise rejection in workflow code: ${reason}`, { cause: rejection.reason });
     }
-    const live = outcome.live;
-    if (live === undefined) throw new Error('the workflow task history does not end with a started workflow task');
     const failure = live.taskFailure;
     if (failure !== undefined) {
       const cause = enums.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE;
@@ -286,6 +296,43 @@ export class WorkflowTaskHandler {
       },
       run: liveRun,
     };
+  }
+
+  /**
+   * Runs the local activities of the live task: those it scheduled, and those scheduled while
+   * replaying that history has no outcome for. Whenever some finish, their outcomes go to the run
+   * in one activation (which may schedule more). Ends when none is left, or the task failed or
+   * closed the workflow (activities still running are then abandoned).
+   */
+  private async runLocalActivities(liveRun: CachedRun, first: ActivationCompletion, run: RunIdentity, workflowType: string): Promise<ActivationCompletion> {
+    const { replayer } = liveRun;
+    const running = new Map<number, Promise<void>>();
+    const finished: LocalActivityMarker[] = [];
+    const abandon = new AbortController();
+    let live = first;
+    try {
+      for (;;) {
+        if (live.taskFailure !== undefined || live.commands.some((command) => CLOSING_COMMANDS.has(command.kind))) return live;
+        for (const pending of replayer.pendingLocalActivities) {
+          const seq = pending.request.seq;
+          if (running.has(seq)) continue;
+          const info = { workflowId: run.workflowId, runId: run.runId, workflowType, scheduledAtWorkflowTimeMs: pending.scheduledAtMs };
+          const execution = this.localActivities.execute(pending.request, info, abandon.signal).then((marker) => {
+            finished.push(marker);
+          });
+          running.set(seq, execution);
+        }
+        if (running.size === 0) return live;
+        await Promise.race(running.values());
+        // Others that finished meanwhile are delivered together, as sdk-core batches resolutions.
+        await new Promise((resolve) => setImmediate(resolve));
+        const batch = finished.splice(0);
+        for (const marker of batch) running.delete(marker.seq);
+        live = replayer.resolveLocalActivities(batch);
+      }
+    } finally {
+      abandon.abort();
+    }
   }
 
   /**

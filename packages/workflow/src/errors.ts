@@ -29,3 +29,18 @@ export class WorkflowExecutionAlreadyStartedError extends Error {
     super(message);
   }
 }
+
+/**
+ * A local activity failed and its next attempt is far away (beyond `localRetryThreshold`): the
+ * workflow waits on a durable timer and schedules it again, as sdk-core's DoBackoff asks.
+ */
+export class LocalActivityDoBackoff extends Error {
+  override name = 'LocalActivityDoBackoff';
+  constructor(
+    readonly attempt: number,
+    readonly backoffMs: number,
+    readonly originalScheduleTimeMs: number | undefined,
+  ) {
+    super(`local activity backs off for ${backoffMs} ms before attempt ${attempt}`);
+  }
+}

@@ -24,7 +24,13 @@ export {
   type WorkflowInfo,
 } from '@kairos/sdk-common';
 export { CancellationScope, type CancellationScopeOptions } from './cancellation-scope.js';
-export { ContinueAsNew, DeterminismViolationError, IllegalStateError, WorkflowExecutionAlreadyStartedError } from './errors.js';
+export {
+  ContinueAsNew,
+  DeterminismViolationError,
+  IllegalStateError,
+  LocalActivityDoBackoff,
+  WorkflowExecutionAlreadyStartedError,
+} from './errors.js';
 export {
   ChildWorkflowCancellationType,
   ParentClosePolicy,
@@ -35,6 +41,8 @@ export {
 } from './child-workflows.js';
 export { getExternalWorkflowHandle, type ExternalWorkflowHandle } from './external-workflows.js';
 export { ActivityCancellationType, proxyActivities, type ActivityInterfaceFor, type ActivityOptions } from './activities.js';
+export { proxyLocalActivities, type LocalActivityOptions } from './local-activities.js';
+export { upsertMemo, upsertSearchAttributes, type SearchAttributeKey, type SearchAttributes, type SearchAttributeUpdatePair } from './upserts.js';
 export { condition, sleep } from './timers.js';
 export { deprecatePatch, patched } from './patches.js';
 export { log } from './logger.js';

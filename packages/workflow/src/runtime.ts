@@ -25,7 +25,7 @@ import {
   type WorkflowInfo,
 } from '@kairos/sdk-common';
 import { installRootScope, type CancellationScope } from './cancellation-scope.js';
-import { ContinueAsNew, IllegalStateError, WorkflowExecutionAlreadyStartedError } from './errors.js';
+import { ContinueAsNew, IllegalStateError, LocalActivityDoBackoff, WorkflowExecutionAlreadyStartedError } from './errors.js';
 import { QueryRunner } from './queries.js';
 import { seededRandom } from './random.js';
 import { UpdateRunner } from './updates.js';
@@ -152,6 +152,20 @@ export class Activator {
         const { resolution } = job;
         if (resolution.status === 'completed') {
           pending.resolve(resolution.result === undefined ? undefined : this.converter.fromPayload(resolution.result));
+        } else {
+          pending.reject(failureToError(resolution.failure, this.converter));
+        }
+        return;
+      }
+      case 'resolveLocalActivity': {
+        const pending = this.activities.get(job.seq);
+        if (pending === undefined) return;
+        this.activities.delete(job.seq);
+        const { resolution } = job;
+        if (resolution.status === 'completed') {
+          pending.resolve(resolution.result === undefined ? undefined : this.converter.fromPayload(resolution.result));
+        } else if (resolution.status === 'backoff') {
+          pending.reject(new LocalActivityDoBackoff(resolution.attempt, resolution.backoffMs, resolution.originalScheduleTimeMs));
         } else {
           pending.reject(failureToError(resolution.failure, this.converter));
         }

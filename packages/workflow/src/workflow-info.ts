@@ -21,6 +21,12 @@ export function buildWorkflowInfo(s: StartInfo, converter: PayloadConverter): Wo
     unsafe: { isReplaying: false },
     lastResult: s.lastResult === undefined ? undefined : converter.fromPayload(s.lastResult),
     memo: Object.fromEntries(Object.entries(s.memo).map(([key, value]) => [key, converter.fromPayload(value)])),
+    searchAttributes: Object.fromEntries(
+      Object.entries(s.searchAttributes).map(([key, value]) => {
+        const decoded = converter.fromPayload(value);
+        return [key, Array.isArray(decoded) ? decoded : [decoded]];
+      }),
+    ),
     parent: s.parent,
   };
 }

@@ -10,6 +10,7 @@ import {
 } from '@kairos/sdk-common';
 
 import { PATCH_MARKER_NAME, patchMarkerDetails, patchMarkerOf } from './patches.js';
+import { LOCAL_ACTIVITY_MARKER_NAME, localActivityMarkerDetails, localActivityMarkerOf } from './local-activity-markers.js';
 
 type ProtoCommand = temporal.api.command.v1.ICommand;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -25,6 +26,10 @@ export function hostPayload(payload: Payload): Payload {
 
 function payloads(list: readonly Payload[]): { payloads: Payload[] } {
   return { payloads: list.map(hostPayload) };
+}
+
+function payloadMap(fields: Readonly<Record<string, Payload>>): Record<string, Payload> {
+  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, hostPayload(value)]));
 }
 
 function duration(ms: number | undefined): { seconds: number; nanos: number } | undefined {
@@ -152,6 +157,29 @@ export function toProtoCommand(command: PlainCommand, ctx: CommandContext): Prot
           childWorkflowOnly: command.childWorkflowOnly,
         },
       };
+    case 'scheduleLocalActivity':
+      throw new Error(`local activity ${command.seq} reached the server commands: local activities are run by the worker`);
+    case 'localActivityMarker':
+      return {
+        commandType: CommandType.COMMAND_TYPE_RECORD_MARKER,
+        recordMarkerCommandAttributes: {
+          markerName: LOCAL_ACTIVITY_MARKER_NAME,
+          details: Object.fromEntries(
+            Object.entries(localActivityMarkerDetails(command.marker)).map(([k, v]) => [k, payloads(v.payloads)]),
+          ),
+          failure: command.marker.failure,
+        },
+      } as ProtoCommand;
+    case 'upsertSearchAttributes':
+      return {
+        commandType: CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        upsertWorkflowSearchAttributesCommandAttributes: { searchAttributes: { indexedFields: payloadMap(command.searchAttributes) } },
+      } as ProtoCommand;
+    case 'modifyWorkflowProperties':
+      return {
+        commandType: CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES,
+        modifyWorkflowPropertiesCommandAttributes: { upsertedMemo: { fields: payloadMap(command.memo) } },
+      } as ProtoCommand;
     case 'setPatchMarker':
       return {
         commandType: CommandType.COMMAND_TYPE_RECORD_MARKER,
@@ -203,6 +231,14 @@ export function describeCommand(command: WorkflowCommand): string {
       return `SignalExternalWorkflowExecution {workflowId: '${command.workflowId}', signalName: '${command.signalName}'}`;
     case 'setPatchMarker':
       return `RecordMarker {markerName: '${PATCH_MARKER_NAME}', patchId: '${command.patchId}'}`;
+    case 'scheduleLocalActivity':
+      return `ScheduleLocalActivity {activityId: '${command.seq}', activityType: '${command.activityType}'}`;
+    case 'localActivityMarker':
+      return `RecordMarker {markerName: '${LOCAL_ACTIVITY_MARKER_NAME}', activityId: '${command.marker.seq}', activityType: '${command.marker.activityType}'}`;
+    case 'upsertSearchAttributes':
+      return `UpsertWorkflowSearchAttributes {${Object.keys(command.searchAttributes).join(', ')}}`;
+    case 'modifyWorkflowProperties':
+      return `ModifyWorkflowProperties {memo: ${Object.keys(command.memo).join(', ')}}`;
     case 'acceptUpdate':
       return `ProtocolMessage {Acceptance of update '${command.protocolInstanceId}'}`;
     case 'rejectUpdate':
@@ -227,6 +263,8 @@ export function describeEvent(event: HistoryEvent): string {
   if (a) return `${head} {activityId: '${a.activityId}', activityType: '${a.activityType?.name ?? ''}'}`;
   const t = event.timerStartedEventAttributes ?? event.timerCanceledEventAttributes;
   if (t) return `${head} {timerId: '${t.timerId}'}`;
+  const localActivity = localActivityMarkerOf(event);
+  if (localActivity) return `${head} {markerName: '${LOCAL_ACTIVITY_MARKER_NAME}', activityId: '${localActivity.activityId}', activityType: '${localActivity.activityType}'}`;
   const patch = patchMarkerOf(event);
   if (patch) return `${head} {markerName: '${PATCH_MARKER_NAME}', patchId: '${patch.patchId}'${patch.deprecated ? ', deprecated' : ''}}`;
   const m = event.markerRecordedEventAttributes;
@@ -284,6 +322,14 @@ export function commandMatchesEvent(command: WorkflowCommand, event: HistoryEven
     }
     case 'setPatchMarker':
       return patchMarkerOf(event)?.patchId === command.patchId;
+    case 'scheduleLocalActivity':
+      return false;
+    case 'localActivityMarker':
+      return localActivityMarkerOf(event)?.seq === command.marker.seq;
+    case 'upsertSearchAttributes':
+      return !!event.upsertWorkflowSearchAttributesEventAttributes;
+    case 'modifyWorkflowProperties':
+      return !!event.workflowPropertiesModifiedEventAttributes;
     case 'acceptUpdate':
       return event.workflowExecutionUpdateAcceptedEventAttributes?.protocolInstanceId === command.protocolInstanceId;
     case 'completeUpdate':

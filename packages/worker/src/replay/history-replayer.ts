@@ -13,6 +13,15 @@
 // its command events (the event holds the request), the live task one per request message of the
 // poll (see updates.ts); both come after the task's signals, as in sdk-core.
 //
+// Local activities (see local-activity-markers.ts) are never sent as commands: the worker runs them
+// during the task and records a marker. A replayed task first peeks at the local activity markers
+// among its command events, as sdk-core does, and resolves each activity from its marker (in marker
+// order) as soon as the code schedules it, in further activations of the same task, so the code
+// continues exactly as it did when the task first ran; the marker events are then matched by seq,
+// not by position. An activity scheduled during replay without a marker (its first run was cut
+// short) stays pending and runs in the live task. The live task's own loop (run, resolve, activate
+// again) is driven by the task handler through `pendingLocalActivities` / `resolveLocalActivities`.
+//
 // A replayer keeps its place: after a live task it expects the commands that task sent to come back
 // as the command events of the next batch, so a cached run (workflow-cache.ts) is fed only the events
 // after its last task (a sticky poll's partial history), and they are checked like replayed ones.
@@ -23,6 +32,7 @@ import {
   protoDurationToMs,
   type ActivationCompletion,
   type ActivationJob,
+  type LocalActivityMarker,
   type Payload,
   type ProtoFailure,
   type WorkflowCommand,
@@ -32,10 +42,12 @@ import type { WorkflowSandbox } from '../sandbox.js';
 import { ExternalEventRouter } from './external-events.js';
 import { isChangeVersionUpsert, patchMarkerOf } from './patches.js';
 import { activityFailure, type ScheduledActivity } from './failures.js';
+import { localActivityMarkerOf, localActivityResolution } from './local-activity-markers.js';
 import { acceptedUpdateOf, replayedUpdateJob } from './updates.js';
 import { COMMAND_EVENT_TYPES, commandMatchesEvent, describeCommand, describeEvent, eventTypeName } from './commands.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+type LocalActivityRequest = WorkflowCommand & { kind: 'scheduleLocalActivity' };
 const EventType = api.enums.v1.EventType;
 
 export interface RunIdentity {
@@ -47,6 +59,13 @@ export interface RunIdentity {
 /** The end of a replay: the live task's completion, or none when the history holds no open task. */
 export interface ReplayOutcome {
   live: ActivationCompletion | undefined;
+}
+
+/** A local activity the code scheduled and that has no outcome yet. */
+export interface PendingLocalActivity {
+  request: LocalActivityRequest;
+  /** Workflow time of the activation that scheduled it. */
+  scheduledAtMs: number;
 }
 
 export class HistoryReplayer {
@@ -64,6 +83,16 @@ export class HistoryReplayer {
   private nextEventIdValue = 1;
   /** WorkflowTaskStarted event of the last live task (0: none yet). */
   private liveStartedEventIdValue = 0;
+  private readonly pendingLocal = new Map<number, PendingLocalActivity>();
+  /** Local activity markers of the task being replayed, in history order, not applied yet. */
+  private peekedMarkers: LocalActivityMarker[] = [];
+  /** Local activities resolved from a peeked marker whose marker event has not been matched yet. */
+  private readonly resolvedFromMarker = new Set<number>();
+  /** Workflow time of the current activation (local activity outcomes move it forward, as in sdk-core). */
+  private currentTimeMs = 0;
+  private currentHistoryLength = 0;
+  /** The live task's completion so far (its local activities add markers and commands). */
+  private liveCompletion: ActivationCompletion = { commands: [] };
 
   constructor(
     private readonly sandbox: WorkflowSandbox,
@@ -107,12 +136,15 @@ export class HistoryReplayer {
           this.jobs.push(...liveJobs);
           const live = this.activate(event, false);
           this.liveStartedEventIdValue = int64ToNumber(event.eventId);
+          this.peekedMarkers = [];
+          this.liveCompletion = live;
           // What the server will write for this task, checked against the next batch's command events.
           this.expected = live.taskFailure === undefined ? [...live.commands] : [];
           return { live };
         }
         if (next.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
           this.notifyPatches(events, i + 1);
+          this.peekLocalActivityMarkers(events, i + 1);
           this.deliverAcceptedUpdates(events, i + 1);
           this.replayTask(event);
         }
@@ -128,26 +160,114 @@ export class HistoryReplayer {
   }
 
   private replayTask(started: HistoryEvent): void {
-    const completion = this.activate(started, true);
-    if (completion.taskFailure !== undefined) {
-      throw new NondeterminismError(
-        `workflow task ${this.taskNumber} (event ${String(started.eventId)}) completed in history, but replaying it failed: ${completion.taskFailure.message ?? ''}`,
-      );
+    const commands: WorkflowCommand[] = [];
+    let completion = this.activate(started, true);
+    for (;;) {
+      if (completion.taskFailure !== undefined) {
+        throw new NondeterminismError(
+          `workflow task ${this.taskNumber} (event ${String(started.eventId)}) completed in history, but replaying it failed: ${completion.taskFailure.message ?? ''}`,
+        );
+      }
+      commands.push(...completion.commands);
+      const jobs = this.takePeekedResolutions();
+      if (jobs.length === 0) break;
+      completion = this.activateAgain(jobs, true);
     }
-    this.expected = [...completion.commands];
+    this.expected = commands;
   }
 
   private activate(started: HistoryEvent, isReplaying: boolean): ActivationCompletion {
     this.taskNumber++;
     const jobs = this.jobs;
     this.jobs = [];
-    return this.sandbox.activate({
-      timestampMs: timestampToMs(started.eventTime) ?? 0,
-      isReplaying,
-      // Events are numbered from 1 without gaps: the started event's id is the history's length.
-      historyLength: int64ToNumber(started.eventId),
-      jobs,
-    });
+    this.currentTimeMs = timestampToMs(started.eventTime) ?? 0;
+    // Events are numbered from 1 without gaps: the started event's id is the history's length.
+    this.currentHistoryLength = int64ToNumber(started.eventId);
+    return this.activateAgain(jobs, isReplaying);
+  }
+
+  /** One more activation in the current task (the first one, or one resolving local activities). */
+  private activateAgain(jobs: ActivationJob[], isReplaying: boolean): ActivationCompletion {
+    const completion = this.sandbox.activate({ timestampMs: this.currentTimeMs, isReplaying, historyLength: this.currentHistoryLength, jobs });
+    const commands: WorkflowCommand[] = [];
+    for (const command of completion.commands) {
+      if (command.kind === 'scheduleLocalActivity') this.pendingLocal.set(command.seq, { request: command, scheduledAtMs: this.currentTimeMs });
+      else commands.push(command);
+    }
+    return { ...completion, commands };
+  }
+
+  /** Local activities the live task must run: scheduled, and with no outcome in history. */
+  get pendingLocalActivities(): PendingLocalActivity[] {
+    return [...this.pendingLocal.values()];
+  }
+
+  /**
+   * Records the outcomes of local activities the live task ran (a marker command each, placed after
+   * the commands issued so far) and runs the activation that delivers them; returns the live task's
+   * completion so far.
+   */
+  resolveLocalActivities(markers: readonly LocalActivityMarker[]): ActivationCompletion {
+    const jobs: ActivationJob[] = [];
+    const live = this.liveCompletion;
+    for (const marker of markers) {
+      this.pendingLocal.delete(marker.seq);
+      live.commands.push({ kind: 'localActivityMarker', marker });
+      jobs.push(this.resolutionJob(marker));
+    }
+    const completion = this.activateAgain(jobs, false);
+    live.commands.push(...completion.commands);
+    if (completion.taskFailure !== undefined) live.taskFailure ??= completion.taskFailure;
+    this.expected = live.taskFailure === undefined ? [...live.commands] : [];
+    return live;
+  }
+
+  private resolutionJob(marker: LocalActivityMarker): ActivationJob {
+    if (marker.completeTimeMs !== undefined) this.currentTimeMs = Math.max(this.currentTimeMs, marker.completeTimeMs);
+    return { kind: 'resolveLocalActivity', seq: marker.seq, resolution: localActivityResolution(marker) };
+  }
+
+  /** The local activity markers among the command events of the task about to be replayed. */
+  private peekLocalActivityMarkers(events: readonly HistoryEvent[], from: number): void {
+    this.peekedMarkers = [];
+    for (let j = from; j < events.length && events[j]?.eventType !== EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED; j++) {
+      const marker = localActivityMarkerOf(events[j]);
+      if (marker !== undefined) this.peekedMarkers.push(marker);
+    }
+  }
+
+  /** Resolutions of peeked markers, in marker order, while the next one's activity is scheduled. */
+  private takePeekedResolutions(): ActivationJob[] {
+    const jobs: ActivationJob[] = [];
+    for (let marker = this.peekedMarkers[0]; marker !== undefined; marker = this.peekedMarkers[0]) {
+      const pending = this.pendingLocal.get(marker.seq);
+      if (pending === undefined) break;
+      if (pending.request.activityType !== marker.activityType) {
+        throw new NondeterminismError(
+          `Nondeterminism in workflow ${this.run.workflowId} (run ${this.run.runId}): the history records local activity ` +
+            `${marker.seq} of type '${marker.activityType}', but the workflow code scheduled type '${pending.request.activityType}'`,
+        );
+      }
+      this.peekedMarkers.shift();
+      this.pendingLocal.delete(marker.seq);
+      this.resolvedFromMarker.add(marker.seq);
+      jobs.push(this.resolutionJob(marker));
+    }
+    return jobs;
+  }
+
+  /** A local activity marker event: matched by seq, wherever its command is (sdk-core's special handling). */
+  private matchLocalActivityMarker(event: HistoryEvent, marker: LocalActivityMarker): void {
+    const index = this.expected.findIndex((c) => c.kind === 'localActivityMarker' && c.marker.seq === marker.seq);
+    if (index >= 0) {
+      this.expected.splice(index, 1);
+      return;
+    }
+    if (this.resolvedFromMarker.delete(marker.seq)) return;
+    throw new NondeterminismError(
+      `Nondeterminism in workflow ${this.run.workflowId} (run ${this.run.runId}): history event ${describeEvent(event)} ` +
+        `records local activity ${marker.seq} ('${marker.activityType}'), which the workflow code did not schedule in workflow task ${this.taskNumber}`,
+    );
   }
 
   private checkAllCommandsMatched(nextTask: HistoryEvent | undefined): void {
@@ -186,6 +306,11 @@ export class HistoryReplayer {
 
   /** Matches a command event with the next command; 'patch' when it was a patch marker. */
   private matchCommand(event: HistoryEvent): 'patch' | 'command' {
+    const localActivity = localActivityMarkerOf(event);
+    if (localActivity !== undefined) {
+      this.matchLocalActivityMarker(event, localActivity);
+      return 'command';
+    }
     const marker = patchMarkerOf(event);
     // sdk-core's rules: a patch command meets a non-marker event -> the command is dropped; a
     // deprecated marker without its patch command -> the event is skipped (deprecated patches may
@@ -297,6 +422,8 @@ export class HistoryReplayer {
     const startMs = timestampToMs(event.eventTime) ?? 0;
     const memo: Record<string, Payload> = {};
     for (const [key, value] of Object.entries(a.memo?.fields ?? {})) memo[key] = value;
+    const searchAttributes: Record<string, Payload> = {};
+    for (const [key, value] of Object.entries(a.searchAttributes?.indexedFields ?? {})) searchAttributes[key] = value;
     return {
       kind: 'initialize',
       args: a.input?.payloads ?? [],
@@ -318,6 +445,7 @@ export class HistoryReplayer {
         cronSchedule: a.cronSchedule || undefined,
         lastResult: a.lastCompletionResult?.payloads?.[0],
         memo,
+        searchAttributes,
         parent: a.parentWorkflowExecution
           ? {
               workflowId: a.parentWorkflowExecution.workflowId ?? '',

@@ -1,0 +1,87 @@
+// proxyLocalActivities: activities the worker runs itself, inside the workflow task, without an
+// activity task on the server. Their outcome is recorded as a `core_local_activity` marker (sdk-core's
+// format, so histories cross between the SDKs), and on replay the marker's outcome is used instead of
+// running the activity again. As in the official SDK, local and normal activities share one sequence
+// of ids, and a failure reaches the workflow as the activity threw it (no ActivityFailure around it).
+import { compileRetryPolicy, msOptionalFromDuration, toPayloads, type Duration, type LocalActivityCommandOptions, type RetryPolicy } from '@kairos/sdk-common';
+import type { ActivityInterfaceFor } from './activities.js';
+import { CancellationScope } from './cancellation-scope.js';
+import { LocalActivityDoBackoff } from './errors.js';
+import { getActivator } from './runtime.js';
+import { sleep } from './timers.js';
+
+export interface LocalActivityOptions {
+  scheduleToCloseTimeout?: Duration;
+  startToCloseTimeout?: Duration;
+  scheduleToStartTimeout?: Duration;
+  /** Retries are done by the worker; without a policy, sdk-core's default (1 s, doubling, up to 100 s, unlimited). */
+  retry?: RetryPolicy;
+  /** A retry further away than this waits on a durable timer in the workflow (default 1 minute). */
+  localRetryThreshold?: Duration;
+}
+
+function compileOptions(options: LocalActivityOptions): LocalActivityCommandOptions {
+  if (options.startToCloseTimeout === undefined && options.scheduleToCloseTimeout === undefined) {
+    throw new TypeError('Required either scheduleToCloseTimeout or startToCloseTimeout');
+  }
+  return {
+    scheduleToCloseTimeoutMs: msOptionalFromDuration(options.scheduleToCloseTimeout),
+    scheduleToStartTimeoutMs: msOptionalFromDuration(options.scheduleToStartTimeout),
+    startToCloseTimeoutMs: msOptionalFromDuration(options.startToCloseTimeout),
+    retry: options.retry === undefined ? undefined : compileRetryPolicy(options.retry),
+    localRetryThresholdMs: msOptionalFromDuration(options.localRetryThreshold),
+  };
+}
+
+async function scheduleOnce(
+  activityType: string,
+  args: unknown[],
+  options: LocalActivityCommandOptions,
+  attempt: number,
+  originalScheduleTimeMs: number | undefined,
+): Promise<unknown> {
+  const activator = getActivator();
+  const scope = CancellationScope.current();
+  if (scope.consideredCancelled) return await scope.cancelRequested;
+  const seq = activator.nextSeq.activity++;
+  return await new Promise<unknown>((resolve, reject) => {
+    activator.activities.set(seq, { activityType, resolve, reject });
+    activator.pushCommand({
+      kind: 'scheduleLocalActivity',
+      seq,
+      activityType,
+      args: toPayloads(activator.converter, args),
+      attempt,
+      originalScheduleTimeMs,
+      options,
+    });
+  });
+}
+
+/** Runs a local activity; a long backoff between attempts is a durable timer, then a new schedule. */
+export async function scheduleLocalActivity(activityType: string, args: unknown[], options: LocalActivityCommandOptions): Promise<unknown> {
+  let attempt = 1;
+  let originalScheduleTimeMs: number | undefined;
+  for (;;) {
+    try {
+      return await scheduleOnce(activityType, args, options, attempt, originalScheduleTimeMs);
+    } catch (error) {
+      if (!(error instanceof LocalActivityDoBackoff)) throw error;
+      await sleep(error.backoffMs);
+      attempt = error.attempt;
+      originalScheduleTimeMs = error.originalScheduleTimeMs;
+    }
+  }
+}
+
+export function proxyLocalActivities<A = Record<string, (...args: never[]) => Promise<unknown>>>(
+  options: LocalActivityOptions,
+): ActivityInterfaceFor<A> {
+  const compiled = compileOptions(options);
+  return new Proxy({} as ActivityInterfaceFor<A>, {
+    get(_target, name) {
+      if (typeof name !== 'string') throw new TypeError(`activity name must be a string, got ${String(name)}`);
+      return (...args: unknown[]) => scheduleLocalActivity(name, args, compiled);
+    },
+  });
+}
