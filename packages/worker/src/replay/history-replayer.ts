@@ -29,19 +29,17 @@ import type { temporal } from '@temporalio/proto';
 import { api, timestampToMs } from '@kairos/common';
 import {
   int64ToNumber,
-  protoDurationToMs,
   type ActivationCompletion,
   type ActivationJob,
   type LocalActivityMarker,
-  type Payload,
-  type ProtoFailure,
   type WorkflowCommand,
 } from '@kairos/sdk-common';
 import { NondeterminismError } from '../errors.js';
 import type { WorkflowSandbox } from '../sandbox.js';
 import { ExternalEventRouter } from './external-events.js';
 import { isChangeVersionUpsert, patchMarkerOf } from './patches.js';
-import { activityFailure, type ScheduledActivity } from './failures.js';
+import type { ScheduledActivity } from './failures.js';
+import { activityResolutionJob, initializeJob } from './input-jobs.js';
 import { localActivityMarkerOf, localActivityResolution } from './local-activity-markers.js';
 import { acceptedUpdateOf, replayedUpdateJob } from './updates.js';
 import { COMMAND_EVENT_TYPES, commandMatchesEvent, describeCommand, describeEvent, eventTypeName } from './commands.js';
@@ -357,32 +355,9 @@ export class HistoryReplayer {
   }
 
   private inputJob(event: HistoryEvent): ActivationJob | undefined {
-    if (event.workflowExecutionStartedEventAttributes) return this.initializeJob(event);
-    if (event.activityTaskCompletedEventAttributes) {
-      const a = event.activityTaskCompletedEventAttributes;
-      const activity = this.activityOf(event, a.scheduledEventId);
-      return { kind: 'resolveActivity', seq: activity.seq, resolution: { status: 'completed', result: a.result?.payloads?.[0] } };
-    }
-    if (event.activityTaskFailedEventAttributes) {
-      const a = event.activityTaskFailedEventAttributes;
-      const activity = this.activityOf(event, a.scheduledEventId);
-      const failure = activityFailure(activity, 'Activity task failed', a.startedEventId, a.identity, a.retryState, a.failure);
-      return { kind: 'resolveActivity', seq: activity.seq, resolution: { status: 'failed', failure } };
-    }
-    if (event.activityTaskTimedOutEventAttributes) {
-      const a = event.activityTaskTimedOutEventAttributes;
-      const activity = this.activityOf(event, a.scheduledEventId);
-      const failure = activityFailure(activity, 'Activity task timed out', a.startedEventId, '', a.retryState, a.failure);
-      return { kind: 'resolveActivity', seq: activity.seq, resolution: { status: 'failed', failure } };
-    }
-    if (event.activityTaskCanceledEventAttributes) {
-      const a = event.activityTaskCanceledEventAttributes;
-      const activity = this.activityOf(event, a.scheduledEventId);
-      const cause: ProtoFailure = { message: 'Activity cancelled', canceledFailureInfo: { details: a.details ?? null, identity: a.identity } };
-      const retryState = api.enums.v1.RetryState.RETRY_STATE_CANCEL_REQUESTED;
-      const failure = activityFailure(activity, 'Activity task cancelled', a.startedEventId, a.identity, retryState, cause);
-      return { kind: 'resolveActivity', seq: activity.seq, resolution: { status: 'cancelled', failure } };
-    }
+    if (event.workflowExecutionStartedEventAttributes) return initializeJob(event, this.run);
+    const resolution = activityResolutionJob(event, (scheduledEventId) => this.activityOf(event, scheduledEventId));
+    if (resolution !== undefined) return resolution;
     if (event.timerFiredEventAttributes) {
       const timerId = event.timerFiredEventAttributes.timerId ?? '';
       const seq = this.timerSeqById.get(timerId);
@@ -415,46 +390,6 @@ export class HistoryReplayer {
     throw new NondeterminismError(
       `history event ${describeEvent(event)} is not supported by this version of the Kairos SDK (workflow ${this.run.workflowId})`,
     );
-  }
-
-  private initializeJob(event: HistoryEvent): ActivationJob {
-    const a = event.workflowExecutionStartedEventAttributes as temporal.api.history.v1.IWorkflowExecutionStartedEventAttributes;
-    const startMs = timestampToMs(event.eventTime) ?? 0;
-    const memo: Record<string, Payload> = {};
-    for (const [key, value] of Object.entries(a.memo?.fields ?? {})) memo[key] = value;
-    const searchAttributes: Record<string, Payload> = {};
-    for (const [key, value] of Object.entries(a.searchAttributes?.indexedFields ?? {})) searchAttributes[key] = value;
-    return {
-      kind: 'initialize',
-      args: a.input?.payloads ?? [],
-      randomnessSeed: a.originalExecutionRunId || this.run.runId,
-      info: {
-        workflowId: this.run.workflowId,
-        runId: this.run.runId,
-        workflowType: a.workflowType?.name ?? '',
-        namespace: this.run.namespace,
-        taskQueue: a.taskQueue?.name ?? '',
-        attempt: a.attempt || 1,
-        firstExecutionRunId: a.firstExecutionRunId || this.run.runId,
-        continuedFromExecutionRunId: a.continuedExecutionRunId || undefined,
-        startTimeMs: startMs,
-        runStartTimeMs: startMs,
-        executionTimeoutMs: protoDurationToMs(a.workflowExecutionTimeout) || undefined,
-        runTimeoutMs: protoDurationToMs(a.workflowRunTimeout) || undefined,
-        taskTimeoutMs: protoDurationToMs(a.workflowTaskTimeout) ?? 10_000,
-        cronSchedule: a.cronSchedule || undefined,
-        lastResult: a.lastCompletionResult?.payloads?.[0],
-        memo,
-        searchAttributes,
-        parent: a.parentWorkflowExecution
-          ? {
-              workflowId: a.parentWorkflowExecution.workflowId ?? '',
-              runId: a.parentWorkflowExecution.runId ?? '',
-              namespace: a.parentWorkflowNamespace ?? '',
-            }
-          : undefined,
-      },
-    };
   }
 
   private activityOf(event: HistoryEvent, scheduledEventId: Parameters<typeof int64ToNumber>[0] | undefined): ScheduledActivity {
