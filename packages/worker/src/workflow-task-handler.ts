@@ -250,10 +250,10 @@ export class WorkflowTaskHandler {
   private async activate(task: PollResponse, run: RunIdentity, liveRun: CachedRun, events: HistoryEvent[]): Promise<Answer> {
     const { sandbox, replayer } = liveRun;
     const updates = new LiveUpdates(task.messages);
-    const outcome = replayer.replay(events, updates.jobs);
+    const outcome = await sandbox.runExclusive(() => replayer.replay(events, updates.jobs));
     if (outcome.live === undefined) throw new Error('the workflow task history does not end with a started workflow task');
     const live = await this.runLocalActivities(liveRun, outcome.live, run, task.workflowType?.name ?? '');
-    const rejection = await sandbox.takeUnhandledRejection();
+    const rejection = sandbox.takeUnhandledRejection();
     if (rejection !== undefined) {
       const reason = rejection.reason instanceof Error ? rejection.reason.message : String(rejection.reason);
       throw new Error(`Unhandled Promise rejection in workflow code: ${reason}`, { cause: rejection.reason });
@@ -269,9 +269,14 @@ export class WorkflowTaskHandler {
       activityScheduledEventId: replayer.scheduledEventIdOf,
     };
     const queryResults: Record<string, WorkflowQueryResult> = {};
-    for (const [queryId, query] of Object.entries(task.queries ?? {})) {
-      const answer = sandbox.query({ queryId, queryType: query.queryType ?? '', args: query.queryArgs?.payloads ?? [] });
-      queryResults[queryId] = queryResult(answer);
+    const queries = Object.entries(task.queries ?? {});
+    if (queries.length > 0) {
+      await sandbox.runExclusive(() => {
+        for (const [queryId, query] of queries) {
+          const answer = sandbox.query({ queryId, queryType: query.queryType ?? '', args: query.queryArgs?.payloads ?? [] });
+          queryResults[queryId] = queryResult(answer);
+        }
+      });
     }
     const { commands, messages } = completionCommands(live.commands, (command) => updates.answer(command, replayer.acceptedUpdateRequest), commandContext);
     const closing = live.commands.some((command) => CLOSING_COMMANDS.has(command.kind));
@@ -328,7 +333,7 @@ export class WorkflowTaskHandler {
         await new Promise((resolve) => setImmediate(resolve));
         const batch = finished.splice(0);
         for (const marker of batch) running.delete(marker.seq);
-        live = replayer.resolveLocalActivities(batch);
+        live = await liveRun.sandbox.runExclusive(() => replayer.resolveLocalActivities(batch));
       }
     } finally {
       abandon.abort();
@@ -346,20 +351,20 @@ export class WorkflowTaskHandler {
     const cached = this.cache?.peek(run.runId);
     if (cached !== undefined && this.cache !== undefined && int64ToNumber(task.previousStartedEventId) === cached.replayer.lastLiveStartedEventId) {
       this.cache.counters.queriesFromCache++;
-      const answer = cached.sandbox.query(request);
+      const answer = await cached.sandbox.runExclusive(() => cached.sandbox.query(request));
       return { send: () => answered(this.respondLegacyQuery(task, answer)), run: undefined };
     }
     const events = await pollHistory(this.service, this.options.namespace, task, run);
     const replay = this.newRun(task, run);
     try {
       // A legacy query task carries no update requests.
-      replay.replayer.replay(events);
-      const rejection = await replay.sandbox.takeUnhandledRejection();
+      await replay.sandbox.runExclusive(() => replay.replayer.replay(events));
+      const rejection = replay.sandbox.takeUnhandledRejection();
       if (rejection !== undefined) {
         const reason = rejection.reason instanceof Error ? rejection.reason.message : String(rejection.reason);
         throw new Error(`Unhandled Promise rejection in workflow code: ${reason}`, { cause: rejection.reason });
       }
-      const answer = replay.sandbox.query(request);
+      const answer = await replay.sandbox.runExclusive(() => replay.sandbox.query(request));
       return { send: () => answered(this.respondLegacyQuery(task, answer)), run: undefined };
     } finally {
       replay.sandbox.dispose();

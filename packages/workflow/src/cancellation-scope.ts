@@ -1,7 +1,8 @@
 // Cancellation scopes, shaped like the official SDK's: a tree rooted at the workflow's root scope.
 // Cancelling a scope cancels its cancellable descendants and every operation (timer, activity)
 // started in them. The current scope follows async code through an AsyncLocalStorage the worker
-// injects into the sandbox; without one (plain unit tests), only the synchronous part of `run` sees it.
+// injects into the sandbox (one instance shared by all runs: a scope propagates only through its own
+// run's promises); without one (plain unit tests), only the synchronous part of `run` sees it.
 import { CancelledFailure, msFromDuration, type Duration } from '@kairos/sdk-common';
 // A circular import (timers use scopes), fine because neither module uses the other at load time.
 import { sleep } from './timers.js';
@@ -17,13 +18,13 @@ interface AsyncLocalStorageLike {
 }
 
 function createStorage(): ScopeStorage {
-  const Injected = (globalThis as { __kairosAsyncLocalStorage?: new () => AsyncLocalStorageLike })
-    .__kairosAsyncLocalStorage;
-  if (Injected !== undefined) {
-    const als = new Injected();
+  // One storage for every run of the worker's shared context: each AsyncLocalStorage Node ever
+  // enabled stays in its process-wide list and costs something on every promise of the process.
+  const injected = (globalThis as { __kairosAsyncLocalStorage?: AsyncLocalStorageLike }).__kairosAsyncLocalStorage;
+  if (injected !== undefined) {
     return {
-      run: (scope, fn) => als.run(scope, fn),
-      getStore: () => als.getStore() as CancellationScope | undefined,
+      run: (scope, fn) => injected.run(scope, fn),
+      getStore: () => injected.getStore() as CancellationScope | undefined,
     };
   }
   const stack: CancellationScope[] = [];
