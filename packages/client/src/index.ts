@@ -1,6 +1,7 @@
 // @kairos/client: connect to a Temporal-compatible server and start, signal, query, update and manage workflows.
 export { Connection, type CallOptions, type ConnectionOptions, type TestService, type TLSConfig, type WorkflowService } from './connection.js';
 export { Client, WorkflowClient, type ClientOptions, type SignalWithStartOptions, type WorkflowClientOptions } from './workflow-client.js';
+export { loadDataConverter, type DataConverter } from './data-converter.js';
 export { decodeExecutionInfo, type WorkflowExecutionInfo } from './execution-info.js';
 export { WorkflowHandle, type ResultOptions, type WorkflowExecutionDescription } from './workflow-handle.js';
 export {
@@ -26,8 +27,12 @@ export {
   TemporalFailure,
   TerminatedFailure,
   TimeoutFailure,
+  DefaultFailureConverter,
   defineQuery,
   defineSignal,
   defineUpdate,
   type UpdateDefinition,
+  type Payload,
+  type PayloadCodec,
+  type PayloadConverter,
 } from '@kairos/sdk-common';

@@ -81,17 +81,15 @@ export async function startUpdateWithStart<Ret, W extends WorkflowArg>(
   const options = operation.options;
   const workflowType = workflowTypeName(operation.workflowTypeOrFunc);
   const call: UpdateCallRequest = { ...update, workflowId: options.workflowId, runId: undefined, firstExecutionRunId: undefined };
-  const updateReq = updateRequest(ctx, call);
+  const updateReq = await updateRequest(ctx, call);
+  const startWorkflow = await startRequestFields(ctx.namespace, ctx.identity, workflowType, options, ctx.dataConverter);
   const updateId = updateReq.request?.meta?.updateId ?? '';
   let startResponse: temporal.api.workflowservice.v1.IStartWorkflowExecutionResponse | null | undefined;
   let updateResponse: temporal.api.workflowservice.v1.IUpdateWorkflowExecutionResponse | null | undefined;
   try {
     const response = await ctx.connection.workflowService.executeMultiOperation({
       namespace: ctx.namespace,
-      operations: [
-        { startWorkflow: startRequestFields(ctx.namespace, ctx.identity, workflowType, options, ctx.converter) },
-        { updateWorkflow: updateReq },
-      ],
+      operations: [{ startWorkflow }, { updateWorkflow: updateReq }],
     });
     startResponse = response.responses[0]?.startWorkflow;
     updateResponse = response.responses[1]?.updateWorkflow;

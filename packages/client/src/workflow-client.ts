@@ -2,8 +2,6 @@
 // that `client.workflow.start(...)` code carries over.
 import * as grpc from '@grpc/grpc-js';
 import {
-  defaultPayloadConverter,
-  toPayloads,
   type PayloadConverter,
   type SignalDefinition,
   type UpdateDefinition,
@@ -11,6 +9,7 @@ import {
   type WorkflowResultType,
 } from '@kairos/sdk-common';
 import type { Connection } from './connection.js';
+import { decodeMapInPlace, encodeToPayloads, loadDataConverter, type DataConverter } from './data-converter.js';
 import { decodeExecutionInfo, type WorkflowExecutionInfo } from './execution-info.js';
 import { ServiceError, WorkflowExecutionAlreadyStartedError } from './errors.js';
 import { WorkflowHandle, type ClientContext, type ResultOptions } from './workflow-handle.js';
@@ -22,6 +21,9 @@ export interface WorkflowClientOptions {
   connection: Connection;
   namespace?: string;
   identity?: string;
+  /** Payload converter, payload codecs and failure converter; see docs/sdk.md, "Data converters". */
+  dataConverter?: DataConverter;
+  /** Same as `dataConverter.payloadConverter` (which wins when both are given). */
   payloadConverter?: PayloadConverter;
 }
 
@@ -45,11 +47,13 @@ export class WorkflowClient {
   private readonly ctx: ClientContext;
 
   constructor(options: WorkflowClientOptions) {
+    const dataConverter = loadDataConverter(options.dataConverter, options.payloadConverter);
     this.ctx = {
       connection: options.connection,
       namespace: options.namespace ?? 'default',
       identity: options.identity ?? defaultIdentity(),
-      converter: options.payloadConverter ?? defaultPayloadConverter,
+      converter: dataConverter.payloadConverter,
+      dataConverter,
       waitingForResult: (wait) => this.waitingForResult(wait),
     };
   }
@@ -76,7 +80,7 @@ export class WorkflowClient {
     options: WorkflowStartOptions<ArgsOf<W>>,
   ): Promise<WorkflowHandle<ResultOf<W>> & { readonly runId: string }> {
     const workflowType = workflowTypeName(workflow);
-    const request = startRequestFields(this.ctx.namespace, this.ctx.identity, workflowType, options, this.ctx.converter);
+    const request = await startRequestFields(this.ctx.namespace, this.ctx.identity, workflowType, options, this.ctx.dataConverter);
     try {
       const response = await this.ctx.connection.workflowService.startWorkflowExecution(request);
       return new WorkflowHandle<ResultOf<W>>(this.ctx, options.workflowId, response.runId, response.runId) as WorkflowHandle<
@@ -99,13 +103,14 @@ export class WorkflowClient {
     options: SignalWithStartOptions<W, SignalArgs>,
   ): Promise<WorkflowHandle<ResultOf<W>> & { readonly signaledRunId: string }> {
     const workflowType = workflowTypeName(workflow);
-    const fields = startRequestFields(this.ctx.namespace, this.ctx.identity, workflowType, options, this.ctx.converter);
+    const fields = await startRequestFields(this.ctx.namespace, this.ctx.identity, workflowType, options, this.ctx.dataConverter);
     const signalName = typeof options.signal === 'string' ? options.signal : options.signal.name;
+    const signalInput = { payloads: await encodeToPayloads(this.ctx.dataConverter, options.signalArgs ?? []) };
     try {
       const response = await this.ctx.connection.workflowService.signalWithStartWorkflowExecution({
         ...fields,
         signalName,
-        signalInput: { payloads: toPayloads(this.ctx.converter, options.signalArgs ?? []) },
+        signalInput,
       });
       const handle = new WorkflowHandle<ResultOf<W>>(this.ctx, options.workflowId, undefined, undefined);
       return Object.assign(handle, { signaledRunId: response.runId });
@@ -163,7 +168,10 @@ export class WorkflowClient {
         pageSize: options.pageSize ?? 100,
         nextPageToken,
       });
-      for (const info of response.executions) yield decodeExecutionInfo(info, this.ctx.converter);
+      for (const info of response.executions) {
+        await decodeMapInPlace(this.ctx.dataConverter, info.memo?.fields);
+        yield decodeExecutionInfo(info, this.ctx.converter);
+      }
       nextPageToken = response.nextPageToken.length > 0 ? response.nextPageToken : undefined;
     } while (nextPageToken !== undefined);
   }

@@ -8,17 +8,15 @@ import {
   CancelledFailure,
   TerminatedFailure,
   TimeoutFailure,
-  failureToError,
-  firstValue,
-  fromPayloads,
   retryStateName,
-  toPayloads,
+  type LoadedDataConverter,
   type PayloadConverter,
   type QueryDefinition,
   type SignalDefinition,
   type UpdateDefinition,
 } from '@kairos/sdk-common';
 import type { Connection } from './connection.js';
+import { decodeFailureToError, decodeFirstValue, decodeFromPayloads, decodeMapInPlace, encodeToPayloads } from './data-converter.js';
 import { decodeExecutionInfo, type WorkflowExecutionInfo } from './execution-info.js';
 import { startUpdate, updateName, WorkflowUpdateHandle, WorkflowUpdateStage, type WorkflowUpdateOptions } from './workflow-update.js';
 import {
@@ -38,7 +36,9 @@ export interface ClientContext {
   readonly connection: Connection;
   readonly namespace: string;
   readonly identity: string;
+  /** The data converter's payload converter (`dataConverter.payloadConverter`). */
   readonly converter: PayloadConverter;
+  readonly dataConverter: LoadedDataConverter;
   /** Wraps every wait for a result (a time-skipping client unlocks time around it). */
   readonly waitingForResult: <T>(wait: () => Promise<T>) => Promise<T>;
 }
@@ -87,7 +87,7 @@ export class WorkflowHandle<Result = unknown> {
       if (a.workflowExecutionCompletedEventAttributes) {
         const attrs = a.workflowExecutionCompletedEventAttributes;
         next = attrs.newExecutionRunId || undefined; // cron
-        if (next === undefined || !followRuns) return firstValue<Result>(this.ctx.converter, attrs.result?.payloads);
+        if (next === undefined || !followRuns) return await decodeFirstValue<Result>(this.ctx.dataConverter, attrs.result?.payloads);
       } else if (a.workflowExecutionContinuedAsNewEventAttributes) {
         next = a.workflowExecutionContinuedAsNewEventAttributes.newExecutionRunId ?? '';
         if (!followRuns) throw new WorkflowContinuedAsNewError('Workflow execution continued as new', next);
@@ -95,7 +95,7 @@ export class WorkflowHandle<Result = unknown> {
         const attrs = a.workflowExecutionFailedEventAttributes;
         next = attrs.newExecutionRunId || undefined; // workflow retry
         if (next === undefined || !followRuns) {
-          const cause = attrs.failure ? failureToError(attrs.failure, this.ctx.converter) : undefined;
+          const cause = attrs.failure ? await decodeFailureToError(this.ctx.dataConverter, attrs.failure) : undefined;
           throw new WorkflowFailedError('Workflow execution failed', cause, retryStateName(attrs.retryState));
         }
       } else if (a.workflowExecutionTimedOutEventAttributes) {
@@ -106,7 +106,7 @@ export class WorkflowHandle<Result = unknown> {
           throw new WorkflowFailedError('Workflow execution timed out', cause, retryStateName(attrs.retryState));
         }
       } else if (a.workflowExecutionCanceledEventAttributes) {
-        const details = fromPayloads(this.ctx.converter, a.workflowExecutionCanceledEventAttributes.details?.payloads);
+        const details = await decodeFromPayloads(this.ctx.dataConverter, a.workflowExecutionCanceledEventAttributes.details?.payloads);
         const cause = new CancelledFailure('Workflow canceled', details);
         throw new WorkflowFailedError('Workflow execution cancelled', cause, 'NON_RETRYABLE_FAILURE');
       } else if (a.workflowExecutionTerminatedEventAttributes) {
@@ -145,12 +145,13 @@ export class WorkflowHandle<Result = unknown> {
 
   async signal<Args extends unknown[]>(definition: SignalDefinition<Args> | string, ...args: Args): Promise<void> {
     const signalName = typeof definition === 'string' ? definition : definition.name;
+    const input = { payloads: await encodeToPayloads(this.ctx.dataConverter, args) };
     try {
       await this.ctx.connection.workflowService.signalWorkflowExecution({
         namespace: this.ctx.namespace,
         workflowExecution: this.execution,
         signalName,
-        input: { payloads: toPayloads(this.ctx.converter, args) },
+        input,
         identity: this.ctx.identity,
         requestId: randomUUID(),
       });
@@ -162,11 +163,12 @@ export class WorkflowHandle<Result = unknown> {
   async query<Ret, Args extends unknown[] = []>(definition: QueryDefinition<Ret, Args> | string, ...args: Args): Promise<Ret> {
     const queryType = typeof definition === 'string' ? definition : definition.name;
     let response: temporal.api.workflowservice.v1.QueryWorkflowResponse;
+    const queryArgs = { payloads: await encodeToPayloads(this.ctx.dataConverter, args) };
     try {
       response = await this.ctx.connection.workflowService.queryWorkflow({
         namespace: this.ctx.namespace,
         execution: this.execution,
-        query: { queryType, queryArgs: { payloads: toPayloads(this.ctx.converter, args) } },
+        query: { queryType, queryArgs },
       });
     } catch (error) {
       if (error instanceof ServiceError && error.code === grpc.status.INVALID_ARGUMENT) {
@@ -180,7 +182,7 @@ export class WorkflowHandle<Result = unknown> {
       const status = api.enums.v1.WorkflowExecutionStatus[response.queryRejected.status ?? 0] ?? 'UNSPECIFIED';
       throw new QueryRejectedError(String(status).replace(/^WORKFLOW_EXECUTION_STATUS_/, ''));
     }
-    return firstValue<Ret>(this.ctx.converter, response.queryResult?.payloads);
+    return await decodeFirstValue<Ret>(this.ctx.dataConverter, response.queryResult?.payloads);
   }
 
   /** Sends an update and waits for its result (WorkflowUpdateFailedError when the handler failed). */
@@ -251,6 +253,7 @@ export class WorkflowHandle<Result = unknown> {
     } catch (error) {
       rethrowNotFound(error, this.workflowId, this.runId);
     }
+    await decodeMapInPlace(this.ctx.dataConverter, raw.workflowExecutionInfo?.memo?.fields);
     return { ...decodeExecutionInfo(raw.workflowExecutionInfo, this.ctx.converter), raw };
   }
 

@@ -3,13 +3,13 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { temporal } from '@temporalio/proto';
 import { api } from '@kairos/common';
+import { encodeMapToPayloads, encodeToPayloads } from './data-converter.js';
 import {
   compileRetryPolicy,
   msFromDuration,
   msToProtoDuration,
-  toPayloads,
   type Duration,
-  type PayloadConverter,
+  type LoadedDataConverter,
   type RetryPolicy,
 } from '@kairos/sdk-common';
 
@@ -54,13 +54,13 @@ export function retryPolicyToProto(policy: RetryPolicy): temporal.api.common.v1.
 }
 
 /** The fields StartWorkflowExecution and SignalWithStartWorkflowExecution share. */
-export function startRequestFields(
+export async function startRequestFields(
   namespace: string,
   identity: string,
   workflowType: string,
   options: WorkflowStartOptions,
-  converter: PayloadConverter,
-): temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest {
+  dataConverter: LoadedDataConverter,
+): Promise<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest> {
   const enums = api.enums.v1;
   const request: Record<string, unknown> = {
     namespace,
@@ -69,7 +69,7 @@ export function startRequestFields(
     workflowId: options.workflowId,
     workflowType: { name: workflowType },
     taskQueue: { name: options.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-    input: { payloads: toPayloads(converter, options.args ?? []) },
+    input: { payloads: await encodeToPayloads(dataConverter, options.args ?? []) },
     workflowExecutionTimeout: durationField(options.workflowExecutionTimeout),
     workflowRunTimeout: durationField(options.workflowRunTimeout),
     workflowTaskTimeout: durationField(options.workflowTaskTimeout),
@@ -78,9 +78,7 @@ export function startRequestFields(
   };
   if (options.retry !== undefined) request['retryPolicy'] = retryPolicyToProto(options.retry);
   if (options.memo !== undefined) {
-    request['memo'] = {
-      fields: Object.fromEntries(Object.entries(options.memo).map(([k, v]) => [k, converter.toPayload(v)])),
-    };
+    request['memo'] = { fields: await encodeMapToPayloads(dataConverter, options.memo) };
   }
   if (options.workflowIdReusePolicy !== undefined) {
     request['workflowIdReusePolicy'] = enums.WorkflowIdReusePolicy[`WORKFLOW_ID_REUSE_POLICY_${options.workflowIdReusePolicy}`];

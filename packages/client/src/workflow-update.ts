@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { temporal } from '@temporalio/proto';
 import { api } from '@kairos/common';
-import { failureToError, firstValue, toPayloads, type UpdateDefinition } from '@kairos/sdk-common';
+import type { UpdateDefinition } from '@kairos/sdk-common';
+import { decodeFailureToError, decodeFirstValue, encodeToPayloads } from './data-converter.js';
 import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from './errors.js';
 import type { ClientContext } from './workflow-handle.js';
 
@@ -87,13 +88,15 @@ export class WorkflowUpdateHandle<Ret = unknown> {
       outcome = response.outcome ?? undefined;
     }
     this.knownOutcome = outcome;
-    return outcomeValue<Ret>(this.ctx, outcome);
+    return await outcomeValue<Ret>(this.ctx, outcome);
   }
 }
 
-export function outcomeValue<Ret>(ctx: ClientContext, outcome: Outcome): Ret {
-  if (outcome.failure) throw new WorkflowUpdateFailedError('Workflow Update failed', failureToError(outcome.failure, ctx.converter));
-  return firstValue<Ret>(ctx.converter, outcome.success?.payloads);
+export async function outcomeValue<Ret>(ctx: ClientContext, outcome: Outcome): Promise<Ret> {
+  if (outcome.failure) {
+    throw new WorkflowUpdateFailedError('Workflow Update failed', await decodeFailureToError(ctx.dataConverter, outcome.failure));
+  }
+  return await decodeFirstValue<Ret>(ctx.dataConverter, outcome.success?.payloads);
 }
 
 export interface UpdateCallRequest {
@@ -107,7 +110,10 @@ export interface UpdateCallRequest {
 }
 
 /** The UpdateWorkflowExecution request (also the update operation of update-with-start). */
-export function updateRequest(ctx: ClientContext, call: UpdateCallRequest): temporal.api.workflowservice.v1.IUpdateWorkflowExecutionRequest {
+export async function updateRequest(
+  ctx: ClientContext,
+  call: UpdateCallRequest,
+): Promise<temporal.api.workflowservice.v1.IUpdateWorkflowExecutionRequest> {
   return {
     namespace: ctx.namespace,
     workflowExecution: { workflowId: call.workflowId, runId: call.runId ?? '' },
@@ -115,14 +121,14 @@ export function updateRequest(ctx: ClientContext, call: UpdateCallRequest): temp
     waitPolicy: { lifecycleStage: stageToProto(call.waitForStage) },
     request: {
       meta: { updateId: call.updateId ?? randomUUID(), identity: ctx.identity },
-      input: { name: call.name, args: { payloads: toPayloads(ctx.converter, call.args) } },
+      input: { name: call.name, args: { payloads: await encodeToPayloads(ctx.dataConverter, call.args) } },
     },
   };
 }
 
 /** Sends an update and repeats the call until the stage asked for is reached. */
 export async function startUpdate<Ret>(ctx: ClientContext, call: UpdateCallRequest): Promise<WorkflowUpdateHandle<Ret>> {
-  const request = updateRequest(ctx, call);
+  const request = await updateRequest(ctx, call);
   let response: UpdateResponse;
   try {
     response = await ctx.connection.workflowService.updateWorkflowExecution(request);

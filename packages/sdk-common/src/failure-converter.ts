@@ -91,7 +91,8 @@ export function failureToError(failure: ProtoFailure, converter: PayloadConverte
     failure.cause !== undefined && failure.cause !== null && depth < MAX_CAUSE_DEPTH
       ? failureToError(failure.cause, converter, depth + 1)
       : undefined;
-  const message = failure.message ?? '';
+  const common = encodedCommonAttributes(failure, converter);
+  const message = common.message ?? failure.message ?? '';
   let error: TemporalFailure;
   if (failure.applicationFailureInfo) {
     const info = failure.applicationFailureInfo;
@@ -138,8 +139,29 @@ export function failureToError(failure: ProtoFailure, converter: PayloadConverte
     error = new TemporalFailure(message, cause);
   }
   error.failure = failure;
-  if (failure.stackTrace) error.stack = failure.stackTrace;
+  const stackTrace = common.stackTrace ?? failure.stackTrace;
+  if (stackTrace) error.stack = stackTrace;
   return error;
+}
+
+/**
+ * Message and stack trace of a failure written with `encodeCommonAttributes` (the official SDK's
+ * JSON `{ message, stack_trace }` in `encodedAttributes`); empty when it has none.
+ */
+function encodedCommonAttributes(failure: ProtoFailure, converter: PayloadConverter): { message?: string; stackTrace?: string } {
+  if (!failure.encodedAttributes) return {};
+  let attributes: unknown;
+  try {
+    attributes = converter.fromPayload(failure.encodedAttributes);
+  } catch {
+    return {};
+  }
+  if (typeof attributes !== 'object' || attributes === null) return {};
+  const { message, stack_trace: stackTrace } = attributes as { message?: unknown; stack_trace?: unknown };
+  return {
+    message: typeof message === 'string' ? message : undefined,
+    stackTrace: typeof stackTrace === 'string' ? stackTrace : undefined,
+  };
 }
 
 /** Scheduled event id of an activity failure (0 when absent): used by tests and error messages. */

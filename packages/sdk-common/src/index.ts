@@ -1,6 +1,7 @@
 // @kairos/sdk-common: what the client, worker, activity and workflow packages share. Safe to load
 // inside the workflow sandbox: no Node built-ins and no runtime dependency.
 export * from './payload.js';
+export * from './data-converter.js';
 export * from './duration.js';
 export * from './retry-policy.js';
 export * from './proto-shapes.js';

@@ -11,11 +11,15 @@ import { timestampToMs } from '@kairos/common';
 import {
   ApplicationFailure,
   CancelledFailure,
-  defaultPayloadConverter,
+  decodePayloads,
+  encodeFailureInPlace,
+  encodePayloads,
   errorToFailure,
   fromPayloads,
   protoDurationToMs,
   toPayloads,
+  type Payload,
+  type ProtoFailure,
 } from '@kairos/sdk-common';
 import type { CompiledWorkerOptions } from './worker-options.js';
 import type { WorkerLogger } from './logger.js';
@@ -23,7 +27,6 @@ import { hostPayload } from './replay/commands.js';
 import { HeartbeatSender } from './heartbeat-sender.js';
 
 type ActivityTask = temporal.api.workflowservice.v1.PollActivityTaskQueueResponse;
-const converter = defaultPayloadConverter;
 
 /** Why the worker itself cancelled an activity. */
 export const WORKER_SHUTDOWN = 'WORKER_SHUTDOWN';
@@ -41,9 +44,28 @@ export class ActivityTaskHandler {
     return this.options.connection.workflowService;
   }
 
+  /** Values as wire payloads: the payload converter, then the codec chain. */
+  private async encode(values: readonly unknown[]): Promise<{ payloads: Payload[] }> {
+    const { payloadConverter, payloadCodecs } = this.options.dataConverter;
+    return { payloads: await encodePayloads(payloadCodecs, toPayloads(payloadConverter, values).map(hostPayload)) };
+  }
+
+  private async decode(payloads: Payload[] | null | undefined): Promise<unknown[]> {
+    const { payloadConverter, payloadCodecs } = this.options.dataConverter;
+    return fromPayloads(payloadConverter, await decodePayloads(payloadCodecs, payloads ?? []));
+  }
+
   async handle(task: ActivityTask): Promise<void> {
     const activityType = task.activityType?.name ?? '';
-    const info = this.infoOf(task);
+    // A codec or converter that cannot read the task's payloads fails the activity, as in the official worker.
+    let heartbeatDetails: unknown;
+    let unreadable: unknown;
+    try {
+      heartbeatDetails = (await this.decode(task.heartbeatDetails?.payloads))[0];
+    } catch (error) {
+      unreadable = error;
+    }
+    const info = this.infoOf(task, heartbeatDetails);
     const controller = new AbortController();
     this.running.add(controller);
     let lastHeartbeatDetails: unknown;
@@ -56,7 +78,7 @@ export class ActivityTaskHandler {
       try {
         const response = await this.service.recordActivityTaskHeartbeat({
           taskToken: task.taskToken,
-          details: { payloads: toPayloads(converter, [details]).map(hostPayload) },
+          details: await this.encode([details]),
           identity: this.options.identity,
           namespace: this.options.namespace,
         });
@@ -72,17 +94,18 @@ export class ActivityTaskHandler {
       heartbeats.record(details);
     });
     try {
+      if (unreadable !== undefined) throw unreadable;
       const fn = this.options.activities[activityType];
       if (fn === undefined) {
         const known = Object.keys(this.options.activities).join(', ');
         throw ApplicationFailure.retryable(`Activity function ${activityType} is not registered on this worker, available activities: [${known}]`, 'NotFoundError');
       }
-      const args = fromPayloads(converter, task.input?.payloads) as never[];
+      const args = (await this.decode(task.input?.payloads)) as never[];
       const result = await runWithActivityContext(context, () => fn(...args));
       heartbeats.stop();
       await this.service.respondActivityTaskCompleted({
         taskToken: task.taskToken,
-        result: { payloads: [hostPayload(converter.toPayload(result))] },
+        result: await this.encode([result]),
         identity: this.options.identity,
         namespace: this.options.namespace,
       });
@@ -96,12 +119,12 @@ export class ActivityTaskHandler {
 
   private async reportFailure(task: ActivityTask, signal: AbortSignal, error: unknown, lastHeartbeatDetails: unknown): Promise<void> {
     const reason: unknown = signal.reason;
-    const details = lastHeartbeatDetails === undefined ? undefined : { payloads: toPayloads(converter, [lastHeartbeatDetails]).map(hostPayload) };
+    const details = lastHeartbeatDetails === undefined ? undefined : await this.encode([lastHeartbeatDetails]);
     if (signal.aborted && reason instanceof CancelledFailure && reason.message === 'NOT_FOUND') return; // nobody to tell
     if (signal.aborted && reason instanceof CancelledFailure && reason.message === 'CANCELLED' && error instanceof CancelledFailure) {
       await this.service.respondActivityTaskCanceled({
         taskToken: task.taskToken,
-        details: { payloads: toPayloads(converter, error.details).map(hostPayload) },
+        details: await this.encode(error.details),
         identity: this.options.identity,
         namespace: this.options.namespace,
       });
@@ -111,9 +134,12 @@ export class ActivityTaskHandler {
     const failure = error instanceof CancelledFailure && reason instanceof CancelledFailure && reason.message === WORKER_SHUTDOWN
       ? ApplicationFailure.retryable('worker shutting down', 'WorkerShutdown')
       : error;
+    // A copy: a failure that came from the server is returned as it is, and must stay readable where it came from.
+    const protoFailure: ProtoFailure = structuredClone(errorToFailure(failure, this.options.dataConverter.payloadConverter));
+    await encodeFailureInPlace(this.options.dataConverter, protoFailure);
     await this.service.respondActivityTaskFailed({
       taskToken: task.taskToken,
-      failure: errorToFailure(failure, converter) as temporal.api.failure.v1.IFailure,
+      failure: protoFailure as temporal.api.failure.v1.IFailure,
       identity: this.options.identity,
       namespace: this.options.namespace,
       lastHeartbeatDetails: details,
@@ -125,7 +151,7 @@ export class ActivityTaskHandler {
     for (const controller of this.running) controller.abort(new CancelledFailure(WORKER_SHUTDOWN));
   }
 
-  private infoOf(task: ActivityTask): ActivityInfo {
+  private infoOf(task: ActivityTask, heartbeatDetails: unknown): ActivityInfo {
     const heartbeatTimeoutMs = protoDurationToMs(task.heartbeatTimeout);
     return {
       taskToken: task.taskToken,
@@ -137,7 +163,7 @@ export class ActivityTaskHandler {
       taskQueue: this.options.taskQueue,
       attempt: task.attempt,
       isLocal: false,
-      heartbeatDetails: fromPayloads(converter, task.heartbeatDetails?.payloads)[0],
+      heartbeatDetails,
       heartbeatTimeoutMs: heartbeatTimeoutMs === 0 ? undefined : heartbeatTimeoutMs,
       startToCloseTimeoutMs: protoDurationToMs(task.startToCloseTimeout) ?? 0,
       scheduleToCloseTimeoutMs: protoDurationToMs(task.scheduleToCloseTimeout) ?? 0,

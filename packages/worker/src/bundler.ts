@@ -21,6 +21,11 @@ export interface BundleOptions {
    * written for the official SDK unchanged.
    */
   aliases?: Readonly<Record<string, string>>;
+  /**
+   * A module exporting `payloadConverter` (the worker's `dataConverter.payloadConverterPath`): bundled
+   * with the workflows, it converts the workflow code's values.
+   */
+  payloadConverterPath?: string;
   /** Modules that may be imported but are never called; replaced by empty modules. */
   ignoreModules?: readonly string[];
 }
@@ -44,10 +49,17 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
   const workflowsPath = path.resolve(options.workflowsPath);
   const runtimePath = resolveRuntime(workflowsPath);
   const ignored = new Set(options.ignoreModules ?? []);
+  const converterPath = options.payloadConverterPath === undefined ? undefined : path.resolve(options.payloadConverterPath);
   const entry = [
     `import * as workflows from ${JSON.stringify(workflowsPath)};`,
     `import { installWorkflowRuntime } from ${JSON.stringify(runtimePath)};`,
-    'installWorkflowRuntime(workflows);',
+    ...(converterPath === undefined
+      ? ['installWorkflowRuntime(workflows);']
+      : [
+          `import * as converterModule from ${JSON.stringify(converterPath)};`,
+          'if (converterModule.payloadConverter === undefined) throw new Error("the module at payloadConverterPath does not export payloadConverter");',
+          'installWorkflowRuntime(workflows, converterModule.payloadConverter);',
+        ]),
   ].join('\n');
   const sandboxGuard: esbuild.Plugin = {
     name: 'kairos-sandbox-guard',

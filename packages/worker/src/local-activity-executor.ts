@@ -7,7 +7,6 @@
 import { runWithActivityContext, Context, type ActivityInfo } from '@kairos/activity';
 import {
   ApplicationFailure,
-  defaultPayloadConverter,
   errorToFailure,
   fromPayloads,
   type LocalActivityCommandOptions,
@@ -18,7 +17,6 @@ import {
 import { api } from '@kairos/common';
 import type { CompiledWorkerOptions } from './worker-options.js';
 
-const converter = defaultPayloadConverter;
 const TimeoutType = api.enums.v1.TimeoutType;
 const DEFAULT_LOCAL_RETRY_THRESHOLD_MS = 60_000;
 
@@ -61,6 +59,10 @@ export function retryBackoffMs(options: LocalActivityCommandOptions, attempt: nu
 export class LocalActivityExecutor {
   constructor(private readonly options: CompiledWorkerOptions) {}
 
+  private get converter() {
+    return this.options.dataConverter.payloadConverter;
+  }
+
   /** Runs the activity until it completes, fails for good, times out for good or must back off durably. */
   async execute(request: LocalActivityRequest, run: LocalActivityRun, signal: AbortSignal): Promise<LocalActivityMarker> {
     const o = request.options;
@@ -82,10 +84,10 @@ export class LocalActivityExecutor {
       const started = Date.now();
       try {
         const result = await this.runAttempt(request, run, attempt, originalScheduleTimeMs, startToCloseMs, scheduleToCloseDeadline, signal);
-        return { ...marker(attempt, Date.now() - started), result: converter.toPayload(result) };
+        return { ...marker(attempt, Date.now() - started), result: this.converter.toPayload(result) };
       } catch (error) {
         const runtimeMs = Date.now() - started;
-        const failure = error instanceof AttemptTimeout ? timeoutFailure(error.timeoutType) : errorToFailure(error, converter);
+        const failure = error instanceof AttemptTimeout ? timeoutFailure(error.timeoutType) : errorToFailure(error, this.converter);
         const final = { ...marker(attempt, runtimeMs), failure };
         if (signal.aborted) return final;
         if (error instanceof AttemptTimeout && error.timeoutType !== TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE) return final;
@@ -144,7 +146,7 @@ export class LocalActivityExecutor {
     const first = limits.sort((a, b) => a.ms - b.ms)[0];
     let timer: NodeJS.Timeout | undefined;
     try {
-      const attemptPromise = runWithActivityContext(context, () => fn(...(fromPayloads(converter, request.args) as never[])));
+      const attemptPromise = runWithActivityContext(context, () => fn(...(fromPayloads(this.converter, request.args) as never[])));
       if (first === undefined) return await attemptPromise;
       const timeout = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(() => {

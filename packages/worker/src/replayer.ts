@@ -4,12 +4,17 @@ import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, type WorkflowBundle } from './bundler.js';
 import { HistoryReplayer } from './replay/history-replayer.js';
 import { CompiledBundle, WorkflowSandbox } from './sandbox.js';
+import { DefaultFailureConverter, defaultPayloadConverter } from '@kairos/sdk-common';
+import { WorkflowCodecRunner } from './workflow-codec.js';
+import type { DataConverter } from './worker-options.js';
 
 export interface ReplayHistoryOptions {
   workflowsPath?: string;
   workflowBundle?: WorkflowBundle;
   bundlerAliases?: Record<string, string>;
   namespace?: string;
+  /** Needed to replay a history whose payloads a codec encoded, or that a custom converter wrote. */
+  dataConverter?: DataConverter;
 }
 
 export async function runReplayHistory(
@@ -20,9 +25,19 @@ export async function runReplayHistory(
   let bundle = options.workflowBundle;
   if (bundle === undefined) {
     if (options.workflowsPath === undefined) throw new TypeError('runReplayHistory needs workflowsPath or workflowBundle');
-    bundle = await bundleWorkflowCode({ workflowsPath: options.workflowsPath, aliases: options.bundlerAliases });
+    bundle = await bundleWorkflowCode({
+      workflowsPath: options.workflowsPath,
+      aliases: options.bundlerAliases,
+      payloadConverterPath: options.dataConverter?.payloadConverterPath,
+    });
   }
   const events = history.events ?? [];
+  const codecs = new WorkflowCodecRunner({
+    payloadConverter: defaultPayloadConverter,
+    payloadCodecs: options.dataConverter?.payloadCodecs ?? [],
+    failureConverter: new DefaultFailureConverter(),
+  });
+  await codecs.decodeHistory(events);
   const started = events[0]?.workflowExecutionStartedEventAttributes;
   const runId = started?.originalExecutionRunId || 'replay-run';
   const sandbox = new WorkflowSandbox(new CompiledBundle(bundle), { activationTimeoutMs: undefined, logPrefix: `[replay(${workflowId})]` });

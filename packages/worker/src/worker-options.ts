@@ -2,10 +2,34 @@
 import os from 'node:os';
 import v8 from 'node:v8';
 import type { Connection } from '@kairos/client';
-import { msFromDuration, type Duration } from '@kairos/sdk-common';
+import {
+  DefaultFailureConverter,
+  defaultPayloadConverter,
+  msFromDuration,
+  type Duration,
+  type LoadedDataConverter,
+  type PayloadCodec,
+  type PayloadConverter,
+} from '@kairos/sdk-common';
 import type { WorkflowBundle } from './bundler.js';
 
 export type ActivityFunction = (...args: never[]) => unknown;
+
+/** The worker's `dataConverter` option, as the official worker's; see docs/sdk.md, "Data converters". */
+export interface DataConverter {
+  /**
+   * A module exporting `payloadConverter`: bundled with the workflows (so it must be sandbox-safe:
+   * no Node built-ins) and imported by the worker for activities.
+   */
+  payloadConverterPath?: string;
+  /** Applied in order on encode, in reverse order on decode, outside the sandbox. */
+  payloadCodecs?: PayloadCodec[];
+  /**
+   * `new DefaultFailureConverter({ encodeCommonAttributes: true })` hides failure messages and stack
+   * traces in a payload. (The official worker takes a `failureConverterPath` instead.)
+   */
+  failureConverter?: DefaultFailureConverter;
+}
 
 export interface WorkerOptions {
   connection: Connection;
@@ -20,6 +44,7 @@ export interface WorkerOptions {
   /** Activity functions by name; an activities module (`import * as activities`) works as it is. */
   activities?: object;
   identity?: string;
+  dataConverter?: DataConverter;
   /**
    * At most this many workflow tasks run at once; default 40. With the workflow cache on it is at
    * least 2 (one slot for each of the normal and the sticky queue's pollers), as in the official SDK.
@@ -59,6 +84,9 @@ export interface CompiledWorkerOptions {
   readonly taskQueue: string;
   readonly identity: string;
   readonly activities: Readonly<Record<string, ActivityFunction>>;
+  /** Its payload converter is the one of `payloadConverterPath` (loaded by Worker.create) or the default. */
+  readonly dataConverter: LoadedDataConverter;
+  readonly payloadConverterPath: string | undefined;
   readonly maxConcurrentWorkflowTaskExecutions: number;
   readonly maxConcurrentActivityTaskExecutions: number;
   readonly maxConcurrentWorkflowTaskPolls: number;
@@ -94,7 +122,8 @@ function splitPollers(pollers: number, ratio: number, sticky: boolean): { normal
   return { normal, sticky: Math.max(pollers - normal, 1) };
 }
 
-export function compileWorkerOptions(options: WorkerOptions): CompiledWorkerOptions {
+/** `payloadConverter`: the export of `dataConverter.payloadConverterPath`, which the caller imported. */
+export function compileWorkerOptions(options: WorkerOptions, payloadConverter: PayloadConverter = defaultPayloadConverter): CompiledWorkerOptions {
   if (options.taskQueue === '') throw new TypeError('taskQueue must not be empty');
   const debug = ['1', 'true'].includes(process.env['KAIROS_WORKFLOW_DEBUG'] ?? '');
   const maxCachedWorkflows = options.maxCachedWorkflows ?? defaultMaxCachedWorkflows();
@@ -114,6 +143,12 @@ export function compileWorkerOptions(options: WorkerOptions): CompiledWorkerOpti
     activities: Object.fromEntries(
       Object.entries(options.activities ?? {}).filter((entry): entry is [string, ActivityFunction] => typeof entry[1] === 'function'),
     ),
+    dataConverter: {
+      payloadConverter,
+      payloadCodecs: [...(options.dataConverter?.payloadCodecs ?? [])],
+      failureConverter: options.dataConverter?.failureConverter ?? new DefaultFailureConverter(),
+    },
+    payloadConverterPath: options.dataConverter?.payloadConverterPath,
     maxConcurrentWorkflowTaskExecutions: maxCachedWorkflows > 0 ? Math.max(workflowSlots, 2) : workflowSlots,
     maxConcurrentActivityTaskExecutions: positiveInteger('maxConcurrentActivityTaskExecutions', options.maxConcurrentActivityTaskExecutions, 100),
     maxConcurrentWorkflowTaskPolls: pollers.normal + pollers.sticky,

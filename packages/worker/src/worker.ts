@@ -6,6 +6,8 @@
 // activities are cancelled; then ShutdownWorker tells the server the sticky queue is gone, so that its
 // tasks move to the normal queue at once) → STOPPED (run resolves).
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import type { temporal } from '@temporalio/proto';
 import { ServiceError } from '@kairos/client';
@@ -21,7 +23,18 @@ import type { WorkflowCacheStats } from './workflow-cache.js';
 import { WorkflowTaskHandler } from './workflow-task-handler.js';
 import { compileWorkerOptions, type CompiledWorkerOptions, type WorkerOptions } from './worker-options.js';
 import { api } from '@kairos/common';
-import { msToProtoDuration } from '@kairos/sdk-common';
+import { msToProtoDuration, type PayloadConverter } from '@kairos/sdk-common';
+
+/** The `payloadConverter` export of the module at `dataConverter.payloadConverterPath`, for activities. */
+export async function loadPayloadConverter(modulePath: string | undefined): Promise<PayloadConverter | undefined> {
+  if (modulePath === undefined) return undefined;
+  const loaded = (await import(pathToFileURL(path.resolve(modulePath)).href)) as { payloadConverter?: PayloadConverter };
+  const converter = loaded.payloadConverter;
+  if (typeof converter?.toPayload !== 'function' || typeof converter.fromPayload !== 'function') {
+    throw new TypeError(`the module at payloadConverterPath (${modulePath}) does not export a payloadConverter`);
+  }
+  return converter;
+}
 
 /** Fails worker creation early, as the official worker does, when the namespace does not exist. */
 async function checkNamespace(options: CompiledWorkerOptions): Promise<void> {
@@ -65,10 +78,14 @@ export class Worker {
 
   /** Creates a worker; bundles `workflowsPath` (esbuild) when given. */
   static async create(options: WorkerOptions & { logger?: WorkerLogger }): Promise<Worker> {
-    const compiled = compileWorkerOptions(options);
+    const compiled = compileWorkerOptions(options, await loadPayloadConverter(options.dataConverter?.payloadConverterPath));
     let bundle: WorkflowBundle | undefined = options.workflowBundle;
     if (bundle === undefined && options.workflowsPath !== undefined) {
-      bundle = await bundleWorkflowCode({ workflowsPath: options.workflowsPath, aliases: options.bundlerAliases });
+      bundle = await bundleWorkflowCode({
+        workflowsPath: options.workflowsPath,
+        aliases: options.bundlerAliases,
+        payloadConverterPath: compiled.payloadConverterPath,
+      });
     }
     if (bundle === undefined && Object.keys(compiled.activities).length === 0) {
       throw new TypeError('a worker needs workflows (workflowsPath or workflowBundle) or activities');

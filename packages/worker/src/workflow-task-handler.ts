@@ -26,7 +26,6 @@ import { ServiceError } from '@kairos/client';
 import { api } from '@kairos/common';
 import {
   errorToFailure,
-  defaultPayloadConverter,
   int64ToNumber,
   type ActivationCompletion,
   type LocalActivityMarker,
@@ -44,6 +43,7 @@ import { emptyCacheStats, WorkflowCache, type CachedRun, type WorkflowCacheStats
 import { fullHistory, pollHistory } from './history-pages.js';
 import type { CompiledWorkerOptions } from './worker-options.js';
 import type { WorkerLogger } from './logger.js';
+import { WorkflowCodecRunner } from './workflow-codec.js';
 
 type PollResponse = temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -107,6 +107,7 @@ export class WorkflowTaskHandler {
   /** The last task of each run with a task in this worker: tasks of one run run one after the other. */
   private readonly runQueues = new Map<string, Promise<void>>();
   private readonly localActivities: LocalActivityExecutor;
+  private readonly codec: WorkflowCodecRunner;
 
   /**
    * `stickyAttributes`: what completions carry to keep the run's next task on this worker; undefined
@@ -120,6 +121,7 @@ export class WorkflowTaskHandler {
   ) {
     if (options.maxCachedWorkflows > 0) this.cache = new WorkflowCache(options.maxCachedWorkflows);
     this.localActivities = new LocalActivityExecutor(options);
+    this.codec = new WorkflowCodecRunner(options.dataConverter);
   }
 
   private get service() {
@@ -166,13 +168,13 @@ export class WorkflowTaskHandler {
     } catch (error) {
       let send: () => Promise<void>;
       if (task.query) {
-        send = () => this.respondLegacyQuery(task, { queryId: 'legacy', failure: errorToFailure(error, defaultPayloadConverter) });
+        send = () => this.respondLegacyQuery(task, { queryId: 'legacy', failure: errorToFailure(error, this.options.dataConverter.payloadConverter) });
       } else {
         const cause =
           error instanceof NondeterminismError
             ? enums.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
             : enums.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE;
-        send = () => this.failTask(task, run, errorToFailure(error, defaultPayloadConverter), cause);
+        send = () => this.failTask(task, run, errorToFailure(error, this.options.dataConverter.payloadConverter), cause);
       }
       answer = { send: () => answered(send()), run: undefined };
     }
@@ -235,10 +237,23 @@ export class WorkflowTaskHandler {
     return { live, events: await fullHistory(this.service, this.options.namespace, run, events) };
   }
 
+  /** The task's events, decoded (runForTask reads each event once, so each is decoded once). */
+  private async decodedRunForTask(task: PollResponse, run: RunIdentity): Promise<{ live: CachedRun; events: HistoryEvent[] }> {
+    const result = await this.runForTask(task, run);
+    try {
+      await this.codec.decodeHistory(result.events);
+      for (const query of Object.values(task.queries ?? {})) await this.codec.decodeQuery(query);
+    } catch (error) {
+      this.evict(result.live);
+      throw error;
+    }
+    return result;
+  }
+
   /** Runs the task and returns how to answer the server. */
   private async process(task: PollResponse, run: RunIdentity): Promise<Answer> {
     if (task.query) return await this.processLegacyQuery(task, run);
-    const { live, events } = await this.runForTask(task, run);
+    const { live, events } = await this.decodedRunForTask(task, run);
     try {
       return await this.activate(task, run, live, events);
     } catch (error) {
@@ -249,7 +264,7 @@ export class WorkflowTaskHandler {
 
   private async activate(task: PollResponse, run: RunIdentity, liveRun: CachedRun, events: HistoryEvent[]): Promise<Answer> {
     const { sandbox, replayer } = liveRun;
-    const updates = new LiveUpdates(task.messages);
+    const updates = new LiveUpdates(await this.codec.decodeMessages(task.messages));
     const outcome = await sandbox.runExclusive(() => replayer.replay(events, updates.jobs));
     if (outcome.live === undefined) throw new Error('the workflow task history does not end with a started workflow task');
     const live = await this.runLocalActivities(liveRun, outcome.live, run, task.workflowType?.name ?? '');
@@ -278,7 +293,11 @@ export class WorkflowTaskHandler {
         }
       });
     }
-    const { commands, messages } = completionCommands(live.commands, (command) => updates.answer(command, replayer.acceptedUpdateRequest), commandContext);
+    const encoded = await this.codec.encodeCompletion({
+      ...completionCommands(live.commands, (command) => updates.answer(command, replayer.acceptedUpdateRequest), commandContext),
+      queryResults,
+    });
+    const { commands, messages, queryResults: encodedQueryResults } = encoded;
     const closing = live.commands.some((command) => CLOSING_COMMANDS.has(command.kind));
     const stickyAttributes = this.cache !== undefined && !closing ? this.stickyAttributes() : undefined;
     const request = {
@@ -287,7 +306,7 @@ export class WorkflowTaskHandler {
       namespace: this.options.namespace,
       commands,
       messages,
-      queryResults,
+      queryResults: encodedQueryResults,
       stickyAttributes,
       // A discarded speculative task (its updates only rejected) comes back with
       // reset_history_event_id: the run then leaves the cache, so any events it carried are simply
@@ -347,6 +366,7 @@ export class WorkflowTaskHandler {
    */
   private async processLegacyQuery(task: PollResponse, run: RunIdentity): Promise<Answer> {
     const query = task.query as temporal.api.query.v1.IWorkflowQuery;
+    await this.codec.decodeQuery(query);
     const request = { queryId: 'legacy', queryType: query.queryType ?? '', args: query.queryArgs?.payloads ?? [] };
     const cached = this.cache?.peek(run.runId);
     if (cached !== undefined && this.cache !== undefined && int64ToNumber(task.previousStartedEventId) === cached.replayer.lastLiveStartedEventId) {
@@ -355,6 +375,7 @@ export class WorkflowTaskHandler {
       return { send: () => answered(this.respondLegacyQuery(task, answer)), run: undefined };
     }
     const events = await pollHistory(this.service, this.options.namespace, task, run);
+    await this.codec.decodeHistory(events);
     const replay = this.newRun(task, run);
     try {
       // A legacy query task carries no update requests.
@@ -382,14 +403,14 @@ export class WorkflowTaskHandler {
     await this.service.respondWorkflowTaskFailed({
       taskToken: task.taskToken,
       cause,
-      failure: failure as temporal.api.failure.v1.IFailure,
+      failure: (await this.codec.encodeFailure(failure)) as temporal.api.failure.v1.IFailure,
       identity: this.options.identity,
       namespace: this.options.namespace,
     });
   }
 
   private async respondLegacyQuery(task: PollResponse, answer: QueryAnswer): Promise<void> {
-    const result = queryResult(answer);
+    const result = await this.codec.encodeQueryResult(queryResult(answer));
     await this.service.respondQueryTaskCompleted({
       taskToken: task.taskToken,
       namespace: this.options.namespace,

@@ -5,7 +5,7 @@
 // The worker evaluates the bundle once per run in one `node:vm` context shared by all runs (as the
 // official SDK's reuseV8Context): each run gets its own instances of every module (workflow code's
 // module state included), and the worker swaps each run's own globals in and out around its steps.
-import type { Activation, ActivationCompletion, QueryAnswer, QueryRequest } from '@kairos/sdk-common';
+import type { Activation, ActivationCompletion, PayloadConverter, QueryAnswer, QueryRequest } from '@kairos/sdk-common';
 import { DeterminismViolationError, IllegalStateError } from './errors.js';
 import { Activator, getActivator, maybeActivator, setActivator } from './runtime.js';
 import { CancellationScope } from './cancellation-scope.js';
@@ -108,12 +108,15 @@ function durableTimeouts(): Pick<SandboxBridge, 'setTimeout' | 'clearTimeout'> {
   };
 }
 
-/** Called by the bundle's entry once per run: this evaluation's modules are that run's own. */
-export function installWorkflowRuntime(workflows: Readonly<Record<string, unknown>>): void {
+/**
+ * Called by the bundle's entry once per run: this evaluation's modules are that run's own.
+ * `payloadConverter`: the export of the worker's `dataConverter.payloadConverterPath`, when it has one.
+ */
+export function installWorkflowRuntime(workflows: Readonly<Record<string, unknown>>, payloadConverter?: PayloadConverter): void {
   if (!(OVERRIDES_INSTALLED in globalThis)) installGlobalOverrides();
   const bridge: SandboxBridge = {
     activate(activation) {
-      if (maybeActivator() === undefined) setActivator(new Activator(workflows));
+      if (maybeActivator() === undefined) setActivator(new Activator(workflows, payloadConverter));
       getActivator().activate(activation);
     },
     tryUnblockConditions: () => getActivator().tryUnblockConditions(),

@@ -57,7 +57,6 @@ function jobRank(job: ActivationJob): number {
 }
 
 export class Activator {
-  readonly converter: PayloadConverter = defaultPayloadConverter;
   info: WorkflowInfo | undefined;
   now = 0;
   random: () => number = () => 0.5;
@@ -85,10 +84,16 @@ export class Activator {
   /** Signal handlers that returned a promise which has not settled yet (for allHandlersFinished). */
   inProgressSignals = 0;
   private readonly bufferedSignals: { signalName: string; args: Payload[] }[] = [];
-  private readonly queries = new QueryRunner(this.converter);
+  private readonly queries: QueryRunner;
   rootScope: CancellationScope | undefined;
 
-  constructor(private readonly workflows: Readonly<Record<string, unknown>>) {}
+  /** `converter`: the worker's custom payload converter (`dataConverter.payloadConverterPath`), loaded in the bundle. */
+  constructor(
+    private readonly workflows: Readonly<Record<string, unknown>>,
+    readonly converter: PayloadConverter = defaultPayloadConverter,
+  ) {
+    this.queries = new QueryRunner(converter);
+  }
 
   activate(activation: Activation): void {
     this.now = activation.timestampMs;
