@@ -36,3 +36,19 @@ export {
   type PayloadCodec,
   type PayloadConverter,
 } from '@kairos/sdk-common';
+export type {
+  ClientInterceptors,
+  Headers,
+  Next,
+  WorkflowCancelInput,
+  WorkflowClientInterceptor,
+  WorkflowDescribeInput,
+  WorkflowExecution,
+  WorkflowQueryInput,
+  WorkflowSignalInput,
+  WorkflowSignalWithStartInput,
+  WorkflowStartInput,
+  WorkflowStartUpdateInput,
+  WorkflowStartUpdateOutput,
+  WorkflowTerminateInput,
+} from './interceptors.js';

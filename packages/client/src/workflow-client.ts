@@ -2,6 +2,7 @@
 // that `client.workflow.start(...)` code carries over.
 import * as grpc from '@grpc/grpc-js';
 import {
+  composeInterceptors,
   type PayloadConverter,
   type SignalDefinition,
   type UpdateDefinition,
@@ -14,6 +15,7 @@ import { decodeExecutionInfo, type WorkflowExecutionInfo } from './execution-inf
 import { ServiceError, WorkflowExecutionAlreadyStartedError } from './errors.js';
 import { WorkflowHandle, type ClientContext, type ResultOptions } from './workflow-handle.js';
 import { defaultIdentity, startRequestFields, type WorkflowStartOptions } from './workflow-options.js';
+import { encodeHeaders, type ClientInterceptors, type WorkflowClientInterceptor } from './interceptors.js';
 import { startUpdateWithStart, type WithStartWorkflowOperation } from './update-with-start.js';
 import { updateName, WorkflowUpdateStage, type WorkflowUpdateHandle, type WorkflowUpdateOptions } from './workflow-update.js';
 
@@ -25,6 +27,8 @@ export interface WorkflowClientOptions {
   dataConverter?: DataConverter;
   /** Same as `dataConverter.payloadConverter` (which wins when both are given). */
   payloadConverter?: PayloadConverter;
+  /** Interceptors of the client's calls; see docs/sdk.md, "Interceptors". */
+  interceptors?: ClientInterceptors;
 }
 
 type WorkflowArg = string | Workflow;
@@ -54,6 +58,7 @@ export class WorkflowClient {
       identity: options.identity ?? defaultIdentity(),
       converter: dataConverter.payloadConverter,
       dataConverter,
+      interceptors: [...(options.interceptors?.workflow ?? [])],
       waitingForResult: (wait) => this.waitingForResult(wait),
     };
   }
@@ -80,15 +85,17 @@ export class WorkflowClient {
     options: WorkflowStartOptions<ArgsOf<W>>,
   ): Promise<WorkflowHandle<ResultOf<W>> & { readonly runId: string }> {
     const workflowType = workflowTypeName(workflow);
-    const request = await startRequestFields(this.ctx.namespace, this.ctx.identity, workflowType, options, this.ctx.dataConverter);
-    try {
-      const response = await this.ctx.connection.workflowService.startWorkflowExecution(request);
-      return new WorkflowHandle<ResultOf<W>>(this.ctx, options.workflowId, response.runId, response.runId) as WorkflowHandle<
-        ResultOf<W>
-      > & { readonly runId: string };
-    } catch (error) {
-      throw this.startError(error, options.workflowId, workflowType);
-    }
+    const start = composeInterceptors<WorkflowClientInterceptor, 'start'>(this.ctx.interceptors, 'start', async (input) => {
+      const request = await startRequestFields(this.ctx.namespace, this.ctx.identity, input.workflowType, input.options, this.ctx.dataConverter);
+      request.header = await encodeHeaders(this.ctx.dataConverter, input.headers);
+      try {
+        return (await this.ctx.connection.workflowService.startWorkflowExecution(request)).runId;
+      } catch (error) {
+        throw this.startError(error, input.options.workflowId, input.workflowType);
+      }
+    });
+    const runId = await start({ workflowType, headers: {}, options });
+    return new WorkflowHandle<ResultOf<W>>(this.ctx, options.workflowId, runId, runId) as WorkflowHandle<ResultOf<W>> & { readonly runId: string };
   }
 
   /** Starts a workflow and waits for its result (following continue-as-new). */
@@ -103,20 +110,25 @@ export class WorkflowClient {
     options: SignalWithStartOptions<W, SignalArgs>,
   ): Promise<WorkflowHandle<ResultOf<W>> & { readonly signaledRunId: string }> {
     const workflowType = workflowTypeName(workflow);
-    const fields = await startRequestFields(this.ctx.namespace, this.ctx.identity, workflowType, options, this.ctx.dataConverter);
     const signalName = typeof options.signal === 'string' ? options.signal : options.signal.name;
-    const signalInput = { payloads: await encodeToPayloads(this.ctx.dataConverter, options.signalArgs ?? []) };
-    try {
-      const response = await this.ctx.connection.workflowService.signalWithStartWorkflowExecution({
-        ...fields,
-        signalName,
-        signalInput,
-      });
-      const handle = new WorkflowHandle<ResultOf<W>>(this.ctx, options.workflowId, undefined, undefined);
-      return Object.assign(handle, { signaledRunId: response.runId });
-    } catch (error) {
-      throw this.startError(error, options.workflowId, workflowType);
-    }
+    const signalWithStart = composeInterceptors<WorkflowClientInterceptor, 'signalWithStart'>(this.ctx.interceptors, 'signalWithStart', async (input) => {
+      const fields = await startRequestFields(this.ctx.namespace, this.ctx.identity, input.workflowType, input.options, this.ctx.dataConverter);
+      const signalInput = { payloads: await encodeToPayloads(this.ctx.dataConverter, input.signalArgs) };
+      try {
+        const response = await this.ctx.connection.workflowService.signalWithStartWorkflowExecution({
+          ...fields,
+          signalName: input.signalName,
+          signalInput,
+          header: await encodeHeaders(this.ctx.dataConverter, input.headers),
+        });
+        return response.runId;
+      } catch (error) {
+        throw this.startError(error, input.options.workflowId, input.workflowType);
+      }
+    });
+    const signaledRunId = await signalWithStart({ workflowType, signalName, signalArgs: options.signalArgs ?? [], headers: {}, options });
+    const handle = new WorkflowHandle<ResultOf<W>>(this.ctx, options.workflowId, undefined, undefined);
+    return Object.assign(handle, { signaledRunId });
   }
 
   /** Sends an update, starting the workflow first if it does not run; resolves to the update's result. */

@@ -6,6 +6,7 @@ import type { temporal } from '@temporalio/proto';
 import { api } from '@kairos/common';
 import {
   CancelledFailure,
+  composeInterceptors,
   TerminatedFailure,
   TimeoutFailure,
   retryStateName,
@@ -18,6 +19,7 @@ import {
 import type { Connection } from './connection.js';
 import { decodeFailureToError, decodeFirstValue, decodeFromPayloads, decodeMapInPlace, encodeToPayloads } from './data-converter.js';
 import { decodeExecutionInfo, type WorkflowExecutionInfo } from './execution-info.js';
+import { encodeHeaders, type WorkflowClientInterceptor, type WorkflowExecution, type WorkflowQueryInput } from './interceptors.js';
 import { startUpdate, updateName, WorkflowUpdateHandle, WorkflowUpdateStage, type WorkflowUpdateOptions } from './workflow-update.js';
 import {
   QueryFailedError,
@@ -39,6 +41,8 @@ export interface ClientContext {
   /** The data converter's payload converter (`dataConverter.payloadConverter`). */
   readonly converter: PayloadConverter;
   readonly dataConverter: LoadedDataConverter;
+  /** The client's `interceptors.workflow`. */
+  readonly interceptors: readonly WorkflowClientInterceptor[];
   /** Wraps every wait for a result (a time-skipping client unlocks time around it). */
   readonly waitingForResult: <T>(wait: () => Promise<T>) => Promise<T>;
 }
@@ -53,6 +57,11 @@ export interface ResultOptions {
 }
 
 /** Maps NOT_FOUND to WorkflowNotFoundError; other errors pass through. */
+/** An interceptor's execution as the request's (the current run when it names none). */
+function executionOf(execution: WorkflowExecution): { workflowId: string; runId: string } {
+  return { workflowId: execution.workflowId, runId: execution.runId ?? '' };
+}
+
 export function rethrowNotFound(error: unknown, workflowId: string, runId: string | undefined): never {
   if (error instanceof ServiceError && error.code === grpc.status.NOT_FOUND) {
     throw new WorkflowNotFoundError(error.message, workflowId, runId);
@@ -145,30 +154,38 @@ export class WorkflowHandle<Result = unknown> {
 
   async signal<Args extends unknown[]>(definition: SignalDefinition<Args> | string, ...args: Args): Promise<void> {
     const signalName = typeof definition === 'string' ? definition : definition.name;
-    const input = { payloads: await encodeToPayloads(this.ctx.dataConverter, args) };
-    try {
-      await this.ctx.connection.workflowService.signalWorkflowExecution({
-        namespace: this.ctx.namespace,
-        workflowExecution: this.execution,
-        signalName,
-        input,
-        identity: this.ctx.identity,
-        requestId: randomUUID(),
-      });
-    } catch (error) {
-      rethrowNotFound(error, this.workflowId, this.runId);
-    }
+    const signal = composeInterceptors<WorkflowClientInterceptor, 'signal'>(this.ctx.interceptors, 'signal', async (input) => {
+      try {
+        await this.ctx.connection.workflowService.signalWorkflowExecution({
+          namespace: this.ctx.namespace,
+          workflowExecution: executionOf(input.workflowExecution),
+          signalName: input.signalName,
+          input: { payloads: await encodeToPayloads(this.ctx.dataConverter, input.args) },
+          header: await encodeHeaders(this.ctx.dataConverter, input.headers),
+          identity: this.ctx.identity,
+          requestId: randomUUID(),
+        });
+      } catch (error) {
+        rethrowNotFound(error, this.workflowId, this.runId);
+      }
+    });
+    await signal({ signalName, args, workflowExecution: { workflowId: this.workflowId, runId: this.runId }, headers: {} });
   }
 
   async query<Ret, Args extends unknown[] = []>(definition: QueryDefinition<Ret, Args> | string, ...args: Args): Promise<Ret> {
     const queryType = typeof definition === 'string' ? definition : definition.name;
+    const query = composeInterceptors<WorkflowClientInterceptor, 'query'>(this.ctx.interceptors, 'query', (input) => this.queryCall(input));
+    return (await query({ queryType, args, workflowExecution: { workflowId: this.workflowId, runId: this.runId }, headers: {} })) as Ret;
+  }
+
+  private async queryCall(input: WorkflowQueryInput): Promise<unknown> {
     let response: temporal.api.workflowservice.v1.QueryWorkflowResponse;
-    const queryArgs = { payloads: await encodeToPayloads(this.ctx.dataConverter, args) };
+    const queryArgs = { payloads: await encodeToPayloads(this.ctx.dataConverter, input.args) };
     try {
       response = await this.ctx.connection.workflowService.queryWorkflow({
         namespace: this.ctx.namespace,
-        execution: this.execution,
-        query: { queryType, queryArgs },
+        execution: executionOf(input.workflowExecution),
+        query: { queryType: input.queryType, queryArgs, header: await encodeHeaders(this.ctx.dataConverter, input.headers) },
       });
     } catch (error) {
       if (error instanceof ServiceError && error.code === grpc.status.INVALID_ARGUMENT) {
@@ -182,7 +199,7 @@ export class WorkflowHandle<Result = unknown> {
       const status = api.enums.v1.WorkflowExecutionStatus[response.queryRejected.status ?? 0] ?? 'UNSPECIFIED';
       throw new QueryRejectedError(String(status).replace(/^WORKFLOW_EXECUTION_STATUS_/, ''));
     }
-    return await decodeFirstValue<Ret>(this.ctx.dataConverter, response.queryResult?.payloads);
+    return await decodeFirstValue<unknown>(this.ctx.dataConverter, response.queryResult?.payloads);
   }
 
   /** Sends an update and waits for its result (WorkflowUpdateFailedError when the handler failed). */
@@ -216,43 +233,51 @@ export class WorkflowHandle<Result = unknown> {
   }
 
   async cancel(): Promise<void> {
-    try {
-      await this.ctx.connection.workflowService.requestCancelWorkflowExecution({
-        namespace: this.ctx.namespace,
-        workflowExecution: this.execution,
-        identity: this.ctx.identity,
-        requestId: randomUUID(),
-        firstExecutionRunId: this.firstExecutionRunId,
-      });
-    } catch (error) {
-      rethrowNotFound(error, this.workflowId, this.runId);
-    }
+    const cancel = composeInterceptors<WorkflowClientInterceptor, 'cancel'>(this.ctx.interceptors, 'cancel', async (input) => {
+      try {
+        return await this.ctx.connection.workflowService.requestCancelWorkflowExecution({
+          namespace: this.ctx.namespace,
+          workflowExecution: executionOf(input.workflowExecution),
+          identity: this.ctx.identity,
+          requestId: randomUUID(),
+          firstExecutionRunId: input.firstExecutionRunId,
+        });
+      } catch (error) {
+        rethrowNotFound(error, this.workflowId, this.runId);
+      }
+    });
+    await cancel({ workflowExecution: { workflowId: this.workflowId, runId: this.runId }, firstExecutionRunId: this.firstExecutionRunId });
   }
 
   async terminate(reason?: string): Promise<void> {
-    try {
-      await this.ctx.connection.workflowService.terminateWorkflowExecution({
-        namespace: this.ctx.namespace,
-        workflowExecution: this.execution,
-        reason,
-        identity: this.ctx.identity,
-        firstExecutionRunId: this.firstExecutionRunId,
-      });
-    } catch (error) {
-      rethrowNotFound(error, this.workflowId, this.runId);
-    }
+    const terminate = composeInterceptors<WorkflowClientInterceptor, 'terminate'>(this.ctx.interceptors, 'terminate', async (input) => {
+      try {
+        return await this.ctx.connection.workflowService.terminateWorkflowExecution({
+          namespace: this.ctx.namespace,
+          workflowExecution: executionOf(input.workflowExecution),
+          reason: input.reason,
+          identity: this.ctx.identity,
+          firstExecutionRunId: input.firstExecutionRunId,
+        });
+      } catch (error) {
+        rethrowNotFound(error, this.workflowId, this.runId);
+      }
+    });
+    await terminate({ workflowExecution: { workflowId: this.workflowId, runId: this.runId }, reason, firstExecutionRunId: this.firstExecutionRunId });
   }
 
   async describe(): Promise<WorkflowExecutionDescription> {
-    let raw: temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse;
-    try {
-      raw = await this.ctx.connection.workflowService.describeWorkflowExecution({
-        namespace: this.ctx.namespace,
-        execution: this.execution,
-      });
-    } catch (error) {
-      rethrowNotFound(error, this.workflowId, this.runId);
-    }
+    const describe = composeInterceptors<WorkflowClientInterceptor, 'describe'>(this.ctx.interceptors, 'describe', async (input) => {
+      try {
+        return await this.ctx.connection.workflowService.describeWorkflowExecution({
+          namespace: this.ctx.namespace,
+          execution: executionOf(input.workflowExecution),
+        });
+      } catch (error) {
+        rethrowNotFound(error, this.workflowId, this.runId);
+      }
+    });
+    const raw = await describe({ workflowExecution: { workflowId: this.workflowId, runId: this.runId } });
     await decodeMapInPlace(this.ctx.dataConverter, raw.workflowExecutionInfo?.memo?.fields);
     return { ...decodeExecutionInfo(raw.workflowExecutionInfo, this.ctx.converter), raw };
   }

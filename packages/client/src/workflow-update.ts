@@ -6,10 +6,11 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { temporal } from '@temporalio/proto';
 import { api } from '@kairos/common';
-import type { UpdateDefinition } from '@kairos/sdk-common';
+import { composeInterceptors, type Headers, type UpdateDefinition } from '@kairos/sdk-common';
 import { decodeFailureToError, decodeFirstValue, encodeToPayloads } from './data-converter.js';
 import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from './errors.js';
 import type { ClientContext } from './workflow-handle.js';
+import { encodeHeaders, type WorkflowClientInterceptor } from './interceptors.js';
 
 type UpdateResponse = temporal.api.workflowservice.v1.IUpdateWorkflowExecutionResponse;
 type Outcome = temporal.api.update.v1.IOutcome;
@@ -113,6 +114,7 @@ export interface UpdateCallRequest {
 export async function updateRequest(
   ctx: ClientContext,
   call: UpdateCallRequest,
+  headers: Headers = {},
 ): Promise<temporal.api.workflowservice.v1.IUpdateWorkflowExecutionRequest> {
   return {
     namespace: ctx.namespace,
@@ -121,24 +123,57 @@ export async function updateRequest(
     waitPolicy: { lifecycleStage: stageToProto(call.waitForStage) },
     request: {
       meta: { updateId: call.updateId ?? randomUUID(), identity: ctx.identity },
-      input: { name: call.name, args: { payloads: await encodeToPayloads(ctx.dataConverter, call.args) } },
+      input: {
+        name: call.name,
+        args: { payloads: await encodeToPayloads(ctx.dataConverter, call.args) },
+        header: await encodeHeaders(ctx.dataConverter, headers),
+      },
     },
   };
 }
 
 /** Sends an update and repeats the call until the stage asked for is reached. */
 export async function startUpdate<Ret>(ctx: ClientContext, call: UpdateCallRequest): Promise<WorkflowUpdateHandle<Ret>> {
-  const request = await updateRequest(ctx, call);
-  let response: UpdateResponse;
-  try {
-    response = await ctx.connection.workflowService.updateWorkflowExecution(request);
-    while ((response.stage ?? 0) < stageToProto(call.waitForStage) && !response.outcome) {
+  const send = composeInterceptors<WorkflowClientInterceptor, 'startUpdate'>(ctx.interceptors, 'startUpdate', async (input) => {
+    const { workflowId, runId } = input.workflowExecution;
+    const request = await updateRequest(
+      ctx,
+      {
+        workflowId,
+        runId,
+        firstExecutionRunId: input.firstExecutionRunId,
+        name: input.updateName,
+        args: input.args,
+        updateId: input.options.updateId,
+        waitForStage: input.options.waitForStage,
+      },
+      input.headers,
+    );
+    let response: UpdateResponse;
+    try {
       response = await ctx.connection.workflowService.updateWorkflowExecution(request);
+      while ((response.stage ?? 0) < stageToProto(input.options.waitForStage) && !response.outcome) {
+        response = await ctx.connection.workflowService.updateWorkflowExecution(request);
+      }
+    } catch (error) {
+      rethrowUpdateError(error, workflowId, runId);
     }
-  } catch (error) {
-    rethrowUpdateError(error, call.workflowId, call.runId);
-  }
-  return handleFromResponse<Ret>(ctx, call.workflowId, request.request?.meta?.updateId ?? '', response);
+    const ref = response.updateRef;
+    return {
+      updateId: ref?.updateId || (request.request?.meta?.updateId ?? ''),
+      workflowRunId: ref?.workflowExecution?.runId ?? '',
+      outcome: response.outcome ?? undefined,
+    };
+  });
+  const output = await send({
+    updateName: call.name,
+    args: call.args,
+    workflowExecution: { workflowId: call.workflowId, runId: call.runId },
+    firstExecutionRunId: call.firstExecutionRunId,
+    headers: {},
+    options: { updateId: call.updateId, waitForStage: call.waitForStage },
+  });
+  return new WorkflowUpdateHandle<Ret>(ctx, output.updateId, call.workflowId, output.workflowRunId || undefined, output.outcome);
 }
 
 export function handleFromResponse<Ret>(ctx: ClientContext, workflowId: string, updateId: string, response: UpdateResponse): WorkflowUpdateHandle<Ret> {

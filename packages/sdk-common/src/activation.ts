@@ -6,6 +6,7 @@
 import type { CompiledRetryPolicy } from './retry-policy.js';
 import type { Payload } from './payload.js';
 import type { ProtoFailure } from './proto-shapes.js';
+import type { Headers } from './interceptors.js';
 
 export interface WorkflowInfo {
   readonly workflowId: string;
@@ -77,8 +78,8 @@ export type ChildStartResolution =
   | { status: 'failed'; cause: 'alreadyStarted' | 'namespaceNotFound' | 'unknown'; workflowId: string; workflowType: string };
 
 export type ActivationJob =
-  | { kind: 'initialize'; args: Payload[]; info: StartInfo; randomnessSeed: string }
-  | { kind: 'signal'; signalName: string; args: Payload[] }
+  | { kind: 'initialize'; args: Payload[]; headers: Headers; info: StartInfo; randomnessSeed: string }
+  | { kind: 'signal'; signalName: string; args: Payload[]; headers: Headers }
   | { kind: 'cancelWorkflow'; reason: string }
   | { kind: 'resolveActivity'; seq: number; resolution: ActivityResolution }
   | { kind: 'resolveLocalActivity'; seq: number; resolution: LocalActivityResolution }
@@ -93,7 +94,7 @@ export type ActivationJob =
    * An update request: from the live task's protocol messages (`runValidator` true), or, on replay,
    * from the WorkflowExecutionUpdateAccepted event of the task that accepted it (false).
    */
-  | { kind: 'doUpdate'; updateId: string; protocolInstanceId: string; name: string; args: Payload[]; runValidator: boolean };
+  | { kind: 'doUpdate'; updateId: string; protocolInstanceId: string; name: string; args: Payload[]; headers: Headers; runValidator: boolean };
 
 export interface Activation {
   /** Workflow time: the event time of the WorkflowTaskStarted event of this activation. */
@@ -156,7 +157,7 @@ export interface ChildWorkflowCommandOptions {
 }
 
 export type WorkflowCommand =
-  | { kind: 'scheduleActivity'; seq: number; activityType: string; args: Payload[]; options: ActivityCommandOptions }
+  | { kind: 'scheduleActivity'; seq: number; activityType: string; args: Payload[]; headers: Headers; options: ActivityCommandOptions }
   | { kind: 'requestCancelActivity'; seq: number }
   /** Run by the worker during the workflow task; never sent to the server. */
   | {
@@ -178,13 +179,14 @@ export type WorkflowCommand =
   | { kind: 'completeWorkflow'; result: Payload }
   | { kind: 'failWorkflow'; failure: ProtoFailure }
   | { kind: 'cancelWorkflow' }
-  | { kind: 'continueAsNew'; args: Payload[]; options: ContinueAsNewCommandOptions }
+  | { kind: 'continueAsNew'; args: Payload[]; headers: Headers; options: ContinueAsNewCommandOptions }
   | {
       kind: 'startChild';
       seq: number;
       workflowType: string;
       workflowId: string;
       args: Payload[];
+      headers: Headers;
       options: ChildWorkflowCommandOptions;
     }
   | { kind: 'requestCancelExternal'; seq: number; workflowId: string; runId: string | undefined; childWorkflowOnly: boolean }
@@ -196,6 +198,7 @@ export type WorkflowCommand =
       runId: string | undefined;
       signalName: string;
       args: Payload[];
+      headers: Headers;
       childWorkflowOnly: boolean;
     }
   /** The validator passed: the update is accepted (a PROTOCOL_MESSAGE command + Acceptance). */
@@ -209,6 +212,7 @@ export interface QueryRequest {
   queryId: string;
   queryType: string;
   args: Payload[];
+  headers: Headers;
 }
 
 export type QueryAnswer = { queryId: string; result: Payload } | { queryId: string; failure: ProtoFailure };

@@ -8,4 +8,5 @@ export * from './proto-shapes.js';
 export * from './failures.js';
 export * from './failure-converter.js';
 export * from './messages.js';
+export * from './interceptors.js';
 export type * from './activation.js';

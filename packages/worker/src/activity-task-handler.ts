@@ -18,11 +18,13 @@ import {
   fromPayloads,
   protoDurationToMs,
   toPayloads,
+  type Headers,
   type Payload,
   type ProtoFailure,
 } from '@kairos/sdk-common';
 import type { CompiledWorkerOptions } from './worker-options.js';
 import type { WorkerLogger } from './logger.js';
+import { executeActivity } from './interceptors.js';
 import { hostPayload } from './replay/commands.js';
 import { HeartbeatSender } from './heartbeat-sender.js';
 
@@ -100,8 +102,12 @@ export class ActivityTaskHandler {
         const known = Object.keys(this.options.activities).join(', ');
         throw ApplicationFailure.retryable(`Activity function ${activityType} is not registered on this worker, available activities: [${known}]`, 'NotFoundError');
       }
-      const args = (await this.decode(task.input?.payloads)) as never[];
-      const result = await runWithActivityContext(context, () => fn(...args));
+      const args = await this.decode(task.input?.payloads);
+      // The workflow worker's codec encoded the command's headers (workflow-codec.ts): decode them alike.
+      const headerEntries = Object.entries(task.header?.fields ?? {});
+      const headerValues = await decodePayloads(this.options.dataConverter.payloadCodecs, headerEntries.map(([, value]) => value));
+      const headers: Headers = Object.fromEntries(headerEntries.map(([key], i) => [key, headerValues[i] as Payload]));
+      const result = await runWithActivityContext(context, () => executeActivity(this.options.interceptors.activity, context, fn, { args, headers }));
       heartbeats.stop();
       await this.service.respondActivityTaskCompleted({
         taskToken: task.taskToken,

@@ -26,6 +26,11 @@ export interface BundleOptions {
    * with the workflows, it converts the workflow code's values.
    */
   payloadConverterPath?: string;
+  /**
+   * Workflow interceptor modules (the worker's `interceptors.workflowModules`), each exporting
+   * `interceptors`: bundled with the workflows, called once per run.
+   */
+  workflowInterceptorModules?: readonly string[];
   /** Modules that may be imported but are never called; replaced by empty modules. */
   ignoreModules?: readonly string[];
 }
@@ -50,16 +55,22 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
   const runtimePath = resolveRuntime(workflowsPath);
   const ignored = new Set(options.ignoreModules ?? []);
   const converterPath = options.payloadConverterPath === undefined ? undefined : path.resolve(options.payloadConverterPath);
+  const interceptorPaths = (options.workflowInterceptorModules ?? []).map((modulePath) => path.resolve(modulePath));
   const entry = [
     `import * as workflows from ${JSON.stringify(workflowsPath)};`,
     `import { installWorkflowRuntime } from ${JSON.stringify(runtimePath)};`,
     ...(converterPath === undefined
-      ? ['installWorkflowRuntime(workflows);']
+      ? ['const payloadConverter = undefined;']
       : [
           `import * as converterModule from ${JSON.stringify(converterPath)};`,
           'if (converterModule.payloadConverter === undefined) throw new Error("the module at payloadConverterPath does not export payloadConverter");',
-          'installWorkflowRuntime(workflows, converterModule.payloadConverter);',
+          'const payloadConverter = converterModule.payloadConverter;',
         ]),
+    ...interceptorPaths.flatMap((modulePath, i) => [
+      `import * as interceptorModule${i} from ${JSON.stringify(modulePath)};`,
+      `if (typeof interceptorModule${i}.interceptors !== 'function') throw new Error(${JSON.stringify(`the workflow interceptor module ${modulePath} does not export an interceptors function`)});`,
+    ]),
+    `installWorkflowRuntime(workflows, payloadConverter, [${interceptorPaths.map((_, i) => `interceptorModule${i}.interceptors`).join(', ')}]);`,
   ].join('\n');
   const sandboxGuard: esbuild.Plugin = {
     name: 'kairos-sandbox-guard',

@@ -9,3 +9,14 @@ export type { WorkflowCacheStats } from './workflow-cache.js';
 export { historyFromJSON } from './history-json.js';
 export { ActivationDeadlineError, IllegalWorkerStateError, NondeterminismError, WorkflowBundleError } from './errors.js';
 export { consoleLogger, type WorkerLogger } from './logger.js';
+export type {
+  ActivityExecuteInput,
+  ActivityInboundCallsInterceptor,
+  ActivityInterceptors,
+  ActivityInterceptorsFactory,
+  ActivityOutboundCallsInterceptor,
+  GetLogAttributesInput,
+  Headers,
+  Next,
+  WorkerInterceptors,
+} from './interceptors.js';

@@ -16,6 +16,7 @@ import {
 } from '@kairos/sdk-common';
 import { api } from '@kairos/common';
 import type { CompiledWorkerOptions } from './worker-options.js';
+import { executeActivity } from './interceptors.js';
 
 const TimeoutType = api.enums.v1.TimeoutType;
 const DEFAULT_LOCAL_RETRY_THRESHOLD_MS = 60_000;
@@ -146,7 +147,8 @@ export class LocalActivityExecutor {
     const first = limits.sort((a, b) => a.ms - b.ms)[0];
     let timer: NodeJS.Timeout | undefined;
     try {
-      const attemptPromise = runWithActivityContext(context, () => fn(...(fromPayloads(this.converter, request.args) as never[])));
+      const args = fromPayloads(this.converter, request.args);
+      const attemptPromise = runWithActivityContext(context, () => executeActivity(this.options.interceptors.activity, context, fn, { args, headers: {} }));
       if (first === undefined) return await attemptPromise;
       const timeout = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(() => {

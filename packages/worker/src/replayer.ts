@@ -7,6 +7,7 @@ import { CompiledBundle, WorkflowSandbox } from './sandbox.js';
 import { DefaultFailureConverter, defaultPayloadConverter } from '@kairos/sdk-common';
 import { WorkflowCodecRunner } from './workflow-codec.js';
 import type { DataConverter } from './worker-options.js';
+import type { WorkerInterceptors } from './interceptors.js';
 
 export interface ReplayHistoryOptions {
   workflowsPath?: string;
@@ -15,6 +16,8 @@ export interface ReplayHistoryOptions {
   namespace?: string;
   /** Needed to replay a history whose payloads a codec encoded, or that a custom converter wrote. */
   dataConverter?: DataConverter;
+  /** Only `workflowModules` is used: workflow interceptors take part in replay. */
+  interceptors?: WorkerInterceptors;
 }
 
 export async function runReplayHistory(
@@ -29,6 +32,7 @@ export async function runReplayHistory(
       workflowsPath: options.workflowsPath,
       aliases: options.bundlerAliases,
       payloadConverterPath: options.dataConverter?.payloadConverterPath,
+      workflowInterceptorModules: options.interceptors?.workflowModules,
     });
   }
   const events = history.events ?? [];

@@ -12,6 +12,7 @@ import {
   type PayloadConverter,
 } from '@kairos/sdk-common';
 import type { WorkflowBundle } from './bundler.js';
+import type { ActivityInterceptorsFactory, WorkerInterceptors } from './interceptors.js';
 
 export type ActivityFunction = (...args: never[]) => unknown;
 
@@ -68,6 +69,8 @@ export interface WorkerOptions {
   stickyQueueScheduleToStartTimeout?: Duration;
   /** Share of the workflow-task pollers that poll the normal queue when the cache is on; default 0.2 (at least one). */
   nonStickyToStickyPollRatio?: number;
+  /** Activity interceptors and workflow interceptor modules; see docs/sdk.md, "Interceptors". */
+  interceptors?: WorkerInterceptors;
   /** How long shutdown waits for running tasks before cancelling activities; default 10 s. */
   shutdownGraceTime?: Duration;
   /** Deadline of one workflow activation; default 5 s; KAIROS_WORKFLOW_DEBUG=1 turns it off. */
@@ -87,6 +90,7 @@ export interface CompiledWorkerOptions {
   /** Its payload converter is the one of `payloadConverterPath` (loaded by Worker.create) or the default. */
   readonly dataConverter: LoadedDataConverter;
   readonly payloadConverterPath: string | undefined;
+  readonly interceptors: { readonly activity: readonly ActivityInterceptorsFactory[]; readonly workflowModules: readonly string[] };
   readonly maxConcurrentWorkflowTaskExecutions: number;
   readonly maxConcurrentActivityTaskExecutions: number;
   readonly maxConcurrentWorkflowTaskPolls: number;
@@ -149,6 +153,10 @@ export function compileWorkerOptions(options: WorkerOptions, payloadConverter: P
       failureConverter: options.dataConverter?.failureConverter ?? new DefaultFailureConverter(),
     },
     payloadConverterPath: options.dataConverter?.payloadConverterPath,
+    interceptors: {
+      activity: [...(options.interceptors?.activity ?? [])],
+      workflowModules: [...(options.interceptors?.workflowModules ?? [])],
+    },
     maxConcurrentWorkflowTaskExecutions: maxCachedWorkflows > 0 ? Math.max(workflowSlots, 2) : workflowSlots,
     maxConcurrentActivityTaskExecutions: positiveInteger('maxConcurrentActivityTaskExecutions', options.maxConcurrentActivityTaskExecutions, 100),
     maxConcurrentWorkflowTaskPolls: pollers.normal + pollers.sticky,

@@ -85,6 +85,7 @@ export class Worker {
         workflowsPath: options.workflowsPath,
         aliases: options.bundlerAliases,
         payloadConverterPath: compiled.payloadConverterPath,
+        workflowInterceptorModules: compiled.interceptors.workflowModules,
       });
     }
     if (bundle === undefined && Object.keys(compiled.activities).length === 0) {

@@ -288,7 +288,7 @@ export class WorkflowTaskHandler {
     if (queries.length > 0) {
       await sandbox.runExclusive(() => {
         for (const [queryId, query] of queries) {
-          const answer = sandbox.query({ queryId, queryType: query.queryType ?? '', args: query.queryArgs?.payloads ?? [] });
+          const answer = sandbox.query({ queryId, queryType: query.queryType ?? '', args: query.queryArgs?.payloads ?? [], headers: { ...query.header?.fields } });
           queryResults[queryId] = queryResult(answer);
         }
       });
@@ -367,7 +367,7 @@ export class WorkflowTaskHandler {
   private async processLegacyQuery(task: PollResponse, run: RunIdentity): Promise<Answer> {
     const query = task.query as temporal.api.query.v1.IWorkflowQuery;
     await this.codec.decodeQuery(query);
-    const request = { queryId: 'legacy', queryType: query.queryType ?? '', args: query.queryArgs?.payloads ?? [] };
+    const request = { queryId: 'legacy', queryType: query.queryType ?? '', args: query.queryArgs?.payloads ?? [], headers: { ...query.header?.fields } };
     const cached = this.cache?.peek(run.runId);
     if (cached !== undefined && this.cache !== undefined && int64ToNumber(task.previousStartedEventId) === cached.replayer.lastLiveStartedEventId) {
       this.cache.counters.queriesFromCache++;

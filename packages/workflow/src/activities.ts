@@ -3,10 +3,12 @@ import {
   ActivityFailure,
   CancelledFailure,
   compileRetryPolicy,
+  composeInterceptors,
   msOptionalFromDuration,
   toPayloads,
   type ActivityCommandOptions,
   type Duration,
+  type Headers,
   type RetryPolicy,
 } from '@kairos/sdk-common';
 import { CancellationScope } from './cancellation-scope.js';
@@ -63,16 +65,35 @@ function cancelledActivity(activityType: string, seq: number): ActivityFailure {
   );
 }
 
-async function scheduleActivity(
+/** The outbound `scheduleActivity` chain around the command itself; the seq is taken before the chain runs. */
+async function scheduleActivity(activityType: string, args: unknown[], options: ActivityOptions): Promise<unknown> {
+  const activator = getActivator();
+  if (CancellationScope.current().consideredCancelled) return await CancellationScope.current().cancelRequested;
+  const seq = activator.nextSeq.activity++;
+  const schedule = composeInterceptors(activator.interceptors.outbound, 'scheduleActivity', async (input) =>
+    await scheduleActivityCommand(
+      input.activityType,
+      input.args,
+      input.headers,
+      compileOptions(input.options),
+      input.options.cancellationType ?? ActivityCancellationType.TRY_CANCEL,
+      input.seq,
+    ),
+  );
+  return await schedule({ activityType, args, options, headers: {}, seq });
+}
+
+async function scheduleActivityCommand(
   activityType: string,
   args: unknown[],
+  headers: Headers,
   options: ActivityCommandOptions,
   cancellationType: ActivityCancellationType,
+  seq: number,
 ): Promise<unknown> {
   const activator = getActivator();
   const scope = CancellationScope.current();
   if (scope.consideredCancelled) return await scope.cancelRequested;
-  const seq = activator.nextSeq.activity++;
   return await new Promise<unknown>((resolve, reject) => {
     const unsubscribe = scope.onCancel(() => {
       if (!activator.activities.has(seq)) return;
@@ -104,6 +125,7 @@ async function scheduleActivity(
       seq,
       activityType,
       args: toPayloads(activator.converter, args),
+      headers,
       options,
     });
   });
@@ -112,12 +134,11 @@ async function scheduleActivity(
 export function proxyActivities<A = Record<string, (...args: never[]) => Promise<unknown>>>(
   options: ActivityOptions,
 ): ActivityInterfaceFor<A> {
-  const compiled = compileOptions(options);
-  const cancellationType = options.cancellationType ?? ActivityCancellationType.TRY_CANCEL;
+  compileOptions(options); // fails at once on invalid options
   return new Proxy({} as ActivityInterfaceFor<A>, {
     get(_target, name) {
       if (typeof name !== 'string') throw new TypeError(`activity name must be a string, got ${String(name)}`);
-      return (...args: unknown[]) => scheduleActivity(name, args, compiled, cancellationType);
+      return (...args: unknown[]) => scheduleActivity(name, args, options);
     },
   });
 }

@@ -4,6 +4,7 @@
 // (RequestCancelExternalWorkflowExecution, child only), as chosen by `cancellationType`.
 import {
   CancelledFailure,
+  composeInterceptors,
   ChildWorkflowFailure,
   compileRetryPolicy,
   msOptionalFromDuration,
@@ -13,6 +14,7 @@ import {
   type RetryPolicy,
   type Workflow,
   type WorkflowResultType,
+  type Headers,
 } from '@kairos/sdk-common';
 import { CancellationScope } from './cancellation-scope.js';
 import { getActivator, type Activator } from './runtime.js';
@@ -81,13 +83,39 @@ export async function startChild<W extends Workflow>(
   const activator = getActivator();
   const scope = CancellationScope.current();
   if (scope.consideredCancelled) return await scope.cancelRequested;
-  const workflowType = typeName(workflow);
-  const workflowId = options.workflowId ?? uuid4();
-  const cancellationType = options.cancellationType ?? ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED;
   const seq = activator.nextSeq.childWorkflow++;
+  const startChildWorkflowExecution = composeInterceptors(activator.interceptors.outbound, 'startChildWorkflowExecution', async (input) =>
+    issueStartChild(activator, scope, input.seq, input.workflowType, input.options, input.headers),
+  );
+  const workflowId = options.workflowId ?? uuid4();
+  const [started, result] = await startChildWorkflowExecution({
+    workflowType: typeName(workflow),
+    options: { ...options, workflowId },
+    headers: {},
+    seq,
+  });
+  const firstExecutionRunId = (await started) as string;
+  return {
+    workflowId,
+    firstExecutionRunId,
+    result: () => result as Promise<WorkflowResultType<W>>,
+  };
+}
+
+/** The StartChildWorkflowExecution command; resolves with the promises of the child's start (run id) and result. */
+function issueStartChild(
+  activator: Activator,
+  scope: CancellationScope,
+  seq: number,
+  workflowType: string,
+  options: ChildWorkflowOptions & { workflowId: string },
+  headers: Headers,
+): [Promise<string>, Promise<unknown>] {
+  const { workflowId } = options;
+  const cancellationType = options.cancellationType ?? ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED;
   const result = new Promise<unknown>((resolve, reject) => activator.childResults.set(seq, { resolve, reject }));
   result.catch(() => undefined); // the parent may never ask for the result
-  const started = new Promise<unknown>((resolve, reject) => activator.childStarts.set(seq, { resolve, reject }));
+  const started = new Promise<string>((resolve, reject) => activator.childStarts.set(seq, { resolve: resolve as (value: unknown) => void, reject }));
   const unsubscribe = scope.onCancel((reason) => {
     if (activator.withdrawCommand('startChild', seq)) {
       // Never sent: nothing to cancel on the server.
@@ -113,6 +141,7 @@ export async function startChild<W extends Workflow>(
     workflowType,
     workflowId,
     args: toPayloads(activator.converter, options.args ?? []),
+    headers,
     options: {
       taskQueue: options.taskQueue,
       executionTimeoutMs: msOptionalFromDuration(options.workflowExecutionTimeout),
@@ -128,12 +157,7 @@ export async function startChild<W extends Workflow>(
           : Object.fromEntries(Object.entries(options.memo).map(([k, v]) => [k, activator.converter.toPayload(v)])),
     },
   });
-  const firstExecutionRunId = (await started) as string;
-  return {
-    workflowId,
-    firstExecutionRunId,
-    result: () => result as Promise<WorkflowResultType<W>>,
-  };
+  return [started, result];
 }
 
 export async function executeChild<W extends Workflow>(

@@ -10,6 +10,7 @@ import { DeterminismViolationError, IllegalStateError } from './errors.js';
 import { Activator, getActivator, maybeActivator, setActivator } from './runtime.js';
 import { CancellationScope } from './cancellation-scope.js';
 import { sleep } from './timers.js';
+import type { WorkflowInterceptorsFactory } from './interceptors.js';
 
 export interface SandboxBridge {
   activate(activation: Activation): void;
@@ -110,13 +111,18 @@ function durableTimeouts(): Pick<SandboxBridge, 'setTimeout' | 'clearTimeout'> {
 
 /**
  * Called by the bundle's entry once per run: this evaluation's modules are that run's own.
- * `payloadConverter`: the export of the worker's `dataConverter.payloadConverterPath`, when it has one.
+ * `payloadConverter`: the export of the worker's `dataConverter.payloadConverterPath`, when it has one;
+ * `interceptors`: the `interceptors` exports of the worker's `interceptors.workflowModules`.
  */
-export function installWorkflowRuntime(workflows: Readonly<Record<string, unknown>>, payloadConverter?: PayloadConverter): void {
+export function installWorkflowRuntime(
+  workflows: Readonly<Record<string, unknown>>,
+  payloadConverter?: PayloadConverter,
+  interceptors: readonly WorkflowInterceptorsFactory[] = [],
+): void {
   if (!(OVERRIDES_INSTALLED in globalThis)) installGlobalOverrides();
   const bridge: SandboxBridge = {
     activate(activation) {
-      if (maybeActivator() === undefined) setActivator(new Activator(workflows, payloadConverter));
+      if (maybeActivator() === undefined) setActivator(new Activator(workflows, payloadConverter, interceptors));
       getActivator().activate(activation);
     },
     tryUnblockConditions: () => getActivator().tryUnblockConditions(),

@@ -1,6 +1,7 @@
 // Runs query handlers. A handler may return a promise; answers are collected in a second step from
 // the worker, after the sandbox's promise jobs ran, so that such a promise has settled by then.
-import { errorToFailure, type PayloadConverter, type QueryAnswer, type QueryRequest, fromPayloads } from '@kairos/sdk-common';
+import { composeInterceptors, errorToFailure, type PayloadConverter, type QueryAnswer, type QueryRequest, fromPayloads } from '@kairos/sdk-common';
+import type { WorkflowInboundCallsInterceptor } from './interceptors.js';
 
 type Handler = (...args: unknown[]) => unknown;
 
@@ -15,7 +16,7 @@ export class QueryRunner {
 
   constructor(private readonly converter: PayloadConverter) {}
 
-  start(request: QueryRequest, handlers: ReadonlyMap<string, Handler>): void {
+  start(request: QueryRequest, handlers: ReadonlyMap<string, Handler>, inbound: readonly WorkflowInboundCallsInterceptor[] = []): void {
     const entry: { queryId: string; answer: QueryAnswer | undefined } = { queryId: request.queryId, answer: undefined };
     this.answers.push(entry);
     const fail = (error: unknown): void => {
@@ -28,7 +29,10 @@ export class QueryRunner {
       return;
     }
     try {
-      const result = handler(...fromPayloads(this.converter, request.args));
+      const input = { queryId: request.queryId, queryName: request.queryType, args: fromPayloads(this.converter, request.args), headers: request.headers };
+      const result = inbound.some((i) => i.handleQuery !== undefined)
+        ? composeInterceptors(inbound, 'handleQuery', async (last) => await handler(...last.args))(input)
+        : handler(...input.args);
       Promise.resolve(result).then((value) => {
         entry.answer = { queryId: request.queryId, result: this.converter.toPayload(value) };
       }, fail);

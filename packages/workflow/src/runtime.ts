@@ -7,6 +7,7 @@
 // microtask queue drains in between: activate (jobs, then the workflow function on the first one),
 // tryUnblockConditions (repeated until nothing unblocks), conclude (hand over the commands).
 import {
+  composeInterceptors,
   defaultPayloadConverter,
   errorToFailure,
   failureToError,
@@ -16,6 +17,7 @@ import {
   type Activation,
   type ActivationCompletion,
   type ActivationJob,
+  type Headers,
   type Payload,
   type PayloadConverter,
   type ProtoFailure,
@@ -30,6 +32,12 @@ import { QueryRunner } from './queries.js';
 import { seededRandom } from './random.js';
 import { UpdateRunner } from './updates.js';
 import { buildWorkflowInfo } from './workflow-info.js';
+import type {
+  WorkflowInboundCallsInterceptor,
+  WorkflowInterceptorsFactory,
+  WorkflowInternalsInterceptor,
+  WorkflowOutboundCallsInterceptor,
+} from './interceptors.js';
 
 type Handler = (...args: unknown[]) => unknown;
 
@@ -83,7 +91,13 @@ export class Activator {
   readonly updates = new UpdateRunner(this);
   /** Signal handlers that returned a promise which has not settled yet (for allHandlersFinished). */
   inProgressSignals = 0;
-  private readonly bufferedSignals: { signalName: string; args: Payload[] }[] = [];
+  private readonly bufferedSignals: { signalName: string; args: Payload[]; headers: Headers }[] = [];
+  /** This run's interceptors, made by the interceptor modules' factories when the run initializes. */
+  readonly interceptors: {
+    inbound: WorkflowInboundCallsInterceptor[];
+    outbound: WorkflowOutboundCallsInterceptor[];
+    internals: WorkflowInternalsInterceptor[];
+  } = { inbound: [], outbound: [], internals: [] };
   private readonly queries: QueryRunner;
   rootScope: CancellationScope | undefined;
 
@@ -91,11 +105,27 @@ export class Activator {
   constructor(
     private readonly workflows: Readonly<Record<string, unknown>>,
     readonly converter: PayloadConverter = defaultPayloadConverter,
+    private readonly interceptorFactories: readonly WorkflowInterceptorsFactory[] = [],
   ) {
     this.queries = new QueryRunner(converter);
   }
 
   activate(activation: Activation): void {
+    const first = activation.jobs.find((job) => job.kind === 'initialize');
+    // Interceptors exist once the run knows its info (a factory may read workflowInfo()).
+    if (first !== undefined && this.info === undefined) {
+      this.info = buildWorkflowInfo(first.info, this.converter);
+      for (const factory of this.interceptorFactories) {
+        const made = factory();
+        this.interceptors.inbound.push(...(made.inbound ?? []));
+        this.interceptors.outbound.push(...(made.outbound ?? []));
+        this.interceptors.internals.push(...(made.internals ?? []));
+      }
+    }
+    composeInterceptors(this.interceptors.internals, 'activate', ({ activation: a }) => this.activateJobs(a))({ activation });
+  }
+
+  private activateJobs(activation: Activation): void {
     this.now = activation.timestampMs;
     const jobs = [...activation.jobs].sort((a, b) => jobRank(a) - jobRank(b));
     const first = jobs[0];
@@ -115,7 +145,7 @@ export class Activator {
   }
 
   private initialize(job: ActivationJob & { kind: 'initialize' }): void {
-    this.info = buildWorkflowInfo(job.info, this.converter);
+    this.info ??= buildWorkflowInfo(job.info, this.converter);
     this.random = seededRandom(job.randomnessSeed);
     this.rootScope = installRootScope();
   }
@@ -130,7 +160,8 @@ export class Activator {
     }
     const args = fromPayloads(this.converter, job.args);
     const scope = this.requireRootScope();
-    scope.run(async () => (fn as Handler)(...args)).then(
+    const execute = composeInterceptors(this.interceptors.inbound, 'execute', async (input) => await (fn as Handler)(...input.args));
+    scope.run(() => execute({ args, headers: job.headers })).then(
       (result) => this.completeWorkflow(result),
       (error: unknown) => this.handleWorkflowError(error),
     );
@@ -142,8 +173,8 @@ export class Activator {
         throw new IllegalStateError('initialize job must come first in an activation');
       case 'signal': {
         const handler = this.signalHandlers.get(job.signalName);
-        if (handler === undefined) this.bufferedSignals.push({ signalName: job.signalName, args: job.args });
-        else this.callSignalHandler(handler, job.args);
+        if (handler === undefined) this.bufferedSignals.push({ signalName: job.signalName, args: job.args, headers: job.headers });
+        else this.callSignalHandler(handler, job);
         return;
       }
       case 'cancelWorkflow':
@@ -234,9 +265,14 @@ export class Activator {
     else entry?.reject(failureToError(failure, this.converter));
   }
 
-  private callSignalHandler(handler: Handler, args: Payload[]): void {
+  private callSignalHandler(handler: Handler, signal: { signalName: string; args: Payload[]; headers: Headers }): void {
     try {
-      const result = handler(...fromPayloads(this.converter, args));
+      const input = { signalName: signal.signalName, args: fromPayloads(this.converter, signal.args), headers: signal.headers };
+      const result = this.interceptors.inbound.some((i) => i.handleSignal !== undefined)
+        ? composeInterceptors(this.interceptors.inbound, 'handleSignal', async (last) => {
+            await handler(...last.args);
+          })(input)
+        : handler(...input.args);
       if (result instanceof Promise) {
         this.inProgressSignals++;
         void result.catch((error: unknown) => this.handleWorkflowError(error)).finally(() => this.inProgressSignals--);
@@ -254,7 +290,7 @@ export class Activator {
       const signal = this.bufferedSignals[i];
       if (signal !== undefined && signal.signalName === signalName) {
         this.bufferedSignals.splice(i, 1);
-        this.callSignalHandler(handler, signal.args);
+        this.callSignalHandler(handler, signal);
       } else {
         i++;
       }
@@ -323,11 +359,11 @@ export class Activator {
     if (this.taskFailure !== undefined) completion.taskFailure = this.taskFailure;
     this.commands = [];
     this.taskFailure = undefined;
-    return completion;
+    return composeInterceptors(this.interceptors.internals, 'concludeActivation', (output) => output)(completion);
   }
 
   startQuery(request: QueryRequest): void {
-    this.queries.start(request, this.queryHandlers);
+    this.queries.start(request, this.queryHandlers, this.interceptors.inbound);
   }
 
   collectQueryAnswers(): QueryAnswer[] {

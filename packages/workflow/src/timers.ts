@@ -1,5 +1,5 @@
 // Durable timers: `sleep` issues a StartTimer command and resolves when the worker reports TimerFired.
-import { msFromDuration, type Duration } from '@kairos/sdk-common';
+import { composeInterceptors, msFromDuration, type Duration } from '@kairos/sdk-common';
 import { CancellationScope } from './cancellation-scope.js';
 import { getActivator } from './runtime.js';
 
@@ -9,6 +9,13 @@ export async function sleep(duration: Duration): Promise<void> {
   const scope = CancellationScope.current();
   if (scope.consideredCancelled) return await scope.cancelRequested;
   const seq = activator.nextSeq.timer++;
+  // Temporal rejects zero-length timers; the official SDK rounds them up the same way.
+  const startTimer = composeInterceptors(activator.interceptors.outbound, 'startTimer', (input) => startTimerCommand(scope, input.seq, input.durationMs));
+  await startTimer({ durationMs: Math.max(1, ms), seq });
+}
+
+async function startTimerCommand(scope: CancellationScope, seq: number, durationMs: number): Promise<void> {
+  const activator = getActivator();
   return await new Promise<void>((resolve, reject) => {
     const unsubscribe = scope.onCancel((reason) => {
       if (!activator.timers.has(seq)) return;
@@ -24,8 +31,7 @@ export async function sleep(duration: Duration): Promise<void> {
       },
       reject,
     });
-    // Temporal rejects zero-length timers; the official SDK rounds them up the same way.
-    activator.pushCommand({ kind: 'startTimer', seq, durationMs: Math.max(1, ms) });
+    activator.pushCommand({ kind: 'startTimer', seq, durationMs });
   });
 }
 

@@ -12,6 +12,7 @@
 // accepted, and the validator is read-only by contract.
 import {
   ApplicationFailure,
+  composeInterceptors,
   errorToFailure,
   fromPayloads,
   TemporalFailure,
@@ -20,6 +21,7 @@ import {
   type ProtoFailure,
   type WorkflowCommand,
 } from '@kairos/sdk-common';
+import type { WorkflowInboundCallsInterceptor } from './interceptors.js';
 
 type DoUpdateJob = ActivationJob & { kind: 'doUpdate' };
 type Handler = (...args: unknown[]) => unknown;
@@ -32,6 +34,7 @@ export interface UpdateHandlerEntry {
 /** What the runner needs from the activator. */
 export interface UpdateHost {
   readonly converter: PayloadConverter;
+  readonly interceptors: { readonly inbound: readonly WorkflowInboundCallsInterceptor[] };
   pushCommand(command: WorkflowCommand): void;
   failTask(error: unknown): void;
 }
@@ -57,7 +60,13 @@ export class UpdateRunner {
     let args: unknown[];
     try {
       // The validator and the handler each get their own decoded copy of the arguments.
-      if (job.runValidator && entry.validator !== undefined) entry.validator(...fromPayloads(this.host.converter, job.args));
+      if (job.runValidator) {
+        const { validator } = entry;
+        const validate = composeInterceptors(this.host.interceptors.inbound, 'validateUpdate', (input) => {
+          validator?.(...input.args);
+        });
+        validate({ updateId: job.updateId, name: job.name, args: fromPayloads(this.host.converter, job.args), headers: job.headers });
+      }
       args = fromPayloads(this.host.converter, job.args);
     } catch (error) {
       this.reject(job.protocolInstanceId, error);
@@ -68,7 +77,10 @@ export class UpdateRunner {
     this.inProgress.set(id, job.name);
     let running: Promise<unknown>;
     try {
-      running = Promise.resolve(entry.handler(...args));
+      const handle = composeInterceptors(this.host.interceptors.inbound, 'handleUpdate', async (input) => await entry.handler(...input.args));
+      running = this.host.interceptors.inbound.some((i) => i.handleUpdate !== undefined)
+        ? handle({ updateId: job.updateId, name: job.name, args, headers: job.headers })
+        : Promise.resolve(entry.handler(...args));
     } catch (error) {
       running = Promise.reject(error);
     }

@@ -1,5 +1,6 @@
 // The rest of the workflow-facing API: handlers, info, uuid4, continue-as-new.
 import {
+  composeInterceptors,
   toPayloads,
   msOptionalFromDuration,
   type Duration,
@@ -105,16 +106,20 @@ export function makeContinueAsNewFunc<F extends Workflow>(
   return async (...args: Parameters<F>): Promise<never> => {
     const activator = getActivator();
     const info = activator.requireInfo();
-    throw new ContinueAsNew({
-      kind: 'continueAsNew',
-      args: toPayloads(activator.converter, args),
-      options: {
-        workflowType: options.workflowType ?? info.workflowType,
-        taskQueue: options.taskQueue ?? info.taskQueue,
-        runTimeoutMs: msOptionalFromDuration(options.workflowRunTimeout),
-        taskTimeoutMs: msOptionalFromDuration(options.workflowTaskTimeout),
-      },
+    const continueAsNewCall = composeInterceptors(activator.interceptors.outbound, 'continueAsNew', (input) => {
+      throw new ContinueAsNew({
+        kind: 'continueAsNew',
+        args: toPayloads(activator.converter, input.args),
+        headers: input.headers,
+        options: {
+          workflowType: input.options.workflowType,
+          taskQueue: input.options.taskQueue ?? info.taskQueue,
+          runTimeoutMs: msOptionalFromDuration(input.options.workflowRunTimeout),
+          taskTimeoutMs: msOptionalFromDuration(input.options.workflowTaskTimeout),
+        },
+      });
     });
+    return await continueAsNewCall({ args, headers: {}, options: { ...options, workflowType: options.workflowType ?? info.workflowType } });
   };
 }
 

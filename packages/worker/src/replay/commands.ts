@@ -28,6 +28,13 @@ function payloads(list: readonly Payload[]): { payloads: Payload[] } {
   return { payloads: list.map(hostPayload) };
 }
 
+/** A command's `header`; none at all when empty, so that commands without headers stay as they were. */
+function header(headers: Readonly<Record<string, Payload>>): { fields: Record<string, Payload> } | undefined {
+  const entries = Object.entries(headers);
+  if (entries.length === 0) return undefined;
+  return { fields: Object.fromEntries(entries.map(([key, value]) => [key, hostPayload(value)])) };
+}
+
 function payloadMap(fields: Readonly<Record<string, Payload>>): Record<string, Payload> {
   return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, hostPayload(value)]));
 }
@@ -70,6 +77,7 @@ export function toProtoCommand(command: PlainCommand, ctx: CommandContext): Prot
           activityType: { name: command.activityType },
           taskQueue: { name: o.taskQueue ?? ctx.taskQueue, kind: api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
           input: payloads(command.args),
+          header: header(command.headers),
           scheduleToCloseTimeout: duration(o.scheduleToCloseTimeoutMs),
           scheduleToStartTimeout: duration(o.scheduleToStartTimeoutMs),
           startToCloseTimeout: duration(o.startToCloseTimeoutMs),
@@ -117,6 +125,7 @@ export function toProtoCommand(command: PlainCommand, ctx: CommandContext): Prot
           workflowType: { name: o.workflowType },
           taskQueue: { name: o.taskQueue ?? ctx.taskQueue, kind: api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
           input: payloads(command.args),
+          header: header(command.headers),
           workflowRunTimeout: duration(o.runTimeoutMs),
           workflowTaskTimeout: duration(o.taskTimeoutMs),
         },
@@ -133,6 +142,7 @@ export function toProtoCommand(command: PlainCommand, ctx: CommandContext): Prot
           workflowType: { name: command.workflowType },
           taskQueue: { name: o.taskQueue ?? ctx.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
           input: payloads(command.args),
+          header: header(command.headers),
           workflowExecutionTimeout: duration(o.executionTimeoutMs),
           workflowRunTimeout: duration(o.runTimeoutMs),
           workflowTaskTimeout: duration(o.taskTimeoutMs),
@@ -198,6 +208,7 @@ export function toProtoCommand(command: PlainCommand, ctx: CommandContext): Prot
           execution: { workflowId: command.workflowId, runId: command.runId },
           signalName: command.signalName,
           input: payloads(command.args),
+          header: header(command.headers),
           childWorkflowOnly: command.childWorkflowOnly,
         },
       } as ProtoCommand;

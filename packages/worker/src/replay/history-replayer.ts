@@ -366,7 +366,7 @@ export class HistoryReplayer {
     }
     if (event.workflowExecutionSignaledEventAttributes) {
       const a = event.workflowExecutionSignaledEventAttributes;
-      return { kind: 'signal', signalName: a.signalName ?? '', args: a.input?.payloads ?? [] };
+      return { kind: 'signal', signalName: a.signalName ?? '', args: a.input?.payloads ?? [], headers: { ...a.header?.fields } };
     }
     if (event.workflowExecutionCancelRequestedEventAttributes) {
       return { kind: 'cancelWorkflow', reason: event.workflowExecutionCancelRequestedEventAttributes.cause ?? '' };

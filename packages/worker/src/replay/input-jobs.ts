@@ -20,6 +20,7 @@ export function initializeJob(event: HistoryEvent, run: RunIdentity): Activation
   return {
     kind: 'initialize',
     args: a.input?.payloads ?? [],
+    headers: { ...a.header?.fields },
     randomnessSeed: a.originalExecutionRunId || run.runId,
     info: {
       workflowId: run.workflowId,

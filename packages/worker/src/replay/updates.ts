@@ -40,6 +40,7 @@ function doUpdateJob(protocolInstanceId: string, request: UpdateRequest, runVali
     protocolInstanceId,
     name: request.input?.name ?? '',
     args: (request.input?.args?.payloads ?? []) as Payload[],
+    headers: { ...request.input?.header?.fields } as Record<string, Payload>,
     runValidator,
   };
 }
