@@ -9,7 +9,7 @@ import { DEFAULT_RETENTION_MS, NamespaceRegistry } from './namespace/registry.js
 import { ExecutionEngine } from './history/engine.js';
 import { Matching } from './matching/matching.js';
 import { QueryRegistry } from './history/queries.js';
-import { TimerQueue } from './timers/timer-queue.js';
+import { TimerQueue, type TimerQueueOptions } from './timers/timer-queue.js';
 import { handleTimer } from './history/ops/timers.js';
 import { recoverDispatches } from './history/recover-dispatches.js';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.js';
@@ -63,6 +63,8 @@ export interface StartServerOptions {
    * the next timer whenever no lock and no outstanding work holds it (docs/sdk.md "Testing").
    */
   timeSkipping?: boolean;
+  /** How much of the durable timer queue is kept in memory (defaults: rows due within 60 s, at most 10,000). */
+  timerQueue?: TimerQueueOptions;
   logger?: Logger;
 }
 
@@ -129,7 +131,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         else matching.addActivityTask(d.taskQueue, ref);
       },
     };
-    const timers = new TimerQueue(store, clock, logger.child({ component: 'timers' }), (row) => handleTimer(ctx, row));
+    const timers = new TimerQueue(store, clock, logger.child({ component: 'timers' }), (row) => handleTimer(ctx, row), options.timerQueue);
     engine.timerSink = timers;
     timeSkipping?.attach(engine);
     const cluster = options.databaseUrl ? new ClusterNode(clusterOptions(options, options.databaseUrl, leaseMs), { store, engine, matching, timers, namespaces, searchAttributes, logger }) : null;

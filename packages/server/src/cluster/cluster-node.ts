@@ -329,7 +329,7 @@ export class ClusterNode implements ClusterPeers {
     const belongs = (key: ExecutionKey): boolean => shards.has(this.shardOf(key));
     this.parts.engine.evictWhere(belongs);
     this.parts.matching.dropWhere(belongs);
-    this.parts.timers.dropWhere((row) => belongs(row.key));
+    this.parts.timers.dropWhere((row) => belongs(row.key), shards);
   }
 
   // ---- notifications ------------------------------------------------------------------------------

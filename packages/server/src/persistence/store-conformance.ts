@@ -401,6 +401,28 @@ export function runStoreConformance(
         expect(await ids(EVERYTHING, 10)).toEqual(['e', 'b', 'd']);
       });
 
+      it('continues after a keyset (fire time, task id), so a limit that cuts equal fire times skips and repeats nothing', async () => {
+        const store = await open();
+        const k = key('wf');
+        // Ids out of insertion order; b, c, d and e share a fire time.
+        const rows = [timer('d', 200, k), timer('a', 100, k), timer('c', 200, k), timer('e', 200, k), timer('b', 200, k), timer('f', 300, k)];
+        await store.commit({ ...start(k), timersToAdd: rows });
+        const page = async (until: number, limit: number, after?: { fireAtMs: number; taskId: string }): Promise<string[]> =>
+          (await store.listTimerTasks(until, limit, undefined, after)).map((t) => t.taskId);
+        expect(await page(EVERYTHING, 2)).toEqual(['a', 'b']);
+        expect(await page(EVERYTHING, 2, { fireAtMs: 200, taskId: 'b' })).toEqual(['c', 'd']);
+        expect(await page(EVERYTHING, 2, { fireAtMs: 200, taskId: 'd' })).toEqual(['e', 'f']);
+        expect(await page(EVERYTHING, 2, { fireAtMs: 300, taskId: 'f' })).toEqual([]);
+        // The bound still applies, inclusive; a key between stored ones starts after it.
+        expect(await page(200, 10, { fireAtMs: 100, taskId: 'a' })).toEqual(['b', 'c', 'd', 'e']);
+        expect(await page(300, 10, { fireAtMs: 200, taskId: 'cc' })).toEqual(['d', 'e', 'f']);
+        // (t + 1, '') starts after every row due at t (every id is longer than '').
+        expect(await page(EVERYTHING, 10, { fireAtMs: 201, taskId: '' })).toEqual(['f']);
+        expect(await page(EVERYTHING, 10, { fireAtMs: 0, taskId: '' })).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+        const [first] = await store.listTimerTasks(EVERYTHING, 1, undefined, { fireAtMs: 100, taskId: 'a' });
+        expect(first && { ...first, data: texts([first.data]) }).toEqual({ taskId: 'b', fireAtMs: 200, key: k, data: ['timer b'] });
+      });
+
       it('rejects a transition that reuses a stored task id, and writes nothing of it', async () => {
         const store = await open();
         const k = key('wf');

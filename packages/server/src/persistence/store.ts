@@ -97,6 +97,12 @@ export interface TimerTaskRow {
   readonly data: Uint8Array;
 }
 
+/** A timer row's place in fire order: (fire time, task id). */
+export interface TimerTaskKey {
+  readonly fireAtMs: number;
+  readonly taskId: string;
+}
+
 export interface ExecutionWrite {
   readonly key: ExecutionKey;
   /** 0 when the row must not exist yet (insert); else the version read (update WHERE version = expected). */
@@ -160,8 +166,13 @@ export interface Store {
 
   /** Runs with needsDispatch set (rebuilds the in-memory task queues at start-up), of `shardIds` only when given. */
   listExecutionsNeedingDispatch(shardIds?: readonly number[]): Promise<ExecutionRow[]>;
-  /** Timer tasks due at or before `untilMs`, ordered by fire time, at most `limit`, of `shardIds` only when given. */
-  listTimerTasks(untilMs: number, limit: number, shardIds?: readonly number[]): Promise<TimerTaskRow[]>;
+  /**
+   * Timer tasks due at or before `untilMs`, ordered by (fire time, task id), at most `limit`, of `shardIds`
+   * only when given, and only those after `after` in that order when given (exclusive keyset start: the
+   * timer queue loads its window slice by slice, and a limit that cuts a run of equal fire times must
+   * neither skip nor repeat a row). Task ids compare bytewise (they are ASCII).
+   */
+  listTimerTasks(untilMs: number, limit: number, shardIds?: readonly number[], after?: TimerTaskKey): Promise<TimerTaskRow[]>;
 
   /**
    * Runs of a namespace that match `query.filter`, in list order: COALESCE(close time, +inf) DESC (open

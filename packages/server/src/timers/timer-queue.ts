@@ -1,22 +1,80 @@
 // The durable timer queue. Timer rows live in the store (written in the same transaction as the
-// transition that set them); this class keeps the pending ones in a min-heap ordered by fire time,
-// arms one clock callback for the earliest, and hands due rows to the engine, which re-validates each
-// against mutable state and deletes the row in the transition that handles it. A row whose handling
-// fails is retried with a short backoff; nothing is lost on restart because `start` reloads the rows.
-import type { Store, TimerTaskRow } from '../persistence/store.js';
+// transition that set them); this class keeps the ones due soon in a min-heap, arms one clock callback
+// for the earliest, and hands due rows to the engine, which re-validates each against mutable state and
+// deletes the row in the transition that handles it. A row whose handling fails is retried with a short
+// backoff; nothing is lost on restart because `start` loads the rows again.
+//
+// Only a window of the rows is in memory, so memory does not grow with pending timers:
+//
+//   covered      every stored row (of the shards held) at or before this key, in (fire time, task id)
+//                order, is in the heap (or being handled, or deleted); no row after it is. A row a
+//                transition adds goes to the heap when it falls at or before `covered`; a later one is
+//                only noted (`nextBeyondMs`): it is in the store, where a load will find it.
+//   load         reads the rows after `covered` up to now + windowMs, at most maxRows (less what the
+//                heap holds): `covered` moves to now + windowMs, or, when the limit cut the slice, to
+//                the last row read (a keyset, so a cut inside a run of equal fire times neither skips
+//                nor repeats a row). Uncut, one more read finds the first row beyond (`nextBeyondMs`).
+//   refill       a load, armed as a `timer` clock callback (a time-skipping clock jumps to it, so rows
+//                beyond the window are found however far away): at nextBeyondMs - windowMs / 2 when
+//                the slice was whole (nothing to read before then; a row added beyond `covered` brings
+//                it forward), halfway to `covered` when the limit cut it. With no room (the heap and
+//                the rows in flight fill maxRows) it waits for the due rows to be handled.
+//   take-over    `start(shardIds)` of a cluster node reads the new shards' rows at or before `covered`
+//                (the same window as the others); more than maxRows of them shrink `covered`.
+//   shrink       when transitions add more than maxRows (+ a quarter) rows inside the window, `covered`
+//                moves back to the maxRows-th row and the later rows leave memory (they are stored).
+//
+// Reads run one at a time. While one runs, rows added after `covered` wait in `pendingAdds` until
+// `covered` has moved (the read's snapshot may or may not include them), and ids removed meanwhile are
+// kept out of what it returns. A retried row is kept whatever its new time (its stored fire time is
+// inside the window, so no load would read it again).
+import type { Store, TimerTaskKey, TimerTaskRow } from '../persistence/store.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { TimerSink } from '../history/engine.js';
+import { compareTimerKeys, TimerHeap } from './timer-heap.js';
 
 export type TimerHandler = (row: TimerTaskRow) => Promise<void>;
 
+export interface TimerQueueOptions {
+  /** How far ahead of now rows are kept in memory. */
+  readonly windowMs?: number;
+  /** At most this many rows are loaded into memory (the window shrinks when more are due sooner). */
+  readonly maxRows?: number;
+  /** Backoff before a row whose handling failed, or a load that failed, is tried again. */
+  readonly retryDelayMs?: number;
+}
+
+export const DEFAULT_TIMER_WINDOW_MS = 60_000;
+export const DEFAULT_TIMER_MAX_ROWS = 10_000;
+
 export class TimerQueue implements TimerSink {
-  private heap: TimerTaskRow[] = [];
+  private readonly options: Readonly<Required<TimerQueueOptions>>;
+  private readonly heap = new TimerHeap();
   /** Ids in the heap (a row loaded twice, by a shard take-over and by its own commit, fires once). */
   private readonly queued = new Set<string>();
+  /** Ids in the heap whose rows were deleted (lazy deletion: skipped when they reach the top). */
   private readonly removed = new Set<string>();
+  /** Ids in the heap that are retries (their time in memory is not their stored one). */
+  private readonly retries = new Set<string>();
   /** Cluster mode: only rows of shards this node holds are kept (checked on every add and retry). */
   accepts: ((row: TimerTaskRow) => boolean) | null = null;
+  /** Cluster mode: the shards loaded; null on a single node (all rows). */
+  private shards: Set<number> | null = null;
+
+  private covered: TimerTaskKey | null = null;
+  private cut = false;
+  private nextBeyondMs = Infinity;
+  private loadedAtMs = 0;
+  private loads: Promise<void> = Promise.resolve();
+  private reading = false;
+  private pendingAdds: TimerTaskRow[] = [];
+  private readonly removedWhileReading = new Set<string>();
+  private waitingForRoom = false;
+  private loadBackoffUntilMs = 0;
+  private cancelRefill: (() => void) | null = null;
+  private refillAtMs = Infinity;
+
   private cancelArm: (() => void) | null = null;
   private armedAt = Infinity;
   private running = false;
@@ -28,73 +86,249 @@ export class TimerQueue implements TimerSink {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly handler: TimerHandler,
-  ) {}
-
-  /** Loads the stored rows (of `shardIds` only, when given) and arms the clock. */
-  async start(shardIds?: readonly number[]): Promise<void> {
-    const rows = await this.store.listTimerTasks(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, shardIds);
-    this.add(rows);
+    options: TimerQueueOptions = {},
+  ) {
+    const maxRows = Math.max(1, Math.floor(options.maxRows ?? DEFAULT_TIMER_MAX_ROWS));
+    this.options = { windowMs: Math.max(1, options.windowMs ?? DEFAULT_TIMER_WINDOW_MS), maxRows, retryDelayMs: options.retryDelayMs ?? 1000 };
   }
 
-  /** Forgets the rows `belongs` selects (their shard moved to another node, which loads them). */
-  dropWhere(belongs: (row: TimerTaskRow) => boolean): void {
-    const kept = this.heap.filter((r) => !belongs(r));
-    if (kept.length === this.heap.length) return;
-    this.heap = kept;
-    this.queued.clear();
-    for (const r of kept) this.queued.add(r.taskId);
-    heapify(this.heap);
+  /**
+   * Loads the stored rows of the window (of `shardIds` only, when given) and arms the clock. The first
+   * call sets the window; a later one (a cluster node taking shards over) loads those shards' rows in it.
+   */
+  async start(shardIds?: readonly number[]): Promise<void> {
+    // Held from now on (a refill that runs first reads them too); a `dropWhere` meanwhile takes them out.
+    const added = shardIds?.filter((id) => !this.shards?.has(id)) ?? [];
+    if (shardIds) {
+      this.shards ??= new Set();
+      for (const id of added) this.shards.add(id);
+    }
+    try {
+      await this.serially(async () => {
+        const stillHeld = shardIds?.filter((id) => this.shards?.has(id));
+        if (stillHeld?.length === 0) return;
+        if (this.covered === null) await this.loadWindow();
+        else await this.loadShards(stillHeld);
+      });
+    } catch (err) {
+      for (const id of added) this.shards?.delete(id);
+      throw err;
+    }
+  }
+
+  /** Forgets the rows `belongs` selects (their shards, `shardIds`, moved to another node, which loads them). */
+  dropWhere(belongs: (row: TimerTaskRow) => boolean, shardIds: Iterable<number> = []): void {
+    for (const id of shardIds) this.shards?.delete(id);
+    this.pendingAdds = this.pendingAdds.filter((r) => !belongs(r));
+    for (const row of this.heap.retain((r) => !belongs(r))) this.forget(row.taskId);
   }
 
   stop(): void {
     this.stopped = true;
     this.cancelArm?.();
     this.cancelArm = null;
+    this.cancelRefill?.();
+    this.cancelRefill = null;
   }
 
+  /** Rows in memory (including deleted ones not yet dropped). */
   get size(): number {
-    return this.heap.length;
+    return this.heap.size;
+  }
+
+  /** The window: every stored row at or before this key is in memory (null before `start`). */
+  get windowEnd(): TimerTaskKey | null {
+    return this.covered;
   }
 
   add(rows: readonly TimerTaskRow[]): void {
-    for (const row of rows) this.push(row);
-    this.arm();
+    for (const row of rows) this.offer(row);
+    this.afterChange();
   }
 
   remove(taskIds: readonly string[]): void {
-    for (const id of taskIds) this.removed.add(id);
-    // Lazy deletion: ids are skipped when they reach the top. Compact when tombstones dominate.
-    if (this.removed.size > 1024 && this.removed.size * 2 > this.heap.length) {
-      this.heap = this.heap.filter((r) => !this.removed.has(r.taskId));
-      for (const id of this.removed) this.queued.delete(id);
-      this.removed.clear();
-      heapify(this.heap);
+    for (const id of taskIds) {
+      if (this.queued.has(id)) this.removed.add(id);
+      if (this.reading) this.removedWhileReading.add(id);
     }
+    // Compact when tombstones dominate.
+    if (this.removed.size > 1024 && this.removed.size * 2 > this.heap.size) {
+      for (const row of this.heap.retain((r) => !this.removed.has(r.taskId))) this.forget(row.taskId);
+    }
+  }
+
+  private offer(row: TimerTaskRow): void {
+    if (this.accepts && !this.accepts(row)) return;
+    if (this.covered && compareTimerKeys(row, this.covered) <= 0) this.push(row);
+    else if (this.reading) this.pendingAdds.push(row);
+    else if (this.covered) this.nextBeyondMs = Math.min(this.nextBeyondMs, row.fireAtMs);
+    // Before the first load nothing is kept: that load reads the row from the store.
   }
 
   private push(row: TimerTaskRow): void {
-    this.removed.delete(row.taskId);
     if (this.queued.has(row.taskId) || (this.accepts && !this.accepts(row))) return;
     this.queued.add(row.taskId);
     this.heap.push(row);
-    siftUp(this.heap, this.heap.length - 1);
   }
 
-  private pop(): TimerTaskRow | undefined {
-    const top = this.heap[0];
-    if (top) this.queued.delete(top.taskId);
-    const last = this.heap.pop();
-    if (this.heap.length > 0 && last) {
-      this.heap[0] = last;
-      siftDown(this.heap, 0);
-    }
-    return top;
+  private forget(taskId: string): void {
+    this.queued.delete(taskId);
+    this.removed.delete(taskId);
+    this.retries.delete(taskId);
   }
+
+  // ---- loading ------------------------------------------------------------------------------------
+
+  private serially(op: () => Promise<void>): Promise<void> {
+    const run = this.loads.then(() => (this.stopped ? undefined : op()));
+    this.loads = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * One store read. While it runs, adds after `covered` wait in `pendingAdds` and removed ids are noted:
+   * `settle` (called at once after it, when the read's caller has moved `covered`) sorts them out.
+   */
+  private async read(untilMs: number, limit: number, shardIds: readonly number[] | undefined, after?: TimerTaskKey): Promise<{ rows: TimerTaskRow[]; full: boolean }> {
+    if (shardIds?.length === 0) return { rows: [], full: false };
+    this.reading = true;
+    try {
+      const rows = await this.store.listTimerTasks(untilMs, limit, shardIds, after);
+      return { rows, full: rows.length >= limit };
+    } catch (err) {
+      this.reading = false;
+      this.settle([]);
+      throw err;
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  private shardList(): readonly number[] | undefined {
+    return this.shards ? [...this.shards] : undefined;
+  }
+
+  /** Moves the window on: reads the rows after `covered` up to now + windowMs (a refill, or the first load). */
+  private async loadWindow(): Promise<void> {
+    const now = this.clock.now();
+    const room = this.options.maxRows - (this.heap.size - this.removed.size) - this.inFlight;
+    if (room <= 0) {
+      this.waitingForRoom = true;
+      return;
+    }
+    this.waitingForRoom = false;
+    const untilMs = now + this.options.windowMs;
+    const shardIds = this.shardList();
+    const { rows, full } = await this.read(untilMs, room, shardIds, this.covered ?? undefined);
+    const last = rows.at(-1);
+    // A key just after every row due at untilMs: fire times are whole milliseconds and no id is empty.
+    this.covered = full && last ? { fireAtMs: last.fireAtMs, taskId: last.taskId } : { fireAtMs: untilMs + 1, taskId: '' };
+    this.cut = full;
+    this.loadedAtMs = now;
+    this.nextBeyondMs = full && last ? last.fireAtMs : Infinity;
+    this.settle(rows);
+    if (!full) await this.findNextBeyond(shardIds);
+    this.afterChange();
+  }
+
+  /** Reads the rows of newly held shards inside the current window. */
+  private async loadShards(shardIds: readonly number[] | undefined): Promise<void> {
+    const covered = this.covered!;
+    const limit = this.options.maxRows;
+    const { rows, full } = await this.read(covered.fireAtMs, limit, shardIds);
+    const inside = rows.filter((r) => compareTimerKeys(r, covered) <= 0);
+    const last = inside.at(-1);
+    // More rows of these shards are due inside the window than memory holds: shrink it to the last read.
+    if (full && last && inside.length === rows.length) this.shrinkTo(last);
+    this.settle(inside);
+    if (!this.cut) await this.findNextBeyond(shardIds);
+    this.afterChange();
+  }
+
+  /** Pushes what a read returned, then offers again the adds held back while it ran (less deleted ids). */
+  private settle(rows: readonly TimerTaskRow[]): void {
+    const deleted = this.removedWhileReading;
+    for (const row of rows) if (!deleted.has(row.taskId)) this.push(row);
+    const pending = this.pendingAdds;
+    this.pendingAdds = [];
+    for (const row of pending) if (!deleted.has(row.taskId)) this.offer(row);
+    deleted.clear();
+  }
+
+  private async findNextBeyond(shardIds: readonly number[] | undefined): Promise<void> {
+    const covered = this.covered!;
+    const { rows } = await this.read(Number.MAX_SAFE_INTEGER, 1, shardIds, covered);
+    if (rows[0] && this.covered === covered) this.nextBeyondMs = Math.min(this.nextBeyondMs, rows[0].fireAtMs);
+    this.settle([]);
+  }
+
+  /** Moves `covered` back to `last`: rows after it leave memory (they are stored; a load reads them again). */
+  private shrinkTo(last: TimerTaskKey): void {
+    const covered = { fireAtMs: last.fireAtMs, taskId: last.taskId };
+    this.covered = covered;
+    this.cut = true;
+    this.loadedAtMs = this.clock.now();
+    this.nextBeyondMs = Math.min(this.nextBeyondMs, covered.fireAtMs);
+    const beyond = (r: TimerTaskRow): boolean => !this.retries.has(r.taskId) && compareTimerKeys(r, covered) > 0;
+    for (const row of this.heap.retain((r) => !beyond(r))) this.forget(row.taskId);
+  }
+
+  /** Keeps the heap near maxRows when transitions add many rows inside the window. */
+  private enforceLimit(): void {
+    const { maxRows } = this.options;
+    if (this.reading || this.heap.size <= maxRows + (maxRows >> 2)) return;
+    const live = this.heap.values().filter((r) => !this.retries.has(r.taskId) && !this.removed.has(r.taskId));
+    if (live.length <= maxRows) return;
+    live.sort(compareTimerKeys);
+    this.shrinkTo(live[maxRows - 1]!);
+  }
+
+  private afterChange(): void {
+    this.enforceLimit();
+    this.arm();
+    this.scheduleRefill();
+  }
+
+  private scheduleRefill(): void {
+    if (this.stopped || this.covered === null || this.waitingForRoom) return;
+    const { windowMs } = this.options;
+    const planned = this.cut ? this.loadedAtMs + Math.max(0, this.covered.fireAtMs - this.loadedAtMs) / 2 : this.nextBeyondMs - windowMs / 2;
+    const at = Math.max(planned, this.loadBackoffUntilMs);
+    if (at === this.refillAtMs && this.cancelRefill) return;
+    this.cancelRefill?.();
+    this.cancelRefill = null;
+    this.refillAtMs = at;
+    if (at === Infinity) return;
+    // A `timer`: a time-skipping clock jumps to it like to a row, and holds time until the load is done.
+    this.cancelRefill = this.clock.schedule(
+      at,
+      () => {
+        this.cancelRefill = null;
+        this.refillAtMs = Infinity;
+        return this.refill();
+      },
+      'timer',
+    );
+  }
+
+  private async refill(): Promise<void> {
+    try {
+      await this.serially(() => this.loadWindow());
+      this.loadBackoffUntilMs = 0;
+    } catch (err) {
+      if (this.stopped) return;
+      this.logger.warn('loading timer tasks failed; retrying', { error: String(err) });
+      this.loadBackoffUntilMs = this.clock.now() + this.options.retryDelayMs;
+      this.scheduleRefill();
+    }
+  }
+
+  // ---- firing -------------------------------------------------------------------------------------
 
   private arm(): void {
     if (this.stopped || this.running) return;
-    while (this.heap.length > 0 && this.removed.has(this.heap[0]!.taskId)) this.removed.delete(this.pop()!.taskId);
-    const next = this.heap[0];
+    while (this.heap.size > 0 && this.removed.has(this.heap.peek()!.taskId)) this.forget(this.heap.pop()!.taskId);
+    const next = this.heap.peek();
     if (!next) return;
     if (next.fireAtMs >= this.armedAt && this.cancelArm) return;
     this.cancelArm?.();
@@ -117,10 +351,11 @@ export class TimerQueue implements TimerSink {
     try {
       const now = this.clock.now();
       const due: TimerTaskRow[] = [];
-      while (this.heap.length > 0 && this.heap[0]!.fireAtMs <= now) {
-        const row = this.pop()!;
-        if (this.removed.delete(row.taskId)) continue;
-        due.push(row);
+      while (this.heap.size > 0 && this.heap.peek()!.fireAtMs <= now) {
+        const row = this.heap.pop()!;
+        const deleted = this.removed.has(row.taskId);
+        this.forget(row.taskId);
+        if (!deleted) due.push(row);
       }
       this.inFlight += due.length;
       await Promise.all(
@@ -129,7 +364,10 @@ export class TimerQueue implements TimerSink {
             await this.handler(row);
           } catch (err) {
             this.logger.warn('timer task failed; retrying', { taskId: row.taskId, error: String(err) });
-            if (!this.stopped) this.push({ ...row, fireAtMs: this.clock.now() + 1000 });
+            if (!this.stopped) {
+              this.push({ ...row, fireAtMs: this.clock.now() + this.options.retryDelayMs });
+              if (this.queued.has(row.taskId)) this.retries.add(row.taskId);
+            }
           } finally {
             this.inFlight--;
           }
@@ -137,37 +375,10 @@ export class TimerQueue implements TimerSink {
       );
     } finally {
       this.running = false;
+      // Rows were handled: a refill that found no room may run now.
+      this.waitingForRoom = false;
       this.arm();
+      this.scheduleRefill();
     }
   }
-}
-
-function less(a: TimerTaskRow, b: TimerTaskRow): boolean {
-  return a.fireAtMs < b.fireAtMs || (a.fireAtMs === b.fireAtMs && a.taskId < b.taskId);
-}
-
-function siftUp(h: TimerTaskRow[], i: number): void {
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    if (!less(h[i]!, h[p]!)) break;
-    [h[i], h[p]] = [h[p]!, h[i]!];
-    i = p;
-  }
-}
-
-function siftDown(h: TimerTaskRow[], i: number): void {
-  for (;;) {
-    const l = 2 * i + 1;
-    const r = l + 1;
-    let m = i;
-    if (l < h.length && less(h[l]!, h[m]!)) m = l;
-    if (r < h.length && less(h[r]!, h[m]!)) m = r;
-    if (m === i) return;
-    [h[i], h[m]] = [h[m]!, h[i]!];
-    i = m;
-  }
-}
-
-function heapify(h: TimerTaskRow[]): void {
-  for (let i = (h.length >> 1) - 1; i >= 0; i--) siftDown(h, i);
 }

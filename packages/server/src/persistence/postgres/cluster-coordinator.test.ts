@@ -145,6 +145,24 @@ describe('fencing', () => {
     expect(await rows(url, 'SELECT workflow_id, shard_range_id::int FROM executions ORDER BY workflow_id')).toEqual([{ workflow_id: 'wf', shard_range_id: 2 }]);
   });
 
+  it("lists the held shards' timers after a keyset (fire time, task id), leaving other shards' rows out", async () => {
+    const { url, store } = await database();
+    const a = await join(url, 'a');
+    for (const lease of await a.acquire([1, 2, 3])) {
+      const first = write(`wf${lease.shardId}`, 0, lease);
+      const key = first.executions[0]!.key;
+      const timersToAdd = ['x', 'y', 'z'].map((id) => ({ taskId: `${id}${lease.shardId}`, fireAtMs: 7, key, data: new Uint8Array([1]) }));
+      await store.commit({ ...first, timersToAdd });
+    }
+    const ids = async (shardIds: number[], after?: { fireAtMs: number; taskId: string }): Promise<string[]> =>
+      (await store.listTimerTasks(10, 2, shardIds, after)).map((t) => t.taskId);
+    expect(await ids([2])).toEqual(['x2', 'y2']);
+    expect(await ids([2], { fireAtMs: 7, taskId: 'y2' })).toEqual(['z2']);
+    expect(await ids([1, 2], { fireAtMs: 7, taskId: 'x2' })).toEqual(['y1', 'y2']);
+    expect(await ids([1, 3], { fireAtMs: 7, taskId: 'z1' })).toEqual(['z3']);
+    expect(await ids([1, 2, 3], { fireAtMs: 8, taskId: '' })).toEqual([]);
+  });
+
   it('makes a take-over wait for a batch that holds the shard row, so neither sees half of the other', async () => {
     const { url } = await database();
     const a = await join(url, 'a', { leaseMs: 1000 });

@@ -12,7 +12,7 @@
 import pg from 'pg';
 import { ConditionFailedError, PersistenceError, ShardOwnershipLostError } from '../errors.js';
 import type { CurrentRunRow, ExecutionKey, ExecutionListPage, ExecutionRow, ExecutionWrite } from '../store.js';
-import type { NamespaceRow, ShardFence, Store, TimerTaskRow, TransitionWrite } from '../store.js';
+import type { NamespaceRow, ShardFence, Store, TimerTaskKey, TimerTaskRow, TransitionWrite } from '../store.js';
 import type { ExecutionCount, ExecutionCountQuery, ExecutionListQuery, SearchAttributeRow } from '../visibility.js';
 import { checkout, isWriteLocalError, openPool, persistenceError, type PostgresConnectionOptions } from './connection.js';
 import { schemaVersion } from './migrations.js';
@@ -155,9 +155,13 @@ export class PostgresStore implements Store {
     return rows.map((row) => ({ key: keyOf(row), state: row.state as Uint8Array, version: row.version as number }));
   }
 
-  async listTimerTasks(untilMs: number, limit: number, shardIds?: readonly number[]): Promise<TimerTaskRow[]> {
+  async listTimerTasks(untilMs: number, limit: number, shardIds?: readonly number[], after?: TimerTaskKey): Promise<TimerTaskRow[]> {
     type TimerRow = Row<'taskId' | 'fireAtMs' | 'namespaceId' | 'workflowId' | 'runId' | 'data'>;
-    const rows = shardIds === undefined ? await this.rows<TimerRow>('listTimers', [untilMs, limit]) : await this.rows<TimerRow>('listShardTimers', [untilMs, limit, shardIds]);
+    const [statement, values]: [keyof typeof SQL, unknown[]] =
+      after === undefined
+        ? shardIds === undefined ? ['listTimers', [untilMs, limit]] : ['listShardTimers', [untilMs, limit, shardIds]]
+        : shardIds === undefined ? ['listTimersAfter', [untilMs, limit, after.fireAtMs, after.taskId]] : ['listShardTimersAfter', [untilMs, limit, after.fireAtMs, after.taskId, shardIds]];
+    const rows = await this.rows<TimerRow>(statement, values);
     return rows.map((row) => ({ taskId: row.taskId as string, fireAtMs: row.fireAtMs as number, key: keyOf(row), data: row.data as Uint8Array }));
   }
 

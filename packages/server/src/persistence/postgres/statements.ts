@@ -86,6 +86,12 @@ export const SQL = {
     WHERE fire_at_ms <= $1 ORDER BY fire_at_ms, task_id LIMIT $2`,
   listShardTimers: `SELECT task_id AS "taskId", fire_at_ms AS "fireAtMs", ${KEY_COLUMNS}, data FROM timer_tasks
     WHERE shard_id = ANY($3::integer[]) AND fire_at_ms <= $1 ORDER BY fire_at_ms, task_id LIMIT $2`,
+  /** Keyset continuations: rows after ($3, $4) in (fire time, task id) order (task_id is COLLATE "C"). */
+  listTimersAfter: `SELECT task_id AS "taskId", fire_at_ms AS "fireAtMs", ${KEY_COLUMNS}, data FROM timer_tasks
+    WHERE (fire_at_ms, task_id) > ($3::bigint, $4::text) AND fire_at_ms <= $1 ORDER BY fire_at_ms, task_id LIMIT $2`,
+  listShardTimersAfter: `SELECT task_id AS "taskId", fire_at_ms AS "fireAtMs", ${KEY_COLUMNS}, data FROM timer_tasks
+    WHERE shard_id = ANY($5::integer[]) AND (fire_at_ms, task_id) > ($3::bigint, $4::text) AND fire_at_ms <= $1
+    ORDER BY fire_at_ms, task_id LIMIT $2`,
   listNeedingDispatch: `SELECT ${KEY_COLUMNS}, state, version FROM executions WHERE needs_dispatch`,
   listShardNeedingDispatch: `SELECT ${KEY_COLUMNS}, state, version FROM executions WHERE needs_dispatch AND shard_id = ANY($1::integer[])`,
   /** Locks the shard rows a batch writes (against a concurrent take-over) and reads their range ids. */

@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { ConditionFailedError, PersistenceError } from '../errors.js';
 import type { CurrentRunRow, ExecutionKey, ExecutionListPage, ExecutionRow, ExecutionWrite } from '../store.js';
-import type { NamespaceRow, ShardFence, Store, TimerTaskRow, TransitionWrite } from '../store.js';
+import type { NamespaceRow, ShardFence, Store, TimerTaskKey, TimerTaskRow, TransitionWrite } from '../store.js';
 import type { ExecutionCount, ExecutionCountQuery, ExecutionListQuery, SearchAttributeRow } from '../visibility.js';
 import { isWriteLocalError, openConnection } from './connection.js';
 import { schemaVersion } from './migrations.js';
@@ -85,6 +85,9 @@ export function prepareStatements(db: Database.Database) {
     listTimers: db.prepare<[number, number], Omit<TimerTaskRow, 'key'> & ExecutionKey>(`SELECT task_id AS taskId,
       fire_at_ms AS fireAtMs, ${KEY_COLUMNS}, data FROM timer_tasks
       WHERE fire_at_ms <= ? ORDER BY fire_at_ms, task_id LIMIT ?`),
+    listTimersAfter: db.prepare<[number, string, number, number], Omit<TimerTaskRow, 'key'> & ExecutionKey>(`SELECT
+      task_id AS taskId, fire_at_ms AS fireAtMs, ${KEY_COLUMNS}, data FROM timer_tasks
+      WHERE (fire_at_ms, task_id) > (?, ?) AND fire_at_ms <= ? ORDER BY fire_at_ms, task_id LIMIT ?`),
     listNeedingDispatch: db.prepare<[], Omit<ExecutionRow, 'key'> & ExecutionKey>(`SELECT ${KEY_COLUMNS},
       state, version FROM executions WHERE needs_dispatch = 1`),
     listNamespaces: db.prepare<[], NamespaceRow>('SELECT id, name, data, version FROM namespaces ORDER BY name'),
@@ -201,12 +204,11 @@ export class SqliteStore implements Store {
     );
   }
 
-  listTimerTasks(untilMs: number, limit: number): Promise<TimerTaskRow[]> {
-    return settle(() =>
-      this.statements.listTimers
-        .all(untilMs, limit)
-        .map(({ taskId, fireAtMs, data, ...key }) => ({ taskId, fireAtMs, key, data })),
-    );
+  listTimerTasks(untilMs: number, limit: number, _shardIds?: readonly number[], after?: TimerTaskKey): Promise<TimerTaskRow[]> {
+    return settle(() => {
+      const rows = after ? this.statements.listTimersAfter.all(after.fireAtMs, after.taskId, untilMs, limit) : this.statements.listTimers.all(untilMs, limit);
+      return rows.map(({ taskId, fireAtMs, data, ...key }) => ({ taskId, fireAtMs, key, data }));
+    });
   }
 
   listExecutions(query: ExecutionListQuery): Promise<ExecutionListPage> {
