@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startTestPostgres, type TestPostgres } from '@kairos/server/test-postgres';
-import { findFreePort, KAIROS_BIN, REPO_ROOT } from '../../e2e/helpers/server.js';
+import { findFreePort, KAIROS_BIN, REPO_ROOT, waitForBanner } from '../../e2e/helpers/server.js';
 import { waitFor } from '../../e2e/helpers/sdk.js';
 
 export { waitFor };
@@ -113,41 +113,8 @@ export class ClusterNode {
     child.stdout?.setEncoding('utf8');
     child.stderr?.setEncoding('utf8');
 
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const finish = (error?: Error): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        child.off('exit', onExit);
-        child.off('error', onError);
-        if (error === undefined) resolve();
-        else {
-          child.kill('SIGKILL');
-          reject(error);
-        }
-      };
-      const describe = (why: string): Error => new Error(`${this.nodeId}: ${why}\ncommand: node ${args.join(' ')}\n${this.output()}`);
-      const timer = setTimeout(() => finish(describe(`no banner within ${STARTUP_DEADLINE_MS} ms`)), STARTUP_DEADLINE_MS);
-      const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
-        finish(describe(`exited before it was ready (code ${String(code)}, signal ${String(signal)})`));
-      const onError = (error: Error): void => finish(describe(`could not spawn: ${error.message}`));
-      child.once('exit', onExit);
-      child.once('error', onError);
-      const watch = (): ((chunk: string) => void) => {
-        let pending = '';
-        return (chunk: string): void => {
-          this.note(chunk);
-          if (settled) return;
-          pending += chunk;
-          const lines = pending.split('\n');
-          pending = lines.pop() ?? '';
-          if (lines.some((line) => BANNER.test(line))) finish();
-        };
-      };
-      child.stdout?.on('data', watch());
-      child.stderr?.on('data', watch());
-    });
+    const describe = (why: string): Error => new Error(`${this.nodeId}: ${why}\ncommand: node ${args.join(' ')}\n${this.output()}`);
+    await waitForBanner(child, BANNER, STARTUP_DEADLINE_MS, (_stream, chunk) => this.note(chunk), describe);
   }
 
   /** Sends `signal` (SIGKILL by default) and waits until the process has exited. */

@@ -173,12 +173,26 @@ async function spawnServer(
   child.stderr?.setEncoding('utf8');
   child.stdout?.setEncoding('utf8');
 
-  await new Promise<void>((resolve, reject) => {
+  const describe = (why: string): Error =>
+    new Error(`${why}\ncommand: ${command} ${args.join(' ')}\n--- server stderr ---\n${stderr.toString()}\n--- server stdout ---\n${stdout.toString()}`);
+  await waitForBanner(child, BANNER, STARTUP_DEADLINE_MS, (stream, chunk) => (stream === 'stdout' ? stdout : stderr).append(chunk), describe);
+  return { child, exited };
+}
+
+/**
+ * Resolves once `child` prints a line matching `banner` (on stdout or stderr: other dev servers log it to
+ * stderr). Every chunk of output is handed to `record`, before and after. Rejects (and SIGKILLs the child)
+ * when it exits or cannot be spawned first, or after `deadlineMs`, with `describe(why)`.
+ */
+export function waitForBanner(
+  child: ChildProcess,
+  banner: RegExp,
+  deadlineMs: number,
+  record: (stream: 'stdout' | 'stderr', chunk: string) => void,
+  describe: (why: string) => Error,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     let settled = false;
-    const describe = (why: string): Error =>
-      new Error(
-        `${why}\ncommand: ${command} ${args.join(' ')}\n--- server stderr ---\n${stderr.toString()}\n--- server stdout ---\n${stdout.toString()}`,
-      );
     const finish = (error?: Error): void => {
       if (settled) return;
       settled = true;
@@ -191,31 +205,26 @@ async function spawnServer(
         reject(error);
       }
     };
-    const timer = setTimeout(
-      () => finish(describe(`server did not print its banner within ${STARTUP_DEADLINE_MS} ms`)),
-      STARTUP_DEADLINE_MS,
-    );
+    const timer = setTimeout(() => finish(describe(`no banner within ${deadlineMs} ms`)), deadlineMs);
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
-      finish(describe(`server exited before it was ready (code ${String(code)}, signal ${String(signal)})`));
-    const onError = (error: Error): void => finish(describe(`could not spawn the server: ${error.message}`));
+      finish(describe(`exited before it was ready (code ${String(code)}, signal ${String(signal)})`));
+    const onError = (error: Error): void => finish(describe(`could not spawn: ${error.message}`));
     child.once('exit', onExit);
     child.once('error', onError);
-    // The banner is expected on stdout; other dev servers may log it to stderr, so watch both.
-    const watch = (tail: OutputTail) => {
+    const watch = (stream: 'stdout' | 'stderr') => {
       let pending = '';
       return (chunk: string): void => {
-        tail.append(chunk);
+        record(stream, chunk);
         if (settled) return;
         pending += chunk;
         const lines = pending.split('\n');
         pending = lines.pop() ?? '';
-        if (lines.some((line) => BANNER.test(line))) finish();
+        if (lines.some((line) => banner.test(line))) finish();
       };
     };
-    child.stdout?.on('data', watch(stdout));
-    child.stderr?.on('data', watch(stderr));
+    child.stdout?.on('data', watch('stdout'));
+    child.stderr?.on('data', watch('stderr'));
   });
-  return { child, exited };
 }
 
 export async function startKairos(options: StartKairosOptions = {}): Promise<KairosServer> {
