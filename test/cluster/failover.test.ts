@@ -11,9 +11,9 @@ import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import { connect, uniqueTaskQueue, withWorker, type Connections } from '../e2e/helpers/sdk.js';
 import * as activities from './activities.js';
 import { stepExecutions } from './activities.js';
-import { describeShards, startCluster, STATUS_RUNNING, waitFor, type Cluster } from './helpers/cluster.js';
+import { describeShards, STATUS_RUNNING, waitFor, type Cluster } from './helpers/cluster.js';
 import {
-  bundleClusterWorkflows,
+  startClusterWithWorkflows,
   finishAll,
   replayProblems,
   resultsOf,
@@ -35,11 +35,7 @@ let failed = false;
 const pumps: SignalPump[] = [];
 
 beforeAll(async () => {
-  const [started, bundled] = await Promise.allSettled([startCluster({ nodes: 3, shards: 16, leaseSeconds: LEASE_SECONDS }), bundleClusterWorkflows()]);
-  if (started.status === 'fulfilled') cluster = started.value;
-  if (started.status === 'rejected') throw started.reason;
-  if (bundled.status === 'rejected') throw bundled.reason;
-  workflowBundle = bundled.value;
+  workflowBundle = await startClusterWithWorkflows({ nodes: 3, shards: 16, leaseSeconds: LEASE_SECONDS }, (started) => (cluster = started));
   workerSdk = await connect(cluster!.node('node-1').address);
   clientSdk = await connect(cluster!.node('node-2').address);
 });

@@ -11,9 +11,9 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import { connect, uniqueTaskQueue, uniqueWorkflowId, withWorker, type Connections } from '../e2e/helpers/sdk.js';
 import * as activities from './activities.js';
-import { ownershipSummary, startCluster, waitFor, type Cluster } from './helpers/cluster.js';
+import { ownershipSummary, waitFor, type Cluster } from './helpers/cluster.js';
 import {
-  bundleClusterWorkflows,
+  startClusterWithWorkflows,
   errorMessage,
   replayProblems,
   resultsOf,
@@ -36,11 +36,7 @@ const sdks: Connections[] = [];
 let failed = false;
 
 beforeAll(async () => {
-  const [started, bundled] = await Promise.allSettled([startCluster({ nodes: 3, shards: 16, leaseSeconds: LEASE_SECONDS }), bundleClusterWorkflows()]);
-  if (started.status === 'fulfilled') cluster = started.value;
-  if (started.status === 'rejected') throw started.reason;
-  if (bundled.status === 'rejected') throw bundled.reason;
-  workflowBundle = bundled.value;
+  workflowBundle = await startClusterWithWorkflows({ nodes: 3, shards: 16, leaseSeconds: LEASE_SECONDS }, (started) => (cluster = started));
 });
 
 afterAll(async () => {

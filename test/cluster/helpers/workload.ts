@@ -18,6 +18,7 @@ import {
   type History,
 } from '../../e2e/helpers/sdk.js';
 import { stepExecutions } from '../activities.js';
+import { startCluster, type Cluster, type StartClusterOptions } from './cluster.js';
 import { addItemSignal, finishSignal, stepsWorkflow, type StepsResult } from '../workflows/index.js';
 
 export const CLUSTER_WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), '../workflows/index.ts');
@@ -25,6 +26,18 @@ export const CLUSTER_WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(impor
 /** Bundles test/cluster/workflows (slow: once per file). */
 export async function bundleClusterWorkflows(): Promise<WorkflowBundle> {
   return await bundleWorkflows(CLUSTER_WORKFLOWS_PATH);
+}
+
+/**
+ * Starts the cluster and bundles the workflows side by side. `keep` receives the cluster as soon as it
+ * runs, so the caller's afterAll can stop it even when bundling failed.
+ */
+export async function startClusterWithWorkflows(options: StartClusterOptions, keep: (cluster: Cluster) => void): Promise<WorkflowBundle> {
+  const [started, bundled] = await Promise.allSettled([startCluster(options), bundleClusterWorkflows()]);
+  if (started.status === 'fulfilled') keep(started.value);
+  if (started.status === 'rejected') throw started.reason;
+  if (bundled.status === 'rejected') throw bundled.reason;
+  return bundled.value;
 }
 
 export type StepsHandle = WorkflowHandle<typeof stepsWorkflow>;
