@@ -3,7 +3,19 @@
 // format, so histories cross between the SDKs), and on replay the marker's outcome is used instead of
 // running the activity again. As in the official SDK, local and normal activities share one sequence
 // of ids, and a failure reaches the workflow as the activity threw it (no ActivityFailure around it).
-import { compileRetryPolicy, msOptionalFromDuration, toPayloads, type Duration, type LocalActivityCommandOptions, type RetryPolicy } from '@kairos/sdk-common';
+// Cancelling the activity's scope asks the worker to cancel it (a `requestCancelActivity` command with
+// the local activity's seq, which the worker keeps to itself): the worker records a cancelled marker
+// at once, as sdk-core does, and the workflow gets an ActivityFailure caused by a CancelledFailure.
+import {
+  ActivityFailure,
+  CancelledFailure,
+  compileRetryPolicy,
+  msOptionalFromDuration,
+  toPayloads,
+  type Duration,
+  type LocalActivityCommandOptions,
+  type RetryPolicy,
+} from '@kairos/sdk-common';
 import type { ActivityInterfaceFor } from './activities.js';
 import { CancellationScope } from './cancellation-scope.js';
 import { LocalActivityDoBackoff } from './errors.js';
@@ -45,7 +57,27 @@ async function scheduleOnce(
   if (scope.consideredCancelled) return await scope.cancelRequested;
   const seq = activator.nextSeq.activity++;
   return await new Promise<unknown>((resolve, reject) => {
-    activator.activities.set(seq, { activityType, resolve, reject });
+    const unsubscribe = scope.onCancel(() => {
+      if (!activator.activities.has(seq)) return;
+      if (activator.withdrawCommand('scheduleLocalActivity', seq)) {
+        // Never handed to the worker: nothing to cancel, nothing to record.
+        activator.activities.delete(seq);
+        reject(new ActivityFailure('Local Activity cancelled', activityType, String(seq), 'CANCEL_REQUESTED', undefined, new CancelledFailure('Local Activity cancelled')));
+        return;
+      }
+      activator.pushCommand({ kind: 'requestCancelActivity', seq });
+    });
+    activator.activities.set(seq, {
+      activityType,
+      resolve: (value) => {
+        unsubscribe();
+        resolve(value);
+      },
+      reject: (reason) => {
+        unsubscribe();
+        reject(reason);
+      },
+    });
     activator.pushCommand({
       kind: 'scheduleLocalActivity',
       seq,

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Duration } from '@temporalio/common';
 import * as activities from '../activities.js';
 
 export interface WorkerProcessConfig {
@@ -14,7 +15,7 @@ export interface WorkerProcessConfig {
   /** A file holding the workflow bundle's code (bundling again in the child would be slow). */
   bundleFile: string;
   /** Passed through to the worker; short values let another worker take over sooner. */
-  stickyQueueScheduleToStartTimeout?: string;
+  stickyQueueScheduleToStartTimeout?: Duration;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerProcessConfig;

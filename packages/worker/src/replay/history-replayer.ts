@@ -26,7 +26,7 @@
 // as the command events of the next batch, so a cached run (workflow-cache.ts) is fed only the events
 // after its last task (a sticky poll's partial history), and they are checked like replayed ones.
 import type { temporal } from '@temporalio/proto';
-import { api, timestampToMs } from '@kairos/common';
+import { api, durationToMs, timestampToMs } from '@kairos/common';
 import {
   int64ToNumber,
   type ActivationCompletion,
@@ -82,6 +82,8 @@ export class HistoryReplayer {
   /** WorkflowTaskStarted event of the last live task (0: none yet). */
   private liveStartedEventIdValue = 0;
   private readonly pendingLocal = new Map<number, PendingLocalActivity>();
+  /** Pending local activities whose cancellation the code requested (live tasks act on them). */
+  private readonly localCancelRequests = new Set<number>();
   /** Local activity markers of the task being replayed, in history order, not applied yet. */
   private peekedMarkers: LocalActivityMarker[] = [];
   /** Local activities resolved from a peeked marker whose marker event has not been matched yet. */
@@ -91,6 +93,8 @@ export class HistoryReplayer {
   private currentHistoryLength = 0;
   /** The live task's completion so far (its local activities add markers and commands). */
   private liveCompletion: ActivationCompletion = { commands: [] };
+  /** The run's workflow task timeout, from its WorkflowExecutionStarted event (0: not seen yet). */
+  private workflowTaskTimeoutMsValue = 0;
 
   constructor(
     private readonly sandbox: WorkflowSandbox,
@@ -106,6 +110,11 @@ export class HistoryReplayer {
   /** The started event id of the last live task: what the server calls the previous started event id once it completes. */
   get lastLiveStartedEventId(): number {
     return this.liveStartedEventIdValue;
+  }
+
+  /** The run's workflow task timeout (0 until the WorkflowExecutionStarted event was applied). */
+  get workflowTaskTimeoutMs(): number {
+    return this.workflowTaskTimeoutMsValue;
   }
 
   scheduledEventIdOf = (seq: number): number => this.scheduledIdByActivitySeq.get(seq) ?? 0;
@@ -190,6 +199,8 @@ export class HistoryReplayer {
     const commands: WorkflowCommand[] = [];
     for (const command of completion.commands) {
       if (command.kind === 'scheduleLocalActivity') this.pendingLocal.set(command.seq, { request: command, scheduledAtMs: this.currentTimeMs });
+      // Local and normal activities share seqs: a cancel request for a local one stays in the worker.
+      else if (command.kind === 'requestCancelActivity' && this.pendingLocal.has(command.seq)) this.localCancelRequests.add(command.seq);
       else commands.push(command);
     }
     return { ...completion, commands };
@@ -198,6 +209,20 @@ export class HistoryReplayer {
   /** Local activities the live task must run: scheduled, and with no outcome in history. */
   get pendingLocalActivities(): PendingLocalActivity[] {
     return [...this.pendingLocal.values()];
+  }
+
+  /**
+   * Pending local activities whose cancellation the code requested, once each. (While replaying, the
+   * cancelled marker in history resolves them instead.)
+   */
+  takeLocalActivityCancellations(): PendingLocalActivity[] {
+    const cancelled: PendingLocalActivity[] = [];
+    for (const seq of this.localCancelRequests) {
+      const pending = this.pendingLocal.get(seq);
+      if (pending !== undefined) cancelled.push(pending);
+    }
+    this.localCancelRequests.clear();
+    return cancelled;
   }
 
   /**
@@ -355,7 +380,10 @@ export class HistoryReplayer {
   }
 
   private inputJob(event: HistoryEvent): ActivationJob | undefined {
-    if (event.workflowExecutionStartedEventAttributes) return initializeJob(event, this.run);
+    if (event.workflowExecutionStartedEventAttributes) {
+      this.workflowTaskTimeoutMsValue = durationToMs(event.workflowExecutionStartedEventAttributes.workflowTaskTimeout);
+      return initializeJob(event, this.run);
+    }
     const resolution = activityResolutionJob(event, (scheduledEventId) => this.activityOf(event, scheduledEventId));
     if (resolution !== undefined) return resolution;
     if (event.timerFiredEventAttributes) {
