@@ -127,6 +127,38 @@ describe('sticky execution', () => {
     expect(typeNames(await historyOf(workflowId))).not.toContain('EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT');
   });
 
+  it('returns the next task in the completion to a worker that is not sticky, with the whole history', async () => {
+    const taskQueue = uniqueTaskQueue('return-new-task');
+    const workflowId = uniqueWorkflowId('return-new-task');
+    await client.workflow.start('ProtocolWorkflow', { taskQueue, workflowId });
+    const first = await poll(taskQueue, TaskQueueKind.TASK_QUEUE_KIND_NORMAL);
+    // A workflow-task heartbeat (a long local activity): no commands, a new task forced and asked for.
+    const response = await connection.workflowService.respondWorkflowTaskCompleted({
+      namespace: 'default',
+      taskToken: first.taskToken,
+      identity: 'protocol-test',
+      commands: [],
+      forceCreateNewWorkflowTask: true,
+      returnNewWorkflowTask: true,
+    });
+    const next = response.workflowTask!;
+    expect(Number(next.startedEventId)).toBe(6);
+    expect(Number(next.previousStartedEventId)).toBe(3);
+    expect(ids(next.history?.events)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(next.history!.events![5]!.workflowTaskStartedEventAttributes?.requestId).toBe('request-from-RespondWorkflowTaskCompleted');
+    await complete(next, null, [completeWorkflow]);
+    expect(typeNames(await historyOf(workflowId))).toEqual([
+      'EVENT_TYPE_WORKFLOW_EXECUTION_STARTED',
+      'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED',
+      'EVENT_TYPE_WORKFLOW_TASK_STARTED',
+      'EVENT_TYPE_WORKFLOW_TASK_COMPLETED',
+      'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED',
+      'EVENT_TYPE_WORKFLOW_TASK_STARTED',
+      'EVENT_TYPE_WORKFLOW_TASK_COMPLETED',
+      'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
+    ]);
+  });
+
   it('moves the waiting task to the normal queue when the sticky worker shuts down', async () => {
     const { workflowId, taskQueue, stickyQueue } = await startSticky('sticky-shutdown', 60_000);
     await poll(stickyQueue, TaskQueueKind.TASK_QUEUE_KIND_STICKY, 200);

@@ -110,16 +110,17 @@ function startEagerActivities(t: Transition, c: Completion): ActivityInfo[] {
 
 /**
  * The worker asked for the next workflow task in the response (return_new_workflow_task): when this
- * completion scheduled one and the worker is sticky (it keeps the workflow cached), start it now.
+ * completion scheduled one (and did not fail), start it now, sticky or not, as Temporal does. A sticky
+ * worker gets the events after its last completed task, any other the whole history.
  */
 function startReturnedWorkflowTask(t: Transition, c: Completion): boolean {
   const state = t.state;
   const wft = state.workflowTask;
-  if (!c.returnNewWorkflowTask || state.stickyTaskQueue === '' || !wft || wft.startedEventId !== 0 || wft.transient) return false;
+  if (!c.returnNewWorkflowTask || !wft || wft.startedEventId !== 0 || wft.transient) return false;
   const i = t.dispatches.findIndex((d) => d.kind === 'workflowTask' && d.scheduledEventId === wft.scheduledEventId);
   if (i < 0) return false;
   t.dispatches.splice(i, 1);
-  startWorkflowTask(t, c.identity, `returned-${wft.scheduledEventId}`);
+  startWorkflowTask(t, c.identity, 'request-from-RespondWorkflowTaskCompleted');
   markUpdatesDelivered(state, wft);
   return true;
 }
