@@ -19,6 +19,7 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
   visibility: () => import('./visibility.js'),
   cluster: () => import('./cluster.js'),
   'sdk-worker': () => import('./sdk-worker.js'),
+  peers: () => import('./peers.js'),
   all: () => import('./all.js'),
 };
 
