@@ -8,6 +8,7 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activityProbe } from './activities.js';
 import { startEnvironment, type E2EEnvironment } from './helpers/environment.js';
@@ -118,6 +119,36 @@ describe('signals', () => {
       expect(await original.result()).toEqual(['before', 'via signal-with-start']);
       const history = await original.fetchHistory();
       expect(eventsOfType(history, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)).toHaveLength(1);
+    });
+  });
+
+  it('takes many concurrent signals into one workflow: each request once, repeats de-duplicated, several per transition', async () => {
+    await withTaskQueue('signals-concurrent', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('signals-concurrent');
+      const handle = recorder.record(await client.workflow.start(collectorWorkflow, { taskQueue, workflowId }));
+      const before = Number((await handle.describe()).raw.workflowExecutionInfo?.stateTransitionCount ?? 0);
+      const items = Array.from({ length: 100 }, (_, i) => `item-${i}`);
+      // Every request twice, all in flight at once: the copy is a retry of the same request id.
+      await Promise.all(
+        [...items, ...items].map((item) =>
+          client.workflowService.signalWorkflowExecution({
+            namespace: 'default',
+            workflowExecution: { workflowId },
+            signalName: 'addItem',
+            input: { payloads: [defaultPayloadConverter.toPayload(item)] },
+            identity: 'concurrent-test',
+            requestId: `request-${item}`,
+          }),
+        ),
+      );
+      const after = Number((await handle.describe()).raw.workflowExecutionInfo?.stateTransitionCount ?? 0);
+      await handle.signal(closeSignal);
+      const received = await handle.result();
+      expect([...received].sort()).toEqual([...items].sort());
+      const signaled = eventsOfType(await handle.fetchHistory(), EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED);
+      expect(signaled).toHaveLength(101);
+      // Signals that waited for the run's lock together shared one transition (and one commit).
+      expect(after - before).toBeLessThan(100);
     });
   });
 

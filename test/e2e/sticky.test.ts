@@ -40,7 +40,7 @@ async function poll(name: string, kind: number, waitMs = 5_000): Promise<PollRes
   );
 }
 
-async function complete(task: PollResponse, stickyQueue: string | null, commands: object[] = [], scheduleToStartMs = 10_000): Promise<void> {
+async function complete(task: { taskToken?: Uint8Array | null }, stickyQueue: string | null, commands: object[] = [], scheduleToStartMs = 10_000): Promise<void> {
   await connection.workflowService.respondWorkflowTaskCompleted({
     namespace: 'default',
     taskToken: task.taskToken,

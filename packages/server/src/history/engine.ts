@@ -55,9 +55,26 @@ export interface HandlerResult<R> {
   readonly value: R;
 }
 
+/** One request's outcome in a combined transition: its value, or the error it alone failed with. */
+export type CombinedOutcome<R> = { readonly value: R } | { readonly error: unknown };
+
+/** What a combined handler returns: one transition for all the requests, and an outcome for each. */
+export interface CombinedResult<R> {
+  readonly transition: Transition | null;
+  readonly outcomes: ReadonlyArray<CombinedOutcome<R>>;
+}
+
+interface CombinedRequest<I, R> {
+  readonly item: I;
+  readonly resolve: (value: R) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 export class ExecutionEngine {
   private readonly cache = new Map<string, CachedExecution>();
   private readonly locks = new KeyedMutex();
+  /** Requests waiting for an execution's lock that later requests of their kind may join (`updateCombined`). */
+  private readonly combining = new Map<string, Array<CombinedRequest<unknown, unknown>>>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly batcher: CommitBatcher;
   dispatchSink: DispatchSink | null = null;
@@ -149,6 +166,56 @@ export class ExecutionEngine {
           throw err;
         }
       }
+    });
+  }
+
+  /**
+   * Like `update`, for requests of one kind that may share a transition (signals into one workflow): a
+   * request that arrives while another of its `kind` for the same execution still waits for the lock
+   * joins that one, and `handler` applies them all, in arrival order, to one state in one transition
+   * and one commit. Each caller is answered only once that commit is durable, with its own outcome;
+   * when the transition as a whole fails (the run is gone, the commit failed) every caller gets the
+   * error. One execution then takes as many requests per commit as arrived during the previous one,
+   * instead of one.
+   */
+  async updateCombined<I, R>(
+    key: ExecutionKey,
+    kind: string,
+    item: I,
+    handler: (state: MutableState | null, nowMs: number, items: readonly I[]) => CombinedResult<R>,
+  ): Promise<R> {
+    const k = keyString(key);
+    const slot = `${kind}\u0000${k}`;
+    return new Promise<R>((resolve, reject) => {
+      const request: CombinedRequest<I, R> = { item, resolve, reject };
+      const waiting = this.combining.get(slot);
+      if (waiting) {
+        waiting.push(request as CombinedRequest<unknown, unknown>);
+        return;
+      }
+      const group: Array<CombinedRequest<I, R>> = [request];
+      this.combining.set(slot, group as Array<CombinedRequest<unknown, unknown>>);
+      const close = (): void => {
+        // Requests arriving from now on start a group of their own (behind this one's lock).
+        if (this.combining.get(slot) === (group as unknown)) this.combining.delete(slot);
+      };
+      this.update(key, (state, nowMs) => {
+        close();
+        const result = handler(state, nowMs, group.map((r) => r.item));
+        return { transition: result.transition, value: result.outcomes };
+      }).then(
+        (outcomes) => {
+          for (const [i, r] of group.entries()) {
+            const outcome = outcomes[i];
+            if (outcome && 'value' in outcome) r.resolve(outcome.value);
+            else r.reject(outcome ? outcome.error : new Error('No outcome for a combined request.'));
+          }
+        },
+        (err: unknown) => {
+          close();
+          for (const r of group) r.reject(err);
+        },
+      );
     });
   }
 

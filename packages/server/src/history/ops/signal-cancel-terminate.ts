@@ -39,11 +39,25 @@ export function applySignal(t: Transition, s: SignalInput): boolean {
   return true;
 }
 
+/**
+ * Signals a run. Signals into one run that arrive while an earlier one waits for the run's lock share
+ * its transition (engine.updateCombined): applied in arrival order, one commit, each answered after it.
+ * A signal over the per-run limit fails alone; the others in its transition still apply.
+ */
 export async function signalWorkflow(ctx: HistoryContext, key: ExecutionKey, s: SignalInput): Promise<void> {
-  await ctx.engine.update(key, (loaded, nowMs) => {
+  await ctx.engine.updateCombined<SignalInput, void>(key, 'signal', s, (loaded, nowMs, signals) => {
     const state = requireRunning(loaded, key);
     const t = new Transition(state, nowMs);
-    return { transition: applySignal(t, s) ? t : null, value: undefined };
+    let applied = false;
+    const outcomes = signals.map((signal) => {
+      try {
+        if (applySignal(t, signal)) applied = true;
+        return { value: undefined };
+      } catch (error) {
+        return { error };
+      }
+    });
+    return { transition: applied ? t : null, outcomes };
   });
 }
 
