@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { durationToMs, timestampToMs } from '@kairos/common';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { LIMITS } from '../limits.js';
 import { EventType, RetryState, TimeoutType, WorkflowExecutionStatus, WorkflowTaskFailedCause as Cause, type HistoryEvent } from '../proto-types.js';
 import { applicationFailure, cmd, EngineHarness, payloads, START_MS, type ScheduleActivityOptions } from './test-support/harness.js';
 import { eventTypeName, validateHistory } from './test-support/history-validator.js';
@@ -529,6 +530,23 @@ describe('buffering (§3.4)', () => {
     expect(h.signal('s', null, { requestId: 'r1' })).toBe(true);
     expect(h.signal('s', null, { requestId: 'r1' })).toBe(false);
     expect(names(h.history).filter((n) => n === 'WorkflowExecutionSignaled')).toHaveLength(1);
+  });
+
+  it('a run written before request ids moved out of its state still de-duplicates the ids it holds', () => {
+    const h = EngineHarness.start();
+    h.state.signalRequestIds.push('old-request');
+    expect(h.signal('s', null, { requestId: 'old-request' })).toBe(false);
+    expect(h.signal('s', null, { requestId: 'new-request' })).toBe(true);
+    expect(h.state.signalRequestIds).toEqual(['old-request']);
+  });
+
+  it('counts every signal, with or without a request id, against the per-run limit', () => {
+    const h = EngineHarness.start();
+    h.signal('s');
+    h.signal('s', null, { requestId: 'r1' });
+    expect(h.state.signalCount).toBe(2);
+    h.state.signalCount = LIMITS.maxSignalsPerExecution;
+    expect(() => h.signal('s')).toThrow(/Signal count exceeds limit/);
   });
 
   it('buffered activity completions come after other buffered events, Started before its close', () => {

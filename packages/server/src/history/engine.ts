@@ -45,6 +45,10 @@ export interface LoadedExecution {
   readonly version: number;
 }
 
+const NO_REQUEST_IDS: ReadonlySet<string> = new Set();
+/** Runs whose stored signal request ids are kept in memory (the ones signalled lately). */
+const MAX_SIGNAL_REQUEST_ID_SETS = 1_000;
+
 export function keyString(k: ExecutionKey): string {
   return `${k.namespaceId}\u0000${k.workflowId}\u0000${k.runId}`;
 }
@@ -73,6 +77,11 @@ interface CombinedRequest<I, R> {
 export class ExecutionEngine {
   private readonly cache = new Map<string, CachedExecution>();
   private readonly locks = new KeyedMutex();
+  /**
+   * Signal request ids stored beside runs that were signalled lately (plus any their state still holds
+   * from before), for de-duplication under the run's lock; kept current after each commit. LRU-bounded.
+   */
+  private readonly signalRequestIdSets = new Map<string, Set<string>>();
   /** Requests waiting for an execution's lock that later requests of their kind may join (`updateCombined`). */
   private readonly combining = new Map<string, Array<CombinedRequest<unknown, unknown>>>();
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -147,11 +156,16 @@ export class ExecutionEngine {
    * Runs `handler` on a clone of the execution's state under its lock and commits what it returns.
    * `handler` receives null when the execution does not exist.
    */
-  async update<R>(key: ExecutionKey, handler: (state: MutableState | null, nowMs: number) => HandlerResult<R>): Promise<R> {
+  async update<R>(
+    key: ExecutionKey,
+    handler: (state: MutableState | null, nowMs: number, signalRequestIds: ReadonlySet<string>) => HandlerResult<R>,
+    options: { readonly signalRequestIds?: boolean } = {},
+  ): Promise<R> {
     return this.locks.run(keyString(key), async () => {
       for (let attempt = 0; ; attempt++) {
         const loaded = await this.load(key);
-        const result = handler(loaded?.state ?? null, this.clock.now());
+        const stored = options.signalRequestIds && loaded ? await this.storedSignalRequestIds(key, loaded.state) : NO_REQUEST_IDS;
+        const result = handler(loaded?.state ?? null, this.clock.now(), stored);
         const t = result.transition;
         if (t) enforceHistoryLimits(t);
         if (!t || !loaded) return result.value;
@@ -160,7 +174,7 @@ export class ExecutionEngine {
           return result.value;
         } catch (err) {
           if (err instanceof ConditionFailedError && attempt < 2) {
-            this.cache.delete(keyString(key));
+            this.evict(key);
             continue;
           }
           throw err;
@@ -182,7 +196,7 @@ export class ExecutionEngine {
     key: ExecutionKey,
     kind: string,
     item: I,
-    handler: (state: MutableState | null, nowMs: number, items: readonly I[]) => CombinedResult<R>,
+    handler: (state: MutableState | null, nowMs: number, items: readonly I[], signalRequestIds: ReadonlySet<string>) => CombinedResult<R>,
   ): Promise<R> {
     const k = keyString(key);
     const slot = `${kind}\u0000${k}`;
@@ -199,11 +213,15 @@ export class ExecutionEngine {
         // Requests arriving from now on start a group of their own (behind this one's lock).
         if (this.combining.get(slot) === (group as unknown)) this.combining.delete(slot);
       };
-      this.update(key, (state, nowMs) => {
-        close();
-        const result = handler(state, nowMs, group.map((r) => r.item));
-        return { transition: result.transition, value: result.outcomes };
-      }).then(
+      this.update(
+        key,
+        (state, nowMs, signalRequestIds) => {
+          close();
+          const result = handler(state, nowMs, group.map((r) => r.item), signalRequestIds);
+          return { transition: result.transition, value: result.outcomes };
+        },
+        { signalRequestIds: true },
+      ).then(
         (outcomes) => {
           for (const [i, r] of group.entries()) {
             const outcome = outcomes[i];
@@ -217,6 +235,23 @@ export class ExecutionEngine {
         },
       );
     });
+  }
+
+  /** The signal request ids stored for a run (cached), with those its state holds from before they moved out. */
+  private async storedSignalRequestIds(key: ExecutionKey, state: MutableState): Promise<ReadonlySet<string>> {
+    const k = keyString(key);
+    let ids = this.signalRequestIdSets.get(k);
+    if (ids) {
+      this.signalRequestIdSets.delete(k);
+    } else {
+      ids = new Set([...(await this.store.getSignalRequestIds(key)), ...state.signalRequestIds]);
+    }
+    this.signalRequestIdSets.set(k, ids);
+    if (this.signalRequestIdSets.size > MAX_SIGNAL_REQUEST_ID_SETS) {
+      const oldest = this.signalRequestIdSets.keys().next().value;
+      if (oldest !== undefined) this.signalRequestIdSets.delete(oldest);
+    }
+    return ids;
   }
 
   /** Locks several executions (in a stable order) around `fn` — used by start with terminate-existing. */
@@ -272,6 +307,7 @@ export class ExecutionEngine {
         },
         needsDispatch: needsDispatch(state),
         events: t.events.map((e) => ({ eventId: Number(e.eventId), data: HistoryEventCodec.encode(e).finish() })),
+        ...(t.signalRequestIds.length > 0 ? { signalRequestIds: t.signalRequestIds } : {}),
         ...(setCurrent !== undefined ? { setCurrent } : {}),
       });
       if (t.closed && this.retentionMsFor) {
@@ -288,6 +324,8 @@ export class ExecutionEngine {
       const exec = executions[i]!;
       const k = keyString(exec.key);
       this.remember(k, { bytes: exec.state, version: expectedVersion + 1 });
+      const storedIds = this.signalRequestIdSets.get(k);
+      if (storedIds) for (const id of t.signalRequestIds) storedIds.add(id);
       for (const d of t.dispatches) this.dispatchSink?.dispatch(exec.key, d);
       this.onCommitted?.(t.state);
       // Waiters re-check what they wait for: new events, a close, an update's stage (which can change
@@ -332,13 +370,16 @@ export class ExecutionEngine {
   /** Drops the cached state (after an unexpected error the cache may be ahead of the database). */
   evict(key: ExecutionKey): void {
     this.cache.delete(keyString(key));
+    this.signalRequestIdSets.delete(keyString(key));
   }
 
   /** Drops the cached state of every run `belongs` selects (their shard moved to another node). */
   evictWhere(belongs: (key: ExecutionKey) => boolean): void {
-    for (const k of [...this.cache.keys()]) {
-      const [namespaceId = '', workflowId = '', runId = ''] = k.split('\u0000');
-      if (belongs({ namespaceId, workflowId, runId })) this.cache.delete(k);
+    for (const map of [this.cache, this.signalRequestIdSets]) {
+      for (const k of [...map.keys()]) {
+        const [namespaceId = '', workflowId = '', runId = ''] = k.split('\u0000');
+        if (belongs({ namespaceId, workflowId, runId })) map.delete(k);
+      }
     }
   }
 

@@ -171,7 +171,14 @@ export interface MutableState {
   startRequestId: string;
   /** Request ids already applied to this run (start, signal-with-start, cancel): de-duplication. */
   requestIds: string[];
+  /**
+   * Request ids of the signals applied before they moved to rows of their own (the store's
+   * signal_requests, written per transition from Transition.signalRequestIds): only read, for
+   * de-duplication. Runs written since keep this empty.
+   */
   signalRequestIds: string[];
+  /** Signals this run has taken (Temporal's SignalCount: the per-run limit counts them). */
+  signalCount: number;
   nextEventId: number;
   historySizeBytes: number;
   /** Started event id of the last completed workflow task (previous_started_event_id), 0 if none. */
@@ -258,6 +265,8 @@ export function decodeMutableState(bytes: Uint8Array): MutableState {
   // ... nor stickiness.
   state.stickyTaskQueue ??= '';
   state.stickyScheduleToStartMs ??= 0;
+  // ... nor a signal count (they kept every signal's request id in the state).
+  state.signalCount ??= state.signalRequestIds.length;
   return state;
 }
 

@@ -74,6 +74,7 @@ function initialState(namespaceId: string, a: StartedAttributes, id: RebuildIden
     startRequestId: id.requestId,
     requestIds: id.requestId ? [id.requestId] : [],
     signalRequestIds: [],
+    signalCount: 0,
     memo: a.memo ? MemoCodec.encode(a.memo).finish() : null,
     searchAttributes: a.searchAttributes ? SearchAttributesCodec.encode(a.searchAttributes).finish() : null,
     attempt: a.attempt ?? 1,
@@ -91,8 +92,10 @@ function applyEvent(state: MutableState, event: HistoryEvent): void {
   const eventId = Number(event.eventId);
   const timeMs = timestampToMs(event.eventTime) ?? 0;
   switch (event.eventType) {
-    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
     case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+      state.signalCount++;
+      return;
+    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
     case EventType.EVENT_TYPE_MARKER_RECORDED:
     case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
     case EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:

@@ -25,6 +25,8 @@ export class Transition {
   readonly timersToAdd: TimerToAdd[] = [];
   readonly timerIdsToDelete: string[] = [];
   readonly dispatches: Dispatch[] = [];
+  /** Signal request ids applied for the first time in this transition (stored beside the run). */
+  readonly signalRequestIds: string[] = [];
   /** Set when the run closed in this transition (queries and waiters are told). */
   closed = false;
   /** A run this transition starts in the same commit (continue-as-new, workflow retry). */

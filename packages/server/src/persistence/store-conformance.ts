@@ -310,6 +310,24 @@ export function runStoreConformance(
       });
     });
 
+    describe('signal request ids', () => {
+      it('stores the ids a transition adds beside its run, keeps them when a later write fails, and deletes them with the run', async () => {
+        const store = await open();
+        const k = key('signalled');
+        const other = key('other');
+        await store.commit({ ...start(k), executions: [{ ...write(k, 0, { events: [1, 2], setCurrent: { expectedCurrentRunId: null } }), signalRequestIds: ['r1'] }] });
+        await store.commit(start(other));
+        await store.commit(transition([{ ...write(k, 1, { events: [3] }), signalRequestIds: ['r2', 'r3'] }]));
+        // A write that fails its version check stores none of its ids.
+        const [failed] = await store.commitBatch([transition([{ ...write(k, 1, { events: [4] }), signalRequestIds: ['r4'] }])]);
+        expect(failed).toBeInstanceOf(ConditionFailedError);
+        expect((await store.getSignalRequestIds(k)).sort()).toEqual(['r1', 'r2', 'r3']);
+        expect(await store.getSignalRequestIds(other)).toEqual([]);
+        await store.deleteExecution(k);
+        expect(await store.getSignalRequestIds(k)).toEqual([]);
+      });
+    });
+
     describe('deleteExecution', () => {
       it('removes a run with its events, timers, listing and current row, and nothing else', async () => {
         const store = await open();

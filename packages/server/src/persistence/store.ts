@@ -120,6 +120,12 @@ export interface ExecutionWrite {
    * the current row alone except to update its status when it points at this run.
    */
   readonly setCurrent?: { readonly expectedCurrentRunId: string | null };
+  /**
+   * Signal request ids this transition applied for the first time (de-duplication of retried signals).
+   * Stored in rows of their own beside the run, so a transition writes only the new ones, however many
+   * signals the run took before.
+   */
+  readonly signalRequestIds?: readonly string[];
 }
 
 /**
@@ -158,6 +164,8 @@ export interface Store {
   commitBatch(writes: readonly TransitionWrite[]): Promise<Array<Error | null>>;
 
   getExecution(key: ExecutionKey): Promise<ExecutionRow | null>;
+  /** The signal request ids stored for a run (ExecutionWrite.signalRequestIds), in no particular order. */
+  getSignalRequestIds(key: ExecutionKey): Promise<string[]>;
   getCurrentRun(namespaceId: string, workflowId: string): Promise<CurrentRunRow | null>;
   /** Encoded events with firstEventId <= eventId < nextEventId, ascending, at most `limit`. */
   readEvents(key: ExecutionKey, firstEventId: number, nextEventId: number, limit: number): Promise<Uint8Array[]>;

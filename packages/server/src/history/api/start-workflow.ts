@@ -76,7 +76,8 @@ export function createWorkflowRun(p: NewRunParams): Transition {
     executionTimeoutMs,
     startRequestId: req.requestId ?? '',
     requestIds: req.requestId ? [req.requestId] : [],
-    signalRequestIds: p.signal?.requestId ? [p.signal.requestId] : [],
+    signalRequestIds: [],
+    signalCount: p.signal ? 1 : 0,
     memo: req.memo ? MemoCodec.encode(req.memo).finish() : null,
     searchAttributes: req.searchAttributes ? SearchAttributesCodec.encode(req.searchAttributes).finish() : null,
     attempt: c?.attempt ?? 1,
@@ -89,6 +90,7 @@ export function createWorkflowRun(p: NewRunParams): Transition {
     startHeader: req.header ? HeaderCodec.encode(req.header).finish() : null,
   });
   const t = new Transition(state, p.nowMs);
+  if (p.signal?.requestId) t.signalRequestIds.push(p.signal.requestId);
   const expirationMs = c ? c.executionExpirationMs : executionTimeoutMs > 0 ? p.nowMs + backoffMs + executionTimeoutMs : 0;
   state.executionExpirationMs = expirationMs;
   t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, 'workflowExecutionStartedEventAttributes', {

@@ -23,13 +23,19 @@ export interface SignalInput {
   readonly requestId: string;
 }
 
-/** Applies a signal to a loaded running state; returns false if the request id was already applied. */
-export function applySignal(t: Transition, s: SignalInput): boolean {
+/**
+ * Applies a signal to a loaded running state; returns false if its request id was already applied.
+ * `stored`: the request ids stored beside the run (Store.getSignalRequestIds); the state's own list
+ * holds those of runs written before they moved there, and the transition those applied in it so far.
+ */
+export function applySignal(t: Transition, s: SignalInput, stored: ReadonlySet<string>): boolean {
   const state = t.state;
-  if (s.requestId && state.signalRequestIds.includes(s.requestId)) return false;
-  const signaled = state.signalRequestIds.length;
-  if (signaled >= LIMITS.maxSignalsPerExecution) throw new InvalidArgumentError('Signal count exceeds limit.');
-  if (s.requestId) state.signalRequestIds.push(s.requestId);
+  if (s.requestId && (stored.has(s.requestId) || t.signalRequestIds.includes(s.requestId) || state.signalRequestIds.includes(s.requestId))) {
+    return false;
+  }
+  if (state.signalCount >= LIMITS.maxSignalsPerExecution) throw new InvalidArgumentError('Signal count exceeds limit.');
+  state.signalCount++;
+  if (s.requestId) t.signalRequestIds.push(s.requestId);
   addExternalEvent(t, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', {
     signalName: s.signalName,
     input: s.input ?? null,
@@ -45,13 +51,13 @@ export function applySignal(t: Transition, s: SignalInput): boolean {
  * A signal over the per-run limit fails alone; the others in its transition still apply.
  */
 export async function signalWorkflow(ctx: HistoryContext, key: ExecutionKey, s: SignalInput): Promise<void> {
-  await ctx.engine.updateCombined<SignalInput, void>(key, 'signal', s, (loaded, nowMs, signals) => {
+  await ctx.engine.updateCombined<SignalInput, void>(key, 'signal', s, (loaded, nowMs, signals, stored) => {
     const state = requireRunning(loaded, key);
     const t = new Transition(state, nowMs);
     let applied = false;
     const outcomes = signals.map((signal) => {
       try {
-        if (applySignal(t, signal)) applied = true;
+        if (applySignal(t, signal, stored)) applied = true;
         return { value: undefined };
       } catch (error) {
         return { error };

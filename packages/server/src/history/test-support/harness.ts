@@ -113,6 +113,8 @@ export class EngineHarness {
   readonly timers = new Map<string, TimerRow>();
   /** Every dispatch handed to matching, in order. */
   readonly dispatches: Dispatch[] = [];
+  /** The signal request ids a store would keep beside the run. */
+  private readonly signalRequestIds = new Set<string>();
   /** Events committed by the last operation (empty when it committed nothing). */
   lastEvents: HistoryEvent[] = [];
   lastPoll: WorkflowTaskPoll | null = null;
@@ -161,6 +163,7 @@ export class EngineHarness {
     for (const id of t.timerIdsToDelete) this.timers.delete(id);
     for (const row of t.timersToAdd) this.timers.set(row.taskId, { taskId: row.taskId, fireAtMs: row.fireAtMs, task: row.task });
     this.dispatches.push(...t.dispatches);
+    for (const id of t.signalRequestIds) this.signalRequestIds.add(id);
     this.state = t.state;
   }
 
@@ -459,7 +462,7 @@ export class EngineHarness {
     return this.update((loaded, nowMs) => {
       const state = this.requireRunning(loaded);
       const t = new Transition(state, nowMs);
-      const applied = applySignal(t, { signalName, input, header: null, identity: opts.identity ?? 'client', requestId: opts.requestId ?? '' });
+      const applied = applySignal(t, { signalName, input, header: null, identity: opts.identity ?? 'client', requestId: opts.requestId ?? '' }, this.signalRequestIds);
       return { transition: applied ? t : null, value: applied };
     });
   }

@@ -161,6 +161,21 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'signal request ids in rows of their own (a signal writes only its id, not all of them)',
+    async up(client) {
+      await client.query(`
+        CREATE TABLE signal_requests (
+          namespace_id text COLLATE "C" NOT NULL,
+          workflow_id text COLLATE "C" NOT NULL,
+          run_id text COLLATE "C" NOT NULL,
+          request_id text COLLATE "C" NOT NULL,
+          PRIMARY KEY (namespace_id, workflow_id, run_id, request_id)
+        );
+      `);
+    },
+  },
 ];
 
 export interface MigrationResult {

@@ -134,6 +134,11 @@ export class PostgresStore implements Store {
     return row ? { key, state: row.state as Uint8Array, version: row.version as number } : null;
   }
 
+  async getSignalRequestIds(key: ExecutionKey): Promise<string[]> {
+    const rows = await this.rows<Row<'requestId'>>('getSignalRequestIds', keyParams(key));
+    return rows.map((row) => row.requestId as string);
+  }
+
   async getCurrentRun(namespaceId: string, workflowId: string): Promise<CurrentRunRow | null> {
     const [row] = await this.rows<Row<'runId' | 'status'>>('getCurrentRun', [namespaceId, workflowId]);
     return row ? { namespaceId, workflowId, runId: row.runId as string, status: row.status as number } : null;
@@ -228,7 +233,7 @@ export class PostgresStore implements Store {
         const found = rows[0]?.rangeId ?? null;
         if (found !== fence.rangeId) throw new ShardOwnershipLostError(fence.shardId, fence.rangeId, found);
       }
-      for (const statement of ['deleteExecutionRow', 'deleteExecutionEvents', 'deleteExecutionTimers', 'deleteCurrentIfRun'] as const) {
+      for (const statement of ['deleteExecutionRow', 'deleteExecutionEvents', 'deleteExecutionTimers', 'deleteSignalRequests', 'deleteCurrentIfRun'] as const) {
         await client.query(query(statement, keyParams(key)));
       }
       await client.query('COMMIT');
@@ -295,6 +300,9 @@ export class PostgresStore implements Store {
         expectedRun ?? null,
         found,
       );
+    }
+    if (write.signalRequestIds !== undefined && write.signalRequestIds.length > 0) {
+      await client.query(query('insertSignalRequests', [...key, write.signalRequestIds]));
     }
   }
 

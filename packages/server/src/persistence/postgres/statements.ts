@@ -105,4 +105,8 @@ export const SQL = {
   deleteExecutionEvents: `DELETE FROM history_events WHERE ${KEY}`,
   deleteExecutionTimers: `DELETE FROM timer_tasks WHERE ${KEY}`,
   deleteCurrentIfRun: `DELETE FROM current_executions WHERE ${KEY}`,
+  insertSignalRequests: `INSERT INTO signal_requests (namespace_id, workflow_id, run_id, request_id)
+    SELECT $1::text, $2::text, $3::text, request_id FROM unnest($4::text[]) AS r(request_id) ON CONFLICT DO NOTHING`,
+  getSignalRequestIds: `SELECT request_id AS "requestId" FROM signal_requests WHERE ${KEY}`,
+  deleteSignalRequests: `DELETE FROM signal_requests WHERE ${KEY}`,
 } as const;

@@ -135,6 +135,21 @@ export const migrations: readonly Migration[] = [
       db.exec('CREATE INDEX timer_tasks_by_execution ON timer_tasks (namespace_id, workflow_id, run_id);');
     },
   },
+  {
+    version: 4,
+    description: 'signal request ids in rows of their own (a signal writes only its id, not all of them)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE signal_requests (
+          namespace_id TEXT NOT NULL,
+          workflow_id TEXT NOT NULL,
+          run_id TEXT NOT NULL,
+          request_id TEXT NOT NULL,
+          PRIMARY KEY (namespace_id, workflow_id, run_id, request_id)
+        ) STRICT, WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export interface MigrationResult {

@@ -101,6 +101,10 @@ export function prepareStatements(db: Database.Database) {
     deleteExecutionEvents: db.prepare<KeyParams>(`DELETE FROM history_events WHERE ${KEY}`),
     deleteExecutionTimers: db.prepare<KeyParams>(`DELETE FROM timer_tasks WHERE ${KEY}`),
     deleteCurrentIfRun: db.prepare<KeyParams>(`DELETE FROM current_executions WHERE ${KEY}`),
+    insertSignalRequest: db.prepare<[...KeyParams, string]>(`INSERT INTO signal_requests
+      (namespace_id, workflow_id, run_id, request_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    getSignalRequestIds: db.prepare<KeyParams, string>(`SELECT request_id FROM signal_requests WHERE ${KEY}`).pluck(),
+    deleteSignalRequests: db.prepare<KeyParams>(`DELETE FROM signal_requests WHERE ${KEY}`),
   };
 }
 
@@ -180,6 +184,10 @@ export class SqliteStore implements Store {
       const row = this.statements.getExecution.get(...keyParams(key));
       return row ? { key, state: row.state, version: row.version } : null;
     });
+  }
+
+  getSignalRequestIds(key: ExecutionKey): Promise<string[]> {
+    return settle(() => this.statements.getSignalRequestIds.all(...keyParams(key)));
   }
 
   getCurrentRun(namespaceId: string, workflowId: string): Promise<CurrentRunRow | null> {
@@ -266,6 +274,7 @@ export class SqliteStore implements Store {
         this.statements.deleteExecutionRow.run(...params);
         this.statements.deleteExecutionEvents.run(...params);
         this.statements.deleteExecutionTimers.run(...params);
+        this.statements.deleteSignalRequests.run(...params);
         this.statements.deleteCurrentIfRun.run(...params);
       }).immediate();
     });
@@ -308,6 +317,7 @@ export class SqliteStore implements Store {
         throw new ConditionFailedError(`execution ${key.join('/')}: event ${event.eventId} is already stored`);
       }
     }
+    for (const requestId of write.signalRequestIds ?? []) s.insertSignalRequest.run(...key, requestId);
     this.writeCurrentRun(write);
   }
 
