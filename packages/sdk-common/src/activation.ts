@@ -7,6 +7,8 @@ import type { CompiledRetryPolicy } from './retry-policy.js';
 import type { Payload } from './payload.js';
 import type { ProtoFailure } from './proto-shapes.js';
 import type { Headers } from './interceptors.js';
+import type { UpdateInfo } from './messages.js';
+import type { TypedSearchAttributes } from './search-attributes.js';
 
 export interface WorkflowInfo {
   readonly workflowId: string;
@@ -32,6 +34,10 @@ export interface WorkflowInfo {
   memo?: Record<string, unknown>;
   /** Search attributes (each a list of values): from the start, changed by `upsertSearchAttributes`. */
   searchAttributes: Record<string, unknown[]>;
+  /** The search attributes with their types (those whose payloads say their type), kept up to date by upserts. */
+  typedSearchAttributes: TypedSearchAttributes;
+  /** The update whose handler is running, read where this is read (same as `currentUpdateInfo()`). */
+  readonly currentUpdateInfo?: UpdateInfo | undefined;
   /** The parent workflow, for a child workflow. */
   readonly parent?: { readonly workflowId: string; readonly runId: string; readonly namespace: string } | undefined;
 }

@@ -44,3 +44,18 @@ export function defineUpdate<Ret, Args extends unknown[] = [], Name extends stri
 export type Workflow = (...args: never[]) => Promise<unknown>;
 
 export type WorkflowResultType<W extends Workflow> = Awaited<ReturnType<W>>;
+
+/** What happens to signal and update handlers still running when the workflow finishes. */
+export const HandlerUnfinishedPolicy = {
+  /** Log a warning (unless the workflow failed) and abandon the handler. The default. */
+  WARN_AND_ABANDON: 'WARN_AND_ABANDON',
+  /** Abandon the handler silently; an update's caller gets an error instead of its result. */
+  ABANDON: 'ABANDON',
+} as const;
+export type HandlerUnfinishedPolicy = (typeof HandlerUnfinishedPolicy)[keyof typeof HandlerUnfinishedPolicy];
+
+/** The update whose handler is running (`currentUpdateInfo()`). */
+export interface UpdateInfo {
+  readonly id: string;
+  readonly name: string;
+}

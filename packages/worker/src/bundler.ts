@@ -37,6 +37,12 @@ export interface BundleOptions {
 
 const FORBIDDEN_PACKAGES = ['@kairos/worker', '@kairos/client', '@kairos/activity', '@temporalio/worker', '@temporalio/client', '@temporalio/activity'];
 const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
+/**
+ * protobufjs loads `fs` (to read .proto files) and other built-ins with guarded `require`s that
+ * webpack, the official SDK's bundler, skips (`webpackIgnore`). Its messages work without them, so
+ * those requires get empty modules instead of failing the bundle.
+ */
+const OPTIONAL_BUILTIN_IMPORTERS = /[\\/]node_modules[\\/](protobufjs|@protobufjs[\\/][^\\/]+)[\\/]/;
 
 function resolveRuntime(workflowsPath: string): string {
   // Prefer the copy of @kairos/workflow the workflows themselves would import, so that there is one.
@@ -77,6 +83,7 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
     setup(build) {
       build.onResolve({ filter: /.*/ }, (args) => {
         if (ignored.has(args.path)) return { path: args.path, namespace: 'kairos-ignored' };
+        if (builtins.has(args.path) && args.kind === 'require-call' && OPTIONAL_BUILTIN_IMPORTERS.test(args.importer)) return { path: args.path, namespace: 'kairos-ignored' };
         const forbidden = builtins.has(args.path) || FORBIDDEN_PACKAGES.some((p) => args.path === p || args.path.startsWith(`${p}/`));
         if (!forbidden) return undefined;
         return {

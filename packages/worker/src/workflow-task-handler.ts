@@ -14,9 +14,9 @@
 //   - full history (first task, or the server fell back to the normal queue) -> evict any cached
 //     copy and replay from scratch.
 // Local activities: after the task's activations, the worker runs the local activities the code
-// scheduled (LocalActivityExecutor), and each time some finish it records their markers and
-// activates the run again with their outcomes, until none is left or the workflow closes; only
-// then does it answer the server.
+// scheduled, and each time some finish it records their markers and activates the run again with
+// their outcomes, until none is left or the workflow closes; only then does it answer the server
+// (local-activity-loop.ts, which also heartbeats a task whose local activities run long).
 //
 // A task that fails, closes the workflow, is rolled back (reset_history_event_id: a discarded
 // speculative task) or whose answer the server refuses leaves the run out of the cache.
@@ -25,21 +25,19 @@ import type { temporal } from '@temporalio/proto';
 import { ServiceError } from '@kairos/client';
 import { api } from '@kairos/common';
 import {
-  CancelledFailure,
   errorToFailure,
   int64ToNumber,
   type ActivationCompletion,
-  type LocalActivityMarker,
   type ProtoFailure,
   type QueryAnswer,
   type WorkflowCommand,
 } from '@kairos/sdk-common';
 import { NondeterminismError } from './errors.js';
-import { HistoryReplayer, type PendingLocalActivity, type RunIdentity } from './replay/history-replayer.js';
+import { HistoryReplayer, type RunIdentity } from './replay/history-replayer.js';
 import { hostPayload, toProtoCommand, type CommandContext } from './replay/commands.js';
 import { isUpdateCommand, LiveUpdates, type UpdateCommand } from './replay/updates.js';
 import { WorkflowSandbox, type CompiledBundle } from './sandbox.js';
-import { LocalActivityExecutor } from './local-activity-executor.js';
+import { CLOSING_COMMANDS, LiveLocalActivities, LocalActivityLoop } from './local-activity-loop.js';
 import { emptyCacheStats, WorkflowCache, type CachedRun, type WorkflowCacheStats } from './workflow-cache.js';
 import { fullHistory, pollHistory } from './history-pages.js';
 import type { CompiledWorkerOptions } from './worker-options.js';
@@ -86,59 +84,6 @@ function completionCommands(
   return { commands, messages };
 }
 
-/**
- * sdk-core's default share of the workflow task timeout after which a task still waiting on local
- * activities is completed as a heartbeat.
- */
-const WFT_HEARTBEAT_SHARE = 0.8;
-/** How long a heartbeat whose next task the server did not hand back waits for this worker's pollers to get it. */
-const HEARTBEAT_ADOPTION_WAIT_MS = 10_000;
-
-type WorkflowService = CompiledWorkerOptions['connection']['workflowService'];
-
-/** The local activities of one live task, kept across its heartbeats. */
-class LiveLocalActivities {
-  /** By seq: the running execution, and what cancels it alone. */
-  readonly running = new Map<number, { execution: Promise<void>; cancel: AbortController }>();
-  readonly finished: LocalActivityMarker[] = [];
-  /** Aborted when the task no longer waits for them (answered, failed, or given up). */
-  readonly abandon = new AbortController();
-}
-
-/** The marker of a local activity cancelled by the workflow (sdk-core records a cancelled failure). */
-function cancelledMarker(pending: PendingLocalActivity): LocalActivityMarker {
-  const { request } = pending;
-  return {
-    seq: request.seq,
-    attempt: request.attempt,
-    activityId: String(request.seq),
-    activityType: request.activityType,
-    completeTimeMs: undefined,
-    backoffMs: undefined,
-    originalScheduleTimeMs: request.originalScheduleTimeMs,
-    result: undefined,
-    failure: { message: 'Local Activity cancelled', canceledFailureInfo: {} },
-  };
-}
-
-/** Waits for `promise`; true when `deadlineMs` (epoch ms) came first. */
-async function raceDeadline(promise: Promise<unknown>, deadlineMs: number | undefined): Promise<boolean> {
-  if (deadlineMs === undefined) {
-    await promise;
-    return false;
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(deadlineMs - Date.now(), 0))));
-  try {
-    return await Promise.race([promise.then(() => false), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Commands after which the run has no next task: it is not worth caching. */
-const CLOSING_COMMANDS: ReadonlySet<WorkflowCommand['kind']> = new Set(['completeWorkflow', 'failWorkflow', 'cancelWorkflow', 'continueAsNew']);
-
 /** How a task is answered: `send` resolves true when the run may go (back) to the cache. */
 interface Answer {
   send(): Promise<boolean>;
@@ -157,12 +102,10 @@ export class WorkflowTaskHandler {
   private readonly cache: WorkflowCache | undefined;
   /** The last task of each run with a task in this worker: tasks of one run run one after the other. */
   private readonly runQueues = new Map<string, Promise<void>>();
-  private readonly localActivities: LocalActivityExecutor;
+  private readonly localActivityLoop: LocalActivityLoop;
   private readonly codec: WorkflowCodecRunner;
   /** When each task reached the handler: its heartbeat deadline counts from there. */
   private readonly taskStartedMs = new WeakMap<PollResponse, number>();
-  /** Runs whose task heartbeat waits for the next task to be polled (see `heartbeat`). */
-  private readonly heartbeatWaiters = new Map<string, (task: PollResponse) => void>();
 
   /**
    * `stickyAttributes`: what completions carry to keep the run's next task on this worker; undefined
@@ -175,7 +118,7 @@ export class WorkflowTaskHandler {
     private readonly stickyAttributes: () => StickyAttributes | undefined = () => undefined,
   ) {
     if (options.maxCachedWorkflows > 0) this.cache = new WorkflowCache(options.maxCachedWorkflows);
-    this.localActivities = new LocalActivityExecutor(options);
+    this.localActivityLoop = new LocalActivityLoop(options);
     this.codec = new WorkflowCodecRunner(options.dataConverter);
   }
 
@@ -200,14 +143,9 @@ export class WorkflowTaskHandler {
    */
   async handle(task: PollResponse): Promise<void> {
     this.taskStartedMs.set(task, Date.now());
+    // The next task of a run whose heartbeat is waiting for it: that task's handling carries on with it.
+    if (this.localActivityLoop.offer(task)) return;
     const runId = task.workflowExecution?.runId ?? '';
-    const waiter = this.heartbeatWaiters.get(runId);
-    if (waiter !== undefined && !task.query) {
-      // The next task of a run whose heartbeat is waiting for it: that task's handling carries on with it.
-      this.heartbeatWaiters.delete(runId);
-      waiter(task);
-      return;
-    }
     const previous = this.runQueues.get(runId) ?? Promise.resolve();
     const current = previous.then(() => this.handleNow(task));
     const tail = current.catch(() => undefined);
@@ -336,8 +274,8 @@ export class WorkflowTaskHandler {
         const updates = new LiveUpdates(await this.codec.decodeMessages(task.messages));
         const outcome = await sandbox.runExclusive(() => replayer.replay(events, updates.jobs));
         if (outcome.live === undefined) throw new Error('the workflow task history does not end with a started workflow task');
-        const heartbeatAtMs = replayer.workflowTaskTimeoutMs > 0 ? taskStartedMs + replayer.workflowTaskTimeoutMs * WFT_HEARTBEAT_SHARE : undefined;
-        const { live, heartbeatDue } = await this.runLocalActivities(liveRun, outcome.live, run, task.workflowType?.name ?? '', localActivities, heartbeatAtMs);
+        const heartbeatAtMs = LocalActivityLoop.heartbeatAt(taskStartedMs, replayer.workflowTaskTimeoutMs);
+        const { live, heartbeatDue } = await this.localActivityLoop.run(liveRun, outcome.live, run, task.workflowType?.name ?? '', localActivities, heartbeatAtMs);
         const rejection = sandbox.takeUnhandledRejection();
         if (rejection !== undefined) {
           const reason = rejection.reason instanceof Error ? rejection.reason.message : String(rejection.reason);
@@ -359,7 +297,7 @@ export class WorkflowTaskHandler {
             run: liveRun,
           };
         }
-        const next = await this.heartbeat(request, run);
+        const next = await this.localActivityLoop.heartbeat(request, run);
         if (next === undefined) {
           // The next task went elsewhere: this worker no longer holds the run. Its local activities are
           // abandoned; whoever has the task runs them again (they have no marker yet).
@@ -367,6 +305,8 @@ export class WorkflowTaskHandler {
           return { send: async () => false, run: liveRun };
         }
         task = next;
+        // A task adopted from our pollers got its start time there; one returned by the server starts now.
+        if (!this.taskStartedMs.has(task)) this.taskStartedMs.set(task, Date.now());
         events = (await pollHistory(this.service, this.options.namespace, task, run)).filter((event) => int64ToNumber(event.eventId) >= replayer.nextEventId);
         await this.codec.decodeHistory(events);
         for (const query of Object.values(task.queries ?? {})) await this.codec.decodeQuery(query);
@@ -415,90 +355,6 @@ export class WorkflowTaskHandler {
       capabilities: { discardSpeculativeWorkflowTaskWithEvents: true },
     };
     return { request, sticky: stickyAttributes !== undefined };
-  }
-
-  /**
-   * A workflow task heartbeat, as sdk-core sends while local activities outlast most of the workflow
-   * task timeout: completes the task with what the workflow issued so far and asks the server for a
-   * new task at once (force_create_new_workflow_task), handed back in the response
-   * (return_new_workflow_task). When the server does not hand it back (it may keep it for the normal
-   * queue), the task is taken from this worker's own pollers if one of them gets it within the
-   * workflow task timeout. Resolves with the next task, or undefined when it went elsewhere.
-   */
-  private async heartbeat(request: Parameters<WorkflowService['respondWorkflowTaskCompleted']>[0], run: RunIdentity): Promise<PollResponse | undefined> {
-    let adopt: ((task: PollResponse) => void) | undefined;
-    const adopted = new Promise<PollResponse>((resolve) => (adopt = resolve));
-    this.heartbeatWaiters.set(run.runId, adopt as (task: PollResponse) => void);
-    try {
-      const response = await this.service.respondWorkflowTaskCompleted({ ...request, forceCreateNewWorkflowTask: true, returnNewWorkflowTask: true });
-      const returned = response.workflowTask;
-      if (returned?.taskToken !== undefined && returned.taskToken !== null && returned.taskToken.length > 0) {
-        const next = returned as PollResponse;
-        this.taskStartedMs.set(next, Date.now());
-        return next;
-      }
-      let timer: NodeJS.Timeout | undefined;
-      const giveUp = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), HEARTBEAT_ADOPTION_WAIT_MS)));
-      try {
-        return await Promise.race([adopted, giveUp]);
-      } finally {
-        clearTimeout(timer);
-      }
-    } finally {
-      this.heartbeatWaiters.delete(run.runId);
-    }
-  }
-
-  /**
-   * Runs the local activities of the live task: those it scheduled, and those scheduled while
-   * replaying that history has no outcome for. Whenever some finish, their outcomes go to the run
-   * in one activation (which may schedule more). Ends when none is left, or the task failed or
-   * closed the workflow (the caller then abandons activities still running), or at `heartbeatAtMs`
-   * with activities still running (`heartbeatDue`: they keep running into the next task).
-   */
-  private async runLocalActivities(
-    liveRun: CachedRun,
-    first: ActivationCompletion,
-    run: RunIdentity,
-    workflowType: string,
-    localActivities: LiveLocalActivities,
-    heartbeatAtMs: number | undefined,
-  ): Promise<{ live: ActivationCompletion; heartbeatDue: boolean }> {
-    const { replayer } = liveRun;
-    const { running, finished, abandon } = localActivities;
-    let live = first;
-    for (;;) {
-      if (live.taskFailure !== undefined || live.commands.some((command) => CLOSING_COMMANDS.has(command.kind))) return { live, heartbeatDue: false };
-      // As sdk-core: a cancelled local activity is resolved (and recorded) as cancelled at once; the
-      // attempt still running is told through its Context, and its own outcome is dropped.
-      for (const pending of replayer.takeLocalActivityCancellations()) {
-        const seq = pending.request.seq;
-        running.get(seq)?.cancel.abort(new CancelledFailure('Local Activity cancelled'));
-        running.delete(seq);
-        finished.push(cancelledMarker(pending));
-      }
-      for (const pending of replayer.pendingLocalActivities) {
-        const seq = pending.request.seq;
-        if (running.has(seq) || finished.some((marker) => marker.seq === seq)) continue;
-        const info = { workflowId: run.workflowId, runId: run.runId, workflowType, scheduledAtWorkflowTimeMs: pending.scheduledAtMs };
-        const cancel = new AbortController();
-        const signal = AbortSignal.any([abandon.signal, cancel.signal]);
-        const execution = this.localActivities.execute(pending.request, info, signal).then((marker) => {
-          if (running.get(seq)?.execution === execution) finished.push(marker);
-        });
-        running.set(seq, { execution, cancel });
-      }
-      if (running.size === 0 && finished.length === 0) return { live, heartbeatDue: false };
-      if (finished.length === 0) {
-        const due = await raceDeadline(Promise.race([...running.values()].map((r) => r.execution)), heartbeatAtMs);
-        if (due) return { live, heartbeatDue: true };
-        // Others that finished meanwhile are delivered together, as sdk-core batches resolutions.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      const batch = finished.splice(0);
-      for (const marker of batch) running.delete(marker.seq);
-      live = await liveRun.sandbox.runExclusive(() => replayer.resolveLocalActivities(batch));
-    }
   }
 
   /**

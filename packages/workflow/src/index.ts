@@ -11,6 +11,14 @@ export {
   TimeoutFailure,
   defaultPayloadConverter,
   defineQuery,
+  defineSearchAttributeKey,
+  HandlerUnfinishedPolicy,
+  SearchAttributeType,
+  TypedSearchAttributes,
+  type SearchAttributeKey,
+  type SearchAttributePair,
+  type SearchAttributeUpdatePair,
+  type UpdateInfo,
   defineSignal,
   defineUpdate,
   isCancellation,
@@ -43,19 +51,21 @@ export {
 export { getExternalWorkflowHandle, type ExternalWorkflowHandle } from './external-workflows.js';
 export { ActivityCancellationType, proxyActivities, type ActivityInterfaceFor, type ActivityOptions } from './activities.js';
 export { proxyLocalActivities, type LocalActivityOptions } from './local-activities.js';
-export { upsertMemo, upsertSearchAttributes, type SearchAttributeKey, type SearchAttributes, type SearchAttributeUpdatePair } from './upserts.js';
+export { upsertMemo, upsertSearchAttributes, type SearchAttributes } from './upserts.js';
 export { condition, sleep } from './timers.js';
 export { deprecatePatch, patched } from './patches.js';
 export { log } from './logger.js';
 export {
   allHandlersFinished,
   continueAsNew,
+  currentUpdateInfo,
   inWorkflowContext,
   makeContinueAsNewFunc,
   setHandler,
   uuid4,
   workflowInfo,
   type ContinueAsNewOptions,
+  type SignalHandlerOptions,
   type UpdateHandlerOptions,
 } from './workflow-api.js';
 export type {

@@ -12,6 +12,7 @@ import {
   errorToFailure,
   failureToError,
   fromPayloads,
+  HandlerUnfinishedPolicy,
   isCancellation,
   TemporalFailure,
   type Activation,
@@ -28,6 +29,7 @@ import {
 } from '@kairos/sdk-common';
 import { installRootScope, type CancellationScope } from './cancellation-scope.js';
 import { ContinueAsNew, IllegalStateError, LocalActivityDoBackoff, WorkflowExecutionAlreadyStartedError } from './errors.js';
+import { log } from './logger.js';
 import { QueryRunner } from './queries.js';
 import { seededRandom } from './random.js';
 import { UpdateRunner } from './updates.js';
@@ -89,8 +91,12 @@ export class Activator {
   readonly signalHandlers = new Map<string, Handler>();
   readonly queryHandlers = new Map<string, Handler>();
   readonly updates = new UpdateRunner(this);
+  /** Unfinished-handler policies set with `setHandler(signal, handler, { unfinishedPolicy })`. */
+  readonly signalPolicies = new Map<string, HandlerUnfinishedPolicy>();
   /** Signal handlers that returned a promise which has not settled yet (for allHandlersFinished). */
-  inProgressSignals = 0;
+  readonly inProgressSignals = new Map<number, { name: string; unfinishedPolicy: HandlerUnfinishedPolicy }>();
+  private signalExecutions = 0;
+  private warnedUnfinishedHandlers = false;
   private readonly bufferedSignals: { signalName: string; args: Payload[]; headers: Headers }[] = [];
   /** This run's interceptors, made by the interceptor modules' factories when the run initializes. */
   readonly interceptors: {
@@ -274,8 +280,10 @@ export class Activator {
           })(input)
         : handler(...input.args);
       if (result instanceof Promise) {
-        this.inProgressSignals++;
-        void result.catch((error: unknown) => this.handleWorkflowError(error)).finally(() => this.inProgressSignals--);
+        const execution = ++this.signalExecutions;
+        const unfinishedPolicy = this.signalPolicies.get(signal.signalName) ?? HandlerUnfinishedPolicy.WARN_AND_ABANDON;
+        this.inProgressSignals.set(execution, { name: signal.signalName, unfinishedPolicy });
+        void result.catch((error: unknown) => this.handleWorkflowError(error)).finally(() => this.inProgressSignals.delete(execution));
       }
     } catch (error) {
       this.handleWorkflowError(error);
@@ -355,11 +363,33 @@ export class Activator {
 
   conclude(): ActivationCompletion {
     this.updates.rejectBuffered();
+    this.warnIfUnfinishedHandlers();
     const completion: ActivationCompletion = { commands: this.commands };
     if (this.taskFailure !== undefined) completion.taskFailure = this.taskFailure;
     this.commands = [];
     this.taskFailure = undefined;
     return composeInterceptors(this.interceptors.internals, 'concludeActivation', (output) => output)(completion);
+  }
+
+  /**
+   * When this activation finishes the run (completes, continues as new or is cancelled; not when it
+   * fails) while signal or update handlers still run, logs the official SDK's TMPRL1102 warning for
+   * those whose policy is WARN_AND_ABANDON.
+   */
+  private warnIfUnfinishedHandlers(): void {
+    if (this.warnedUnfinishedHandlers || !this.completed || this.taskFailure !== undefined) return;
+    if (!this.commands.some((c) => c.kind === 'completeWorkflow' || c.kind === 'continueAsNew' || c.kind === 'cancelWorkflow')) return;
+    this.warnedUnfinishedHandlers = true;
+    const warnable = <T extends { unfinishedPolicy: HandlerUnfinishedPolicy }>(list: Iterable<T>): T[] =>
+      [...list].filter((ex) => ex.unfinishedPolicy === HandlerUnfinishedPolicy.WARN_AND_ABANDON);
+    const updates = warnable(this.updates.inProgressUpdates());
+    if (updates.length > 0) log.warn(unfinishedUpdatesMessage(updates.map(({ id, name }) => ({ name, id }))));
+    const signals = warnable(this.inProgressSignals.values());
+    if (signals.length > 0) {
+      const counts = new Map<string, number>();
+      for (const { name } of signals) counts.set(name, (counts.get(name) ?? 0) + 1);
+      log.warn(unfinishedSignalsMessage([...counts].map(([name, count]) => ({ name, count }))));
+    }
   }
 
   startQuery(request: QueryRequest): void {
@@ -379,6 +409,29 @@ export class Activator {
     if (this.rootScope === undefined) throw new IllegalStateError('workflow has not been initialized');
     return this.rootScope;
   }
+}
+
+const WAIT_HINT = 'You can wait for all update and signal handlers to complete by using `await workflow.condition(workflow.allHandlersFinished)`.';
+
+function unfinishedUpdatesMessage(updates: { name: string; id: string }[]): string {
+  return (
+    '[TMPRL1102] Workflow finished while an update handler was still running. This may have interrupted work that the update handler was doing, ' +
+    "and the client that sent the update will receive a 'workflow execution already completed' RPCError instead of the update result. " +
+    `${WAIT_HINT} Alternatively, if both you and the clients sending the update are okay with interrupting running handlers when the workflow finishes, ` +
+    'and causing clients to receive errors, then you can disable this warning by passing an option when setting the handler: ' +
+    '`workflow.setHandler(myUpdate, myUpdateHandler, {unfinishedPolicy: HandlerUnfinishedPolicy.ABANDON});`. ' +
+    `The following updates were unfinished (and warnings were not disabled for their handler): ${JSON.stringify(updates)}`
+  );
+}
+
+function unfinishedSignalsMessage(signals: { name: string; count: number }[]): string {
+  return (
+    '[TMPRL1102] Workflow finished while a signal handler was still running. This may have interrupted work that the signal handler was doing. ' +
+    `${WAIT_HINT} Alternatively, if both you and the clients sending the update are okay with interrupting running handlers when the workflow finishes, ` +
+    'then you can disable this warning by passing an option when setting the handler: ' +
+    '`workflow.setHandler(mySignal, mySignalHandler, {unfinishedPolicy: HandlerUnfinishedPolicy.ABANDON});`. ' +
+    `The following signals were unfinished (and warnings were not disabled for their handler): ${JSON.stringify(signals)}`
+  );
 }
 
 let current: Activator | undefined;

@@ -17,11 +17,36 @@ import {
   fromPayloads,
   TemporalFailure,
   type ActivationJob,
+  type HandlerUnfinishedPolicy,
   type PayloadConverter,
   type ProtoFailure,
+  type UpdateInfo,
   type WorkflowCommand,
 } from '@kairos/sdk-common';
+import { CancellationScope } from './cancellation-scope.js';
 import type { WorkflowInboundCallsInterceptor } from './interceptors.js';
+
+/**
+ * The update each handler's scope runs for. A handler runs in its own cancellation scope (a child of
+ * the root scope, so it is cancelled with the workflow as before); the scope follows the handler's
+ * async code, so `currentUpdateInfo()` finds the info by walking up from the current scope.
+ */
+const updateScopes = new WeakMap<CancellationScope, UpdateInfo>();
+
+/** The update whose handler the calling code runs in, or undefined outside update handlers. */
+export function currentUpdateInfo(): UpdateInfo | undefined {
+  let scope: CancellationScope | undefined;
+  try {
+    scope = CancellationScope.current();
+  } catch {
+    return undefined;
+  }
+  for (; scope !== undefined; scope = scope.parent) {
+    const info = updateScopes.get(scope);
+    if (info !== undefined) return info;
+  }
+  return undefined;
+}
 
 type DoUpdateJob = ActivationJob & { kind: 'doUpdate' };
 type Handler = (...args: unknown[]) => unknown;
@@ -29,6 +54,11 @@ type Handler = (...args: unknown[]) => unknown;
 export interface UpdateHandlerEntry {
   handler: Handler;
   validator: Handler | undefined;
+  unfinishedPolicy: HandlerUnfinishedPolicy;
+}
+
+interface UpdateExecution extends UpdateInfo {
+  readonly unfinishedPolicy: HandlerUnfinishedPolicy;
 }
 
 /** What the runner needs from the activator. */
@@ -37,18 +67,23 @@ export interface UpdateHost {
   readonly interceptors: { readonly inbound: readonly WorkflowInboundCallsInterceptor[] };
   pushCommand(command: WorkflowCommand): void;
   failTask(error: unknown): void;
+  requireRootScope(): CancellationScope;
 }
 
 export class UpdateRunner {
   readonly handlers = new Map<string, UpdateHandlerEntry>();
   private buffered: DoUpdateJob[] = [];
   /** Accepted updates whose handler has not returned yet, by protocol instance id. */
-  private readonly inProgress = new Map<string, string>();
+  private readonly inProgress = new Map<string, UpdateExecution>();
 
   constructor(private readonly host: UpdateHost) {}
 
   get inProgressCount(): number {
     return this.inProgress.size;
+  }
+
+  inProgressUpdates(): IterableIterator<UpdateExecution> {
+    return this.inProgress.values();
   }
 
   doUpdate(job: DoUpdateJob): void {
@@ -74,16 +109,14 @@ export class UpdateRunner {
     }
     const id = job.protocolInstanceId;
     this.host.pushCommand({ kind: 'acceptUpdate', protocolInstanceId: id });
-    this.inProgress.set(id, job.name);
-    let running: Promise<unknown>;
-    try {
-      const handle = composeInterceptors(this.host.interceptors.inbound, 'handleUpdate', async (input) => await entry.handler(...input.args));
-      running = this.host.interceptors.inbound.some((i) => i.handleUpdate !== undefined)
-        ? handle({ updateId: job.updateId, name: job.name, args, headers: job.headers })
-        : Promise.resolve(entry.handler(...args));
-    } catch (error) {
-      running = Promise.reject(error);
-    }
+    this.inProgress.set(id, { id: job.updateId, name: job.name, unfinishedPolicy: entry.unfinishedPolicy });
+    const scope = new CancellationScope({ cancellable: true, parent: this.host.requireRootScope() });
+    updateScopes.set(scope, { id: job.updateId, name: job.name });
+    const handle = composeInterceptors(this.host.interceptors.inbound, 'handleUpdate', async (input) => await entry.handler(...input.args));
+    const intercepted = this.host.interceptors.inbound.some((i) => i.handleUpdate !== undefined);
+    const running = scope.run(async () =>
+      intercepted ? await handle({ updateId: job.updateId, name: job.name, args, headers: job.headers }) : await entry.handler(...args),
+    );
     void running
       .then(
         (value) => this.complete(id, { result: this.host.converter.toPayload(value) }),

@@ -1,57 +1,39 @@
 // Search attribute and memo upserts: an UpsertWorkflowSearchAttributes / ModifyWorkflowProperties
 // command, and workflowInfo() changed at once (on replay too, since the code runs again).
-import type { Payload } from '@kairos/sdk-common';
+import { encodeTypedSearchAttribute, type Payload, type SearchAttributeUpdatePair } from '@kairos/sdk-common';
 import { getActivator } from './runtime.js';
-
-/** A typed search attribute key (the shape of the official SDK's `defineSearchAttributeKey`). */
-export interface SearchAttributeKey {
-  readonly name: string;
-  readonly type: string;
-}
-
-/** One typed update; `value` null (or undefined) removes the attribute. */
-export interface SearchAttributeUpdatePair {
-  readonly key: SearchAttributeKey;
-  readonly value: unknown;
-}
 
 export type SearchAttributes = Record<string, readonly unknown[] | undefined>;
 
-/** The official SDK's key types (`KEYWORD_LIST`) as payload metadata names them (`KeywordList`). */
-const METADATA_TYPES: Readonly<Record<string, string>> = {
-  TEXT: 'Text',
-  KEYWORD: 'Keyword',
-  INT: 'Int',
-  DOUBLE: 'Double',
-  BOOL: 'Bool',
-  DATETIME: 'Datetime',
-  KEYWORD_LIST: 'KeywordList',
-};
-
-function typedPayload(payload: Payload, type: string): Payload {
-  const metadataType = METADATA_TYPES[type] ?? type;
-  return { ...payload, metadata: { ...payload.metadata, type: new TextEncoder().encode(metadataType) } };
-}
-
 /**
  * Adds or replaces search attributes of this run: `{ Name: [values] }` (an empty list removes one) or
- * the typed form `[{ key, value }]`.
+ * the typed form `[{ key, value }]` with keys from `defineSearchAttributeKey` (a null value removes
+ * one). Both forms update `workflowInfo().searchAttributes` and `typedSearchAttributes`; an untyped
+ * update reaches the typed view only for attributes whose type it already knows.
  */
 export function upsertSearchAttributes(update: SearchAttributes | readonly SearchAttributeUpdatePair[]): void {
   const activator = getActivator();
   const info = activator.requireInfo();
   const fields: Record<string, Payload> = {};
   if (Array.isArray(update)) {
-    for (const { key, value } of update as readonly SearchAttributeUpdatePair[]) {
+    const pairs = update as readonly SearchAttributeUpdatePair[];
+    for (const pair of pairs) {
+      const { key, value } = pair;
       const values = value === null || value === undefined ? [] : Array.isArray(value) ? (value as unknown[]) : [value];
-      fields[key.name] = typedPayload(activator.converter.toPayload(value ?? null), key.type);
+      fields[key.name] = encodeTypedSearchAttribute(activator.converter, pair);
       setOrRemove(info.searchAttributes, key.name, values);
     }
+    info.typedSearchAttributes = info.typedSearchAttributes.updateCopy(pairs);
   } else {
     for (const [name, values] of Object.entries(update as SearchAttributes)) {
       const list = values === undefined ? [] : [...values];
       fields[name] = activator.converter.toPayload(list);
       setOrRemove(info.searchAttributes, name, list);
+      const known = info.typedSearchAttributes.getAll().find((pair) => pair.key.name === name);
+      if (known !== undefined) {
+        const value = list.length === 0 ? null : known.key.type === 'KEYWORD_LIST' ? list : known.key.type === 'DATETIME' ? new Date(String(list[0])) : list[0];
+        info.typedSearchAttributes = info.typedSearchAttributes.updateCopy([{ key: known.key, value: value as never }]);
+      }
     }
   }
   activator.pushCommand({ kind: 'upsertSearchAttributes', searchAttributes: fields });

@@ -1,6 +1,7 @@
 // The rest of the workflow-facing API: handlers, info, uuid4, continue-as-new.
 import {
   composeInterceptors,
+  HandlerUnfinishedPolicy,
   toPayloads,
   msOptionalFromDuration,
   type Duration,
@@ -24,12 +25,21 @@ export interface UpdateHandlerOptions<Args extends unknown[]> {
    */
   validator?: (...args: Args) => void;
   description?: string;
+  /** What to do if the workflow finishes while this handler runs (default: WARN_AND_ABANDON). */
+  unfinishedPolicy?: HandlerUnfinishedPolicy;
+}
+
+export interface SignalHandlerOptions {
+  description?: string;
+  /** What to do if the workflow finishes while this handler runs (default: WARN_AND_ABANDON). */
+  unfinishedPolicy?: HandlerUnfinishedPolicy;
 }
 
 /** Sets (or, with `undefined`, removes) the handler of a signal, query or update. */
 export function setHandler<Args extends unknown[]>(
   definition: SignalDefinition<Args>,
   handler: SignalHandler<Args> | undefined,
+  options?: SignalHandlerOptions,
 ): void;
 export function setHandler<Ret, Args extends unknown[]>(
   definition: QueryDefinition<Ret, Args>,
@@ -43,14 +53,18 @@ export function setHandler<Ret, Args extends unknown[]>(
 export function setHandler(
   definition: SignalDefinition<unknown[]> | QueryDefinition<unknown, unknown[]> | UpdateDefinition<unknown, unknown[]>,
   handler: ((...args: never[]) => unknown) | undefined,
-  options?: UpdateHandlerOptions<never[]>,
+  options?: UpdateHandlerOptions<never[]> | SignalHandlerOptions,
 ): void {
   const activator = getActivator();
   if (definition.type === 'update') {
     const entry =
       handler === undefined
         ? undefined
-        : { handler: handler as (...args: unknown[]) => unknown, validator: options?.validator as ((...args: unknown[]) => void) | undefined };
+        : {
+            handler: handler as (...args: unknown[]) => unknown,
+            validator: (options as UpdateHandlerOptions<never[]> | undefined)?.validator as ((...args: unknown[]) => void) | undefined,
+            unfinishedPolicy: options?.unfinishedPolicy ?? HandlerUnfinishedPolicy.WARN_AND_ABANDON,
+          };
     activator.updates.setHandler(definition.name, entry);
     return;
   }
@@ -60,7 +74,10 @@ export function setHandler(
     return;
   }
   map.set(definition.name, handler as (...args: unknown[]) => unknown);
-  if (definition.type === 'signal') activator.flushBufferedSignals(definition.name);
+  if (definition.type === 'signal') {
+    activator.signalPolicies.set(definition.name, options?.unfinishedPolicy ?? HandlerUnfinishedPolicy.WARN_AND_ABANDON);
+    activator.flushBufferedSignals(definition.name);
+  }
 }
 
 /**
@@ -70,12 +87,14 @@ export function setHandler(
  */
 export function allHandlersFinished(): boolean {
   const activator = getActivator();
-  return activator.updates.inProgressCount === 0 && activator.inProgressSignals === 0;
+  return activator.updates.inProgressCount === 0 && activator.inProgressSignals.size === 0;
 }
 
 export function workflowInfo(): WorkflowInfo {
   return getActivator().requireInfo();
 }
+
+export { currentUpdateInfo } from './updates.js';
 
 /** True when called from workflow code run by a worker. */
 export function inWorkflowContext(): boolean {

@@ -1,8 +1,10 @@
 // workflowInfo() as the workflow sees it, built from what the worker read in WorkflowExecutionStarted.
-import type { PayloadConverter, StartInfo, WorkflowInfo } from '@kairos/sdk-common';
+import { decodeTypedSearchAttribute, TypedSearchAttributes, type PayloadConverter, type SearchAttributePair, type StartInfo, type WorkflowInfo } from '@kairos/sdk-common';
+
+import { currentUpdateInfo } from './updates.js';
 
 export function buildWorkflowInfo(s: StartInfo, converter: PayloadConverter): WorkflowInfo {
-  return {
+  const info: WorkflowInfo = {
     workflowId: s.workflowId,
     runId: s.runId,
     workflowType: s.workflowType,
@@ -27,6 +29,14 @@ export function buildWorkflowInfo(s: StartInfo, converter: PayloadConverter): Wo
         return [key, Array.isArray(decoded) ? decoded : [decoded]];
       }),
     ),
+    typedSearchAttributes: new TypedSearchAttributes(
+      Object.entries(s.searchAttributes)
+        .map(([key, value]) => decodeTypedSearchAttribute(converter, key, value))
+        .filter((pair): pair is SearchAttributePair => pair !== undefined),
+    ),
     parent: s.parent,
   };
+  // A getter, not a value: it depends on the code reading it (not enumerable, so not serialised).
+  Object.defineProperty(info, 'currentUpdateInfo', { get: currentUpdateInfo, enumerable: false });
+  return info;
 }
