@@ -2,7 +2,14 @@
  * signals: signals/s into ONE workflow, then updates/s into one workflow with their latency. Official
  * worker and client against a Kairos server in its own process.
  *
- *   npm run bench -- signals [--signals 5000] [--signal-concurrency 50] [--updates 500] [--update-concurrency 10] [--address host:port]
+ *   npm run bench -- signals [--signals 5000] [--signal-concurrency 50] [--updates 500] [--update-concurrency 10]
+ *                            [--signal-client official|raw] [--address host:port]
+ *
+ * --signal-client raw sends the signals as SignalWorkflowExecution calls encoded once up front and
+ * made on a bare grpc-js channel (bench/grpc-raw.ts), instead of the official client's
+ * `handle.signal()`: the load generator shares the machine's two cores with the server and the
+ * worker, and the official client spends about as much CPU per call as the server does, so this
+ * measures more of what the server takes and less of what one Node client can send.
  *
  * - accepted signals/s: N SignalWorkflowExecution calls, C in flight, from the first call to the last
  *   acknowledgement (each acknowledgement means the signal is durable in the history).
@@ -16,11 +23,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import proto from '@temporalio/proto';
+import { rawClient, unaryCall } from './grpc-raw.js';
 import { connectBench, forEachConcurrently, positiveInteger, startBenchServer, waitFor } from './harness.js';
 import { distribution, finish, printTable, type ScenarioResult } from './report.js';
 import { countSignal, echoUpdate, finishSignal, messageTargetWorkflow } from './workflows.js';
 
 const SCENARIO = 'signals';
+const SIGNAL_METHOD = '/temporal.api.workflowservice.v1.WorkflowService/SignalWorkflowExecution';
 // Temporal's per-execution limits (history.maximumSignalsPerExecution, maxTotalUpdates, maxInFlightUpdates).
 const MAX_SIGNALS = 9_999;
 const MAX_UPDATES = 1_999;
@@ -35,12 +45,15 @@ export async function run(args: string[]): Promise<ScenarioResult> {
       updates: { type: 'string' },
       'update-concurrency': { type: 'string' },
       address: { type: 'string' },
+      'signal-client': { type: 'string' },
     },
     strict: true,
   });
   const signals = positiveInteger(values.signals, 'signals', 5_000);
   if (signals > MAX_SIGNALS) throw new Error(`--signals is at most ${MAX_SIGNALS}: an execution accepts 10,000 signals, one of them the final 'finish'`);
   const signalConcurrency = positiveInteger(values['signal-concurrency'], 'signal-concurrency', 50);
+  const signalClient = values['signal-client'] ?? 'official';
+  if (signalClient !== 'official' && signalClient !== 'raw') throw new Error(`--signal-client is official or raw, not ${signalClient}`);
   const updates = positiveInteger(values.updates, 'updates', 500);
   const updateConcurrency = positiveInteger(values['update-concurrency'], 'update-concurrency', 10);
   if (updates > MAX_UPDATES) throw new Error(`--updates is at most ${MAX_UPDATES}: an execution accepts 2,000 updates, one of them the warm-up`);
@@ -60,8 +73,28 @@ export async function run(args: string[]): Promise<ScenarioResult> {
       await bench.worker.runUntil(async () => {
         const { client, taskQueue } = bench;
         const target = await client.workflow.start(messageTargetWorkflow, { taskQueue, workflowId: `${taskQueue}-signals`, args: [signals] });
+        let send: (index: number) => Promise<void> = () => target.signal(countSignal);
+        let closeRaw = (): void => undefined;
+        if (signalClient === 'raw') {
+          const channel = rawClient(server.address);
+          closeRaw = () => channel.close();
+          const requests = Array.from({ length: signals }, () =>
+            Buffer.from(
+              proto.temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest.encode({
+                namespace: 'default',
+                workflowExecution: { workflowId: target.workflowId },
+                signalName: countSignal.name,
+                input: { payloads: [] },
+                identity: 'bench-signals-raw',
+                requestId: randomUUID(),
+              }).finish(),
+            ),
+          );
+          send = async (index) => void (await unaryCall(channel, SIGNAL_METHOD, requests[index]!));
+        }
         const startedAt = performance.now();
-        signalFailures = await forEachConcurrently(signals, signalConcurrency, () => target.signal(countSignal));
+        signalFailures = await forEachConcurrently(signals, signalConcurrency, send);
+        closeRaw();
         acceptedSeconds = (performance.now() - startedAt) / 1000;
         if (signalFailures === 0) {
           await waitFor(() => counted, 300_000, 'the workflow to count every signal', 10);
@@ -95,7 +128,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   const latency = distribution(updateLatencies);
   printTable([
     ['scenario', SCENARIO],
-    ['signals (concurrency)', `${signals} (${signalConcurrency})`],
+    ['signals (concurrency, client)', `${signals} (${signalConcurrency}, ${signalClient})`],
     ['signal failures', signalFailures],
     ['accepted signals/s', acceptedPerSecond],
     ['processed signals/s', processedPerSecond],
@@ -107,7 +140,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   const result = finish(
     SCENARIO,
     args,
-    { signals, signalConcurrency, updates, updateConcurrency, server: values.address ?? 'kairos start-dev (SQLite file in a temp directory, own process)', worker: 'official @temporalio/worker 1.24.0, default options' },
+    { signals, signalConcurrency, signalClient, updates, updateConcurrency, server: values.address ?? 'kairos start-dev (SQLite file in a temp directory, own process)', worker: 'official @temporalio/worker 1.24.0, default options' },
     { signalFailures, acceptedSeconds, acceptedPerSecond, processedSeconds, processedPerSecond, updateFailures, updateSeconds, updatesPerSecond, updateLatencyMs: latency },
     [
       { label: 'signals/s into one workflow (accepted)', value: acceptedPerSecond, unit: '/s', ceiling: 'grpcCallsPerSecond' },
