@@ -6,8 +6,8 @@
  *                            [--signal-client official|raw] [--address host:port]
  *
  * --signal-client raw sends the signals as SignalWorkflowExecution calls encoded once up front and
- * made on a bare grpc-js channel (bench/grpc-raw.ts), instead of the official client's
- * `handle.signal()`: the load generator shares the machine's two cores with the server and the
+ * made on a bare grpc-js channel (bench/grpc-raw.ts) from a worker thread (bench/signals-sender.ts),
+ * instead of the official client's `handle.signal()` on the thread the official worker runs on: the load generator shares the machine's two cores with the server and the
  * worker, and the official client spends about as much CPU per call as the server does, so this
  * measures more of what the server takes and less of what one Node client can send.
  *
@@ -23,8 +23,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import proto from '@temporalio/proto';
-import { rawClient, unaryCall } from './grpc-raw.js';
+import type { SenderInput, SenderMessage, SenderOutput } from './signals-sender.js';
 import { connectBench, forEachConcurrently, positiveInteger, startBenchServer, waitFor } from './harness.js';
 import { distribution, finish, printTable, type ScenarioResult } from './report.js';
 import { countSignal, echoUpdate, finishSignal, messageTargetWorkflow } from './workflows.js';
@@ -73,29 +74,36 @@ export async function run(args: string[]): Promise<ScenarioResult> {
       await bench.worker.runUntil(async () => {
         const { client, taskQueue } = bench;
         const target = await client.workflow.start(messageTargetWorkflow, { taskQueue, workflowId: `${taskQueue}-signals`, args: [signals] });
-        let send: (index: number) => Promise<void> = () => target.signal(countSignal);
-        let closeRaw = (): void => undefined;
+        let startedAt = performance.now();
         if (signalClient === 'raw') {
-          const channel = rawClient(server.address);
-          closeRaw = () => channel.close();
           const requests = Array.from({ length: signals }, () =>
-            Buffer.from(
-              proto.temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest.encode({
-                namespace: 'default',
-                workflowExecution: { workflowId: target.workflowId },
-                signalName: countSignal.name,
-                input: { payloads: [] },
-                identity: 'bench-signals-raw',
-                requestId: randomUUID(),
-              }).finish(),
-            ),
+            proto.temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest.encode({
+              namespace: 'default',
+              workflowExecution: { workflowId: target.workflowId },
+              signalName: countSignal.name,
+              input: { payloads: [] },
+              identity: 'bench-signals-raw',
+              requestId: randomUUID(),
+            }).finish(),
           );
-          send = async (index) => void (await unaryCall(channel, SIGNAL_METHOD, requests[index]!));
+          const input: SenderInput = { address: server.address, method: SIGNAL_METHOD, requests, concurrency: signalConcurrency };
+          const sent = await new Promise<SenderOutput>((resolve, reject) => {
+            const sender = new Worker(new URL('./signals-sender-thread.mjs', import.meta.url), { workerData: input });
+            sender.on('message', (message: SenderMessage) => {
+              // Timed from the sender's first call (its thread's start-up is not the server's time).
+              if (message.kind === 'started') startedAt = performance.now();
+              else resolve(message);
+            });
+            sender.once('error', reject);
+            sender.once('exit', (code) => reject(new Error(`the signal sender exited (code ${code}) without a report`)));
+          });
+          signalFailures = sent.failures;
+          acceptedSeconds = sent.seconds;
+        } else {
+          startedAt = performance.now();
+          signalFailures = await forEachConcurrently(signals, signalConcurrency, () => target.signal(countSignal));
+          acceptedSeconds = (performance.now() - startedAt) / 1000;
         }
-        const startedAt = performance.now();
-        signalFailures = await forEachConcurrently(signals, signalConcurrency, send);
-        closeRaw();
-        acceptedSeconds = (performance.now() - startedAt) / 1000;
         if (signalFailures === 0) {
           await waitFor(() => counted, 300_000, 'the workflow to count every signal', 10);
           processedSeconds = (performance.now() - startedAt) / 1000;
