@@ -17,7 +17,7 @@
  *
  *   npm run bench -- peers --workflows 300 --concurrency 20 [--rows kairos-official,kairos-sdk,temporal,dbos,vercel]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -31,6 +31,7 @@ import { BENCH_DIR, onInterrupt, positiveInteger, startBenchServer } from './har
 import { closedLoop, ownCpuSeconds, RESULT_PREFIX, type ChildReport, type ChildSettings, type LoadFigures } from './peers-load.js';
 import { startTemporalDevServer, temporalBinary } from './peers-temporal.js';
 import { finish, formatNumber, printGrid, type Headline, type ScenarioResult } from './report.js';
+import { startWorker, stopWorker } from './sdk/worker-control.js';
 import { singleActivityWorkflow } from './sdk/workflows.js';
 
 const SCENARIO = 'peers';
@@ -180,41 +181,10 @@ async function temporalProtocolRow(address: string, serverPid: number | undefine
     return { load, cpuSeconds };
   } finally {
     await connection.close();
-    await stopChild(worker);
+    await stopWorker(worker);
   }
 }
 
-async function startWorker(kind: 'official' | 'kairos', address: string, taskQueue: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'sdk', 'worker-child.ts'), kind, address, taskQueue], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const unregister = onInterrupt(() => stopChild(child));
-  child.once('exit', unregister);
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${kind} worker did not start within 60 s: ${stderr}`)), 60_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${kind} worker exited with ${code}: ${stderr}`));
-    });
-  });
-  return child;
-}
-
-/** Closes the child's stdin (a worker drains and exits) and waits; SIGKILL after 15 s. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.stdin?.end();
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 // ---- peers in child processes --------------------------------------------------------------------
 

@@ -14,20 +14,20 @@
  *
  *   npm run bench -- sdk-worker --workflows 300 --concurrency 20 --parked 500 --steps 200 --timers 5000
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { forEachConcurrently, installRuntime, MB, onInterrupt, positiveInteger, processMemory, startBenchServer } from './harness.js';
+import { forEachConcurrently, installRuntime, MB, positiveInteger, processMemory, startBenchServer } from './harness.js';
 import { distribution, finish, printGrid, type Distribution, type Headline, type ScenarioResult } from './report.js';
+import { startWorker, stopWorker, type WorkerKind } from './sdk/worker-control.js';
 import { manyTimersWorkflow, parkedWorkflow, sequentialTimersWorkflow, singleActivityWorkflow, wakeSignal } from './sdk/workflows.js';
 
 const SCENARIO = 'sdk-worker';
 const WORKFLOWS_PATH = fileURLToPath(new URL('./sdk/workflows.ts', import.meta.url));
-const CHILD = fileURLToPath(new URL('./sdk/worker-child.ts', import.meta.url));
-type Kind = 'official' | 'kairos' | 'kairos-nocache';
+type Kind = WorkerKind;
 type Sdk = 'official' | 'kairos';
 
 interface WorkerRound {
@@ -193,33 +193,3 @@ async function measureReplays(history: temporal.api.history.v1.IHistory, runs: n
   return out;
 }
 
-async function startWorker(kind: Kind, address: string, taskQueue: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, kind, address, taskQueue], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const unregister = onInterrupt(() => stopWorker(child));
-  child.once('exit', unregister);
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${kind} worker did not start within 60 s: ${stderr}`)), 60_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${kind} worker exited with ${code}: ${stderr}`));
-    });
-  });
-  return child;
-}
-
-async function stopWorker(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.stdin?.end();
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}

@@ -1,4 +1,7 @@
-/** Spawns `worker-process.ts` in a child process and waits until its worker is ready. */
+/**
+ * Spawns a worker script (by default `worker-process.ts`, the official worker) in a child process and
+ * waits until it prints WORKER_READY.
+ */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +19,12 @@ export interface WorkerChild {
 }
 
 export async function spawnWorkerProcess(config: WorkerProcessConfig): Promise<WorkerChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify(config)], {
+  return spawnWorkerScript(WORKER_SCRIPT, config);
+}
+
+/** Runs `script` (TypeScript, through tsx) with `config` as JSON in its first argument. */
+export async function spawnWorkerScript(script: string, config: unknown): Promise<WorkerChild> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(config)], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
