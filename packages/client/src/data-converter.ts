@@ -8,9 +8,9 @@ import {
   DefaultFailureConverter,
   defaultPayloadConverter,
   encodePayloads,
-  failureToError,
   fromPayloads,
   toPayloads,
+  type FailureConverter,
   type LoadedDataConverter,
   type Payload,
   type PayloadCodec,
@@ -25,8 +25,11 @@ export interface DataConverter {
   payloadConverter?: PayloadConverter;
   /** Applied in order on encode, in reverse order on decode. */
   payloadCodecs?: PayloadCodec[];
-  /** `new DefaultFailureConverter({ encodeCommonAttributes: true })` hides failure messages and stack traces in a payload. */
-  failureConverter?: DefaultFailureConverter;
+  /**
+   * Turns failures from the server into errors (and errors into failures). `new DefaultFailureConverter({
+   * encodeCommonAttributes: true })` hides failure messages and stack traces in a payload.
+   */
+  failureConverter?: FailureConverter;
 }
 
 export function loadDataConverter(options: DataConverter | undefined, payloadConverter?: PayloadConverter): LoadedDataConverter {
@@ -68,5 +71,5 @@ export async function decodeMapInPlace(dc: LoadedDataConverter, fields: Record<s
 /** The error a failure from the server stands for, its payloads decoded first. */
 export async function decodeFailureToError(dc: LoadedDataConverter, failure: ProtoFailure): Promise<TemporalFailure> {
   await decodeFailureInPlace(dc.payloadCodecs, failure);
-  return failureToError(failure, dc.payloadConverter);
+  return dc.failureConverter.failureToError(failure, dc.payloadConverter) as TemporalFailure;
 }

@@ -1,7 +1,7 @@
 // A workflow execution as describe() and list() report it, decoded from the API's WorkflowExecutionInfo.
 import type { temporal } from '@temporalio/proto';
 import { api, timestampToMs } from '@kairos/common';
-import type { PayloadConverter } from '@kairos/sdk-common';
+import { decodeSearchAttributes, decodeTypedSearchAttributes, type PayloadConverter, type TypedSearchAttributes } from '@kairos/sdk-common';
 
 export interface WorkflowExecutionInfo {
   workflowId: string;
@@ -15,6 +15,10 @@ export interface WorkflowExecutionInfo {
   executionTime: Date | undefined;
   closeTime: Date | undefined;
   memo: Record<string, unknown>;
+  /** @deprecated as in the official SDK: prefer `typedSearchAttributes`. Every value a list. */
+  searchAttributes: Record<string, unknown[]>;
+  /** The attributes whose stored payload names its type (all that typed writers set). */
+  typedSearchAttributes: TypedSearchAttributes;
   rawInfo: temporal.api.workflow.v1.IWorkflowExecutionInfo;
 }
 
@@ -39,6 +43,8 @@ export function decodeExecutionInfo(
     executionTime: date(info?.executionTime),
     closeTime: date(info?.closeTime),
     memo: Object.fromEntries(Object.entries(info?.memo?.fields ?? {}).map(([k, v]) => [k, converter.fromPayload(v)])),
+    searchAttributes: decodeSearchAttributes(info?.searchAttributes?.indexedFields),
+    typedSearchAttributes: decodeTypedSearchAttributes(info?.searchAttributes?.indexedFields),
     rawInfo: info ?? {},
   };
 }

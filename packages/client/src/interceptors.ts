@@ -56,6 +56,24 @@ export interface WorkflowStartUpdateOutput {
   readonly outcome?: temporal.api.update.v1.IOutcome | undefined;
 }
 
+export interface WorkflowStartUpdateWithStartInput {
+  readonly workflowType: string;
+  readonly workflowStartOptions: WorkflowStartOptions;
+  /** Sent in the start request's `header` (the workflow's `execute` interceptors see them). */
+  readonly workflowStartHeaders: Headers;
+  readonly updateName: string;
+  readonly updateArgs: unknown[];
+  readonly updateOptions: WorkflowUpdateOptions & { readonly waitForStage: WorkflowUpdateStage };
+  readonly updateHeaders: Headers;
+}
+
+export interface WorkflowStartUpdateWithStartOutput {
+  readonly workflowExecution: WorkflowExecution;
+  readonly updateId: string;
+  /** Present when the update already completed. */
+  readonly updateOutcome?: temporal.api.update.v1.IOutcome | undefined;
+}
+
 export interface WorkflowQueryInput {
   readonly queryType: string;
   readonly args: unknown[];
@@ -84,8 +102,13 @@ export interface WorkflowClientInterceptor {
   signal?: (input: WorkflowSignalInput, next: Next<WorkflowClientInterceptor, 'signal'>) => Promise<void>;
   /** Resolves with the signaled run's id. */
   signalWithStart?: (input: WorkflowSignalWithStartInput, next: Next<WorkflowClientInterceptor, 'signalWithStart'>) => Promise<string>;
-  /** An update sent from a handle (`executeUpdate`, `startUpdate`); not update-with-start yet. */
+  /** An update sent from a handle (`executeUpdate`, `startUpdate`). */
   startUpdate?: (input: WorkflowStartUpdateInput, next: Next<WorkflowClientInterceptor, 'startUpdate'>) => Promise<WorkflowStartUpdateOutput>;
+  /** Update-with-start (`executeUpdateWithStart`, `startUpdateWithStart`): the start and the update in one call. */
+  startUpdateWithStart?: (
+    input: WorkflowStartUpdateWithStartInput,
+    next: Next<WorkflowClientInterceptor, 'startUpdateWithStart'>,
+  ) => Promise<WorkflowStartUpdateWithStartOutput>;
   query?: (input: WorkflowQueryInput, next: Next<WorkflowClientInterceptor, 'query'>) => Promise<unknown>;
   terminate?: (
     input: WorkflowTerminateInput,

@@ -3,8 +3,9 @@
 // WithStartWorkflowOperation, whose `workflowHandle()` resolves once the call answered.
 import * as grpc from '@grpc/grpc-js';
 import type { temporal } from '@temporalio/proto';
-import type { Workflow, WorkflowResultType } from '@kairos/sdk-common';
+import { composeInterceptors, type Workflow, type WorkflowResultType } from '@kairos/sdk-common';
 import { ServiceError, WorkflowExecutionAlreadyStartedError } from './errors.js';
+import { encodeHeaders, type WorkflowClientInterceptor, type WorkflowStartUpdateWithStartInput, type WorkflowStartUpdateWithStartOutput } from './interceptors.js';
 import { WorkflowHandle, type ClientContext } from './workflow-handle.js';
 import { startRequestFields, type WorkflowIdConflictPolicy, type WorkflowStartOptions } from './workflow-options.js';
 import {
@@ -78,11 +79,45 @@ export async function startUpdateWithStart<Ret, W extends WorkflowArg>(
   update: Omit<UpdateCallRequest, 'workflowId' | 'runId' | 'firstExecutionRunId'>,
 ): Promise<WorkflowUpdateHandle<Ret>> {
   operation.markUsed();
+  const call = composeInterceptors<WorkflowClientInterceptor, 'startUpdateWithStart'>(ctx.interceptors, 'startUpdateWithStart', async (input) =>
+    await executeUpdateWithStart(ctx, operation, input),
+  );
   const options = operation.options;
-  const workflowType = workflowTypeName(operation.workflowTypeOrFunc);
-  const call: UpdateCallRequest = { ...update, workflowId: options.workflowId, runId: undefined, firstExecutionRunId: undefined };
-  const updateReq = await updateRequest(ctx, call);
+  const output = await call({
+    workflowType: workflowTypeName(operation.workflowTypeOrFunc),
+    workflowStartOptions: options,
+    workflowStartHeaders: {},
+    updateName: update.name,
+    updateArgs: update.args,
+    updateOptions: { updateId: update.updateId, waitForStage: update.waitForStage },
+    updateHeaders: {},
+  });
+  return handleFromResponse<Ret>(ctx, output.workflowExecution.workflowId, output.updateId, {
+    updateRef: { updateId: output.updateId, workflowExecution: { workflowId: output.workflowExecution.workflowId, runId: output.workflowExecution.runId ?? '' } },
+    outcome: output.updateOutcome,
+  });
+}
+
+/** The ExecuteMultiOperation call, then waiting for the stage asked for; settles the operation's handle. */
+async function executeUpdateWithStart<W extends WorkflowArg>(
+  ctx: ClientContext,
+  operation: WithStartWorkflowOperation<W>,
+  input: WorkflowStartUpdateWithStartInput,
+): Promise<WorkflowStartUpdateWithStartOutput> {
+  const options = input.workflowStartOptions;
+  const { workflowType } = input;
+  const call: UpdateCallRequest = {
+    name: input.updateName,
+    args: input.updateArgs,
+    updateId: input.updateOptions.updateId,
+    waitForStage: input.updateOptions.waitForStage,
+    workflowId: options.workflowId,
+    runId: undefined,
+    firstExecutionRunId: undefined,
+  };
+  const updateReq = await updateRequest(ctx, call, input.updateHeaders);
   const startWorkflow = await startRequestFields(ctx.namespace, ctx.identity, workflowType, options, ctx.dataConverter);
+  startWorkflow.header = await encodeHeaders(ctx.dataConverter, input.workflowStartHeaders);
   const updateId = updateReq.request?.meta?.updateId ?? '';
   let startResponse: temporal.api.workflowservice.v1.IStartWorkflowExecutionResponse | null | undefined;
   let updateResponse: temporal.api.workflowservice.v1.IUpdateWorkflowExecutionResponse | null | undefined;
@@ -113,5 +148,10 @@ export async function startUpdateWithStart<Ret, W extends WorkflowArg>(
   } catch (error) {
     rethrowUpdateError(error, options.workflowId, runId);
   }
-  return handleFromResponse<Ret>(ctx, options.workflowId, updateId, current);
+  const ref = current.updateRef;
+  return {
+    workflowExecution: { workflowId: ref?.workflowExecution?.workflowId || options.workflowId, runId: ref?.workflowExecution?.runId || runId || undefined },
+    updateId: ref?.updateId || updateId,
+    updateOutcome: current.outcome ?? undefined,
+  };
 }

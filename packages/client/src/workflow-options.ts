@@ -6,11 +6,15 @@ import { api } from '@kairos/common';
 import { encodeMapToPayloads, encodeToPayloads } from './data-converter.js';
 import {
   compileRetryPolicy,
+  encodeUnifiedSearchAttributes,
   msFromDuration,
   msToProtoDuration,
   type Duration,
   type LoadedDataConverter,
   type RetryPolicy,
+  type SearchAttributePair,
+  type SearchAttributes,
+  type TypedSearchAttributes,
 } from '@kairos/sdk-common';
 
 export type WorkflowIdReusePolicy = 'ALLOW_DUPLICATE' | 'ALLOW_DUPLICATE_FAILED_ONLY' | 'REJECT_DUPLICATE' | 'TERMINATE_IF_RUNNING';
@@ -24,7 +28,12 @@ export interface WorkflowStartOptions<Args extends unknown[] = unknown[]> {
   workflowRunTimeout?: Duration;
   workflowTaskTimeout?: Duration;
   retry?: RetryPolicy;
+  /** Non-indexed values, encoded by the data converter (codecs included). */
   memo?: Record<string, unknown>;
+  /** @deprecated as in the official SDK: prefer `typedSearchAttributes`. Each attribute a list of values. */
+  searchAttributes?: SearchAttributes;
+  /** Indexed attributes with their types; wins over `searchAttributes` for an attribute both name. */
+  typedSearchAttributes?: SearchAttributePair[] | TypedSearchAttributes;
   cronSchedule?: string;
   startDelay?: Duration;
   workflowIdReusePolicy?: WorkflowIdReusePolicy;
@@ -79,6 +88,9 @@ export async function startRequestFields(
   if (options.retry !== undefined) request['retryPolicy'] = retryPolicyToProto(options.retry);
   if (options.memo !== undefined) {
     request['memo'] = { fields: await encodeMapToPayloads(dataConverter, options.memo) };
+  }
+  if (options.searchAttributes !== undefined || options.typedSearchAttributes !== undefined) {
+    request['searchAttributes'] = { indexedFields: encodeUnifiedSearchAttributes(options.searchAttributes, options.typedSearchAttributes) };
   }
   if (options.workflowIdReusePolicy !== undefined) {
     request['workflowIdReusePolicy'] = enums.WorkflowIdReusePolicy[`WORKFLOW_ID_REUSE_POLICY_${options.workflowIdReusePolicy}`];

@@ -146,6 +146,10 @@ export interface ContinueAsNewCommandOptions {
   taskQueue: string | undefined;
   runTimeoutMs: number | undefined;
   taskTimeoutMs: number | undefined;
+  /** Absent: the new run keeps this run's memo (the server copies it). */
+  memo?: Record<string, Payload> | undefined;
+  /** Absent: the new run keeps this run's search attributes. */
+  searchAttributes?: Record<string, Payload> | undefined;
 }
 
 export type ParentClosePolicy = 'TERMINATE' | 'ABANDON' | 'REQUEST_CANCEL';
@@ -160,6 +164,7 @@ export interface ChildWorkflowCommandOptions {
   retry: CompiledRetryPolicy | undefined;
   cronSchedule: string | undefined;
   memo: Record<string, Payload> | undefined;
+  searchAttributes?: Record<string, Payload> | undefined;
 }
 
 export type WorkflowCommand =
@@ -174,6 +179,8 @@ export type WorkflowCommand =
       attempt: number;
       originalScheduleTimeMs: number | undefined;
       options: LocalActivityCommandOptions;
+      /** From the workflow's outbound interceptors; the worker's activity interceptors read them. */
+      headers?: Headers;
     }
   /** Made by the worker once a local activity resolved: a `core_local_activity` marker. */
   | { kind: 'localActivityMarker'; marker: LocalActivityMarker }

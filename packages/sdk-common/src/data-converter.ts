@@ -4,6 +4,7 @@
 // after the payload converter on the way out and before it on the way in.
 //
 // This module is sandbox-safe (no Node built-ins), but only the Node side calls it.
+import { errorToFailure, failureToError } from './failure-converter.js';
 import type { Payload, PayloadConverter } from './payload.js';
 import type { ProtoFailure, ProtoPayloads } from './proto-shapes.js';
 
@@ -23,22 +24,47 @@ export interface DefaultFailureConverterOptions {
 }
 
 /**
- * The failure converter's options as an object. Reading `encodedAttributes` back needs no option: a
- * failure that has them always gets its message and stack trace from them.
+ * Turns thrown errors into failures and back, as the official SDK's `FailureConverter`. A custom one
+ * runs inside the workflow sandbox too (the worker's `dataConverter.failureConverterPath`), so it must
+ * be deterministic and use no Node built-ins.
  */
-export class DefaultFailureConverter {
+export interface FailureConverter {
+  errorToFailure(error: unknown, payloadConverter: PayloadConverter): ProtoFailure;
+  /** Should return a TemporalFailure, as the official SDK requires. */
+  failureToError(failure: ProtoFailure, payloadConverter: PayloadConverter): Error;
+}
+
+/**
+ * The official SDK's failure mapping. `encodeCommonAttributes` is applied by the client and the worker
+ * outside the sandbox, next to the codecs (see `encodeFailureInPlace`); reading `encodedAttributes`
+ * back needs no option: a failure that has them always gets its message and stack trace from them.
+ */
+export class DefaultFailureConverter implements FailureConverter {
   readonly options: Required<DefaultFailureConverterOptions>;
 
   constructor(options: DefaultFailureConverterOptions = {}) {
     this.options = { encodeCommonAttributes: options.encodeCommonAttributes ?? false };
   }
+
+  errorToFailure(error: unknown, payloadConverter: PayloadConverter): ProtoFailure {
+    return errorToFailure(error, payloadConverter);
+  }
+
+  failureToError(failure: ProtoFailure, payloadConverter: PayloadConverter): Error {
+    return failureToError(failure, payloadConverter);
+  }
+}
+
+/** Whether a failure converter asks for `encodeCommonAttributes` (only the default one can). */
+export function encodesCommonAttributes(converter: FailureConverter): boolean {
+  return (converter as { options?: Partial<DefaultFailureConverterOptions> }).options?.encodeCommonAttributes === true;
 }
 
 /** What the client and the worker need to turn payloads into wire payloads and back. */
 export interface LoadedDataConverter {
   readonly payloadConverter: PayloadConverter;
   readonly payloadCodecs: readonly PayloadCodec[];
-  readonly failureConverter: DefaultFailureConverter;
+  readonly failureConverter: FailureConverter;
 }
 
 /** Applies the codecs in order. */
@@ -103,7 +129,7 @@ const MAX_CAUSE_DEPTH = 20;
  */
 export async function encodeFailureInPlace(converter: LoadedDataConverter, failure: ProtoFailure | null | undefined, depth = 0): Promise<void> {
   if (failure === null || failure === undefined || depth > MAX_CAUSE_DEPTH) return;
-  if (converter.failureConverter.options.encodeCommonAttributes && (failure.encodedAttributes === null || failure.encodedAttributes === undefined)) {
+  if (encodesCommonAttributes(converter.failureConverter) && (failure.encodedAttributes === null || failure.encodedAttributes === undefined)) {
     failure.encodedAttributes = converter.payloadConverter.toPayload({ message: failure.message ?? '', stack_trace: failure.stackTrace ?? '' });
     failure.message = 'Encoded failure';
     failure.stackTrace = '';

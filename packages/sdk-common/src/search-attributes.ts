@@ -2,6 +2,7 @@
 // carry their indexed type, `TypedSearchAttributes` holds typed values (DATETIME as Date, KEYWORD_LIST
 // as string[], the rest as one value). On the wire each attribute is one payload whose `type`
 // metadata names the type (`Keyword`, `KeywordList`, ...).
+import { JsonPayloadConverter } from './composite-converter.js';
 import { decodeUtf8, encodeUtf8, type Payload, type PayloadConverter } from './payload.js';
 
 export const SearchAttributeType = {
@@ -117,10 +118,11 @@ export class TypedSearchAttributes {
   }
 }
 
-/** The payload of a typed value, with its `type` metadata (null: the removal payload). */
+/** The payload of a typed value, with its `type` metadata (null: the removal payload, without a type, as the server wants it). */
 export function encodeTypedSearchAttribute(converter: PayloadConverter, pair: SearchAttributeUpdatePair): Payload {
   const value = pair.value instanceof Date ? pair.value.toISOString() : pair.value;
   const payload = converter.toPayload(value ?? null);
+  if (value === null || value === undefined) return payload;
   const { type } = normalisedKey(pair.key);
   if (!isSearchAttributeType(type)) return payload;
   return { ...payload, metadata: { ...payload.metadata, type: encodeUtf8(METADATA_TYPES[type]) } };
@@ -134,8 +136,71 @@ export function decodeTypedSearchAttribute(converter: PayloadConverter, name: st
   if (type === undefined) return undefined;
   const decoded = converter.fromPayload(payload);
   // Untyped writers send every value as a list; only KEYWORD_LIST keeps it.
+  if (Array.isArray(decoded) && type !== 'KEYWORD_LIST' && decoded.length > 1) return undefined;
   const single = Array.isArray(decoded) && type !== 'KEYWORD_LIST' ? (decoded as unknown[])[0] : decoded;
   if (single === undefined || single === null) return undefined;
   const value = type === 'DATETIME' ? new Date(String(single)) : type === 'KEYWORD_LIST' && !Array.isArray(single) ? [single] : single;
   return { key: { name, type }, value: value as never };
+}
+
+/** The untyped (legacy) form: each attribute a list of values. */
+export type SearchAttributes = Record<string, readonly unknown[] | undefined>;
+
+// Search attribute payloads are JSON whatever the data converter is: the server reads them to index
+// them, so neither a custom payload converter nor a codec may touch them.
+const json = new JsonPayloadConverter();
+
+function jsonPayload(value: unknown): Payload {
+  const payload = json.toPayload(value);
+  if (payload === undefined) throw new TypeError(`search attribute value ${String(value)} cannot be sent as JSON`);
+  return payload;
+}
+
+const searchAttributeJson: PayloadConverter = {
+  toPayload: jsonPayload,
+  fromPayload: <T>(payload: Payload): T => json.fromPayload<T>(payload),
+};
+
+/**
+ * A start's (or child's, or continue-as-new's) `searchAttributes.indexedFields` from both option forms:
+ * untyped lists as JSON arrays without a type, typed pairs as JSON values with `type` metadata. When
+ * both name an attribute the typed one wins, as in the official SDK.
+ */
+export function encodeUnifiedSearchAttributes(
+  searchAttributes: SearchAttributes | undefined,
+  typedSearchAttributes: TypedSearchAttributes | readonly SearchAttributePair[] | undefined,
+): Record<string, Payload> {
+  const fields: Record<string, Payload> = {};
+  for (const [name, values] of Object.entries(searchAttributes ?? {})) {
+    if (values === undefined) continue;
+    if (!Array.isArray(values)) throw new TypeError(`search attribute ${name}: the untyped form takes a list of values`);
+    fields[name] = jsonPayload(values);
+  }
+  const pairs = typedSearchAttributes === undefined ? [] : Array.isArray(typedSearchAttributes) ? typedSearchAttributes : (typedSearchAttributes as TypedSearchAttributes).getAll();
+  for (const pair of pairs as readonly SearchAttributePair[]) {
+    fields[pair.key.name] = encodeTypedSearchAttribute(searchAttributeJson, pair);
+  }
+  return fields;
+}
+
+/** Stored attributes in the untyped form: every value a list, `Datetime` ones as Dates; empty lists left out. */
+export function decodeSearchAttributes(indexedFields: Readonly<Record<string, Payload>> | null | undefined): Record<string, unknown[]> {
+  const result: Record<string, unknown[]> = {};
+  for (const [name, payload] of Object.entries(indexedFields ?? {})) {
+    const decoded = searchAttributeJson.fromPayload(payload);
+    let values = Array.isArray(decoded) ? (decoded as unknown[]) : [decoded];
+    const rawType = payload.metadata?.['type'];
+    if (rawType !== undefined && rawType !== null && decodeUtf8(rawType) === 'Datetime') values = values.map((v) => new Date(String(v)));
+    if (values.length > 0 && !(values.length === 1 && values[0] === null)) result[name] = values;
+  }
+  return result;
+}
+
+/** Stored attributes in the typed form: only those whose payload names its type. */
+export function decodeTypedSearchAttributes(indexedFields: Readonly<Record<string, Payload>> | null | undefined): TypedSearchAttributes {
+  return new TypedSearchAttributes(
+    Object.entries(indexedFields ?? {})
+      .map(([name, payload]) => decodeTypedSearchAttribute(searchAttributeJson, name, payload))
+      .filter((pair): pair is SearchAttributePair => pair !== undefined),
+  );
 }

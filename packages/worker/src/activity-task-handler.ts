@@ -14,7 +14,6 @@ import {
   decodePayloads,
   encodeFailureInPlace,
   encodePayloads,
-  errorToFailure,
   fromPayloads,
   protoDurationToMs,
   toPayloads,
@@ -141,7 +140,7 @@ export class ActivityTaskHandler {
       ? ApplicationFailure.retryable('worker shutting down', 'WorkerShutdown')
       : error;
     // A copy: a failure that came from the server is returned as it is, and must stay readable where it came from.
-    const protoFailure: ProtoFailure = structuredClone(errorToFailure(failure, this.options.dataConverter.payloadConverter));
+    const protoFailure: ProtoFailure = structuredClone(this.options.dataConverter.failureConverter.errorToFailure(failure, this.options.dataConverter.payloadConverter));
     await encodeFailureInPlace(this.options.dataConverter, protoFailure);
     await this.service.respondActivityTaskFailed({
       taskToken: task.taskToken,

@@ -27,6 +27,11 @@ export interface BundleOptions {
    */
   payloadConverterPath?: string;
   /**
+   * A module exporting `failureConverter` (the worker's `dataConverter.failureConverterPath`): bundled
+   * with the workflows, it turns the workflow code's errors into failures and back.
+   */
+  failureConverterPath?: string;
+  /**
    * Workflow interceptor modules (the worker's `interceptors.workflowModules`), each exporting
    * `interceptors`: bundled with the workflows, called once per run.
    */
@@ -61,6 +66,7 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
   const runtimePath = resolveRuntime(workflowsPath);
   const ignored = new Set(options.ignoreModules ?? []);
   const converterPath = options.payloadConverterPath === undefined ? undefined : path.resolve(options.payloadConverterPath);
+  const failureConverterPath = options.failureConverterPath === undefined ? undefined : path.resolve(options.failureConverterPath);
   const interceptorPaths = (options.workflowInterceptorModules ?? []).map((modulePath) => path.resolve(modulePath));
   const entry = [
     `import * as workflows from ${JSON.stringify(workflowsPath)};`,
@@ -72,11 +78,18 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
           'if (converterModule.payloadConverter === undefined) throw new Error("the module at payloadConverterPath does not export payloadConverter");',
           'const payloadConverter = converterModule.payloadConverter;',
         ]),
+    ...(failureConverterPath === undefined
+      ? ['const failureConverter = undefined;']
+      : [
+          `import * as failureConverterModule from ${JSON.stringify(failureConverterPath)};`,
+          'if (failureConverterModule.failureConverter === undefined) throw new Error("the module at failureConverterPath does not export failureConverter");',
+          'const failureConverter = failureConverterModule.failureConverter;',
+        ]),
     ...interceptorPaths.flatMap((modulePath, i) => [
       `import * as interceptorModule${i} from ${JSON.stringify(modulePath)};`,
       `if (typeof interceptorModule${i}.interceptors !== 'function') throw new Error(${JSON.stringify(`the workflow interceptor module ${modulePath} does not export an interceptors function`)});`,
     ]),
-    `installWorkflowRuntime(workflows, payloadConverter, [${interceptorPaths.map((_, i) => `interceptorModule${i}.interceptors`).join(', ')}]);`,
+    `installWorkflowRuntime(workflows, payloadConverter, [${interceptorPaths.map((_, i) => `interceptorModule${i}.interceptors`).join(', ')}], failureConverter);`,
   ].join('\n');
   const sandboxGuard: esbuild.Plugin = {
     name: 'kairos-sandbox-guard',

@@ -2,7 +2,7 @@
 // continued from a cache of live runs with sticky execution, or replayed from history) and activities against a Temporal-compatible server.
 export { Worker, type WorkerState } from './worker.js';
 export { compileWorkerOptions, type ActivityFunction, type CompiledWorkerOptions, type DataConverter, type WorkerOptions } from './worker-options.js';
-export { DefaultFailureConverter, type PayloadCodec, type PayloadConverter, type Payload } from '@kairos/sdk-common';
+export { DefaultFailureConverter, type FailureConverter, type PayloadCodec, type PayloadConverter, type Payload } from '@kairos/sdk-common';
 export { bundleWorkflowCode, type BundleOptions, type WorkflowBundle } from './bundler.js';
 export { runReplayHistory, type ReplayHistoryOptions } from './replayer.js';
 export type { WorkflowCacheStats } from './workflow-cache.js';

@@ -7,7 +7,6 @@
 import { runWithActivityContext, Context, type ActivityInfo } from '@kairos/activity';
 import {
   ApplicationFailure,
-  errorToFailure,
   fromPayloads,
   type LocalActivityCommandOptions,
   type LocalActivityMarker,
@@ -88,7 +87,7 @@ export class LocalActivityExecutor {
         return { ...marker(attempt, Date.now() - started), result: this.converter.toPayload(result) };
       } catch (error) {
         const runtimeMs = Date.now() - started;
-        const failure = error instanceof AttemptTimeout ? timeoutFailure(error.timeoutType) : errorToFailure(error, this.converter);
+        const failure = error instanceof AttemptTimeout ? timeoutFailure(error.timeoutType) : this.options.dataConverter.failureConverter.errorToFailure(error, this.converter);
         const final = { ...marker(attempt, runtimeMs), failure };
         if (signal.aborted) return final;
         if (error instanceof AttemptTimeout && error.timeoutType !== TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE) return final;
@@ -148,7 +147,7 @@ export class LocalActivityExecutor {
     let timer: NodeJS.Timeout | undefined;
     try {
       const args = fromPayloads(this.converter, request.args);
-      const attemptPromise = runWithActivityContext(context, () => executeActivity(this.options.interceptors.activity, context, fn, { args, headers: {} }));
+      const attemptPromise = runWithActivityContext(context, () => executeActivity(this.options.interceptors.activity, context, fn, { args, headers: request.headers ?? {} }));
       if (first === undefined) return await attemptPromise;
       const timeout = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(() => {

@@ -32,6 +32,7 @@ export async function runReplayHistory(
       workflowsPath: options.workflowsPath,
       aliases: options.bundlerAliases,
       payloadConverterPath: options.dataConverter?.payloadConverterPath,
+      failureConverterPath: options.dataConverter?.failureConverterPath,
       workflowInterceptorModules: options.interceptors?.workflowModules,
     });
   }

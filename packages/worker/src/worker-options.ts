@@ -7,6 +7,7 @@ import {
   defaultPayloadConverter,
   msFromDuration,
   type Duration,
+  type FailureConverter,
   type LoadedDataConverter,
   type PayloadCodec,
   type PayloadConverter,
@@ -26,8 +27,13 @@ export interface DataConverter {
   /** Applied in order on encode, in reverse order on decode, outside the sandbox. */
   payloadCodecs?: PayloadCodec[];
   /**
+   * A module exporting `failureConverter` (a FailureConverter): bundled with the workflows like
+   * `payloadConverterPath` (so sandbox-safe) and imported by the worker for activities.
+   */
+  failureConverterPath?: string;
+  /**
    * `new DefaultFailureConverter({ encodeCommonAttributes: true })` hides failure messages and stack
-   * traces in a payload. (The official worker takes a `failureConverterPath` instead.)
+   * traces in a payload (a Kairos extra; `failureConverterPath` wins when both are given).
    */
   failureConverter?: DefaultFailureConverter;
 }
@@ -90,6 +96,7 @@ export interface CompiledWorkerOptions {
   /** Its payload converter is the one of `payloadConverterPath` (loaded by Worker.create) or the default. */
   readonly dataConverter: LoadedDataConverter;
   readonly payloadConverterPath: string | undefined;
+  readonly failureConverterPath: string | undefined;
   readonly interceptors: { readonly activity: readonly ActivityInterceptorsFactory[]; readonly workflowModules: readonly string[] };
   readonly maxConcurrentWorkflowTaskExecutions: number;
   readonly maxConcurrentActivityTaskExecutions: number;
@@ -127,7 +134,11 @@ function splitPollers(pollers: number, ratio: number, sticky: boolean): { normal
 }
 
 /** `payloadConverter`: the export of `dataConverter.payloadConverterPath`, which the caller imported. */
-export function compileWorkerOptions(options: WorkerOptions, payloadConverter: PayloadConverter = defaultPayloadConverter): CompiledWorkerOptions {
+export function compileWorkerOptions(
+  options: WorkerOptions,
+  payloadConverter: PayloadConverter = defaultPayloadConverter,
+  failureConverter?: FailureConverter,
+): CompiledWorkerOptions {
   if (options.taskQueue === '') throw new TypeError('taskQueue must not be empty');
   const debug = ['1', 'true'].includes(process.env['KAIROS_WORKFLOW_DEBUG'] ?? '');
   const maxCachedWorkflows = options.maxCachedWorkflows ?? defaultMaxCachedWorkflows();
@@ -150,9 +161,10 @@ export function compileWorkerOptions(options: WorkerOptions, payloadConverter: P
     dataConverter: {
       payloadConverter,
       payloadCodecs: [...(options.dataConverter?.payloadCodecs ?? [])],
-      failureConverter: options.dataConverter?.failureConverter ?? new DefaultFailureConverter(),
+      failureConverter: failureConverter ?? options.dataConverter?.failureConverter ?? new DefaultFailureConverter(),
     },
     payloadConverterPath: options.dataConverter?.payloadConverterPath,
+    failureConverterPath: options.dataConverter?.failureConverterPath,
     interceptors: {
       activity: [...(options.interceptors?.activity ?? [])],
       workflowModules: [...(options.interceptors?.workflowModules ?? [])],

@@ -23,7 +23,7 @@ import type { WorkflowCacheStats } from './workflow-cache.js';
 import { WorkflowTaskHandler } from './workflow-task-handler.js';
 import { compileWorkerOptions, type CompiledWorkerOptions, type WorkerOptions } from './worker-options.js';
 import { api } from '@kairos/common';
-import { msToProtoDuration, type PayloadConverter } from '@kairos/sdk-common';
+import { msToProtoDuration, type FailureConverter, type PayloadConverter } from '@kairos/sdk-common';
 
 /** The `payloadConverter` export of the module at `dataConverter.payloadConverterPath`, for activities. */
 export async function loadPayloadConverter(modulePath: string | undefined): Promise<PayloadConverter | undefined> {
@@ -32,6 +32,17 @@ export async function loadPayloadConverter(modulePath: string | undefined): Prom
   const converter = loaded.payloadConverter;
   if (typeof converter?.toPayload !== 'function' || typeof converter.fromPayload !== 'function') {
     throw new TypeError(`the module at payloadConverterPath (${modulePath}) does not export a payloadConverter`);
+  }
+  return converter;
+}
+
+/** The `failureConverter` export of the module at `dataConverter.failureConverterPath`, for activities. */
+export async function loadFailureConverter(modulePath: string | undefined): Promise<FailureConverter | undefined> {
+  if (modulePath === undefined) return undefined;
+  const loaded = (await import(pathToFileURL(path.resolve(modulePath)).href)) as { failureConverter?: FailureConverter };
+  const converter = loaded.failureConverter;
+  if (typeof converter?.errorToFailure !== 'function' || typeof converter.failureToError !== 'function') {
+    throw new TypeError(`the module at failureConverterPath (${modulePath}) does not export a failureConverter`);
   }
   return converter;
 }
@@ -78,13 +89,18 @@ export class Worker {
 
   /** Creates a worker; bundles `workflowsPath` (esbuild) when given. */
   static async create(options: WorkerOptions & { logger?: WorkerLogger }): Promise<Worker> {
-    const compiled = compileWorkerOptions(options, await loadPayloadConverter(options.dataConverter?.payloadConverterPath));
+    const compiled = compileWorkerOptions(
+      options,
+      await loadPayloadConverter(options.dataConverter?.payloadConverterPath),
+      await loadFailureConverter(options.dataConverter?.failureConverterPath),
+    );
     let bundle: WorkflowBundle | undefined = options.workflowBundle;
     if (bundle === undefined && options.workflowsPath !== undefined) {
       bundle = await bundleWorkflowCode({
         workflowsPath: options.workflowsPath,
         aliases: options.bundlerAliases,
         payloadConverterPath: compiled.payloadConverterPath,
+        failureConverterPath: compiled.failureConverterPath,
         workflowInterceptorModules: compiled.interceptors.workflowModules,
       });
     }

@@ -16,6 +16,7 @@ import {
   decodePayloads,
   encodeFailureInPlace,
   encodePayloads,
+  encodesCommonAttributes,
   type LoadedDataConverter,
   type Payload,
   type PayloadCodec,
@@ -93,7 +94,7 @@ export class WorkflowCodecRunner {
   readonly active: boolean;
 
   constructor(private readonly dataConverter: LoadedDataConverter) {
-    this.active = dataConverter.payloadCodecs.length > 0 || dataConverter.failureConverter.options.encodeCommonAttributes;
+    this.active = dataConverter.payloadCodecs.length > 0 || encodesCommonAttributes(dataConverter.failureConverter);
   }
 
   private get codecs(): readonly PayloadCodec[] {

@@ -25,7 +25,6 @@ import type { temporal } from '@temporalio/proto';
 import { ServiceError } from '@kairos/client';
 import { api } from '@kairos/common';
 import {
-  errorToFailure,
   int64ToNumber,
   type ActivationCompletion,
   type ProtoFailure,
@@ -169,13 +168,13 @@ export class WorkflowTaskHandler {
     } catch (error) {
       let send: () => Promise<void>;
       if (task.query) {
-        send = () => this.respondLegacyQuery(task, { queryId: 'legacy', failure: errorToFailure(error, this.options.dataConverter.payloadConverter) });
+        send = () => this.respondLegacyQuery(task, { queryId: 'legacy', failure: this.options.dataConverter.failureConverter.errorToFailure(error, this.options.dataConverter.payloadConverter) });
       } else {
         const cause =
           error instanceof NondeterminismError
             ? enums.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
             : enums.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE;
-        send = () => this.failTask(task, run, errorToFailure(error, this.options.dataConverter.payloadConverter), cause);
+        send = () => this.failTask(task, run, this.options.dataConverter.failureConverter.errorToFailure(error, this.options.dataConverter.payloadConverter), cause);
       }
       answer = { send: () => answered(send()), run: undefined };
     }

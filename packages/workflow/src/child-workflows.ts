@@ -7,9 +7,13 @@ import {
   composeInterceptors,
   ChildWorkflowFailure,
   compileRetryPolicy,
+  encodeUnifiedSearchAttributes,
   msOptionalFromDuration,
   toPayloads,
   type Duration,
+  type SearchAttributePair,
+  type SearchAttributes,
+  type TypedSearchAttributes,
   type ParentClosePolicy as ParentClosePolicyName,
   type RetryPolicy,
   type Workflow,
@@ -57,6 +61,10 @@ export interface ChildWorkflowOptions<Args extends unknown[] = unknown[]> {
   retry?: RetryPolicy;
   cronSchedule?: string;
   memo?: Record<string, unknown>;
+  /** @deprecated as in the official SDK: prefer `typedSearchAttributes`. */
+  searchAttributes?: SearchAttributes;
+  /** Wins over `searchAttributes` for an attribute both name. */
+  typedSearchAttributes?: SearchAttributePair[] | TypedSearchAttributes;
 }
 
 export interface ChildWorkflowHandle<W extends Workflow> {
@@ -155,6 +163,10 @@ function issueStartChild(
         options.memo === undefined
           ? undefined
           : Object.fromEntries(Object.entries(options.memo).map(([k, v]) => [k, activator.converter.toPayload(v)])),
+      searchAttributes:
+        options.searchAttributes === undefined && options.typedSearchAttributes === undefined
+          ? undefined
+          : encodeUnifiedSearchAttributes(options.searchAttributes, options.typedSearchAttributes),
     },
   });
   return [started, result];

@@ -71,6 +71,7 @@ export {
 export type {
   ActivateInput,
   ActivityInput,
+  LocalActivityInput,
   ConcludeActivationInput,
   ConcludeActivationOutput,
   ContinueAsNewInput,

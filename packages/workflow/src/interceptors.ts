@@ -6,6 +6,7 @@
 // interceptor of a list being the outermost.
 import type { ActivationCompletion, Activation, Headers, Next } from '@kairos/sdk-common';
 import type { ActivityOptions } from './activities.js';
+import type { LocalActivityOptions } from './local-activities.js';
 import type { ChildWorkflowOptions } from './child-workflows.js';
 import type { ContinueAsNewOptions } from './workflow-api.js';
 
@@ -57,6 +58,8 @@ export interface UpdateInput {
 
 export interface WorkflowOutboundCallsInterceptor {
   scheduleActivity?: (input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>) => Promise<unknown>;
+  /** One schedule of a local activity (again after each durable backoff, with the next attempt). */
+  scheduleLocalActivity?: (input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>) => Promise<unknown>;
   startTimer?: (input: TimerInput, next: Next<WorkflowOutboundCallsInterceptor, 'startTimer'>) => Promise<void>;
   signalWorkflow?: (input: SignalWorkflowInput, next: Next<WorkflowOutboundCallsInterceptor, 'signalWorkflow'>) => Promise<void>;
   /** Resolves with two promises: the child's run id once started, and its result. */
@@ -74,6 +77,17 @@ export interface ActivityInput {
   /** Written to the ScheduleActivityTask command's `header`; the activity's interceptors read them. */
   readonly headers: Headers;
   readonly seq: number;
+}
+
+export interface LocalActivityInput {
+  readonly activityType: string;
+  readonly args: unknown[];
+  readonly options: LocalActivityOptions;
+  /** Passed to the worker's activity interceptors (the local activity never reaches the server). */
+  readonly headers: Headers;
+  readonly seq: number;
+  readonly attempt: number;
+  readonly originalScheduleTime?: Date | undefined;
 }
 
 export interface TimerInput {

@@ -5,7 +5,7 @@
 // The worker evaluates the bundle once per run in one `node:vm` context shared by all runs (as the
 // official SDK's reuseV8Context): each run gets its own instances of every module (workflow code's
 // module state included), and the worker swaps each run's own globals in and out around its steps.
-import type { Activation, ActivationCompletion, PayloadConverter, QueryAnswer, QueryRequest } from '@kairos/sdk-common';
+import type { Activation, ActivationCompletion, FailureConverter, PayloadConverter, QueryAnswer, QueryRequest } from '@kairos/sdk-common';
 import { DeterminismViolationError, IllegalStateError } from './errors.js';
 import { Activator, getActivator, maybeActivator, setActivator } from './runtime.js';
 import { CancellationScope } from './cancellation-scope.js';
@@ -118,11 +118,12 @@ export function installWorkflowRuntime(
   workflows: Readonly<Record<string, unknown>>,
   payloadConverter?: PayloadConverter,
   interceptors: readonly WorkflowInterceptorsFactory[] = [],
+  failureConverter?: FailureConverter,
 ): void {
   if (!(OVERRIDES_INSTALLED in globalThis)) installGlobalOverrides();
   const bridge: SandboxBridge = {
     activate(activation) {
-      if (maybeActivator() === undefined) setActivator(new Activator(workflows, payloadConverter, interceptors));
+      if (maybeActivator() === undefined) setActivator(new Activator(workflows, payloadConverter, interceptors, failureConverter));
       getActivator().activate(activation);
     },
     tryUnblockConditions: () => getActivator().tryUnblockConditions(),

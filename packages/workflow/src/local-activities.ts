@@ -10,6 +10,7 @@ import {
   ActivityFailure,
   CancelledFailure,
   compileRetryPolicy,
+  composeInterceptors,
   msOptionalFromDuration,
   toPayloads,
   type Duration,
@@ -18,6 +19,7 @@ import {
 } from '@kairos/sdk-common';
 import type { ActivityInterfaceFor } from './activities.js';
 import { CancellationScope } from './cancellation-scope.js';
+import type { LocalActivityInput } from './interceptors.js';
 import { LocalActivityDoBackoff } from './errors.js';
 import { getActivator } from './runtime.js';
 import { sleep } from './timers.js';
@@ -45,17 +47,11 @@ function compileOptions(options: LocalActivityOptions): LocalActivityCommandOpti
   };
 }
 
-async function scheduleOnce(
-  activityType: string,
-  args: unknown[],
-  options: LocalActivityCommandOptions,
-  attempt: number,
-  originalScheduleTimeMs: number | undefined,
-): Promise<unknown> {
+/** Hands one attempt (or run of attempts) to the worker: the `scheduleLocalActivity` command. */
+async function scheduleOnce(input: LocalActivityInput): Promise<unknown> {
   const activator = getActivator();
   const scope = CancellationScope.current();
-  if (scope.consideredCancelled) return await scope.cancelRequested;
-  const seq = activator.nextSeq.activity++;
+  const { activityType, seq } = input;
   return await new Promise<unknown>((resolve, reject) => {
     const unsubscribe = scope.onCancel(() => {
       if (!activator.activities.has(seq)) return;
@@ -82,26 +78,35 @@ async function scheduleOnce(
       kind: 'scheduleLocalActivity',
       seq,
       activityType,
-      args: toPayloads(activator.converter, args),
-      attempt,
-      originalScheduleTimeMs,
-      options,
+      args: toPayloads(activator.converter, input.args),
+      attempt: input.attempt,
+      originalScheduleTimeMs: input.originalScheduleTime?.getTime(),
+      options: compileOptions(input.options),
+      headers: input.headers,
     });
   });
 }
 
-/** Runs a local activity; a long backoff between attempts is a durable timer, then a new schedule. */
-export async function scheduleLocalActivity(activityType: string, args: unknown[], options: LocalActivityCommandOptions): Promise<unknown> {
+/**
+ * Runs a local activity; a long backoff between attempts is a durable timer, then a new schedule.
+ * Each schedule goes through the outbound interceptors' `scheduleLocalActivity`, as in the official SDK.
+ */
+export async function scheduleLocalActivity(activityType: string, args: unknown[], options: LocalActivityOptions): Promise<unknown> {
+  const activator = getActivator();
+  const schedule = composeInterceptors(activator.interceptors.outbound, 'scheduleLocalActivity', scheduleOnce);
   let attempt = 1;
-  let originalScheduleTimeMs: number | undefined;
+  let originalScheduleTime: Date | undefined;
   for (;;) {
+    const scope = CancellationScope.current();
+    if (scope.consideredCancelled) return await scope.cancelRequested;
+    const seq = activator.nextSeq.activity++;
     try {
-      return await scheduleOnce(activityType, args, options, attempt, originalScheduleTimeMs);
+      return await schedule({ activityType, args, options, headers: {}, seq, attempt, originalScheduleTime });
     } catch (error) {
       if (!(error instanceof LocalActivityDoBackoff)) throw error;
       await sleep(error.backoffMs);
       attempt = error.attempt;
-      originalScheduleTimeMs = error.originalScheduleTimeMs;
+      originalScheduleTime = error.originalScheduleTimeMs === undefined ? undefined : new Date(error.originalScheduleTimeMs);
     }
   }
 }
@@ -109,11 +114,11 @@ export async function scheduleLocalActivity(activityType: string, args: unknown[
 export function proxyLocalActivities<A = Record<string, (...args: never[]) => Promise<unknown>>>(
   options: LocalActivityOptions,
 ): ActivityInterfaceFor<A> {
-  const compiled = compileOptions(options);
+  compileOptions(options); // fails early on missing timeouts
   return new Proxy({} as ActivityInterfaceFor<A>, {
     get(_target, name) {
       if (typeof name !== 'string') throw new TypeError(`activity name must be a string, got ${String(name)}`);
-      return (...args: unknown[]) => scheduleLocalActivity(name, args, compiled);
+      return (...args: unknown[]) => scheduleLocalActivity(name, args, options);
     },
   });
 }

@@ -1,6 +1,6 @@
 // Runs query handlers. A handler may return a promise; answers are collected in a second step from
 // the worker, after the sandbox's promise jobs ran, so that such a promise has settled by then.
-import { composeInterceptors, errorToFailure, type PayloadConverter, type QueryAnswer, type QueryRequest, fromPayloads } from '@kairos/sdk-common';
+import { composeInterceptors, type FailureConverter, type PayloadConverter, type QueryAnswer, type QueryRequest, fromPayloads } from '@kairos/sdk-common';
 import type { WorkflowInboundCallsInterceptor } from './interceptors.js';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -14,13 +14,16 @@ const BUILT_IN: Readonly<Record<string, Handler>> = {
 export class QueryRunner {
   private answers: { queryId: string; answer: QueryAnswer | undefined }[] = [];
 
-  constructor(private readonly converter: PayloadConverter) {}
+  constructor(
+    private readonly converter: PayloadConverter,
+    private readonly failureConverter: FailureConverter,
+  ) {}
 
   start(request: QueryRequest, handlers: ReadonlyMap<string, Handler>, inbound: readonly WorkflowInboundCallsInterceptor[] = []): void {
     const entry: { queryId: string; answer: QueryAnswer | undefined } = { queryId: request.queryId, answer: undefined };
     this.answers.push(entry);
     const fail = (error: unknown): void => {
-      entry.answer = { queryId: request.queryId, failure: errorToFailure(error, this.converter) };
+      entry.answer = { queryId: request.queryId, failure: this.failureConverter.errorToFailure(error, this.converter) };
     };
     const handler = handlers.get(request.queryType) ?? BUILT_IN[request.queryType];
     if (handler === undefined) {
@@ -46,7 +49,7 @@ export class QueryRunner {
       (entry) =>
         entry.answer ?? {
           queryId: entry.queryId,
-          failure: errorToFailure(new Error('query handler did not settle within the activation'), this.converter),
+          failure: this.failureConverter.errorToFailure(new Error('query handler did not settle within the activation'), this.converter),
         },
     );
     this.answers = [];

@@ -7,10 +7,9 @@
 // microtask queue drains in between: activate (jobs, then the workflow function on the first one),
 // tryUnblockConditions (repeated until nothing unblocks), conclude (hand over the commands).
 import {
+  DefaultFailureConverter,
   composeInterceptors,
   defaultPayloadConverter,
-  errorToFailure,
-  failureToError,
   fromPayloads,
   HandlerUnfinishedPolicy,
   isCancellation,
@@ -18,6 +17,7 @@ import {
   type Activation,
   type ActivationCompletion,
   type ActivationJob,
+  type FailureConverter,
   type Headers,
   type Payload,
   type PayloadConverter,
@@ -112,8 +112,10 @@ export class Activator {
     private readonly workflows: Readonly<Record<string, unknown>>,
     readonly converter: PayloadConverter = defaultPayloadConverter,
     private readonly interceptorFactories: readonly WorkflowInterceptorsFactory[] = [],
+    /** The worker's `dataConverter.failureConverterPath` export, loaded in the bundle. */
+    readonly failureConverter: FailureConverter = new DefaultFailureConverter(),
   ) {
-    this.queries = new QueryRunner(converter);
+    this.queries = new QueryRunner(converter, failureConverter);
   }
 
   activate(activation: Activation): void {
@@ -195,7 +197,7 @@ export class Activator {
         if (resolution.status === 'completed') {
           pending.resolve(resolution.result === undefined ? undefined : this.converter.fromPayload(resolution.result));
         } else {
-          pending.reject(failureToError(resolution.failure, this.converter));
+          pending.reject(this.failureConverter.failureToError(resolution.failure, this.converter));
         }
         return;
       }
@@ -209,7 +211,7 @@ export class Activator {
         } else if (resolution.status === 'backoff') {
           pending.reject(new LocalActivityDoBackoff(resolution.attempt, resolution.backoffMs, resolution.originalScheduleTimeMs));
         } else {
-          pending.reject(failureToError(resolution.failure, this.converter));
+          pending.reject(this.failureConverter.failureToError(resolution.failure, this.converter));
         }
         return;
       }
@@ -245,7 +247,7 @@ export class Activator {
         if (resolution.status === 'completed') {
           pending.resolve(resolution.result === undefined ? undefined : this.converter.fromPayload(resolution.result));
         } else {
-          pending.reject(failureToError(resolution.failure, this.converter));
+          pending.reject(this.failureConverter.failureToError(resolution.failure, this.converter));
         }
         return;
       }
@@ -268,7 +270,7 @@ export class Activator {
     const entry = pending.get(seq);
     pending.delete(seq);
     if (failure === undefined) entry?.resolve(undefined);
-    else entry?.reject(failureToError(failure, this.converter));
+    else entry?.reject(this.failureConverter.failureToError(failure, this.converter));
   }
 
   private callSignalHandler(handler: Handler, signal: { signalName: string; args: Payload[]; headers: Headers }): void {
@@ -347,7 +349,7 @@ export class Activator {
     } else if (this.workflowCancelRequested && isCancellation(error)) {
       this.pushCommand({ kind: 'cancelWorkflow' });
     } else if (error instanceof TemporalFailure) {
-      this.pushCommand({ kind: 'failWorkflow', failure: errorToFailure(error, this.converter) });
+      this.pushCommand({ kind: 'failWorkflow', failure: this.failureConverter.errorToFailure(error, this.converter) });
     } else {
       // Like the official SDK: an error that is not a TemporalFailure is a bug, so the workflow task
       // fails (and is retried after a fix) instead of the workflow.
@@ -358,7 +360,7 @@ export class Activator {
   }
 
   failTask(error: unknown): void {
-    this.taskFailure ??= errorToFailure(error, this.converter);
+    this.taskFailure ??= this.failureConverter.errorToFailure(error, this.converter);
   }
 
   conclude(): ActivationCompletion {

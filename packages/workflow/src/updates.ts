@@ -13,7 +13,7 @@
 import {
   ApplicationFailure,
   composeInterceptors,
-  errorToFailure,
+  type FailureConverter,
   fromPayloads,
   TemporalFailure,
   type ActivationJob,
@@ -64,6 +64,7 @@ interface UpdateExecution extends UpdateInfo {
 /** What the runner needs from the activator. */
 export interface UpdateHost {
   readonly converter: PayloadConverter;
+  readonly failureConverter: FailureConverter;
   readonly interceptors: { readonly inbound: readonly WorkflowInboundCallsInterceptor[] };
   pushCommand(command: WorkflowCommand): void;
   failTask(error: unknown): void;
@@ -121,7 +122,7 @@ export class UpdateRunner {
       .then(
         (value) => this.complete(id, { result: this.host.converter.toPayload(value) }),
         (error: unknown) => {
-          if (error instanceof TemporalFailure) this.complete(id, { failure: errorToFailure(error, this.host.converter) });
+          if (error instanceof TemporalFailure) this.complete(id, { failure: this.host.failureConverter.errorToFailure(error, this.host.converter) });
           else this.host.failTask(error);
         },
       )
@@ -150,7 +151,7 @@ export class UpdateRunner {
   }
 
   private reject(protocolInstanceId: string, error: unknown): void {
-    const failure: ProtoFailure = errorToFailure(error, this.host.converter);
+    const failure: ProtoFailure = this.host.failureConverter.errorToFailure(error, this.host.converter);
     this.host.pushCommand({ kind: 'rejectUpdate', protocolInstanceId, failure });
   }
 

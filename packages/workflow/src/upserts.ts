@@ -1,9 +1,9 @@
 // Search attribute and memo upserts: an UpsertWorkflowSearchAttributes / ModifyWorkflowProperties
 // command, and workflowInfo() changed at once (on replay too, since the code runs again).
-import { encodeTypedSearchAttribute, type Payload, type SearchAttributeUpdatePair } from '@kairos/sdk-common';
+import { encodeTypedSearchAttribute, type Payload, type SearchAttributes, type SearchAttributeUpdatePair } from '@kairos/sdk-common';
 import { getActivator } from './runtime.js';
 
-export type SearchAttributes = Record<string, readonly unknown[] | undefined>;
+export type { SearchAttributes } from '@kairos/sdk-common';
 
 /**
  * Adds or replaces search attributes of this run: `{ Name: [values] }` (an empty list removes one) or

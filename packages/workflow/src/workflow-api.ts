@@ -1,12 +1,16 @@
 // The rest of the workflow-facing API: handlers, info, uuid4, continue-as-new.
 import {
   composeInterceptors,
+  encodeUnifiedSearchAttributes,
   HandlerUnfinishedPolicy,
   toPayloads,
   msOptionalFromDuration,
   type Duration,
   type QueryDefinition,
+  type SearchAttributePair,
+  type SearchAttributes,
   type SignalDefinition,
+  type TypedSearchAttributes,
   type UpdateDefinition,
   type Workflow,
   type WorkflowInfo,
@@ -116,6 +120,12 @@ export interface ContinueAsNewOptions {
   taskQueue?: string;
   workflowRunTimeout?: Duration;
   workflowTaskTimeout?: Duration;
+  /** The new run's memo; absent, it keeps this run's. */
+  memo?: Record<string, unknown>;
+  /** @deprecated as in the official SDK: prefer `typedSearchAttributes`. Absent (both), the new run keeps this run's. */
+  searchAttributes?: SearchAttributes;
+  /** Wins over `searchAttributes` for an attribute both name. */
+  typedSearchAttributes?: SearchAttributePair[] | TypedSearchAttributes;
 }
 
 /** Returns a function that ends this run and starts a new one of the chain with the given arguments. */
@@ -135,6 +145,14 @@ export function makeContinueAsNewFunc<F extends Workflow>(
           taskQueue: input.options.taskQueue ?? info.taskQueue,
           runTimeoutMs: msOptionalFromDuration(input.options.workflowRunTimeout),
           taskTimeoutMs: msOptionalFromDuration(input.options.workflowTaskTimeout),
+          memo:
+            input.options.memo === undefined
+              ? undefined
+              : Object.fromEntries(Object.entries(input.options.memo).map(([k, v]) => [k, activator.converter.toPayload(v)])),
+          searchAttributes:
+            input.options.searchAttributes === undefined && input.options.typedSearchAttributes === undefined
+              ? undefined
+              : encodeUnifiedSearchAttributes(input.options.searchAttributes, input.options.typedSearchAttributes),
         },
       });
     });

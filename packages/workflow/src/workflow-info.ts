@@ -1,5 +1,5 @@
 // workflowInfo() as the workflow sees it, built from what the worker read in WorkflowExecutionStarted.
-import { decodeTypedSearchAttribute, TypedSearchAttributes, type PayloadConverter, type SearchAttributePair, type StartInfo, type WorkflowInfo } from '@kairos/sdk-common';
+import { decodeSearchAttributes, decodeTypedSearchAttributes, type PayloadConverter, type StartInfo, type WorkflowInfo } from '@kairos/sdk-common';
 
 import { currentUpdateInfo } from './updates.js';
 
@@ -23,17 +23,9 @@ export function buildWorkflowInfo(s: StartInfo, converter: PayloadConverter): Wo
     unsafe: { isReplaying: false },
     lastResult: s.lastResult === undefined ? undefined : converter.fromPayload(s.lastResult),
     memo: Object.fromEntries(Object.entries(s.memo).map(([key, value]) => [key, converter.fromPayload(value)])),
-    searchAttributes: Object.fromEntries(
-      Object.entries(s.searchAttributes).map(([key, value]) => {
-        const decoded = converter.fromPayload(value);
-        return [key, Array.isArray(decoded) ? decoded : [decoded]];
-      }),
-    ),
-    typedSearchAttributes: new TypedSearchAttributes(
-      Object.entries(s.searchAttributes)
-        .map(([key, value]) => decodeTypedSearchAttribute(converter, key, value))
-        .filter((pair): pair is SearchAttributePair => pair !== undefined),
-    ),
+    // Search attribute payloads are always JSON (the server indexes them), whatever `converter` is.
+    searchAttributes: decodeSearchAttributes(s.searchAttributes),
+    typedSearchAttributes: decodeTypedSearchAttributes(s.searchAttributes),
     parent: s.parent,
   };
   // A getter, not a value: it depends on the code reading it (not enumerable, so not serialised).

@@ -128,6 +128,8 @@ export function toProtoCommand(command: PlainCommand, ctx: CommandContext): Prot
           header: header(command.headers),
           workflowRunTimeout: duration(o.runTimeoutMs),
           workflowTaskTimeout: duration(o.taskTimeoutMs),
+          memo: o.memo === undefined ? undefined : { fields: payloadMap(o.memo) },
+          searchAttributes: o.searchAttributes === undefined ? undefined : { indexedFields: payloadMap(o.searchAttributes) },
         },
       } as ProtoCommand;
     }
@@ -153,7 +155,8 @@ export function toProtoCommand(command: PlainCommand, ctx: CommandContext): Prot
               : enums.WorkflowIdReusePolicy[`WORKFLOW_ID_REUSE_POLICY_${o.workflowIdReusePolicy}` as keyof typeof enums.WorkflowIdReusePolicy],
           retryPolicy: retryPolicy(o.retry),
           cronSchedule: o.cronSchedule,
-          memo: o.memo === undefined ? undefined : { fields: Object.fromEntries(Object.entries(o.memo).map(([k, v]) => [k, hostPayload(v)])) },
+          memo: o.memo === undefined ? undefined : { fields: payloadMap(o.memo) },
+          searchAttributes: o.searchAttributes === undefined ? undefined : { indexedFields: payloadMap(o.searchAttributes) },
         },
       } as ProtoCommand;
     }
