@@ -3,7 +3,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CancelledFailure, msFromDuration, type Duration } from '@kairos/sdk-common';
 
-export { ApplicationFailure, CancelledFailure } from '@kairos/sdk-common';
+export { ApplicationFailure, CancelledFailure, CompleteAsyncError } from '@kairos/sdk-common';
 
 export interface ActivityInfo {
   readonly taskToken: Uint8Array;

@@ -106,3 +106,28 @@ export class WorkflowUpdateRPCTimeoutOrCancelledError extends Error {
     super(message, options);
   }
 }
+
+/** The activity `client.activity` named does not exist, or is no longer running. */
+export class ActivityNotFoundError extends Error {
+  override name = 'ActivityNotFoundError';
+}
+
+/** `client.activity` could not complete or heartbeat the activity, for a reason other than ActivityNotFoundError. */
+export class ActivityCompletionError extends Error {
+  override name = 'ActivityCompletionError';
+}
+
+/** Thrown by `client.activity.heartbeat` once the workflow asked to cancel the activity. */
+export class ActivityCancelledError extends Error {
+  override name = 'ActivityCancelledError';
+}
+
+/** Thrown by `client.activity.heartbeat` when the activity has been paused. */
+export class ActivityPausedError extends Error {
+  override name = 'ActivityPausedError';
+}
+
+/** Thrown by `client.activity.heartbeat` when the activity has been reset. */
+export class ActivityResetError extends Error {
+  override name = 'ActivityResetError';
+}

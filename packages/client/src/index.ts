@@ -1,6 +1,7 @@
 // @kairos/client: connect to a Temporal-compatible server and start, signal, query, update and manage workflows.
 export { Connection, type CallOptions, type ConnectionOptions, type TestService, type TLSConfig, type WorkflowService } from './connection.js';
 export { Client, WorkflowClient, type ClientOptions, type SignalWithStartOptions, type WorkflowClientOptions } from './workflow-client.js';
+export { AsyncCompletionClient, type AsyncCompletionClientOptions, type FullActivityId } from './async-completion-client.js';
 export { loadDataConverter, type DataConverter } from './data-converter.js';
 export { decodeExecutionInfo, type WorkflowExecutionInfo } from './execution-info.js';
 export { WorkflowHandle, type ResultOptions, type WorkflowExecutionDescription } from './workflow-handle.js';
@@ -23,6 +24,7 @@ export {
   ApplicationFailure,
   CancelledFailure,
   ChildWorkflowFailure,
+  CompleteAsyncError,
   ServerFailure,
   TemporalFailure,
   TerminatedFailure,

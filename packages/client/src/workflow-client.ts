@@ -9,6 +9,7 @@ import {
   type Workflow,
   type WorkflowResultType,
 } from '@kairos/sdk-common';
+import { AsyncCompletionClient } from './async-completion-client.js';
 import type { Connection } from './connection.js';
 import { decodeMapInPlace, encodeToPayloads, loadDataConverter, type DataConverter } from './data-converter.js';
 import { decodeExecutionInfo, type WorkflowExecutionInfo } from './execution-info.js';
@@ -210,13 +211,18 @@ export class WorkflowClient {
 
 export type ClientOptions = WorkflowClientOptions;
 
-/** The top-level client: `client.workflow` is a WorkflowClient (the official SDK's shape). */
+/**
+ * The top-level client (the official SDK's shape): `client.workflow` is a WorkflowClient,
+ * `client.activity` an AsyncCompletionClient.
+ */
 export class Client {
   readonly workflow: WorkflowClient;
+  readonly activity: AsyncCompletionClient;
   readonly connection: Connection;
 
   constructor(options: ClientOptions) {
     this.connection = options.connection;
     this.workflow = new WorkflowClient(options);
+    this.activity = new AsyncCompletionClient(options);
   }
 }

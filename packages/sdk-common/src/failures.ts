@@ -169,6 +169,17 @@ export class ChildWorkflowFailure extends TemporalFailure {
 }
 markClass(ChildWorkflowFailure, 'ChildWorkflowFailure');
 
+/**
+ * Thrown by an activity to say it will be completed later, from outside the worker, through the
+ * client's `client.activity` (`AsyncCompletionClient`) with `Context.current().info.taskToken` or the
+ * activity's id. The worker then reports nothing for the task: the activity stays started on the
+ * server until it is completed, failed or cancelled that way, or one of its timeouts fires.
+ */
+export class CompleteAsyncError extends Error {
+  override name = 'CompleteAsyncError';
+}
+markClass(CompleteAsyncError, 'CompleteAsyncError');
+
 /** True for a CancelledFailure, or an activity/child failure caused by one. */
 export function isCancellation(error: unknown): boolean {
   if (error instanceof CancelledFailure) return true;

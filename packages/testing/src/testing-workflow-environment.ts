@@ -2,11 +2,12 @@
 // with a connection and client to it, shaped like the official SDK's. `createTimeSkipping` serves
 // Temporal's TestService: time jumps ahead whenever the client waits for a result (or `sleep` is
 // called) and no workflow task or activity is in progress, so a workflow that sleeps for a month
-// completes at once. `createLocal` runs on the wall clock.
+// completes at once. `createLocal` runs on the wall clock. `createFromExistingServer` starts nothing:
+// it connects to a server that already runs (no time skipping) and its teardown only disconnects.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection, type ClientOptions } from '@kairos/client';
+import { Client, Connection, type ClientOptions, type ConnectionOptions } from '@kairos/client';
 import { timestampToMs } from '@kairos/common';
 import { msFromDuration, msToProtoDuration, type Duration } from '@kairos/sdk-common';
 import { startServer, type LogLevel, type RunningServer, type SearchAttributeTypeName } from '@kairos/server';
@@ -33,12 +34,25 @@ export interface TestWorkflowEnvironmentOptions {
   readonly client?: Omit<ClientOptions, 'connection' | 'namespace'>;
 }
 
+/** Options of `createFromExistingServer`. */
+export interface ExistingServerTestWorkflowEnvironmentOptions {
+  /** `host:port` of the running server; default localhost:7233. */
+  readonly address?: string;
+  /** Default `default`; it must exist on the server. */
+  readonly namespace?: string;
+  readonly connectionOptions?: Pick<ConnectionOptions, 'apiKey' | 'metadata' | 'tls'>;
+  /** Options of `env.client` other than its connection and namespace. */
+  readonly client?: Omit<ClientOptions, 'connection' | 'namespace'>;
+}
+
 export class TestWorkflowEnvironment {
   /** A Client for the environment's server; with time skipping, waiting for a result lets time skip. */
   readonly client: Client;
 
   private constructor(
-    private readonly server: RunningServer,
+    /** The server this environment started; undefined for `createFromExistingServer`. */
+    private readonly server: RunningServer | undefined,
+    private readonly serverAddress: string,
     private readonly temporaryDirectory: string | undefined,
     /** The connection to the environment's server: give it to `Worker.create({ connection })`. */
     readonly connection: Connection,
@@ -58,6 +72,16 @@ export class TestWorkflowEnvironment {
   /** A server on the wall clock: `sleep` really waits. */
   static async createLocal(options: TestWorkflowEnvironmentOptions = {}): Promise<TestWorkflowEnvironment> {
     return await TestWorkflowEnvironment.create(options, false);
+  }
+
+  /**
+   * Connects to a server that already runs (another process, `kairos server start`, a Temporal
+   * server). No time skipping; `teardown` closes the connection and leaves the server running.
+   */
+  static async createFromExistingServer(options: ExistingServerTestWorkflowEnvironmentOptions = {}): Promise<TestWorkflowEnvironment> {
+    const address = options.address ?? 'localhost:7233';
+    const connection = await Connection.connect({ ...options.connectionOptions, address });
+    return new TestWorkflowEnvironment(undefined, address, undefined, connection, options.namespace ?? 'default', false, options.client ?? {});
   }
 
   private static async create(options: TestWorkflowEnvironmentOptions, timeSkipping: boolean): Promise<TestWorkflowEnvironment> {
@@ -90,7 +114,7 @@ export class TestWorkflowEnvironment {
     }
     try {
       const connection = await Connection.connect({ address: running.grpcAddress });
-      return new TestWorkflowEnvironment(running, temporaryDirectory, connection, namespace, timeSkipping, options.client ?? {});
+      return new TestWorkflowEnvironment(running, running.grpcAddress, temporaryDirectory, connection, namespace, timeSkipping, options.client ?? {});
     } catch (error) {
       await running.close();
       removeTemporaryDirectory();
@@ -100,7 +124,7 @@ export class TestWorkflowEnvironment {
 
   /** `host:port` of the environment's server. */
   get address(): string {
-    return this.server.grpcAddress;
+    return this.serverAddress;
   }
 
   /** The same connection as `connection` (the official SDK's workers take a separate native one). */
@@ -131,10 +155,10 @@ export class TestWorkflowEnvironment {
     return timestampToMs(time) ?? Date.now();
   }
 
-  /** Closes the connection, stops the server and deletes its temporary database. */
+  /** Closes the connection; stops the server and deletes its temporary database if this environment started them. */
   async teardown(): Promise<void> {
     this.connection.close();
-    await this.server.close();
+    await this.server?.close();
     if (this.temporaryDirectory !== undefined) rmSync(this.temporaryDirectory, { recursive: true, force: true });
   }
 }

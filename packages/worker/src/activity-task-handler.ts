@@ -11,6 +11,7 @@ import { timestampToMs } from '@kairos/common';
 import {
   ApplicationFailure,
   CancelledFailure,
+  CompleteAsyncError,
   decodePayloads,
   encodeFailureInPlace,
   encodePayloads,
@@ -116,6 +117,9 @@ export class ActivityTaskHandler {
       });
     } catch (error) {
       heartbeats.stop();
+      // As sdk-core does: no completion is sent, the activity stays started on the server until the
+      // client completes it (client.activity) or a heartbeat / start-to-close timeout fires.
+      if (error instanceof CompleteAsyncError) return;
       await this.reportFailure(task, controller.signal, error, lastHeartbeatDetails);
     } finally {
       this.running.delete(controller);

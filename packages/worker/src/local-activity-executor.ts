@@ -7,6 +7,7 @@
 import { runWithActivityContext, Context, type ActivityInfo } from '@kairos/activity';
 import {
   ApplicationFailure,
+  CompleteAsyncError,
   fromPayloads,
   type LocalActivityCommandOptions,
   type LocalActivityMarker,
@@ -85,7 +86,10 @@ export class LocalActivityExecutor {
       try {
         const result = await this.runAttempt(request, run, attempt, originalScheduleTimeMs, startToCloseMs, scheduleToCloseDeadline, signal);
         return { ...marker(attempt, Date.now() - started), result: this.converter.toPayload(result) };
-      } catch (error) {
+      } catch (caught) {
+        // Nothing outside the worker can reach a local activity (no task token): as sdk-core does, it fails.
+        const error =
+          caught instanceof CompleteAsyncError ? ApplicationFailure.nonRetryable('Local activities cannot be completed asynchronously', 'IllegalStateError') : caught;
         const runtimeMs = Date.now() - started;
         const failure = error instanceof AttemptTimeout ? timeoutFailure(error.timeoutType) : this.options.dataConverter.failureConverter.errorToFailure(error, this.converter);
         const final = { ...marker(attempt, runtimeMs), failure };

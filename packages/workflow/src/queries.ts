@@ -19,13 +19,22 @@ export class QueryRunner {
     private readonly failureConverter: FailureConverter,
   ) {}
 
-  start(request: QueryRequest, handlers: ReadonlyMap<string, Handler>, inbound: readonly WorkflowInboundCallsInterceptor[] = []): void {
+  /** `defaultHandler` answers a query with neither its own handler nor a built-in one (name first). */
+  start(
+    request: QueryRequest,
+    handlers: ReadonlyMap<string, Handler>,
+    defaultHandler: ((queryName: string, ...args: unknown[]) => unknown) | undefined,
+    inbound: readonly WorkflowInboundCallsInterceptor[] = [],
+  ): void {
     const entry: { queryId: string; answer: QueryAnswer | undefined } = { queryId: request.queryId, answer: undefined };
     this.answers.push(entry);
     const fail = (error: unknown): void => {
       entry.answer = { queryId: request.queryId, failure: this.failureConverter.errorToFailure(error, this.converter) };
     };
-    const handler = handlers.get(request.queryType) ?? BUILT_IN[request.queryType];
+    const handler =
+      handlers.get(request.queryType) ??
+      BUILT_IN[request.queryType] ??
+      (defaultHandler === undefined ? undefined : (...args: unknown[]) => defaultHandler(request.queryType, ...args));
     if (handler === undefined) {
       const known = [...handlers.keys()].join(', ');
       fail(new TypeError(`Workflow did not register a handler for ${request.queryType}. Registered queries: [${known}]`));

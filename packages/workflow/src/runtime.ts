@@ -90,6 +90,10 @@ export class Activator {
   readonly conditions = new Map<number, { fn: () => boolean; resolve: () => void }>();
   readonly signalHandlers = new Map<string, Handler>();
   readonly queryHandlers = new Map<string, Handler>();
+  /** `setDefaultSignalHandler`: gets signals with no handler of their own, name first. */
+  defaultSignalHandler: ((signalName: string, ...args: unknown[]) => unknown) | undefined;
+  /** `setDefaultQueryHandler`: answers queries with no handler of their own, name first. */
+  defaultQueryHandler: ((queryName: string, ...args: unknown[]) => unknown) | undefined;
   readonly updates = new UpdateRunner(this);
   /** Unfinished-handler policies set with `setHandler(signal, handler, { unfinishedPolicy })`. */
   readonly signalPolicies = new Map<string, HandlerUnfinishedPolicy>();
@@ -180,7 +184,7 @@ export class Activator {
       case 'initialize':
         throw new IllegalStateError('initialize job must come first in an activation');
       case 'signal': {
-        const handler = this.signalHandlers.get(job.signalName);
+        const handler = this.signalHandlerFor(job.signalName);
         if (handler === undefined) this.bufferedSignals.push({ signalName: job.signalName, args: job.args, headers: job.headers });
         else this.callSignalHandler(handler, job);
         return;
@@ -292,13 +296,23 @@ export class Activator {
     }
   }
 
-  /** Delivers signals that arrived before their handler was set, in arrival order. */
-  flushBufferedSignals(signalName: string): void {
-    const handler = this.signalHandlers.get(signalName);
-    if (handler === undefined) return;
+  /** The signal's own handler, else the default handler bound to the signal's name. */
+  private signalHandlerFor(signalName: string): Handler | undefined {
+    const own = this.signalHandlers.get(signalName);
+    if (own !== undefined) return own;
+    const fallback = this.defaultSignalHandler;
+    return fallback === undefined ? undefined : (...args: unknown[]) => fallback(signalName, ...args);
+  }
+
+  /**
+   * Delivers, in arrival order, the buffered signals that now have a handler: after `setHandler` for
+   * one name, or after `setDefaultSignalHandler` (then all of them, as the official SDK does).
+   */
+  flushBufferedSignals(): void {
     for (let i = 0; i < this.bufferedSignals.length; ) {
       const signal = this.bufferedSignals[i];
-      if (signal !== undefined && signal.signalName === signalName) {
+      const handler = signal === undefined ? undefined : this.signalHandlerFor(signal.signalName);
+      if (signal !== undefined && handler !== undefined) {
         this.bufferedSignals.splice(i, 1);
         this.callSignalHandler(handler, signal);
       } else {
@@ -395,7 +409,7 @@ export class Activator {
   }
 
   startQuery(request: QueryRequest): void {
-    this.queries.start(request, this.queryHandlers, this.interceptors.inbound);
+    this.queries.start(request, this.queryHandlers, this.defaultQueryHandler, this.interceptors.inbound);
   }
 
   collectQueryAnswers(): QueryAnswer[] {

@@ -15,9 +15,9 @@ import {
   composeInterceptors,
   type FailureConverter,
   fromPayloads,
+  HandlerUnfinishedPolicy,
   TemporalFailure,
   type ActivationJob,
-  type HandlerUnfinishedPolicy,
   type PayloadConverter,
   type ProtoFailure,
   type UpdateInfo,
@@ -73,6 +73,8 @@ export interface UpdateHost {
 
 export class UpdateRunner {
   readonly handlers = new Map<string, UpdateHandlerEntry>();
+  /** `setDefaultUpdateHandler`: runs updates with no handler of their own, name first (no validator). */
+  private defaultHandler: ((updateName: string, ...args: unknown[]) => unknown) | undefined;
   private buffered: DoUpdateJob[] = [];
   /** Accepted updates whose handler has not returned yet, by protocol instance id. */
   private readonly inProgress = new Map<string, UpdateExecution>();
@@ -87,8 +89,16 @@ export class UpdateRunner {
     return this.inProgress.values();
   }
 
+  private entryFor(name: string): UpdateHandlerEntry | undefined {
+    const own = this.handlers.get(name);
+    if (own !== undefined) return own;
+    const fallback = this.defaultHandler;
+    if (fallback === undefined) return undefined;
+    return { handler: (...args: unknown[]) => fallback(name, ...args), validator: undefined, unfinishedPolicy: HandlerUnfinishedPolicy.WARN_AND_ABANDON };
+  }
+
   doUpdate(job: DoUpdateJob): void {
-    const entry = this.handlers.get(job.name);
+    const entry = this.entryFor(job.name);
     if (entry === undefined) {
       this.buffered.push(job);
       return;
@@ -136,8 +146,18 @@ export class UpdateRunner {
       return;
     }
     this.handlers.set(name, entry);
-    const waiting = this.buffered.filter((job) => job.name === name);
-    this.buffered = this.buffered.filter((job) => job.name !== name);
+    this.deliverBuffered();
+  }
+
+  setDefaultHandler(handler: ((updateName: string, ...args: unknown[]) => unknown) | undefined): void {
+    this.defaultHandler = handler;
+    this.deliverBuffered();
+  }
+
+  /** Runs, in arrival order, the buffered requests that now have a handler. */
+  private deliverBuffered(): void {
+    const waiting = this.buffered.filter((job) => this.entryFor(job.name) !== undefined);
+    this.buffered = this.buffered.filter((job) => this.entryFor(job.name) === undefined);
     for (const job of waiting) this.doUpdate(job);
   }
 

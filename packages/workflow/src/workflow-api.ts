@@ -80,8 +80,38 @@ export function setHandler(
   map.set(definition.name, handler as (...args: unknown[]) => unknown);
   if (definition.type === 'signal') {
     activator.signalPolicies.set(definition.name, options?.unfinishedPolicy ?? HandlerUnfinishedPolicy.WARN_AND_ABANDON);
-    activator.flushBufferedSignals(definition.name);
+    activator.flushBufferedSignals();
   }
+}
+
+/** Handles signals whose name has no handler of its own: `(signalName, ...args)`. */
+export type DefaultSignalHandler = (signalName: string, ...args: unknown[]) => void | Promise<void>;
+/** Handles updates whose name has no handler of its own: `(updateName, ...args)`. */
+export type DefaultUpdateHandler = (updateName: string, ...args: unknown[]) => Promise<unknown> | unknown;
+/** Answers queries whose name has no handler of its own: `(queryName, ...args)`. */
+export type DefaultQueryHandler = (queryName: string, ...args: unknown[]) => unknown;
+
+/**
+ * Sets (or, with `undefined`, removes) the handler of signals that have no handler of their own.
+ * Signals that arrived before any handler was set are delivered to it at once, in arrival order.
+ */
+export function setDefaultSignalHandler(handler: DefaultSignalHandler | undefined): void {
+  const activator = getActivator();
+  activator.defaultSignalHandler = handler;
+  if (handler !== undefined) activator.flushBufferedSignals();
+}
+
+/**
+ * Sets (or removes) the handler of updates that have no handler of their own. It has no validator;
+ * updates waiting in the current activation are run by it.
+ */
+export function setDefaultUpdateHandler(handler: DefaultUpdateHandler | undefined): void {
+  getActivator().updates.setDefaultHandler(handler);
+}
+
+/** Sets (or removes) the handler of queries that have no handler of their own (nor a built-in one). */
+export function setDefaultQueryHandler(handler: DefaultQueryHandler | undefined): void {
+  getActivator().defaultQueryHandler = handler;
 }
 
 /**
