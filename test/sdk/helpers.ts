@@ -75,6 +75,11 @@ export async function startSdkEnvironment(workflowsPath = KAIROS_WORKFLOWS, alia
   };
 }
 
+/** Registers custom search attributes (name → IndexedValueType) in the default namespace. */
+export async function addSearchAttributes(env: SdkEnvironment, searchAttributes: Record<string, number>): Promise<void> {
+  await env.connection.operatorService.addSearchAttributes({ namespace: 'default', searchAttributes });
+}
+
 export function uniqueName(label: string): string {
   return `${label}-${randomUUID().slice(0, 8)}`;
 }

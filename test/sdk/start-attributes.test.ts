@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TypedSearchAttributes, WithStartWorkflowOperation } from '@kairos/client';
 import { api } from '@kairos/common';
 import { encodeUnifiedSearchAttributes, type Payload } from '@kairos/sdk-common';
-import { bundleWorkflowCode, type WorkflowBundle } from '@kairos/worker';
+import type { WorkflowBundle } from '@kairos/worker';
 import { encodeUnifiedSearchAttributes as officialEncode } from '@temporalio/common/lib/converter/payload-search-attributes.js';
 import { defineSearchAttributeKey as officialKey, SearchAttributeType as OfficialType } from '@temporalio/common';
 import { connect, type Connections } from '../e2e/helpers/sdk.js';
 import { scoreKey, seenAttributesUpdate, tierKey } from './fixtures/start-attributes-workflows.js';
-import { startSdkEnvironment, uniqueName, type SdkEnvironment } from './helpers.js';
+import { addSearchAttributes, startSdkEnvironment, uniqueName, type SdkEnvironment } from './helpers.js';
 
 const WORKFLOWS = path.join(import.meta.dirname, 'fixtures/start-attributes-workflows.ts');
 const when = new Date('2031-05-06T07:08:09.000Z');
@@ -24,18 +24,16 @@ let bundle: WorkflowBundle;
 let official: Connections;
 
 beforeAll(async () => {
-  env = await startSdkEnvironment();
-  [bundle, official] = await Promise.all([bundleWorkflowCode({ workflowsPath: WORKFLOWS }), connect(env.server.grpcAddress)]);
+  env = await startSdkEnvironment(WORKFLOWS);
+  bundle = env.bundle;
+  official = await connect(env.server.grpcAddress);
   const { IndexedValueType } = api.enums.v1;
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: {
-      StartTier: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-      StartScore: IndexedValueType.INDEXED_VALUE_TYPE_INT,
-      StartWhen: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-      StartTags: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-      StartLegacy: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    },
+  await addSearchAttributes(env, {
+    StartTier: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    StartScore: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    StartWhen: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    StartTags: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+    StartLegacy: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   });
 });
 

@@ -7,11 +7,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { api } from '@kairos/common';
 import { WorkflowUpdateStage } from '@kairos/client';
-import { bundleWorkflowCode, type WorkflowBundle } from '@kairos/worker';
+import type { WorkflowBundle } from '@kairos/worker';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { connect, type Connections } from '../e2e/helpers/sdk.js';
 import { finish, slowSignal, slowUpdate, whoAmI } from './fixtures/workflow-api-workflows.js';
-import { startSdkEnvironment, uniqueName, type SdkEnvironment } from './helpers.js';
+import { addSearchAttributes, startSdkEnvironment, uniqueName, type SdkEnvironment } from './helpers.js';
 
 const WORKFLOWS = path.join(import.meta.dirname, 'fixtures/workflow-api-workflows.ts');
 
@@ -20,17 +20,15 @@ let bundle: WorkflowBundle;
 let official: Connections;
 
 beforeAll(async () => {
-  env = await startSdkEnvironment();
-  [bundle, official] = await Promise.all([bundleWorkflowCode({ workflowsPath: WORKFLOWS }), connect(env.server.grpcAddress)]);
+  env = await startSdkEnvironment(WORKFLOWS);
+  bundle = env.bundle;
+  official = await connect(env.server.grpcAddress);
   const { IndexedValueType } = api.enums.v1;
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: {
-      ApiStage: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-      ApiCount: IndexedValueType.INDEXED_VALUE_TYPE_INT,
-      ApiWhen: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-      ApiLabels: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-    },
+  await addSearchAttributes(env, {
+    ApiStage: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    ApiCount: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    ApiWhen: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    ApiLabels: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
   });
 });
 

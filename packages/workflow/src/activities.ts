@@ -54,6 +54,31 @@ function compileOptions(options: ActivityOptions): ActivityCommandOptions {
   };
 }
 
+/**
+ * Registers a scheduled activity (remote or local) under its sequence number: its resolution (from
+ * the worker's activation) settles the caller's promise and drops the scope's cancel listener.
+ */
+export function awaitActivityResult(
+  activator: ReturnType<typeof getActivator>,
+  seq: number,
+  activityType: string,
+  unsubscribe: () => void,
+  resolve: (value: unknown) => void,
+  reject: (reason: unknown) => void,
+): void {
+  activator.activities.set(seq, {
+    activityType,
+    resolve: (value) => {
+      unsubscribe();
+      resolve(value);
+    },
+    reject: (reason) => {
+      unsubscribe();
+      reject(reason);
+    },
+  });
+}
+
 function cancelledActivity(activityType: string, seq: number): ActivityFailure {
   return new ActivityFailure(
     'Activity cancelled',
@@ -109,17 +134,7 @@ async function scheduleActivityCommand(
       // WAIT_CANCELLATION_COMPLETED keeps waiting for the activity's own answer.
       if (cancellationType === 'TRY_CANCEL') settleNow();
     });
-    activator.activities.set(seq, {
-      activityType,
-      resolve: (value) => {
-        unsubscribe();
-        resolve(value);
-      },
-      reject: (reason) => {
-        unsubscribe();
-        reject(reason);
-      },
-    });
+    awaitActivityResult(activator, seq, activityType, unsubscribe, resolve, reject);
     activator.pushCommand({
       kind: 'scheduleActivity',
       seq,

@@ -17,7 +17,7 @@ import {
   type LocalActivityCommandOptions,
   type RetryPolicy,
 } from '@kairos/sdk-common';
-import type { ActivityInterfaceFor } from './activities.js';
+import { awaitActivityResult, type ActivityInterfaceFor } from './activities.js';
 import { CancellationScope } from './cancellation-scope.js';
 import type { LocalActivityInput } from './interceptors.js';
 import { LocalActivityDoBackoff } from './errors.js';
@@ -63,17 +63,7 @@ async function scheduleOnce(input: LocalActivityInput): Promise<unknown> {
       }
       activator.pushCommand({ kind: 'requestCancelActivity', seq });
     });
-    activator.activities.set(seq, {
-      activityType,
-      resolve: (value) => {
-        unsubscribe();
-        resolve(value);
-      },
-      reject: (reason) => {
-        unsubscribe();
-        reject(reason);
-      },
-    });
+    awaitActivityResult(activator, seq, activityType, unsubscribe, resolve, reject);
     activator.pushCommand({
       kind: 'scheduleLocalActivity',
       seq,
