@@ -67,3 +67,68 @@ describe('migration 2 (visibility)', () => {
     }
   });
 });
+
+describe('migration 5 (integer run keys)', () => {
+  it('upgrades a version-4 file: every run keeps its events, list entries and state, and new runs get new keys', async () => {
+    const filename = join(dir, 'v4.db');
+    const db = new Database(filename);
+    migrate(db, filename, migrations.slice(0, 4));
+    const insertRun = db.prepare(`INSERT INTO executions (namespace_id, workflow_id, run_id, state, version, needs_dispatch,
+      workflow_type, task_queue, status, start_time_ms, execution_time_ms, close_time_ms, history_length, root_workflow_id, root_run_id,
+      search_attribute_values)
+      VALUES ('ns', ?, ?, ?, 3, ?, 'T', 'q', 1, ?, ?, NULL, 2, ?, ?, ?)`);
+    const insertEvent = db.prepare(`INSERT INTO history_events (namespace_id, workflow_id, run_id, event_id, data) VALUES ('ns', ?, ?, ?, ?)`);
+    for (const [index, workflowId] of ['a', 'b', 'c'].entries()) {
+      const runId = `run-${workflowId}`;
+      const division = workflowId === 'c' ? '{"TemporalNamespaceDivision":"TemporalScheduler"}' : null;
+      insertRun.run(workflowId, runId, Buffer.from(`state-${workflowId}`), workflowId === 'b' ? 1 : 0, 1000 + index, 1000 + index, workflowId, runId, division);
+      for (const eventId of [1, 2]) insertEvent.run(workflowId, runId, eventId, Buffer.from(`${workflowId}${eventId}`));
+    }
+    db.close();
+
+    const store = SqliteStore.open({ filename });
+    try {
+      expect(store.settings().schemaVersion).toBe(migrations.length);
+      const key = (workflowId: string) => ({ namespaceId: 'ns', workflowId, runId: `run-${workflowId}` });
+      for (const workflowId of ['a', 'b', 'c']) {
+        const events = await store.readEvents(key(workflowId), 1, 10, 10);
+        expect(events.map((e) => Buffer.from(e).toString())).toEqual([`${workflowId}1`, `${workflowId}2`]);
+        expect(await store.readEventsReverse(key(workflowId), 3, 1)).toHaveLength(1);
+        const row = await store.getExecution(key(workflowId));
+        expect(Buffer.from(row!.state).toString()).toBe(`state-${workflowId}`);
+        expect(row!.version).toBe(3);
+      }
+      expect((await store.listExecutionsNeedingDispatch()).map((row) => row.key.workflowId)).toEqual(['b']);
+      const listed = await store.listExecutions({ namespaceId: 'ns', filter: null, pageSize: 10, after: null });
+      expect(listed.executions.map((run) => run.key.workflowId)).toEqual(['c', 'b', 'a']);
+
+      // Deleting a run deletes its events; a run started afterwards never sees them.
+      await store.deleteExecution(key('c'));
+      expect(await store.readEvents(key('c'), 1, 10, 10)).toEqual([]);
+      const summary = {
+        workflowType: 'T', taskQueue: 'q', status: 1, startTimeMs: 1, executionTimeMs: 1, closeTimeMs: null, historyLength: 1,
+        historySizeBytes: 0, stateTransitionCount: 0, executionDurationMs: null, parentWorkflowId: null, parentRunId: null,
+        rootWorkflowId: null, rootRunId: null, memo: null, searchAttributes: null, searchAttributeValues: null,
+      };
+      await store.commit({
+        executions: [{ key: key('d'), expectedVersion: 0, newVersion: 1, state: new Uint8Array([0]), summary, needsDispatch: false,
+          events: [{ eventId: 1, data: Buffer.from('d1') }] }],
+        timersToAdd: [],
+        timerIdsToDelete: [],
+      });
+      expect((await store.readEvents(key('d'), 1, 10, 10)).map((e) => Buffer.from(e).toString())).toEqual(['d1']);
+    } finally {
+      await store.close();
+    }
+    const check = new Database(filename, { readonly: true });
+    try {
+      const keys = check.prepare('SELECT workflow_id, run_key FROM executions ORDER BY run_key').raw().all();
+      // The deleted run's key (3) is not handed out again.
+      expect(keys).toEqual([['a', 1], ['b', 2], ['d', 4]]);
+      const tables = check.prepare("SELECT name FROM sqlite_schema WHERE name LIKE '%_v4'").pluck().all();
+      expect(tables).toEqual([]);
+    } finally {
+      check.close();
+    }
+  });
+});

@@ -150,6 +150,78 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: 'an integer key for every run; history events keyed by it instead of three text ids',
+    up(db) {
+      // Each event row repeated the namespace, workflow and run ids (about 90 bytes: as much as a small
+      // event itself). A run now has run_key, an alias of the rowid that VACUUM keeps, and AUTOINCREMENT
+      // so a deleted run's key is never handed to a new one. The tables are rebuilt (SQLite cannot add
+      // a primary key in place): the old one is renamed away first so the new one, its automatic index
+      // and the indexes re-created below keep their names.
+      db.exec(`
+        ALTER TABLE executions RENAME TO executions_v4;
+        CREATE TABLE executions (
+          run_key INTEGER PRIMARY KEY AUTOINCREMENT,
+          namespace_id TEXT NOT NULL,
+          workflow_id TEXT NOT NULL,
+          run_id TEXT NOT NULL,
+          state BLOB NOT NULL,
+          version INTEGER NOT NULL,
+          needs_dispatch INTEGER NOT NULL,
+          workflow_type TEXT NOT NULL,
+          task_queue TEXT NOT NULL,
+          status INTEGER NOT NULL,
+          start_time_ms INTEGER NOT NULL,
+          execution_time_ms INTEGER NOT NULL,
+          close_time_ms INTEGER,
+          history_length INTEGER NOT NULL,
+          history_size_bytes INTEGER NOT NULL DEFAULT 0,
+          state_transition_count INTEGER NOT NULL DEFAULT 0,
+          execution_duration_ms INTEGER,
+          parent_workflow_id TEXT,
+          parent_run_id TEXT,
+          root_workflow_id TEXT,
+          root_run_id TEXT,
+          memo BLOB,
+          search_attributes BLOB,
+          search_attribute_values TEXT,
+          namespace_division ANY
+            GENERATED ALWAYS AS (json_extract(search_attribute_values, '$."TemporalNamespaceDivision"')) VIRTUAL,
+          UNIQUE (namespace_id, workflow_id, run_id)
+        ) STRICT;
+        INSERT INTO executions (run_key, namespace_id, workflow_id, run_id, state, version, needs_dispatch,
+          workflow_type, task_queue, status, start_time_ms, execution_time_ms, close_time_ms, history_length,
+          history_size_bytes, state_transition_count, execution_duration_ms, parent_workflow_id, parent_run_id,
+          root_workflow_id, root_run_id, memo, search_attributes, search_attribute_values)
+        SELECT rowid, namespace_id, workflow_id, run_id, state, version, needs_dispatch,
+          workflow_type, task_queue, status, start_time_ms, execution_time_ms, close_time_ms, history_length,
+          history_size_bytes, state_transition_count, execution_duration_ms, parent_workflow_id, parent_run_id,
+          root_workflow_id, root_run_id, memo, search_attributes, search_attribute_values
+        FROM executions_v4;
+        DROP TABLE executions_v4;
+        CREATE INDEX executions_needing_dispatch
+          ON executions (namespace_id, workflow_id, run_id) WHERE needs_dispatch = 1;
+        CREATE INDEX executions_list_order
+          ON executions (namespace_id, COALESCE(close_time_ms, ${OPEN_RUN_CLOSE_TIME}) DESC,
+                         start_time_ms DESC, run_id);
+        CREATE INDEX executions_by_division ON executions (namespace_id, namespace_division, status);
+
+        ALTER TABLE history_events RENAME TO history_events_v4;
+        CREATE TABLE history_events (
+          run_key INTEGER NOT NULL,
+          event_id INTEGER NOT NULL,
+          data BLOB NOT NULL,
+          PRIMARY KEY (run_key, event_id)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO history_events (run_key, event_id, data)
+          SELECT e.run_key, h.event_id, h.data
+          FROM history_events_v4 h JOIN executions e USING (namespace_id, workflow_id, run_id)
+          ORDER BY e.run_key, h.event_id;
+        DROP TABLE history_events_v4;
+      `);
+    },
+  },
 ];
 
 export interface MigrationResult {

@@ -36,12 +36,14 @@ type ExecutionParams = ReturnType<typeof executionParams>;
 
 const KEY = 'namespace_id = ? AND workflow_id = ? AND run_id = ?';
 // Aliased to the Store's field names so rows map onto its shapes without per-column copying.
+/** The integer key of a run (events are stored under it), from its three ids. */
+const RUN_KEY = `SELECT run_key FROM executions WHERE ${KEY}`;
 const KEY_COLUMNS = 'namespace_id AS namespaceId, workflow_id AS workflowId, run_id AS runId';
 
 /** Each statement is prepared once per connection; exported so tests can check every query plan. */
 export function prepareStatements(db: Database.Database) {
   return {
-    insertExecution: db.prepare<ExecutionParams>(`INSERT INTO executions (namespace_id, workflow_id, run_id,
+    insertExecution: db.prepare<ExecutionParams, number>(`INSERT INTO executions (namespace_id, workflow_id, run_id,
         state, version, needs_dispatch, workflow_type, task_queue, status, start_time_ms, execution_time_ms,
         close_time_ms, history_length, history_size_bytes, state_transition_count, execution_duration_ms,
         parent_workflow_id, parent_run_id, root_workflow_id, root_run_id, memo, search_attributes,
@@ -50,8 +52,8 @@ export function prepareStatements(db: Database.Database) {
         @status, @startTimeMs, @executionTimeMs, @closeTimeMs, @historyLength, @historySizeBytes,
         @stateTransitionCount, @executionDurationMs, @parentWorkflowId, @parentRunId, @rootWorkflowId, @rootRunId,
         @memo, @searchAttributes, @searchAttributeValues)
-      ON CONFLICT DO NOTHING`),
-    updateExecution: db.prepare<ExecutionParams & { expectedVersion: number }>(`UPDATE executions
+      ON CONFLICT DO NOTHING RETURNING run_key`).pluck(),
+    updateExecution: db.prepare<ExecutionParams & { expectedVersion: number }, number>(`UPDATE executions
       SET state = @state, version = @version, needs_dispatch = @needsDispatch, workflow_type = @workflowType,
         task_queue = @taskQueue, status = @status, start_time_ms = @startTimeMs,
         execution_time_ms = @executionTimeMs, close_time_ms = @closeTimeMs, history_length = @historyLength,
@@ -60,17 +62,17 @@ export function prepareStatements(db: Database.Database) {
         parent_run_id = @parentRunId, root_workflow_id = @rootWorkflowId, root_run_id = @rootRunId, memo = @memo,
         search_attributes = @searchAttributes, search_attribute_values = @searchAttributeValues
       WHERE namespace_id = @namespaceId AND workflow_id = @workflowId AND run_id = @runId
-        AND version = @expectedVersion`),
+        AND version = @expectedVersion RETURNING run_key`).pluck(),
     executionVersion: db.prepare<KeyParams, number>(`SELECT version FROM executions WHERE ${KEY}`).pluck(),
     getExecution: db.prepare<KeyParams, { state: Bytes; version: number }>(
       `SELECT state, version FROM executions WHERE ${KEY}`,
     ),
-    insertEvent: db.prepare<[...KeyParams, number, Bytes]>(`INSERT INTO history_events
-      (namespace_id, workflow_id, run_id, event_id, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    insertEvent: db.prepare<[runKey: number, eventId: number, data: Bytes]>(`INSERT INTO history_events
+      (run_key, event_id, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
     readEvents: db.prepare<[...KeyParams, number, number, number], Bytes>(`SELECT data FROM history_events
-      WHERE ${KEY} AND event_id >= ? AND event_id < ? ORDER BY event_id LIMIT ?`).pluck(),
+      WHERE run_key = (${RUN_KEY}) AND event_id >= ? AND event_id < ? ORDER BY event_id LIMIT ?`).pluck(),
     readEventsReverse: db.prepare<[...KeyParams, number, number], Bytes>(`SELECT data FROM history_events
-      WHERE ${KEY} AND event_id < ? ORDER BY event_id DESC LIMIT ?`).pluck(),
+      WHERE run_key = (${RUN_KEY}) AND event_id < ? ORDER BY event_id DESC LIMIT ?`).pluck(),
     getCurrentRun: db.prepare<[string, string], { runId: string; status: number }>(`SELECT run_id AS runId,
       status FROM current_executions WHERE namespace_id = ? AND workflow_id = ?`),
     insertCurrentRun: db.prepare<[...KeyParams, number]>(`INSERT INTO current_executions
@@ -98,7 +100,7 @@ export function prepareStatements(db: Database.Database) {
     namespaceVersion: db.prepare<[string], number>('SELECT version FROM namespaces WHERE id = ?').pluck(),
     namespaceIdByName: db.prepare<[string], string>('SELECT id FROM namespaces WHERE name = ?').pluck(),
     deleteExecutionRow: db.prepare<KeyParams>(`DELETE FROM executions WHERE ${KEY}`),
-    deleteExecutionEvents: db.prepare<KeyParams>(`DELETE FROM history_events WHERE ${KEY}`),
+    deleteExecutionEvents: db.prepare<KeyParams>(`DELETE FROM history_events WHERE run_key = (${RUN_KEY})`),
     deleteExecutionTimers: db.prepare<KeyParams>(`DELETE FROM timer_tasks WHERE ${KEY}`),
     deleteCurrentIfRun: db.prepare<KeyParams>(`DELETE FROM current_executions WHERE ${KEY}`),
     insertSignalRequest: db.prepare<[...KeyParams, string]>(`INSERT INTO signal_requests
@@ -271,8 +273,9 @@ export class SqliteStore implements Store {
       refuseFence(fence);
       const params: KeyParams = [key.namespaceId, key.workflowId, key.runId];
       this.db.transaction(() => {
-        this.statements.deleteExecutionRow.run(...params);
+        // Events first: they are found through the run's row.
         this.statements.deleteExecutionEvents.run(...params);
+        this.statements.deleteExecutionRow.run(...params);
         this.statements.deleteExecutionTimers.run(...params);
         this.statements.deleteSignalRequests.run(...params);
         this.statements.deleteCurrentIfRun.run(...params);
@@ -300,11 +303,11 @@ export class SqliteStore implements Store {
       throw new PersistenceError(`execution ${key.join('/')}: ${versions}`);
     }
     const params = executionParams(write);
-    const changes =
+    const runKey =
       write.expectedVersion === 0
-        ? s.insertExecution.run(params).changes
-        : s.updateExecution.run({ ...params, expectedVersion: write.expectedVersion }).changes;
-    if (changes !== 1) {
+        ? s.insertExecution.get(params)
+        : s.updateExecution.get({ ...params, expectedVersion: write.expectedVersion });
+    if (runKey === undefined) {
       const found = s.executionVersion.get(...key) ?? null;
       throw new ConditionFailedError(
         `execution ${key.join('/')}: expected version ${write.expectedVersion}, found ${found ?? 'no run'}`,
@@ -313,7 +316,7 @@ export class SqliteStore implements Store {
       );
     }
     for (const event of write.events) {
-      if (s.insertEvent.run(...key, event.eventId, event.data).changes !== 1) {
+      if (s.insertEvent.run(runKey, event.eventId, event.data).changes !== 1) {
         throw new ConditionFailedError(`execution ${key.join('/')}: event ${event.eventId} is already stored`);
       }
     }
