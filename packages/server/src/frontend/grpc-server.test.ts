@@ -1,11 +1,13 @@
 import http2 from 'node:http2';
-import { gzipSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { deflateSync, gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, google, grpcHealth } from '@kairos/common';
 import { GrpcCode, InvalidArgumentError, ServiceError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createGrpcServer, type CallContext, type UnaryHandler } from './grpc-server.js';
+import { SYNC_INFLATE_MAX_BYTES } from './grpc-inflate.js';
 
 const WS = '/temporal.api.workflowservice.v1.WorkflowService';
 const ws = api.workflowservice.v1;
@@ -314,6 +316,47 @@ describe('createGrpcServer', () => {
     } finally {
       session.close();
     }
+  });
+
+  it('answers compressed requests large enough for the streaming path, and refuses a corrupt one', async () => {
+    const send = async (message: Buffer, encoding: string) => {
+      const frame = Buffer.alloc(5 + message.length);
+      frame.writeUInt8(1, 0);
+      frame.writeUInt32BE(message.length, 1);
+      message.copy(frame, 5);
+      const session = http2.connect(`http://${address}`);
+      try {
+        const stream = session.request({
+          ':method': 'POST',
+          ':path': `${WS}/StartWorkflowExecution`,
+          'content-type': 'application/grpc',
+          te: 'trailers',
+          'grpc-encoding': encoding,
+        });
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.on('trailers', resolve));
+        stream.on('response', (headers) => {
+          if (headers['grpc-status'] !== undefined) stream.emit('trailers', headers);
+        });
+        stream.end(frame);
+        const status = (await within(trailers, 5_000, 'trailers'))['grpc-status'];
+        const body = Buffer.concat(chunks);
+        return { status, runId: body.length > 5 ? ws.StartWorkflowExecutionResponse.decode(body.subarray(5)).runId : null };
+      } finally {
+        session.close();
+      }
+    };
+    // Random input does not compress: well over the synchronous limit once gzipped.
+    const big = ws.StartWorkflowExecutionRequest.encode({ workflowId: 'big', requestId: randomBytes(SYNC_INFLATE_MAX_BYTES).toString('hex') }).finish();
+    const bigGzip = gzipSync(big);
+    expect(bigGzip.length).toBeGreaterThan(SYNC_INFLATE_MAX_BYTES);
+    expect(await send(bigGzip, 'gzip')).toEqual({ status: '0', runId: 'big|' });
+    const small = ws.StartWorkflowExecutionRequest.encode({ workflowId: 'deflated' }).finish();
+    expect(await send(deflateSync(small), 'deflate')).toEqual({ status: '0', runId: 'deflated|' });
+    const corrupt = Buffer.from(gzipSync(small));
+    corrupt.fill(0x55, 10);
+    expect(await send(corrupt, 'gzip')).toEqual({ status: String(grpc.status.INTERNAL), runId: null });
   });
 
   it('aborts the handler signal when the client cancels', async () => {

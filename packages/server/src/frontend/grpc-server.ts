@@ -4,6 +4,7 @@
 // about the wire (UTF-8 checks, status codes, error-detail trailers, health) is settled here.
 import * as grpc from '@grpc/grpc-js';
 import { GrpcCode, ServiceError } from '../errors.js';
+import { installSyncInflate } from './grpc-inflate.js';
 import type { Logger } from '../logger.js';
 import { systemClock, type Clock } from '../clock.js';
 import {
@@ -84,6 +85,7 @@ export function createGrpcServer(
   clock: Clock = systemClock,
 ): grpc.Server {
   const openCalls: OpenCalls = { unary: new Set(), watches: new Set() };
+  const syncInflate = installSyncInflate();
   const server = new FrontendGrpcServer(
     {
       'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
@@ -98,6 +100,7 @@ export function createGrpcServer(
   // grpc-js prints its own errors to the console (e.g. a failed bind, which the caller reports
   // anyway); keep them in the structured log instead. The grpc-js logger is process-wide.
   grpc.setLogger({ error: (...args: unknown[]) => log.debug('grpc-js', { message: args.map(String).join(' ') }) });
+  if (!syncInflate) log.warn('this grpc-js has no decompressMessage to replace: compressed requests take its slower streaming path');
   addUnaryService(server, WORKFLOW_SERVICE, services.workflowService, log, openCalls, clock);
   addUnaryService(server, OPERATOR_SERVICE, services.operatorService, log, openCalls, clock);
   if (services.testService !== undefined) {
