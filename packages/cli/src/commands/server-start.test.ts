@@ -88,7 +88,8 @@ describe('server start process', () => {
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
       const deadline = Date.now() + 30_000;
-      while (!/Kairos Server:\s+\S+:(\d+)/.test(stdout)) {
+      // The banner's lines may arrive in separate chunks: wait for the last one read below too.
+      while (!/Kairos Server:\s+\S+:(\d+)/.test(stdout) || !/Database:\s+\S+\n/.test(stdout)) {
         if (Date.now() > deadline) throw new Error(`no banner; stderr: ${stderr}`);
         await new Promise((r) => setTimeout(r, 50));
       }
