@@ -1,11 +1,17 @@
 /**
  * single-activity: workflows of one no-op activity each, on a Kairos server started for the run (SQLite
- * file in a temp directory, own process) with the official Temporal worker and client.
+ * file in a temp directory, own process) with the official Temporal worker and client, or with a
+ * protocol-level worker and client (--worker raw).
  *
  *   npm run bench -- single-activity --workflows 500 --concurrency 50     closed loop, C in flight
  *   npm run bench -- single-activity --sweep 1,10,50,100 --workflows 300  closed loop, one row per C
  *   npm run bench -- single-activity --rate 50 --duration 20              open loop, fixed arrival rate
  *   ... [--address host:port]                                              measure a running server
+ *   ... --worker raw [--pollers 8]                                          protocol-level worker and client
+ *
+ * --worker raw drives the workflows with bench/raw-worker.ts instead of the official worker and client:
+ * bare WorkflowService calls from a worker thread, no workflow code, so the worker and the load cost
+ * little. Its figure beside the official one says how much of the limit is the server's.
  *
  * Closed-loop latency runs from the start call to the result reaching the client. Open-loop latency
  * runs from the *scheduled* arrival time, so a server that falls behind is charged for the queueing
@@ -13,8 +19,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import type { Client } from '@temporalio/client';
-import { connectBench, integerList, positiveInteger, positiveNumber, startBenchServer } from './harness.js';
+import { connectBench, integerList, onInterrupt, positiveInteger, positiveNumber, startBenchServer } from './harness.js';
+import type { RawRoundSpec, RawWorkerInput, RawWorkerMessage } from './raw-worker.js';
 import { distribution, finish, printGrid, type Distribution, type Headline, type ScenarioResult } from './report.js';
 import { singleActivityWorkflow } from './workflows.js';
 
@@ -29,7 +37,16 @@ interface Round {
   readonly wallSeconds: number;
   readonly workflowsPerSecond: number;
   readonly latencyMs: Distribution;
+  /** `--worker raw` only: the worker's failed calls (polls, task completions) during the round. */
+  readonly workerErrors?: number;
+  /** `--worker raw` only: share of the round the raw worker's thread was busy (event-loop utilization). */
+  readonly rawThreadBusy?: number;
 }
+
+const WORKERS = {
+  official: 'official @temporalio/worker 1.24.0, default options, in the load generator process',
+  raw: 'raw protocol worker (bench/raw-worker.ts), non-sticky, eager activities',
+} as const;
 
 export async function run(args: string[]): Promise<ScenarioResult> {
   const { values } = parseArgs({
@@ -41,6 +58,8 @@ export async function run(args: string[]): Promise<ScenarioResult> {
       rate: { type: 'string' },
       duration: { type: 'string' },
       address: { type: 'string' },
+      worker: { type: 'string' },
+      pollers: { type: 'string' },
     },
     strict: true,
   });
@@ -49,29 +68,53 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   const rate = positiveNumber(values.rate, 'rate', 1);
   const durationSeconds = positiveNumber(values.duration, 'duration', 20);
   const sweep = values.sweep !== undefined ? integerList(values.sweep, 'sweep') : [positiveInteger(values.concurrency, 'concurrency', 50)];
+  const worker = values.worker ?? 'official';
+  if (worker !== 'official' && worker !== 'raw') throw new Error(`--worker is official or raw, not ${worker}`);
+  const pollers = positiveInteger(values.pollers, 'pollers', 8);
+  if (values.pollers !== undefined && worker !== 'raw') throw new Error('--pollers is for --worker raw (the official worker keeps its default options)');
 
   const server = await startBenchServer(values.address);
   const rounds: Round[] = [];
   try {
-    const bench = await connectBench(server.address, `bench-${SCENARIO}-${randomUUID().slice(0, 8)}`);
-    try {
-      await bench.worker.runUntil(async () => {
-        // One unmeasured workflow first: the worker's first task pays for creating its isolate.
-        await bench.client.workflow.execute(singleActivityWorkflow, { taskQueue: bench.taskQueue, workflowId: `${bench.taskQueue}-warmup` });
-        if (openLoop) rounds.push(await openRound(bench.client, bench.taskQueue, rate, durationSeconds));
-        else for (const concurrency of sweep) rounds.push(await closedRound(bench.client, bench.taskQueue, workflows, Math.min(concurrency, workflows)));
-      });
-    } finally {
-      await bench.close();
+    if (worker === 'raw') {
+      const specs: RawRoundSpec[] = openLoop
+        ? [{ mode: 'open', rate, durationSeconds }]
+        : sweep.map((concurrency) => ({ mode: 'closed', workflows, concurrency: Math.min(concurrency, workflows) }));
+      const taskQueue = `bench-${SCENARIO}-raw-${randomUUID().slice(0, 8)}`;
+      rounds.push(...(await rawRounds({ address: server.address, taskQueue, pollers, rounds: specs })));
+    } else {
+      const bench = await connectBench(server.address, `bench-${SCENARIO}-${randomUUID().slice(0, 8)}`);
+      try {
+        await bench.worker.runUntil(async () => {
+          // One unmeasured workflow first: the worker's first task pays for creating its isolate.
+          await bench.client.workflow.execute(singleActivityWorkflow, { taskQueue: bench.taskQueue, workflowId: `${bench.taskQueue}-warmup` });
+          if (openLoop) rounds.push(await openRound(bench.client, bench.taskQueue, rate, durationSeconds));
+          else for (const concurrency of sweep) rounds.push(await closedRound(bench.client, bench.taskQueue, workflows, Math.min(concurrency, workflows)));
+        });
+      } finally {
+        await bench.close();
+      }
     }
   } finally {
     await server.stop();
   }
 
-  process.stdout.write(`scenario ${SCENARIO}, server ${values.address ?? 'kairos start-dev (SQLite file, own process)'}\n\n`);
+  process.stdout.write(`scenario ${SCENARIO}, server ${values.address ?? 'kairos start-dev (SQLite file, own process)'}\nworker ${WORKERS[worker]}\n\n`);
+  const rawColumns = worker === 'raw' ? ['worker errors', 'raw thread busy %'] : [];
   printGrid(
-    [openLoop ? 'rate/s' : 'concurrency', 'completed', 'failed', 'wall s', 'workflows/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
-    rounds.map((r) => [r.load, r.completed, r.failed, r.wallSeconds, r.workflowsPerSecond, r.latencyMs.p50, r.latencyMs.p95, r.latencyMs.p99, r.latencyMs.max]),
+    [openLoop ? 'rate/s' : 'concurrency', 'completed', 'failed', ...rawColumns, 'wall s', 'workflows/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
+    rounds.map((r) => [
+      r.load,
+      r.completed,
+      r.failed,
+      ...(worker === 'raw' ? [r.workerErrors ?? 0, Math.round((r.rawThreadBusy ?? Number.NaN) * 100)] : []),
+      r.wallSeconds,
+      r.workflowsPerSecond,
+      r.latencyMs.p50,
+      r.latencyMs.p95,
+      r.latencyMs.p99,
+      r.latencyMs.max,
+    ]),
   );
   const best = rounds.reduce((a, b) => (b.workflowsPerSecond > a.workflowsPerSecond ? b : a));
   const headlines: Headline[] = [
@@ -83,10 +126,11 @@ export async function run(args: string[]): Promise<ScenarioResult> {
     mode: openLoop ? 'open loop (fixed arrival rate)' : 'closed loop (fixed concurrency)',
     ...(openLoop ? { rate, durationSeconds } : { workflowsPerRound: workflows, concurrency: sweep }),
     server: values.address ?? 'kairos start-dev (SQLite file in a temp directory, own process)',
-    worker: 'official @temporalio/worker 1.24.0, default options, in the load generator process',
+    worker: WORKERS[worker],
+    ...(worker === 'raw' ? { pollers: `${pollers} workflow-task + ${pollers} activity-task long polls`, client: 'raw WorkflowService calls from the same worker thread' } : {}),
   };
   const result = finish(SCENARIO, args, settings, { rounds }, headlines);
-  if (rounds.some((r) => r.failed > 0)) process.exitCode = 1;
+  if (rounds.some((r) => r.failed > 0 || (r.workerErrors ?? 0) > 0)) process.exitCode = 1;
   return result;
 }
 
@@ -144,4 +188,40 @@ async function openRound(client: Client, taskQueue: string, rate: number, durati
   await Promise.all(inFlight);
   const wallSeconds = (performance.now() - startedAt) / 1000;
   return { mode: 'open', load: rate, completed: latencies.length, failed, wallSeconds, workflowsPerSecond: latencies.length / wallSeconds, latencyMs: distribution(latencies) };
+}
+
+/**
+ * Runs the rounds in bench/raw-worker.ts's thread (worker and load generator both) and turns its
+ * reports into rounds. The thread's start-up and warm-up workflow are outside every round's time.
+ */
+function rawRounds(input: RawWorkerInput): Promise<Round[]> {
+  const rounds: Round[] = [];
+  const thread = new Worker(new URL('./raw-worker-thread.mjs', import.meta.url), { workerData: input });
+  const unregister = onInterrupt(async () => void (await thread.terminate()));
+  return new Promise<Round[]>((resolve, reject) => {
+    thread.on('message', (message: RawWorkerMessage) => {
+      if (message.kind === 'done') {
+        resolve(rounds);
+        return;
+      }
+      const spec = input.rounds[rounds.length];
+      const completed = message.latenciesMs.length;
+      rounds.push({
+        mode: spec?.mode ?? 'closed',
+        load: spec === undefined ? Number.NaN : spec.mode === 'closed' ? spec.concurrency : spec.rate,
+        completed,
+        failed: message.failed,
+        wallSeconds: message.wallSeconds,
+        workflowsPerSecond: completed / message.wallSeconds,
+        latencyMs: distribution(message.latenciesMs),
+        workerErrors: message.workerErrors,
+        rawThreadBusy: message.threadBusy,
+      });
+    });
+    thread.once('error', reject);
+    thread.once('exit', (code) => reject(new Error(`the raw worker exited (code ${code}) before reporting every round`)));
+  }).finally(() => {
+    unregister();
+    void thread.terminate();
+  });
 }

@@ -1,0 +1,318 @@
+/**
+ * The protocol-level worker and load generator of the `single-activity` bench (`--worker raw`), run in a
+ * worker thread so that its event loop is its own. It speaks Temporal's WorkflowService over a bare
+ * grpc-js channel with the @temporalio/proto codecs and does the least a worker can: no workflow code,
+ * no cache, no sandbox. What it measures is then the Kairos server, with the worker and the client
+ * costing next to nothing.
+ *
+ * Worker: `pollers` PollWorkflowTaskQueue and as many PollActivityTaskQueue long polls on the task queue
+ * (non-sticky, so each workflow task carries the full history). A workflow task whose history has no
+ * ActivityTaskCompleted yet answers with one ScheduleActivityTask (eager execution requested), one that
+ * has it answers CompleteWorkflowExecution. Activity tasks, eager ones from the completion's response
+ * or polled ones, are completed at once with an empty result.
+ *
+ * Load: StartWorkflowExecution, then GetWorkflowExecutionHistory long polls for the close event
+ * (wait_new_event, close-event filter). A workflow's latency runs from sending the start (closed loop)
+ * or its scheduled arrival (open loop) to the close event reaching the client.
+ */
+import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Metadata, type Client } from '@grpc/grpc-js';
+import proto from '@temporalio/proto';
+import Long from 'long';
+import { rawClient } from './grpc-raw.js';
+
+export type RawRoundSpec =
+  | { readonly mode: 'closed'; readonly workflows: number; readonly concurrency: number }
+  | { readonly mode: 'open'; readonly rate: number; readonly durationSeconds: number };
+
+export interface RawWorkerInput {
+  readonly address: string;
+  readonly taskQueue: string;
+  /** Long polls of each kind (workflow tasks, activity tasks) kept open. */
+  readonly pollers: number;
+  readonly rounds: readonly RawRoundSpec[];
+}
+
+export interface RawRoundOutput {
+  readonly kind: 'round';
+  readonly latenciesMs: number[];
+  /** Workflows whose start or wait failed, or that closed other than completed. */
+  readonly failed: number;
+  /** Failed worker calls during the round (polls, task completions). */
+  readonly workerErrors: number;
+  readonly wallSeconds: number;
+  /** Share of the round's wall time this thread's event loop was busy (worker and load generator). */
+  readonly threadBusy: number;
+}
+
+/** One message per round, in order, then 'done'. */
+export type RawWorkerMessage = RawRoundOutput | { readonly kind: 'done' };
+
+const ws = proto.temporal.api.workflowservice.v1;
+const { CommandType, EventType, HistoryEventFilterType, TaskQueueKind } = proto.temporal.api.enums.v1;
+type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
+type ActivityTask = proto.temporal.api.workflowservice.v1.IPollActivityTaskQueueResponse;
+
+const NAMESPACE = 'default';
+const WORKFLOW_TYPE = 'rawSingleActivity';
+const WORKER_IDENTITY = 'raw-bench-worker';
+const CLIENT_IDENTITY = 'raw-bench-client';
+/** Above the server's 60 s long-poll budget, which it ends 1 s before the deadline with an empty answer. */
+const LONG_POLL_DEADLINE_MS = 70_000;
+const CALL_DEADLINE_MS = 10_000;
+
+// ---- typed unary calls ---------------------------------------------------------------------------
+
+interface Rpc<Req, Res> {
+  readonly name: string;
+  readonly path: string;
+  readonly encode: (request: Req) => Uint8Array;
+  readonly decode: (bytes: Uint8Array) => Res;
+}
+
+function rpc<Req, Res>(name: string, request: { encode(message: Req): { finish(): Uint8Array } }, response: { decode(bytes: Uint8Array): Res }): Rpc<Req, Res> {
+  return {
+    name,
+    path: `/temporal.api.workflowservice.v1.WorkflowService/${name}`,
+    encode: (message) => request.encode(message).finish(),
+    decode: (bytes) => response.decode(bytes),
+  };
+}
+
+const START = rpc('StartWorkflowExecution', ws.StartWorkflowExecutionRequest, ws.StartWorkflowExecutionResponse);
+const HISTORY = rpc('GetWorkflowExecutionHistory', ws.GetWorkflowExecutionHistoryRequest, ws.GetWorkflowExecutionHistoryResponse);
+const POLL_WORKFLOW = rpc('PollWorkflowTaskQueue', ws.PollWorkflowTaskQueueRequest, ws.PollWorkflowTaskQueueResponse);
+const POLL_ACTIVITY = rpc('PollActivityTaskQueue', ws.PollActivityTaskQueueRequest, ws.PollActivityTaskQueueResponse);
+const COMPLETE_WORKFLOW_TASK = rpc('RespondWorkflowTaskCompleted', ws.RespondWorkflowTaskCompletedRequest, ws.RespondWorkflowTaskCompletedResponse);
+const COMPLETE_ACTIVITY_TASK = rpc('RespondActivityTaskCompleted', ws.RespondActivityTaskCompletedRequest, ws.RespondActivityTaskCompletedResponse);
+
+const identity = (bytes: Buffer): Buffer => bytes;
+
+/** One call of `method`; aborting `signal` cancels it (the promise then rejects with CANCELLED). */
+function call<Req, Res>(channel: Client, method: Rpc<Req, Res>, request: Req, deadlineMs: number, signal?: AbortSignal): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => pending.cancel();
+    const bytes = method.encode(request);
+    const pending = channel.makeUnaryRequest(
+      method.path,
+      identity,
+      identity,
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      new Metadata(),
+      { deadline: Date.now() + deadlineMs },
+      (error, response) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (error !== null || response === undefined) reject(error ?? new Error(`${method.name}: empty response`));
+        else resolve(method.decode(response));
+      },
+    );
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+// ---- worker --------------------------------------------------------------------------------------
+
+const input = workerData as RawWorkerInput;
+const taskQueue = { name: input.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL };
+const workerChannel = rawClient(input.address);
+const clientChannel = rawClient(input.address);
+const stopWorker = new AbortController();
+// Every outstanding poll listens on it.
+setMaxListeners(2 * input.pollers + 1, stopWorker.signal);
+let workerErrors = 0;
+
+function workerError(what: string, error: unknown): void {
+  if (++workerErrors <= 3) process.stderr.write(`raw worker: ${what} failed: ${String(error)}\n`);
+}
+
+/** The run's whole history: the poll's events, then the further pages if the server paged it. */
+async function fullHistory(task: proto.temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse): Promise<HistoryEvent[]> {
+  const events = [...(task.history?.events ?? [])];
+  let token = task.nextPageToken;
+  while (token && token.length > 0) {
+    const page = await call(workerChannel, HISTORY, { namespace: NAMESPACE, execution: task.workflowExecution, nextPageToken: token }, CALL_DEADLINE_MS);
+    events.push(...(page.history?.events ?? []));
+    token = page.nextPageToken;
+  }
+  return events;
+}
+
+/** The commands that move the single-activity workflow on from what its history holds. */
+function nextCommands(events: readonly HistoryEvent[]): proto.temporal.api.command.v1.ICommand[] {
+  const has = (type: number): boolean => events.some((event) => event.eventType === type);
+  if (has(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)) {
+    return [{ commandType: CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, completeWorkflowExecutionCommandAttributes: {} }];
+  }
+  const activityClosed = [EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED, EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED].find(has);
+  if (activityClosed !== undefined) {
+    const message = `the activity closed with ${EventType[activityClosed]}`;
+    return [{ commandType: CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION, failWorkflowExecutionCommandAttributes: { failure: { message } } }];
+  }
+  // Scheduled but not closed: a retried workflow task (the first one timed out); nothing new to ask for.
+  if (has(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)) return [];
+  return [
+    {
+      commandType: CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+      scheduleActivityTaskCommandAttributes: {
+        activityId: '1',
+        activityType: { name: 'noop' },
+        taskQueue,
+        startToCloseTimeout: { seconds: Long.fromNumber(10) },
+        requestEagerExecution: true,
+      },
+    },
+  ];
+}
+
+async function completeActivityTask(task: ActivityTask): Promise<void> {
+  try {
+    await call(workerChannel, COMPLETE_ACTIVITY_TASK, { namespace: NAMESPACE, taskToken: task.taskToken, identity: WORKER_IDENTITY }, CALL_DEADLINE_MS);
+  } catch (error) {
+    workerError('RespondActivityTaskCompleted', error);
+  }
+}
+
+/**
+ * Each poller loops: long poll, handle the task (if the poll did not just time out empty), poll again.
+ * A failed poll waits a moment so that a server which refuses every call is not spun on. Aborting
+ * `stopWorker` cancels the outstanding polls and ends the loops.
+ */
+async function pollWorkflowTasks(): Promise<void> {
+  while (!stopWorker.signal.aborted) {
+    let task: proto.temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse;
+    try {
+      task = await call(workerChannel, POLL_WORKFLOW, { namespace: NAMESPACE, taskQueue, identity: WORKER_IDENTITY }, LONG_POLL_DEADLINE_MS, stopWorker.signal);
+    } catch (error) {
+      if (stopWorker.signal.aborted) return;
+      workerError('PollWorkflowTaskQueue', error);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
+    if (task.taskToken.length === 0) continue;
+    try {
+      const commands = nextCommands(await fullHistory(task));
+      const completed = await call(
+        workerChannel,
+        COMPLETE_WORKFLOW_TASK,
+        { namespace: NAMESPACE, taskToken: task.taskToken, commands, identity: WORKER_IDENTITY },
+        CALL_DEADLINE_MS,
+      );
+      // Eager activities come back in the completion's response: run them off this poller's loop.
+      for (const activity of completed.activityTasks) void completeActivityTask(activity);
+    } catch (error) {
+      workerError('RespondWorkflowTaskCompleted', error);
+    }
+  }
+}
+
+async function pollActivityTasks(): Promise<void> {
+  while (!stopWorker.signal.aborted) {
+    let task: ActivityTask;
+    try {
+      task = await call(workerChannel, POLL_ACTIVITY, { namespace: NAMESPACE, taskQueue, identity: WORKER_IDENTITY }, LONG_POLL_DEADLINE_MS, stopWorker.signal);
+    } catch (error) {
+      if (stopWorker.signal.aborted) return;
+      workerError('PollActivityTaskQueue', error);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
+    if (task.taskToken && task.taskToken.length > 0) await completeActivityTask(task);
+  }
+}
+
+// ---- load ----------------------------------------------------------------------------------------
+
+/** Starts one workflow and long-polls for its close event; resolves when it completed, rejects otherwise. */
+async function runWorkflow(workflowId: string): Promise<void> {
+  const started = await call(
+    clientChannel,
+    START,
+    { namespace: NAMESPACE, workflowId, workflowType: { name: WORKFLOW_TYPE }, taskQueue, identity: CLIENT_IDENTITY, requestId: randomUUID() },
+    CALL_DEADLINE_MS,
+  );
+  const execution = { workflowId, runId: started.runId };
+  let nextPageToken: Uint8Array | undefined;
+  for (;;) {
+    const page = await call(
+      clientChannel,
+      HISTORY,
+      { namespace: NAMESPACE, execution, waitNewEvent: true, historyEventFilterType: HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT, nextPageToken },
+      LONG_POLL_DEADLINE_MS,
+    );
+    const close = page.history?.events?.[0];
+    if (close) {
+      if (close.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED) return;
+      throw new Error(`workflow ${workflowId} closed with ${EventType[close.eventType ?? 0]}`);
+    }
+    // Still running when the long poll ended: poll again from where it left off.
+    if (page.nextPageToken.length === 0) throw new Error(`workflow ${workflowId}: no close event and no next page token`);
+    nextPageToken = page.nextPageToken;
+  }
+}
+
+let failedInRound = 0;
+
+function workflowFailed(workflowId: string, error: unknown): void {
+  if (++failedInRound <= 3) process.stderr.write(`workflow ${workflowId} failed: ${String(error)}\n`);
+}
+
+async function closedRound(index: number, workflows: number, concurrency: number, latencies: number[]): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < workflows) {
+      const workflowId = `${input.taskQueue}-${index}-c${concurrency}-${next++}`;
+      const t0 = performance.now();
+      try {
+        await runWorkflow(workflowId);
+        latencies.push(performance.now() - t0);
+      } catch (error) {
+        workflowFailed(workflowId, error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, workflows) }, lane));
+}
+
+/** One start every 1/rate s, each charged from its due time; arrivals due while busy go at once. */
+async function openRound(index: number, rate: number, durationSeconds: number, latencies: number[]): Promise<void> {
+  const total = Math.max(1, Math.round(rate * durationSeconds));
+  const inFlight: Promise<void>[] = [];
+  const startedAt = performance.now();
+  for (let arrival = 0; arrival < total; ) {
+    const now = performance.now();
+    while (arrival < total && startedAt + (arrival * 1000) / rate <= now) {
+      const dueAt = startedAt + (arrival * 1000) / rate;
+      const workflowId = `${input.taskQueue}-${index}-r${rate}-${arrival}`;
+      inFlight.push(runWorkflow(workflowId).then(() => void latencies.push(performance.now() - dueAt), (error: unknown) => workflowFailed(workflowId, error)));
+      arrival++;
+    }
+    const nextDue = startedAt + (arrival * 1000) / rate;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextDue - performance.now())));
+  }
+  await Promise.all(inFlight);
+}
+
+// ---- the run -------------------------------------------------------------------------------------
+
+const pollers = Array.from({ length: input.pollers }, () => [pollWorkflowTasks(), pollActivityTasks()]).flat();
+// One unmeasured workflow first, as the official worker's run does: connections up, queue created.
+await runWorkflow(`${input.taskQueue}-warmup`);
+for (const [index, spec] of input.rounds.entries()) {
+  const latenciesMs: number[] = [];
+  failedInRound = 0;
+  const errorsBefore = workerErrors;
+  const loopBefore = performance.eventLoopUtilization();
+  const startedAt = performance.now();
+  if (spec.mode === 'closed') await closedRound(index, spec.workflows, spec.concurrency, latenciesMs);
+  else await openRound(index, spec.rate, spec.durationSeconds, latenciesMs);
+  const wallSeconds = (performance.now() - startedAt) / 1000;
+  const threadBusy = performance.eventLoopUtilization(loopBefore).utilization;
+  parentPort?.postMessage({ kind: 'round', latenciesMs, failed: failedInRound, workerErrors: workerErrors - errorsBefore, wallSeconds, threadBusy } satisfies RawWorkerMessage);
+}
+stopWorker.abort();
+await Promise.all(pollers);
+workerChannel.close();
+clientChannel.close();
+parentPort?.postMessage({ kind: 'done' } satisfies RawWorkerMessage);
