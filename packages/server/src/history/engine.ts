@@ -8,7 +8,8 @@
 import { HistoryEventCodec, type HistoryEvent } from '../proto-types.js';
 import type { ExecutionKey, ExecutionWrite, ShardFence, Store, TimerTaskRow, TransitionWrite } from '../persistence/store.js';
 import { ConditionFailedError, ShardOwnershipLostError } from '../persistence/errors.js';
-import { decodeMutableState, encodeMutableState, type MutableState } from './mutable-state.js';
+import type { MutableState } from './mutable-state.js';
+import { decodeMutableState, encodeMutableState } from './state-codec.js';
 import type { Transition, Dispatch } from './transition.js';
 import { encodeTimerTask } from '../timers/timer-task.js';
 import type { Clock } from '../clock.js';
@@ -131,12 +132,12 @@ export class ExecutionEngine {
       // Refresh recency for the LRU order.
       this.cache.delete(k);
       this.cache.set(k, hit);
-      return { state: decodeMutableState(hit.bytes), version: hit.version };
+      return { state: decodeMutableState(hit.bytes, key), version: hit.version };
     }
     const row = await this.store.getExecution(key);
     if (!row) return null;
     this.remember(k, { bytes: row.state, version: row.version });
-    return { state: decodeMutableState(row.state), version: row.version };
+    return { state: decodeMutableState(row.state, key), version: row.version };
   }
 
   private remember(k: string, entry: CachedExecution): void {

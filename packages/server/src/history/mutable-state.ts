@@ -1,9 +1,6 @@
 // Mutable state: everything about one run that is derived from its history and needed to decide the
 // next transition. It is plain data (numbers, strings, Uint8Array of encoded protos) so that it can be
 // cloned, serialized and compared cheaply. Encoded proto fields are kept opaque end to end.
-import { serialize, deserialize } from 'node:v8';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { STATE_DICTIONARY_V1 } from './state-dictionary.js';
 
 /** WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING (kept here so this file needs no proto code). */
 const WORKFLOW_EXECUTION_STATUS_RUNNING = 1;
@@ -254,45 +251,6 @@ export function newRunState(run: NewRunFields): MutableState {
     stickyTaskQueue: '',
     stickyScheduleToStartMs: 0,
   };
-}
-
-const STATE_FORMAT_DEFLATE_V1 = 1;
-const V8_VERSION_TAG = 0xff;
-/** Constants of format 1, like its dictionary: the window holds the whole dictionary. */
-const STATE_DEFLATE_OPTIONS = { dictionary: STATE_DICTIONARY_V1, windowBits: 13, memLevel: 6 } as const;
-
-/**
- * Stored form of a state. Format 1 (first byte 1): the v8 serialization, raw-deflated against
- * STATE_DICTIONARY_V1, which holds the field names and shapes every state repeats (a parked run's state
- * goes from about 1,000 bytes to about 250). Format 0 is the bare v8 serialization (first byte 0xFF, the
- * v8 version tag), what runs written before format 1 hold; it is still read.
- */
-export function encodeMutableState(state: MutableState): Uint8Array {
-  const packed = deflateRawSync(serialize(state), STATE_DEFLATE_OPTIONS);
-  const bytes = Buffer.allocUnsafe(packed.length + 1);
-  bytes[0] = STATE_FORMAT_DEFLATE_V1;
-  packed.copy(bytes, 1);
-  return bytes;
-}
-
-export function decodeMutableState(bytes: Uint8Array): MutableState {
-  let serialized: Uint8Array;
-  if (bytes[0] === STATE_FORMAT_DEFLATE_V1) {
-    serialized = inflateRawSync(bytes.subarray(1), STATE_DEFLATE_OPTIONS);
-  } else if (bytes[0] === V8_VERSION_TAG) {
-    serialized = bytes;
-  } else {
-    throw new Error(`stored run state has unknown format ${bytes[0] ?? '(empty)'}`);
-  }
-  const state = deserialize(serialized) as MutableState;
-  // States written before updates existed have no map.
-  state.updates ??= {};
-  // ... nor stickiness.
-  state.stickyTaskQueue ??= '';
-  state.stickyScheduleToStartMs ??= 0;
-  // ... nor a signal count (they kept every signal's request id in the state).
-  state.signalCount ??= state.signalRequestIds.length;
-  return state;
 }
 
 export function cloneMutableState(state: MutableState): MutableState {

@@ -1,7 +1,7 @@
 // Rebuilds the in-memory task queues from the database: tasks are references to mutable state.
 import type { Store } from '../persistence/store.js';
 import type { Matching } from '../matching/matching.js';
-import { decodeMutableState } from './mutable-state.js';
+import { decodeMutableState } from './state-codec.js';
 import { activityPriorityKey } from './machines/activity.js';
 
 /**
@@ -10,7 +10,7 @@ import { activityPriorityKey } from './machines/activity.js';
  */
 export async function recoverDispatches(store: Store, matching: Matching, shardIds?: readonly number[]): Promise<void> {
   for (const row of await store.listExecutionsNeedingDispatch(shardIds)) {
-    const state = decodeMutableState(row.state);
+    const state = decodeMutableState(row.state, row.key);
     const key = row.key;
     const wft = state.workflowTask;
     // A sticky worker does not outlive the server's restart in matching's eyes: use the normal queue.

@@ -1,0 +1,118 @@
+import { serialize, deserialize } from 'node:v8';
+import { describe, expect, it } from 'vitest';
+import { newRunState, type MutableState } from './mutable-state.js';
+import { decodeMutableState, encodeMutableState } from './state-codec.js';
+
+function parkedRun(): MutableState {
+  const runId = '6b62087a-5359-4b5a-95cf-9682f93768dc';
+  const state = newRunState({
+    namespaceId: '73d5ec82-1796-419e-b267-98cc79da4017',
+    workflowId: 'bench-idle-abcdef12-0',
+    runId,
+    firstExecutionRunId: runId,
+    workflowType: 'parkedWorkflow',
+    taskQueue: 'bench-idle-abcdef12',
+    startTimeMs: 1_795_252_320_471,
+    executionTimeMs: 1_795_252_320_471,
+    workflowTaskTimeoutMs: 10_000,
+    runTimeoutMs: 0,
+    executionTimeoutMs: 0,
+    startRequestId: '11ef815e-58db-4766-9195-8afb1ecaf0a0',
+    requestIds: ['11ef815e-58db-4766-9195-8afb1ecaf0a0'],
+    signalRequestIds: [],
+    signalCount: 0,
+    memo: null,
+    searchAttributes: null,
+    attempt: 1,
+    retryPolicy: null,
+    executionExpirationMs: 0,
+    priorityKey: 0,
+    cronSchedule: '',
+    parent: null,
+    startInput: new Uint8Array([1, 2, 3]),
+    startHeader: new Uint8Array(),
+  });
+  state.nextEventId = 5;
+  state.lastCompletedWftStartedEventId = 3;
+  state.stickyTaskQueue = '4414@vm-0f65f6745a474cfcbb2fa5496b5f8ac7';
+  state.stickyScheduleToStartMs = 10_000;
+  return state;
+}
+
+const keyOf = (state: MutableState) => ({ namespaceId: state.namespaceId, workflowId: state.workflowId, runId: state.runId });
+
+/** A run with something in every record and map the state has. */
+function busyRun(): MutableState {
+  const state = parkedRun();
+  state.workflowTask = {
+    scheduledEventId: 9, startedEventId: 10, attempt: 2, transient: true, scheduledTimeMs: 5, startedTimeMs: 6, startToCloseMs: 10_000,
+    taskQueue: 'q', identity: 'w', requestId: 'r', timeoutTaskId: 't1', sticky: true, scheduleToStartTaskId: '',
+  };
+  state.activities = {
+    5: {
+      scheduledEventId: 5, activityId: '1', activityType: 'charge', taskQueue: 'q', scheduledAttributes: new Uint8Array([9, 9]),
+      scheduledTimeMs: 1, phase: 'started', attempt: 3, awaitingRetry: false, currentAttemptScheduledTimeMs: 2, startedTimeMs: 3,
+      startedIdentity: 'w', startedRequestId: 'r', scheduleToCloseMs: 0, scheduleToStartMs: 0, startToCloseMs: 1_000,
+      heartbeatMs: 100, heartbeatDetails: new Uint8Array([1]), lastHeartbeatMs: 4, lastFailure: null, cancelRequested: false,
+      cancelRequestedEventId: 0, timerTaskIds: ['a', 'b'], heartbeatTimerTaskId: 'b',
+    },
+  };
+  state.timers = { t: { timerId: 't', startedEventId: 7, fireAtMs: 99, taskId: 'x' } };
+  state.buffered = [{ event: new Uint8Array([3]), eventType: 12, scheduledEventId: 0, timerId: '' }];
+  state.children = {
+    11: {
+      initiatedEventId: 11, namespaceId: 'n', namespace: 'default', workflowId: 'c', workflowType: 'C', runId: '', startedEventId: 0,
+      started: false, parentClosePolicy: 1, initiatedAttributes: new Uint8Array([4]),
+    },
+  };
+  state.externalRequests = { 12: { initiatedEventId: 12, kind: 'signal', initiatedAttributes: new Uint8Array([5]) } };
+  state.parent = { namespaceId: 'n', namespace: 'default', workflowId: 'p', runId: 'pr', initiatedEventId: 3 };
+  state.updates = {
+    u1: { updateId: 'u1', phase: 'admitted', seq: 1, admittedTimeMs: 8, request: new Uint8Array([6]), sentInWft: 0, acceptedEventId: 0, completedEventId: 0, outcome: null },
+  };
+  state.memo = new Uint8Array([7]);
+  state.priorityKey = 3;
+  state.firstExecutionRunId = 'first-run-of-the-chain';
+  state.startRequestId = 'start-request';
+  state.requestIds = ['signal-with-start', 'start-request'];
+  return state;
+}
+
+describe('stored run state', () => {
+  it('round-trips every record and map, packed by position (no field names stored)', () => {
+    for (const state of [parkedRun(), busyRun()]) {
+      const bytes = encodeMutableState(state);
+      expect(bytes[0]).toBe(2);
+      expect(decodeMutableState(bytes, keyOf(state))).toEqual(state);
+      expect(Buffer.from(bytes).includes('workflowTaskTimeoutMs')).toBe(false);
+      // The row's key holds the ids; the first run id and start request id are stored only when they differ.
+      expect(Buffer.from(bytes).includes(state.runId)).toBe(false);
+      expect(Buffer.from(bytes).includes(state.firstExecutionRunId)).toBe(state.firstExecutionRunId !== state.runId);
+      expect(Buffer.from(bytes).includes('bench-idle-abcdef12-0')).toBe(false);
+    }
+    expect(encodeMutableState(parkedRun()).length).toBeLessThan(serialize(parkedRun()).length / 2);
+  });
+
+  it('decodes a state packed before its last fields existed, with their defaults', () => {
+    const packed = deserialize(Buffer.from(encodeMutableState(parkedRun())).subarray(1)) as unknown[];
+    // The state as packed when the list ended at `updates`: no stickiness, no priority key.
+    const older = serialize(packed.slice(0, 39));
+    const state = decodeMutableState(Buffer.concat([Buffer.from([2]), older]), keyOf(parkedRun()));
+    expect(state).toEqual({ ...parkedRun(), stickyTaskQueue: '', stickyScheduleToStartMs: 0, priorityKey: undefined });
+    expect('priorityKey' in state).toBe(false);
+  });
+
+  it('reads states stored as the bare v8 serialization of the object, filling fields they lack', () => {
+    const legacy: Partial<MutableState> = { ...parkedRun(), signalRequestIds: ['a', 'b'] };
+    delete legacy.updates;
+    delete legacy.signalCount;
+    const state = decodeMutableState(serialize(legacy), keyOf(parkedRun()));
+    expect(state.updates).toEqual({});
+    expect(state.signalCount).toBe(2);
+    expect(state.workflowId).toBe('bench-idle-abcdef12-0');
+  });
+
+  it('refuses an unknown format instead of guessing', () => {
+    expect(() => decodeMutableState(new Uint8Array([7, 0, 0]), keyOf(parkedRun()))).toThrow(/unknown format 7/);
+  });
+});

@@ -1,0 +1,163 @@
+// The stored form of a run's mutable state (the executions row's `state`, and the engine's cache).
+//
+// Format 2 (first byte 2): the v8 serialization of the state *packed by position*: every record becomes
+// the array of its field values in the order of its field list below, so no field name is stored.
+// Keyed maps become arrays of [key, packed value] pairs. A parked run's state is about 420 bytes instead
+// of about 1,000 with field names, and packing is cheaper than compressing (no zlib stream per
+// transition: a dictionary deflate cost about 40 µs per encode, this about 12 µs in all).
+//
+// What the row already holds is not stored twice: the run's three ids (the row's key) are left out and
+// given back by the caller on decode, and firstExecutionRunId / startRequestId are left out when they
+// are the run id / the first request id (as they are for most runs).
+//
+// Evolution: a field list only ever grows at its end. A state packed before a field existed has a
+// shorter array; its missing fields decode as absent and `decodeMutableState` fills their defaults, as
+// it does for the older format below. Reordering or removing an entry would misread stored states.
+//
+// Format 0 (first byte 0xFF, the v8 version tag): the bare v8 serialization of the state object, what
+// runs written before format 2 hold; still read.
+import { serialize, deserialize } from 'node:v8';
+import type {
+  ActivityInfo,
+  BufferedEvent,
+  ChildInfo,
+  ExternalRequestInfo,
+  MutableState,
+  ParentInfo,
+  UpdateInfo,
+  UserTimerInfo,
+  WorkflowTaskInfo,
+} from './mutable-state.js';
+import type { ExecutionKey } from '../persistence/store.js';
+
+const FORMAT_PACKED = 2;
+const V8_VERSION_TAG = 0xff;
+
+/** A record's field list; `missing` makes the compiler name any field of T the list forgets. */
+function fieldsOf<T>() {
+  return <const K extends readonly (keyof T)[]>(...keys: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, K[number]> })): K => keys;
+}
+
+const WORKFLOW_TASK = fieldsOf<WorkflowTaskInfo>()(
+  'scheduledEventId', 'startedEventId', 'attempt', 'transient', 'scheduledTimeMs', 'startedTimeMs', 'startToCloseMs',
+  'taskQueue', 'identity', 'requestId', 'timeoutTaskId', 'heartbeat', 'speculative', 'sticky', 'scheduleToStartTaskId',
+);
+const ACTIVITY = fieldsOf<ActivityInfo>()(
+  'scheduledEventId', 'activityId', 'activityType', 'taskQueue', 'scheduledAttributes', 'scheduledTimeMs', 'phase', 'attempt',
+  'awaitingRetry', 'currentAttemptScheduledTimeMs', 'startedTimeMs', 'startedIdentity', 'startedRequestId', 'scheduleToCloseMs',
+  'scheduleToStartMs', 'startToCloseMs', 'heartbeatMs', 'heartbeatDetails', 'lastHeartbeatMs', 'lastFailure', 'cancelRequested',
+  'cancelRequestedEventId', 'timerTaskIds', 'heartbeatTimerTaskId', 'priorityKey',
+);
+const TIMER = fieldsOf<UserTimerInfo>()('timerId', 'startedEventId', 'fireAtMs', 'taskId');
+const BUFFERED = fieldsOf<BufferedEvent>()('event', 'eventType', 'scheduledEventId', 'timerId');
+const CHILD = fieldsOf<ChildInfo>()(
+  'initiatedEventId', 'namespaceId', 'namespace', 'workflowId', 'workflowType', 'runId', 'startedEventId', 'started',
+  'parentClosePolicy', 'initiatedAttributes',
+);
+const EXTERNAL_REQUEST = fieldsOf<ExternalRequestInfo>()('initiatedEventId', 'kind', 'initiatedAttributes');
+const PARENT = fieldsOf<ParentInfo>()('namespaceId', 'namespace', 'workflowId', 'runId', 'initiatedEventId');
+const UPDATE = fieldsOf<UpdateInfo>()(
+  'updateId', 'phase', 'seq', 'admittedTimeMs', 'request', 'sentInWft', 'acceptedEventId', 'completedEventId', 'outcome',
+);
+const STATE = fieldsOf<MutableState>()(
+  'namespaceId', 'workflowId', 'runId', 'firstExecutionRunId', 'workflowType', 'taskQueue', 'status', 'startTimeMs',
+  'executionTimeMs', 'closeTimeMs', 'workflowTaskTimeoutMs', 'runTimeoutMs', 'executionTimeoutMs', 'startRequestId',
+  'requestIds', 'signalRequestIds', 'signalCount', 'nextEventId', 'historySizeBytes', 'lastCompletedWftStartedEventId',
+  'workflowTask', 'activities', 'timers', 'buffered', 'cancelRequested', 'memo', 'searchAttributes', 'workflowTimerTaskIds',
+  'stateTransitionCount', 'attempt', 'retryPolicy', 'cronSchedule', 'children', 'externalRequests', 'parent', 'startInput',
+  'startHeader', 'executionExpirationMs', 'updates', 'stickyTaskQueue', 'stickyScheduleToStartMs', 'priorityKey',
+);
+
+type Packed = unknown[];
+
+function pack(record: object, fields: readonly PropertyKey[]): Packed {
+  const values = record as Record<PropertyKey, unknown>;
+  return fields.map((field) => values[field]);
+}
+
+function unpack<T>(values: Packed, fields: readonly PropertyKey[]): T {
+  const record: Record<PropertyKey, unknown> = {};
+  for (let i = 0; i < fields.length; i++) {
+    // Absent (an optional field never set, or one added after the state was packed): left out.
+    if (values[i] !== undefined) record[fields[i]!] = values[i];
+  }
+  return record as T;
+}
+
+function packMap(map: Record<PropertyKey, object>, fields: readonly PropertyKey[]): Packed {
+  return Object.entries(map).map(([key, value]) => [key, pack(value, fields)]);
+}
+
+function unpackMap<T>(entries: Packed | undefined, fields: readonly PropertyKey[]): Record<string, T> {
+  const map: Record<string, T> = {};
+  for (const [key, value] of (entries ?? []) as Array<[string, Packed]>) map[key] = unpack<T>(value, fields);
+  return map;
+}
+
+function packState(state: MutableState): Packed {
+  const packed = pack(state, STATE);
+  const at = (field: (typeof STATE)[number]): number => STATE.indexOf(field);
+  packed[at('namespaceId')] = null;
+  packed[at('workflowId')] = null;
+  packed[at('runId')] = null;
+  if (state.firstExecutionRunId === state.runId) packed[at('firstExecutionRunId')] = null;
+  if (state.startRequestId === state.requestIds[0]) packed[at('startRequestId')] = null;
+  packed[at('workflowTask')] = state.workflowTask ? pack(state.workflowTask, WORKFLOW_TASK) : null;
+  packed[at('activities')] = packMap(state.activities, ACTIVITY);
+  packed[at('timers')] = packMap(state.timers, TIMER);
+  packed[at('buffered')] = state.buffered.map((event) => pack(event, BUFFERED));
+  packed[at('children')] = packMap(state.children, CHILD);
+  packed[at('externalRequests')] = packMap(state.externalRequests, EXTERNAL_REQUEST);
+  packed[at('parent')] = state.parent ? pack(state.parent, PARENT) : null;
+  packed[at('updates')] = packMap(state.updates, UPDATE);
+  return packed;
+}
+
+function unpackState(packed: Packed, key: ExecutionKey): MutableState {
+  const state = unpack<MutableState>(packed, STATE);
+  state.namespaceId = key.namespaceId;
+  state.workflowId = key.workflowId;
+  state.runId = key.runId;
+  state.firstExecutionRunId ??= key.runId;
+  state.startRequestId ??= state.requestIds[0] ?? '';
+  const at = (field: (typeof STATE)[number]): Packed | null | undefined => packed[STATE.indexOf(field)] as Packed | null | undefined;
+  const workflowTask = at('workflowTask');
+  state.workflowTask = workflowTask ? unpack<WorkflowTaskInfo>(workflowTask, WORKFLOW_TASK) : null;
+  state.activities = unpackMap<ActivityInfo>(at('activities') ?? undefined, ACTIVITY);
+  state.timers = unpackMap<UserTimerInfo>(at('timers') ?? undefined, TIMER);
+  state.buffered = (at('buffered') ?? []).map((event) => unpack<BufferedEvent>(event as Packed, BUFFERED));
+  state.children = unpackMap<ChildInfo>(at('children') ?? undefined, CHILD);
+  state.externalRequests = unpackMap<ExternalRequestInfo>(at('externalRequests') ?? undefined, EXTERNAL_REQUEST);
+  const parent = at('parent');
+  state.parent = parent ? unpack<ParentInfo>(parent, PARENT) : null;
+  state.updates = unpackMap<UpdateInfo>(at('updates') ?? undefined, UPDATE);
+  return state;
+}
+
+export function encodeMutableState(state: MutableState): Uint8Array {
+  const serialized = serialize(packState(state));
+  const bytes = Buffer.allocUnsafe(serialized.length + 1);
+  bytes[0] = FORMAT_PACKED;
+  serialized.copy(bytes, 1);
+  return bytes;
+}
+
+/** `key`: the run's ids, which format 2 does not store (they are its row's key). */
+export function decodeMutableState(bytes: Uint8Array, key: ExecutionKey): MutableState {
+  let state: MutableState;
+  if (bytes[0] === FORMAT_PACKED) {
+    state = unpackState(deserialize(bytes.subarray(1)) as Packed, key);
+  } else if (bytes[0] === V8_VERSION_TAG) {
+    state = deserialize(bytes) as MutableState;
+  } else {
+    throw new Error(`stored run state has unknown format ${bytes[0] ?? '(empty)'}`);
+  }
+  // Fields later than the state (of either format): states written before updates existed have no map...
+  state.updates ??= {};
+  // ... nor stickiness.
+  state.stickyTaskQueue ??= '';
+  state.stickyScheduleToStartMs ??= 0;
+  // ... nor a signal count (they kept every signal's request id in the state).
+  state.signalCount ??= state.signalRequestIds.length;
+  return state;
+}
