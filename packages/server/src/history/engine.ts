@@ -6,7 +6,7 @@
 // retried. Commits go through a CommitBatcher (group commit): the transitions of all executions
 // produced in one event-loop turn share one transaction and one fsync, each still atomic on its own.
 import { HistoryEventCodec, type HistoryEvent } from '../proto-types.js';
-import type { ExecutionKey, ExecutionWrite, ShardFence, Store, TimerTaskRow, TransitionWrite } from '../persistence/store.js';
+import type { ExecutionKey, ExecutionSummary, ExecutionWrite, ShardFence, Store, TimerTaskRow, TransitionWrite } from '../persistence/store.js';
 import { ConditionFailedError, ShardOwnershipLostError } from '../persistence/errors.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeMutableState, encodeMutableState } from './state-codec.js';
@@ -19,7 +19,7 @@ import { ShardUnavailableError } from '../errors.js';
 import { enforceHistoryLimits } from './machines/workflow.js';
 import { moveStickyTaskToNormalQueue } from './machines/sticky.js';
 import { CommitBatcher, type CommitBatcherOptions, type CommitBatcherStats } from './commit-batcher.js';
-import { indexSearchAttributes } from '../visibility/search-attribute-values.js';
+import { summarizeRun } from './execution-summary.js';
 
 export interface DispatchSink {
   dispatch(key: ExecutionKey, d: Dispatch): void;
@@ -38,6 +38,8 @@ export interface TimerSink {
 interface CachedExecution {
   readonly bytes: Uint8Array;
   readonly version: number;
+  /** The summary written with this version, when this node wrote it (not when read from the store). */
+  readonly summary?: ExecutionSummary;
 }
 
 /** A run as loaded: a private copy of its state and the version it was read at. */
@@ -281,31 +283,16 @@ export class ExecutionEngine {
       }
       state.stateTransitionCount++;
       const key = { namespaceId: state.namespaceId, workflowId: state.workflowId, runId: state.runId };
+      const cached = this.cache.get(keyString(key));
+      const previous = cached?.version === expectedVersion ? cached.summary : undefined;
+      const { summary, listingUnchanged } = summarizeRun(state, previous);
       executions.push({
         key,
         expectedVersion,
         newVersion: expectedVersion + 1,
         state: encodeMutableState(state),
-        summary: {
-          workflowType: state.workflowType,
-          taskQueue: state.taskQueue,
-          status: state.status,
-          startTimeMs: state.startTimeMs,
-          executionTimeMs: state.executionTimeMs,
-          closeTimeMs: state.closeTimeMs > 0 ? state.closeTimeMs : null,
-          historyLength: state.nextEventId - 1,
-          historySizeBytes: state.historySizeBytes,
-          stateTransitionCount: state.stateTransitionCount,
-          executionDurationMs: state.closeTimeMs > 0 ? Math.max(0, state.closeTimeMs - state.executionTimeMs) : null,
-          parentWorkflowId: state.parent?.workflowId ?? null,
-          parentRunId: state.parent?.runId ?? null,
-          // A child's root is not kept in its state yet: known only for runs without a parent (themselves).
-          rootWorkflowId: state.parent ? null : state.workflowId,
-          rootRunId: state.parent ? null : state.runId,
-          memo: state.memo,
-          searchAttributes: state.searchAttributes,
-          searchAttributeValues: indexSearchAttributes(state.searchAttributes),
-        },
+        summary,
+        ...(listingUnchanged ? { listingUnchanged } : {}),
         needsDispatch: needsDispatch(state),
         events: t.events.map((e) => ({ eventId: Number(e.eventId), data: HistoryEventCodec.encode(e).finish() })),
         ...(t.signalRequestIds.length > 0 ? { signalRequestIds: t.signalRequestIds } : {}),
@@ -324,7 +311,7 @@ export class ExecutionEngine {
     for (const [i, { t, expectedVersion }] of items.entries()) {
       const exec = executions[i]!;
       const k = keyString(exec.key);
-      this.remember(k, { bytes: exec.state, version: expectedVersion + 1 });
+      this.remember(k, { bytes: exec.state, version: expectedVersion + 1, summary: exec.summary });
       const storedIds = this.signalRequestIdSets.get(k);
       if (storedIds) for (const id of t.signalRequestIds) storedIds.add(id);
       for (const d of t.dispatches) this.dispatchSink?.dispatch(exec.key, d);

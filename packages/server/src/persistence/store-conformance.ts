@@ -177,6 +177,25 @@ export function runStoreConformance(
         expect(await snapshot(store, k)).toEqual(before);
       });
 
+      it('listingUnchanged: writes the state, version, needsDispatch and counters, and keeps the version check', async () => {
+        const store = await open();
+        const k = key('wf');
+        await store.commit(start(k, { summary: { historySizeBytes: 10, stateTransitionCount: 1 } }));
+        const counters = { historySizeBytes: 30, stateTransitionCount: 2 };
+        const quiet = { ...write(k, 1, { events: [3], needsDispatch: true, state: 'quiet', summary: counters }), listingUnchanged: true };
+        await store.commit(transition([quiet]));
+        const row = await store.getExecution(k);
+        expect(row && [texts([row.state]), row.version]).toEqual([['quiet'], 2]);
+        expect((await store.listExecutionsNeedingDispatch()).map((r) => r.key)).toEqual([k]);
+        const listed = await store.listExecutions({ namespaceId: 'ns-1', filter: null, pageSize: 10, after: null });
+        expect(listed.executions.map((e) => e.summary)).toEqual([{ ...quiet.summary }]);
+        expect(await store.getCurrentRun(k.namespaceId, k.workflowId)).toMatchObject({ runId: k.runId, status: RUNNING });
+        // The version condition holds as for a full write: a stale one is refused and writes nothing.
+        const before = await snapshot(store, k);
+        await expectConflict(store.commit(transition([{ ...write(k, 1, { events: [4] }), listingUnchanged: true }])), { expected: 1, found: 2 });
+        expect(await snapshot(store, k)).toEqual(before);
+      });
+
       it('refuses an update of a run that does not exist', async () => {
         const store = await open();
         await expectConflict(store.commit(transition([write(key('ghost'), 3)])), { expected: 3, found: null });

@@ -112,6 +112,13 @@ export interface ExecutionWrite {
   readonly summary: ExecutionSummary;
   /** True while the run has work to hand to a worker (unstarted workflow or activity task). */
   readonly needsDispatch: boolean;
+  /**
+   * The writer vouches that `summary` equals the summary stored at `expectedVersion` in every field but
+   * the three counters (historyLength, historySizeBytes, stateTransitionCount). A store may then write
+   * only the state, the version, needsDispatch and the counters, and leave the listing columns (and
+   * their indexes, and the current run's status) alone. Absent or false: write everything.
+   */
+  readonly listingUnchanged?: boolean;
   /** Events appended by this transition, contiguous after the run's last stored event. */
   readonly events: ReadonlyArray<{ readonly eventId: number; readonly data: Uint8Array }>;
   /**

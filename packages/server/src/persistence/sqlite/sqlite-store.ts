@@ -63,6 +63,13 @@ export function prepareStatements(db: Database.Database) {
         search_attributes = @searchAttributes, search_attribute_values = @searchAttributeValues
       WHERE namespace_id = @namespaceId AND workflow_id = @workflowId AND run_id = @runId
         AND version = @expectedVersion RETURNING run_key`).pluck(),
+    // Most transitions change neither the status nor any other listing column: this rewrites only what
+    // they do change, so SQLite leaves the listing indexes alone (it updates an index only when a
+    // column of it is in the SET list).
+    updateExecutionState: db.prepare<[Bytes, number, number, number, number, number, ...KeyParams, number], number>(`UPDATE
+      executions SET state = ?, version = ?, needs_dispatch = ?, history_length = ?, history_size_bytes = ?,
+        state_transition_count = ?
+      WHERE namespace_id = ? AND workflow_id = ? AND run_id = ? AND version = ? RETURNING run_key`).pluck(),
     executionVersion: db.prepare<KeyParams, number>(`SELECT version FROM executions WHERE ${KEY}`).pluck(),
     getExecution: db.prepare<KeyParams, { state: Bytes; version: number }>(
       `SELECT state, version FROM executions WHERE ${KEY}`,
@@ -302,11 +309,21 @@ export class SqliteStore implements Store {
       const versions = `newVersion ${write.newVersion} must exceed expectedVersion ${write.expectedVersion}`;
       throw new PersistenceError(`execution ${key.join('/')}: ${versions}`);
     }
-    const params = executionParams(write);
     const runKey =
       write.expectedVersion === 0
-        ? s.insertExecution.get(params)
-        : s.updateExecution.get({ ...params, expectedVersion: write.expectedVersion });
+        ? s.insertExecution.get(executionParams(write))
+        : write.listingUnchanged === true
+          ? s.updateExecutionState.get(
+              write.state,
+              write.newVersion,
+              write.needsDispatch ? 1 : 0,
+              write.summary.historyLength,
+              write.summary.historySizeBytes,
+              write.summary.stateTransitionCount,
+              ...key,
+              write.expectedVersion,
+            )
+          : s.updateExecution.get({ ...executionParams(write), expectedVersion: write.expectedVersion });
     if (runKey === undefined) {
       const found = s.executionVersion.get(...key) ?? null;
       throw new ConditionFailedError(
@@ -329,7 +346,8 @@ export class SqliteStore implements Store {
     const { namespaceId, workflowId, runId } = write.key;
     const status = write.summary.status;
     if (write.setCurrent === undefined) {
-      s.updateCurrentStatus.run(status, namespaceId, workflowId, runId);
+      // The status is a listing column: unchanged, the current row (if it is this run's) already has it.
+      if (write.listingUnchanged !== true) s.updateCurrentStatus.run(status, namespaceId, workflowId, runId);
       return;
     }
     const expected = write.setCurrent.expectedCurrentRunId;
