@@ -196,6 +196,32 @@ describe('TimerQueue removal and retries', () => {
   });
 });
 
+describe('TimerQueue firing', () => {
+  it('fires a row on time while rows due before it are still being handled', async () => {
+    const clock = new ManualClock(0, false);
+    const store = new MemoryTimerStore();
+    const firedAt = new Map<string, number>();
+    let release = (): void => undefined;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const queue = new TimerQueue(store.asStore(), clock, logger, async (r) => {
+      firedAt.set(r.taskId, clock.now());
+      // The first row's commit waits behind other work.
+      if (r.taskId.startsWith('slow')) await slow;
+      store.delete(r.taskId);
+    });
+    queues.push(queue);
+    for (const r of [row('slow', 10 * S), row('next', 11 * S), row('last', 12 * S)]) store.insert(r);
+    await queue.start();
+    await clock.advanceTo(12 * S);
+    expect([...firedAt]).toEqual([['slow@10000', 10 * S], ['next@11000', 11 * S], ['last@12000', 12 * S]]);
+    expect(queue.size).toBe(0);
+    // Once the slow one is done nothing fires twice.
+    release();
+    await clock.advanceTo(100 * S);
+    expect(firedAt.size).toBe(3);
+  });
+});
+
 describe('TimerQueue shards (cluster mode)', () => {
   it('loads shards taken over later within the current window, and refills only the shards held', async () => {
     const t = setup();

@@ -77,7 +77,6 @@ export class TimerQueue implements TimerSink {
 
   private cancelArm: (() => void) | null = null;
   private armedAt = Infinity;
-  private running = false;
   private stopped = false;
   private inFlight = 0;
 
@@ -326,7 +325,7 @@ export class TimerQueue implements TimerSink {
   // ---- firing -------------------------------------------------------------------------------------
 
   private arm(): void {
-    if (this.stopped || this.running) return;
+    if (this.stopped) return;
     while (this.heap.size > 0 && this.removed.has(this.heap.peek()!.taskId)) this.forget(this.heap.pop()!.taskId);
     const next = this.heap.peek();
     if (!next) return;
@@ -347,17 +346,19 @@ export class TimerQueue implements TimerSink {
 
   private async fireDue(): Promise<void> {
     if (this.stopped) return;
-    this.running = true;
+    const now = this.clock.now();
+    const due: TimerTaskRow[] = [];
+    while (this.heap.size > 0 && this.heap.peek()!.fireAtMs <= now) {
+      const row = this.heap.pop()!;
+      const deleted = this.removed.has(row.taskId);
+      this.forget(row.taskId);
+      if (!deleted) due.push(row);
+    }
+    this.inFlight += due.length;
+    // The rows due next fire on time while these are handled: under load a handler's commit can wait
+    // behind much other work, and waiting for it would make every later row as late.
+    this.arm();
     try {
-      const now = this.clock.now();
-      const due: TimerTaskRow[] = [];
-      while (this.heap.size > 0 && this.heap.peek()!.fireAtMs <= now) {
-        const row = this.heap.pop()!;
-        const deleted = this.removed.has(row.taskId);
-        this.forget(row.taskId);
-        if (!deleted) due.push(row);
-      }
-      this.inFlight += due.length;
       await Promise.all(
         due.map(async (row) => {
           try {
@@ -374,7 +375,6 @@ export class TimerQueue implements TimerSink {
         }),
       );
     } finally {
-      this.running = false;
       // Rows were handled: a refill that found no room may run now.
       this.waitingForRoom = false;
       this.arm();
