@@ -34,7 +34,12 @@ export function isTransferTask(task: TimerTask): task is TransferTask {
 }
 
 export function encodeTimerTask(task: TimerTask): Uint8Array {
-  return Buffer.from(JSON.stringify(task));
+  // An allocation of its own, not a slice of Buffer's shared pool: the timer queue keeps up to its
+  // window's rows in memory, and each pooled slice would keep a whole 8 KiB slab alive.
+  const json = JSON.stringify(task);
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(json));
+  bytes.write(json);
+  return bytes;
 }
 
 export function decodeTimerTask(data: Uint8Array): TimerTask {
