@@ -2,35 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { WorkflowExecutionStatus as Status } from '../proto-types.js';
 import { summarizeRun } from './execution-summary.js';
 import { newRunState, type MutableState } from './mutable-state.js';
+import { runFields } from './test-support/builders.js';
 
 function run(): MutableState {
-  return newRunState({
-    namespaceId: 'ns',
-    workflowId: 'wf',
-    runId: 'run-1',
-    firstExecutionRunId: 'run-1',
-    workflowType: 'Greet',
-    taskQueue: 'q',
-    startTimeMs: 1_000,
-    executionTimeMs: 1_000,
-    workflowTaskTimeoutMs: 10_000,
-    runTimeoutMs: 0,
-    executionTimeoutMs: 0,
-    startRequestId: 'r',
-    requestIds: ['r'],
-    signalRequestIds: [],
-    signalCount: 0,
-    memo: new Uint8Array([1, 2]),
-    searchAttributes: null,
-    attempt: 1,
-    retryPolicy: null,
-    executionExpirationMs: 0,
-    priorityKey: 0,
-    cronSchedule: '',
-    parent: null,
-    startInput: new Uint8Array(),
-    startHeader: new Uint8Array(),
-  });
+  return newRunState(runFields({ memo: new Uint8Array([1, 2]) }));
 }
 
 describe('summarizeRun', () => {

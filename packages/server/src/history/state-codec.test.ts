@@ -2,36 +2,24 @@ import { serialize, deserialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { newRunState, type MutableState } from './mutable-state.js';
 import { decodeMutableState, encodeMutableState } from './state-codec.js';
+import { runFields } from './test-support/builders.js';
 
 function parkedRun(): MutableState {
   const runId = '6b62087a-5359-4b5a-95cf-9682f93768dc';
-  const state = newRunState({
-    namespaceId: '73d5ec82-1796-419e-b267-98cc79da4017',
-    workflowId: 'bench-idle-abcdef12-0',
-    runId,
-    firstExecutionRunId: runId,
-    workflowType: 'parkedWorkflow',
-    taskQueue: 'bench-idle-abcdef12',
-    startTimeMs: 1_795_252_320_471,
-    executionTimeMs: 1_795_252_320_471,
-    workflowTaskTimeoutMs: 10_000,
-    runTimeoutMs: 0,
-    executionTimeoutMs: 0,
-    startRequestId: '11ef815e-58db-4766-9195-8afb1ecaf0a0',
-    requestIds: ['11ef815e-58db-4766-9195-8afb1ecaf0a0'],
-    signalRequestIds: [],
-    signalCount: 0,
-    memo: null,
-    searchAttributes: null,
-    attempt: 1,
-    retryPolicy: null,
-    executionExpirationMs: 0,
-    priorityKey: 0,
-    cronSchedule: '',
-    parent: null,
-    startInput: new Uint8Array([1, 2, 3]),
-    startHeader: new Uint8Array(),
-  });
+  const state = newRunState(
+    runFields({
+      namespaceId: '73d5ec82-1796-419e-b267-98cc79da4017',
+      workflowId: 'bench-idle-abcdef12-0',
+      runId,
+      workflowType: 'parkedWorkflow',
+      taskQueue: 'bench-idle-abcdef12',
+      startTimeMs: 1_795_252_320_471,
+      executionTimeMs: 1_795_252_320_471,
+      startRequestId: '11ef815e-58db-4766-9195-8afb1ecaf0a0',
+      requestIds: ['11ef815e-58db-4766-9195-8afb1ecaf0a0'],
+      startInput: new Uint8Array([1, 2, 3]),
+    }),
+  );
   state.nextEventId = 5;
   state.lastCompletedWftStartedEventId = 3;
   state.stickyTaskQueue = '4414@vm-0f65f6745a474cfcbb2fa5496b5f8ac7';

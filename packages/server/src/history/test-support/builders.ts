@@ -1,6 +1,40 @@
 // Builders of payloads, failures, commands and update messages for the engine tests (see harness.ts).
 import { api, msToDuration } from '@kairos/common';
 import { CommandType, type Command, type Failure, type Payload, type Payloads, type ProtocolMessage, type RetryPolicy, type UpdateRequest } from '../../proto-types.js';
+import type { NewRunFields } from '../mutable-state.js';
+
+/** The fields of a new run (for `newRunState`): a plain first run, with `overrides`. */
+export function runFields(overrides: Partial<NewRunFields> = {}): NewRunFields {
+  const runId = overrides.runId ?? 'run-1';
+  return {
+    namespaceId: 'ns',
+    workflowId: 'wf',
+    runId,
+    firstExecutionRunId: runId,
+    workflowType: 'Greet',
+    taskQueue: 'q',
+    startTimeMs: 1_000,
+    executionTimeMs: 1_000,
+    workflowTaskTimeoutMs: 10_000,
+    runTimeoutMs: 0,
+    executionTimeoutMs: 0,
+    startRequestId: 'request-1',
+    requestIds: ['request-1'],
+    signalRequestIds: [],
+    signalCount: 0,
+    memo: null,
+    searchAttributes: null,
+    attempt: 1,
+    retryPolicy: null,
+    executionExpirationMs: 0,
+    priorityKey: 0,
+    cronSchedule: '',
+    parent: null,
+    startInput: new Uint8Array(),
+    startHeader: new Uint8Array(),
+    ...overrides,
+  };
+}
 
 export function payload(value: unknown): Payload {
   return { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(value)) };
