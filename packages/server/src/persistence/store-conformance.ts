@@ -4,114 +4,13 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConditionFailedError, PersistenceError } from './errors.js';
-import type { ExecutionKey, ExecutionSummary, ExecutionWrite, NamespaceRow, Store } from './store.js';
-import type { TimerTaskRow, TransitionWrite } from './store.js';
+import type { ExecutionKey, NamespaceRow, Store, TransitionWrite } from './store.js';
 import { NO_VISIBILITY_EXTRAS, runVisibilityConformance } from './store-conformance-visibility.js';
+import { RUNNING, COMPLETED, EVERYTHING, bytes, texts, key, write, transition, timer, start, snapshot, expectConflict, outcomes } from './store-conformance-support.js';
 
 export interface StoreConformanceOptions {
   /** Closes nothing itself: receives a closed store and opens its database again. */
   readonly reopen?: (closed: Store) => Promise<Store>;
-}
-
-// WorkflowExecutionStatus values.
-const RUNNING = 1;
-const COMPLETED = 2;
-const EVERYTHING = Number.MAX_SAFE_INTEGER;
-
-const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
-
-const texts = (list: readonly Uint8Array[]): string[] => list.map((b) => new TextDecoder().decode(b));
-
-function key(workflowId: string, runId = `${workflowId}-run`, namespaceId = 'ns-1'): ExecutionKey {
-  return { namespaceId, workflowId, runId };
-}
-
-interface WriteOptions {
-  readonly events?: readonly number[];
-  readonly summary?: Partial<ExecutionSummary>;
-  readonly needsDispatch?: boolean;
-  readonly setCurrent?: ExecutionWrite['setCurrent'];
-  readonly state?: string;
-}
-
-function write(k: ExecutionKey, expectedVersion: number, options: WriteOptions = {}): ExecutionWrite {
-  const newVersion = expectedVersion + 1;
-  return {
-    key: k,
-    expectedVersion,
-    newVersion,
-    state: bytes(options.state ?? `${k.runId} v${newVersion}`),
-    summary: {
-      workflowType: 'Greet',
-      taskQueue: 'greetings',
-      status: RUNNING,
-      startTimeMs: 1_000,
-      executionTimeMs: 1_000,
-      closeTimeMs: null,
-      historyLength: options.events?.at(-1) ?? 0,
-      ...NO_VISIBILITY_EXTRAS,
-      ...options.summary,
-    },
-    needsDispatch: options.needsDispatch ?? false,
-    events: (options.events ?? []).map((eventId) => ({ eventId, data: bytes(`${k.runId} e${eventId}`) })),
-    ...(options.setCurrent ? { setCurrent: options.setCurrent } : {}),
-  };
-}
-
-function transition(
-  executions: ExecutionWrite[],
-  timersToAdd: TimerTaskRow[] = [],
-  timerIdsToDelete: string[] = [],
-): TransitionWrite {
-  return { executions, timersToAdd, timerIdsToDelete };
-}
-
-function timer(taskId: string, fireAtMs: number, k: ExecutionKey): TimerTaskRow {
-  return { taskId, fireAtMs, key: k, data: bytes(`timer ${taskId}`) };
-}
-
-/** A new run made current, with events 1..2, as StartWorkflowExecution would write it. */
-function start(k: ExecutionKey, options: WriteOptions = {}): TransitionWrite {
-  return transition([write(k, 0, { events: [1, 2], setCurrent: { expectedCurrentRunId: null }, ...options })]);
-}
-
-/** Everything a store holds about some runs, to prove a failed commit changed nothing. */
-async function snapshot(store: Store, ...keys: ExecutionKey[]): Promise<unknown> {
-  const runs = await Promise.all(
-    keys.map(async (k) => {
-      const row = await store.getExecution(k);
-      return {
-        execution: row && { state: texts([row.state]), version: row.version },
-        events: texts(await store.readEvents(k, 1, EVERYTHING, 1_000)),
-        current: await store.getCurrentRun(k.namespaceId, k.workflowId),
-      };
-    }),
-  );
-  const timers = await store.listTimerTasks(EVERYTHING, 1_000);
-  const dispatch = await store.listExecutionsNeedingDispatch();
-  const listed = await store.listExecutions({ namespaceId: 'ns-1', filter: null, pageSize: 1_000, after: null });
-  return { runs, timers: timers.map((t) => t.taskId), dispatch: dispatch.map((r) => r.key.runId), listed };
-}
-
-async function expectConflict(
-  promise: Promise<unknown>,
-  conflict?: { expected: string | number | null; found: string | number | null },
-): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ConditionFailedError);
-  if (conflict) expect(error).toMatchObject(conflict);
-}
-
-/** One word per commitBatch result, so a whole batch's outcome reads as one array. */
-function outcomes(results: ReadonlyArray<Error | null>): string[] {
-  return results.map((error) => {
-    if (error === null) return 'ok';
-    if (error instanceof ConditionFailedError) return `conflict ${String(error.expected)}/${String(error.found)}`;
-    return error instanceof PersistenceError ? 'persistence error' : `unexpected ${error.name}`;
-  });
 }
 
 export function runStoreConformance(
