@@ -147,6 +147,8 @@ export type SinkHandlers = { [K in keyof BenchSinks['bench']]?: (workflowId: str
 
 export interface BenchClient {
   readonly client: Client;
+  /** A client on the worker's NativeConnection: the one that can start eagerly (requestEagerStart). */
+  readonly nativeClient: Client;
   readonly worker: Worker;
   readonly taskQueue: string;
   close(): Promise<void>;
@@ -185,6 +187,7 @@ export async function connectBench(
     const native = nativeConnection;
     return {
       client: new Client({ connection }),
+      nativeClient: new Client({ connection: native }),
       worker,
       taskQueue,
       async close() {

@@ -12,7 +12,8 @@
  * or polled ones, are completed at once with an empty result.
  *
  * Load: StartWorkflowExecution, then GetWorkflowExecutionHistory long polls for the close event
- * (wait_new_event, close-event filter). A workflow's latency runs from sending the start (closed loop)
+ * (wait_new_event, close-event filter). With `eagerStart` the start asks for the first workflow task
+ * (request_eager_execution) and the worker answers it from the start's response, without a poll. A workflow's latency runs from sending the start (closed loop)
  * or its scheduled arrival (open loop) to the close event reaching the client.
  */
 import { randomUUID } from 'node:crypto';
@@ -32,6 +33,8 @@ export interface RawWorkerInput {
   readonly taskQueue: string;
   /** Long polls of each kind (workflow tasks, activity tasks) kept open. */
   readonly pollers: number;
+  /** Start with request_eager_execution and run the first workflow task from the start's response. */
+  readonly eagerStart: boolean;
   readonly rounds: readonly RawRoundSpec[];
 }
 
@@ -191,19 +194,24 @@ async function pollWorkflowTasks(): Promise<void> {
       continue;
     }
     if (task.taskToken.length === 0) continue;
-    try {
-      const commands = nextCommands(await fullHistory(task));
-      const completed = await call(
-        workerChannel,
-        COMPLETE_WORKFLOW_TASK,
-        { namespace: NAMESPACE, taskToken: task.taskToken, commands, identity: WORKER_IDENTITY },
-        CALL_DEADLINE_MS,
-      );
-      // Eager activities come back in the completion's response: run them off this poller's loop.
-      for (const activity of completed.activityTasks) void completeActivityTask(activity);
-    } catch (error) {
-      workerError('RespondWorkflowTaskCompleted', error);
-    }
+    await handleWorkflowTask(task);
+  }
+}
+
+/** Answers a workflow task (polled, or eager from a start's response) with the workflow's next commands. */
+async function handleWorkflowTask(task: proto.temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse): Promise<void> {
+  try {
+    const commands = nextCommands(await fullHistory(task));
+    const completed = await call(
+      workerChannel,
+      COMPLETE_WORKFLOW_TASK,
+      { namespace: NAMESPACE, taskToken: task.taskToken, commands, identity: WORKER_IDENTITY },
+      CALL_DEADLINE_MS,
+    );
+    // Eager activities come back in the completion's response: run them off this poller's loop.
+    for (const activity of completed.activityTasks) void completeActivityTask(activity);
+  } catch (error) {
+    workerError('RespondWorkflowTaskCompleted', error);
   }
 }
 
@@ -229,9 +237,12 @@ async function runWorkflow(workflowId: string): Promise<void> {
   const started = await call(
     clientChannel,
     START,
-    { namespace: NAMESPACE, workflowId, workflowType: { name: WORKFLOW_TYPE }, taskQueue, identity: CLIENT_IDENTITY, requestId: randomUUID() },
+    { namespace: NAMESPACE, workflowId, workflowType: { name: WORKFLOW_TYPE }, taskQueue, identity: CLIENT_IDENTITY, requestId: randomUUID(), requestEagerExecution: input.eagerStart },
     CALL_DEADLINE_MS,
   );
+  // The worker and the client are one here, as they are when an SDK starts eagerly on its worker's connection.
+  const eager = started.eagerWorkflowTask;
+  if (eager?.taskToken && eager.taskToken.length > 0) void handleWorkflowTask(eager);
   const execution = { workflowId, runId: started.runId };
   let nextPageToken: Uint8Array | undefined;
   for (;;) {

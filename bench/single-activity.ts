@@ -8,10 +8,15 @@
  *   npm run bench -- single-activity --rate 50 --duration 20              open loop, fixed arrival rate
  *   ... [--address host:port]                                              measure a running server
  *   ... --worker raw [--pollers 8]                                          protocol-level worker and client
+ *   ... --eager-start                                                      eager workflow start (see below)
  *
  * --worker raw drives the workflows with bench/raw-worker.ts instead of the official worker and client:
  * bare WorkflowService calls from a worker thread, no workflow code, so the worker and the load cost
  * little. Its figure beside the official one says how much of the limit is the server's.
+ *
+ * --eager-start starts each workflow with request_eager_execution: the server answers the start with the
+ * first workflow task, started, and the worker runs it without a poll. The official client then runs on
+ * the worker's NativeConnection (requestEagerStart needs it); the raw worker answers the task itself.
  *
  * Closed-loop latency runs from the start call to the result reaching the client. Open-loop latency
  * runs from the *scheduled* arrival time, so a server that falls behind is charged for the queueing
@@ -20,7 +25,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import type { Client } from '@temporalio/client';
 import { connectBench, integerList, onInterrupt, positiveInteger, positiveNumber, startBenchServer } from './harness.js';
 import type { RawRoundSpec, RawWorkerInput, RawWorkerMessage } from './raw-worker.js';
 import { distribution, finish, printGrid, type Distribution, type Headline, type ScenarioResult } from './report.js';
@@ -60,6 +64,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
       address: { type: 'string' },
       worker: { type: 'string' },
       pollers: { type: 'string' },
+      'eager-start': { type: 'boolean' },
     },
     strict: true,
   });
@@ -73,6 +78,8 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   const pollers = positiveInteger(values.pollers, 'pollers', 8);
   if (values.pollers !== undefined && worker !== 'raw') throw new Error('--pollers is for --worker raw (the official worker keeps its default options)');
 
+  const eagerStart = values['eager-start'] === true;
+
   const server = await startBenchServer(values.address);
   const rounds: Round[] = [];
   try {
@@ -81,15 +88,18 @@ export async function run(args: string[]): Promise<ScenarioResult> {
         ? [{ mode: 'open', rate, durationSeconds }]
         : sweep.map((concurrency) => ({ mode: 'closed', workflows, concurrency: Math.min(concurrency, workflows) }));
       const taskQueue = `bench-${SCENARIO}-raw-${randomUUID().slice(0, 8)}`;
-      rounds.push(...(await rawRounds({ address: server.address, taskQueue, pollers, rounds: specs })));
+      rounds.push(...(await rawRounds({ address: server.address, taskQueue, pollers, eagerStart, rounds: specs })));
     } else {
       const bench = await connectBench(server.address, `bench-${SCENARIO}-${randomUUID().slice(0, 8)}`);
       try {
+        const client = eagerStart ? bench.nativeClient : bench.client;
+        const runOne: RunOne = (workflowId) =>
+          client.workflow.execute(singleActivityWorkflow, { taskQueue: bench.taskQueue, workflowId, ...(eagerStart ? { requestEagerStart: true } : {}) });
         await bench.worker.runUntil(async () => {
           // One unmeasured workflow first: the worker's first task pays for creating its isolate.
-          await bench.client.workflow.execute(singleActivityWorkflow, { taskQueue: bench.taskQueue, workflowId: `${bench.taskQueue}-warmup` });
-          if (openLoop) rounds.push(await openRound(bench.client, bench.taskQueue, rate, durationSeconds));
-          else for (const concurrency of sweep) rounds.push(await closedRound(bench.client, bench.taskQueue, workflows, Math.min(concurrency, workflows)));
+          await runOne(`${bench.taskQueue}-warmup`);
+          if (openLoop) rounds.push(await openRound(runOne, bench.taskQueue, rate, durationSeconds));
+          else for (const concurrency of sweep) rounds.push(await closedRound(runOne, bench.taskQueue, workflows, Math.min(concurrency, workflows)));
         });
       } finally {
         await bench.close();
@@ -99,7 +109,8 @@ export async function run(args: string[]): Promise<ScenarioResult> {
     await server.stop();
   }
 
-  process.stdout.write(`scenario ${SCENARIO}, server ${values.address ?? 'kairos start-dev (SQLite file, own process)'}\nworker ${WORKERS[worker]}\n\n`);
+  const starts = eagerStart ? 'eager workflow start (request_eager_execution)' : 'plain starts (first workflow task through a poll)';
+  process.stdout.write(`scenario ${SCENARIO}, server ${values.address ?? 'kairos start-dev (SQLite file, own process)'}\nworker ${WORKERS[worker]}\nstarts ${starts}\n\n`);
   const rawColumns = worker === 'raw' ? ['worker errors', 'raw thread busy %'] : [];
   printGrid(
     [openLoop ? 'rate/s' : 'concurrency', 'completed', 'failed', ...rawColumns, 'wall s', 'workflows/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
@@ -127,6 +138,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
     ...(openLoop ? { rate, durationSeconds } : { workflowsPerRound: workflows, concurrency: sweep }),
     server: values.address ?? 'kairos start-dev (SQLite file in a temp directory, own process)',
     worker: WORKERS[worker],
+    starts,
     ...(worker === 'raw' ? { pollers: `${pollers} workflow-task + ${pollers} activity-task long polls`, client: 'raw WorkflowService calls from the same worker thread' } : {}),
   };
   const result = finish(SCENARIO, args, settings, { rounds }, headlines);
@@ -134,7 +146,10 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   return result;
 }
 
-async function closedRound(client: Client, taskQueue: string, workflows: number, concurrency: number): Promise<Round> {
+/** Starts the workflow `workflowId` and resolves with its result. */
+type RunOne = (workflowId: string) => Promise<unknown>;
+
+async function closedRound(runOne: RunOne, taskQueue: string, workflows: number, concurrency: number): Promise<Round> {
   const latencies: number[] = [];
   let failed = 0;
   let next = 0;
@@ -145,7 +160,7 @@ async function closedRound(client: Client, taskQueue: string, workflows: number,
       const index = next++;
       const t0 = performance.now();
       try {
-        await client.workflow.execute(singleActivityWorkflow, { taskQueue, workflowId: `${prefix}-${index}` });
+        await runOne(`${prefix}-${index}`);
         latencies.push(performance.now() - t0);
       } catch (error) {
         if (++failed <= 3) process.stderr.write(`workflow ${index} failed: ${String(error)}\n`);
@@ -161,7 +176,7 @@ async function closedRound(client: Client, taskQueue: string, workflows: number,
  * Starts one workflow every 1/rate s for `durationSeconds`, each awaited on its own, then waits for
  * the stragglers. Arrivals due while the event loop was busy are sent at once, with their due time.
  */
-async function openRound(client: Client, taskQueue: string, rate: number, durationSeconds: number): Promise<Round> {
+async function openRound(runOne: RunOne, taskQueue: string, rate: number, durationSeconds: number): Promise<Round> {
   const total = Math.max(1, Math.round(rate * durationSeconds));
   const latencies: number[] = [];
   let failed = 0;
@@ -173,7 +188,7 @@ async function openRound(client: Client, taskQueue: string, rate: number, durati
       const dueAt = startedAt + (index * 1000) / rate;
       const workflowId = `${taskQueue}-r${rate}-${index}`;
       inFlight.push(
-        client.workflow.execute(singleActivityWorkflow, { taskQueue, workflowId }).then(
+        runOne(workflowId).then(
           () => void latencies.push(performance.now() - dueAt),
           (error: unknown) => {
             if (++failed <= 3) process.stderr.write(`workflow ${workflowId} failed: ${String(error)}\n`);

@@ -6,9 +6,9 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  Client,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
-  type Client,
 } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activityProbe } from './activities.js';
@@ -87,6 +87,32 @@ describe('activities', () => {
       if (process.env['KAIROS_E2E_SERVER_BIN'] === undefined) expect(history.events?.[5]?.activityTaskStartedEventAttributes?.requestId).toBe('eager-5');
       // The second workflow task went to the worker's sticky queue.
       expect(history.events?.[7]?.workflowTaskScheduledEventAttributes?.taskQueue?.kind).toBe(enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY);
+    });
+  });
+
+  it('eager workflow start: the first workflow task comes back in the start response', async () => {
+    // Core hands an eager task to a worker of the same NativeConnection; a client identity of its own
+    // shows who started the first task (a polled task carries the worker's identity).
+    const eagerClient = new Client({ connection: env.sdk.nativeConnection, identity: 'eager-starter' });
+    await withTaskQueue('eager-start', async (taskQueue) => {
+      const handle = recorder.record(
+        await eagerClient.workflow.start(greetingWorkflow, {
+          taskQueue,
+          workflowId: uniqueWorkflowId('eager-start'),
+          args: ['eager'],
+          requestEagerStart: true,
+        }),
+      );
+      expect(await handle.result()).toBe('Hello, eager!');
+      const history = await handle.fetchHistory();
+      expect(eventTypeNames(history).slice(0, 4)).toEqual([
+        'WORKFLOW_EXECUTION_STARTED',
+        'WORKFLOW_TASK_SCHEDULED',
+        'WORKFLOW_TASK_STARTED',
+        'WORKFLOW_TASK_COMPLETED',
+      ]);
+      expect(history.events?.[2]?.workflowTaskStartedEventAttributes?.identity).toBe('eager-starter');
+      expect(history.events?.[3]?.workflowTaskCompletedEventAttributes?.identity).not.toBe('eager-starter');
     });
   });
 

@@ -23,7 +23,7 @@ export function describeNamespaceRecord(r: NamespaceRecord): DescribeNamespaceRe
       data: { ...r.data },
       id: r.id,
       // Features this server does not offer yet are advertised as off, so SDKs do not try them.
-      capabilities: { eagerWorkflowStart: false, syncUpdate: true, asyncUpdate: true, workerHeartbeats: false },
+      capabilities: { eagerWorkflowStart: true, syncUpdate: true, asyncUpdate: true, workerHeartbeats: false },
       supportsSchedules: false,
     },
     config: {

@@ -7,6 +7,7 @@ import { parseCronSchedule } from '../history/cron.js';
 import type { HistoryContext } from '../history/service-context.js';
 import { requireState, resolveRun } from '../history/service-context.js';
 import { startWorkflow } from '../history/ops/start-workflow.js';
+import { workflowTaskPollResponse } from '../history/ops/workflow-task.js';
 import { requestCancelWorkflow, signalExisting, signalWorkflow, terminate } from '../history/ops/signal-cancel-terminate.js';
 import { describeExecution } from '../history/ops/describe.js';
 import { deleteWorkflowExecution } from '../history/ops/delete.js';
@@ -52,7 +53,8 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
       validateStart(req);
       checkStartSearchAttributes(req, searchAttributes.custom(ns(req.namespace).id));
       const outcome = await startWorkflow(ctx, ns(req.namespace), req);
-      return { runId: outcome.runId, started: outcome.started, status: 1 } satisfies Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionResponse>;
+      const eagerWorkflowTask = outcome.eagerTask ? await workflowTaskPollResponse(ctx, outcome.eagerTask, outcome.eagerTask.taskQueue) : null;
+      return { runId: outcome.runId, started: outcome.started, status: 1, eagerWorkflowTask } satisfies Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionResponse>;
     },
 
     async SignalWithStartWorkflowExecution(request) {

@@ -6,7 +6,7 @@ import type { Loose } from '@kairos/common';
 import { EventType, HeaderCodec, MemoCodec, PayloadsCodec, RetryPolicyCodec, SearchAttributesCodec, type Failure, type Payloads, type Header } from '../../proto-types.js';
 import { Transition } from '../transition.js';
 import { newRunState, type MutableState, type ParentInfo } from '../mutable-state.js';
-import { scheduleWorkflowTask } from '../machines/workflow-task.js';
+import { scheduleWorkflowTask, startFirstWorkflowTaskEagerly } from '../machines/workflow-task.js';
 import { cronBackoffMs, parseCronSchedule } from '../cron.js';
 
 type StartRequest = Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest>;
@@ -37,6 +37,11 @@ export interface NewRunParams {
   /** Set when this run continues an earlier one (continue-as-new, retry). */
   readonly continuation?: Continuation;
   readonly signal?: { readonly name: string; readonly input: Payloads | null | undefined; readonly header: Header | null | undefined; readonly identity: string; readonly requestId: string };
+  /**
+   * Eager workflow start: start the first workflow task in this transition for the caller, unless the
+   * first task waits for a backoff (start delay, cron), as Temporal denies it then.
+   */
+  readonly eagerStart?: { readonly identity: string; readonly requestId: string };
 }
 
 /** Normalized timeouts: run timeout = min(run, execution) when both are set; task timeout default 10 s, capped. */
@@ -136,6 +141,8 @@ export function createWorkflowRun(p: NewRunParams): Transition {
   }
   if (backoffMs > 0) {
     state.workflowTimerTaskIds.push(t.addTimer(p.nowMs + backoffMs, { kind: 'workflowBackoff' }));
+  } else if (p.eagerStart) {
+    startFirstWorkflowTaskEagerly(t, p.eagerStart.identity, p.eagerStart.requestId);
   } else {
     scheduleWorkflowTask(t, 1);
   }

@@ -50,6 +50,21 @@ export function ensureWorkflowTask(t: Transition): void {
  * Scheduled/Started events then, as for a transient task.
  */
 export function scheduleWorkflowTask(t: Transition, attempt: number, speculative = false): void {
+  const info = newScheduledTask(t, attempt, speculative);
+  t.dispatch({ kind: 'workflowTask', taskQueue: info.taskQueue, scheduledEventId: info.scheduledEventId, attempt, priorityKey: t.state.priorityKey ?? 0 });
+}
+
+/**
+ * Eager workflow start: the new run's first task is scheduled and started in the start's own
+ * transition, for the worker that sent the start (request_eager_execution). It never goes to matching;
+ * if that worker does not complete it, its start-to-close timeout retries it through the task queue.
+ */
+export function startFirstWorkflowTaskEagerly(t: Transition, identity: string, requestId: string): WorkflowTaskInfo {
+  newScheduledTask(t, 1, false);
+  return startWorkflowTask(t, identity, requestId);
+}
+
+function newScheduledTask(t: Transition, attempt: number, speculative: boolean): WorkflowTaskInfo {
   const state = t.state;
   const transient = attempt > 1 || speculative;
   const info: WorkflowTaskInfo = {
@@ -84,7 +99,7 @@ export function scheduleWorkflowTask(t: Transition, attempt: number, speculative
       attempt,
     });
   }
-  t.dispatch({ kind: 'workflowTask', taskQueue: info.taskQueue, scheduledEventId: info.scheduledEventId, attempt, priorityKey: state.priorityKey ?? 0 });
+  return info;
 }
 
 function scheduledAttributes(state: MutableState, wft: WorkflowTaskInfo): NonNullable<HistoryEvent['workflowTaskScheduledEventAttributes']> {

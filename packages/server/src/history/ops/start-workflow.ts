@@ -13,6 +13,7 @@ import { keyString } from '../engine.js';
 import { Transition } from '../transition.js';
 import { createWorkflowRun, type NewRunParams } from '../api/start-workflow.js';
 import { isRunning, terminateWorkflow } from '../machines/workflow.js';
+import { hasStartedWorkflowTask } from '../machines/workflow-task.js';
 import type { HistoryContext } from '../service-context.js';
 
 type StartRequest = Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest>;
@@ -22,6 +23,8 @@ export interface StartOutcome {
   readonly started: boolean;
   /** Set when the workflow was running and the caller should act on the existing run (signal-with-start). */
   readonly existing?: MutableState;
+  /** Eager workflow start: the run, with its first workflow task started for the caller. */
+  readonly eagerTask?: MutableState;
 }
 
 export interface StartHooks {
@@ -39,6 +42,8 @@ export async function startWorkflow(
 ): Promise<StartOutcome> {
   const workflowId = request.workflowId ?? '';
   const engine = ctx.engine;
+  // Only StartWorkflowExecution carries the flag (update-with-start refuses it before coming here).
+  const eager = !signal && !parent && request.requestEagerExecution === true;
   return engine.withLocks([`${ns.id}\u0000${workflowId}`], async () => {
     const current = await engine.store.getCurrentRun(ns.id, workflowId);
     let toTerminate: { state: MutableState; version: number } | null = null;
@@ -47,7 +52,9 @@ export async function startWorkflow(
       const loaded = await engine.load(key);
       if (loaded) {
         const cur = loaded.state;
-        if (request.requestId && cur.requestIds.includes(request.requestId)) return { runId: cur.runId, started: true };
+        if (request.requestId && cur.requestIds.includes(request.requestId)) {
+          return { runId: cur.runId, started: true, ...(eager && firstTaskStillEager(cur) ? { eagerTask: cur } : {}) };
+        }
         if (isRunning(cur)) {
           if (signal) return { runId: cur.runId, started: false, existing: cur };
           const policy = conflictPolicy(request);
@@ -62,12 +69,14 @@ export async function startWorkflow(
       }
     }
     const nowMs = engine.clock.now();
-    const t = createWorkflowRun({ namespaceId: ns.id, namespaceName: ns.name, runId: randomUUID(), request, nowMs, ...(signal ? { signal } : {}), ...(parent ? { parent } : {}) });
+    const eagerStart = eager ? { identity: request.identity ?? '', requestId: request.requestId ?? '' } : undefined;
+    const t = createWorkflowRun({ namespaceId: ns.id, namespaceName: ns.name, runId: randomUUID(), request, nowMs, ...(signal ? { signal } : {}), ...(parent ? { parent } : {}), ...(eagerStart ? { eagerStart } : {}) });
     hooks.onNewRun?.(t);
     const setCurrent = { expectedCurrentRunId: current?.runId ?? null };
+    const outcome: StartOutcome = { runId: t.state.runId, started: true, ...(hasStartedWorkflowTask(t.state) ? { eagerTask: t.state } : {}) };
     if (!toTerminate) {
       await engine.commitTransitions([{ t, expectedVersion: 0, setCurrent }]);
-      return { runId: t.state.runId, started: true };
+      return outcome;
     }
     const old = toTerminate;
     await engine.withLocks([keyString(old.state)], async () => {
@@ -78,8 +87,17 @@ export async function startWorkflow(
         { t, expectedVersion: 0, setCurrent },
       ]);
     });
-    return { runId: t.state.runId, started: true };
+    return outcome;
   });
+}
+
+/**
+ * A retried eager start gets the first task again while it is still the one started for the first
+ * request: attempt 1, started as event 3 (a task retried after a timeout went through matching).
+ */
+function firstTaskStillEager(state: MutableState): boolean {
+  const wft = state.workflowTask;
+  return isRunning(state) && wft !== null && wft.startedEventId === 3 && wft.attempt === 1;
 }
 
 function conflictPolicy(request: StartRequest): number {

@@ -41,10 +41,14 @@ export async function recordWorkflowTaskStarted(ctx: HistoryContext, ref: TaskRe
     return { transition: t, value: t.state };
   });
   if (!started) return null;
-  return buildPollResponse(ctx, started, poll.taskQueue?.name ?? '');
+  return workflowTaskPollResponse(ctx, started, poll.taskQueue?.name ?? '');
 }
 
-async function buildPollResponse(ctx: HistoryContext, state: MutableState, pollQueue: string): Promise<PollResponse> {
+/**
+ * The poll response for the run's started workflow task, as the worker polling `pollQueue` sees it (all
+ * events, or only the new ones for its sticky queue). Also the eager task of a StartWorkflowExecution.
+ */
+export async function workflowTaskPollResponse(ctx: HistoryContext, state: MutableState, pollQueue: string): Promise<PollResponse> {
   const wft = state.workflowTask!;
   const key: ExecutionKey = { namespaceId: state.namespaceId, workflowId: state.workflowId, runId: state.runId };
   // The sticky worker holds the workflow up to the task it last completed: it gets only what follows.
@@ -115,7 +119,7 @@ export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: Name
   if (value.resetHistoryEventId !== undefined) return { resetHistoryEventId: value.resetHistoryEventId };
   return {
     // The next task, started for this worker (its sticky queue's view: only the events it has not seen).
-    workflowTask: value.newWorkflowTaskStarted ? await buildPollResponse(ctx, value.state, value.state.stickyTaskQueue) : null,
+    workflowTask: value.newWorkflowTaskStarted ? await workflowTaskPollResponse(ctx, value.state, value.state.stickyTaskQueue) : null,
     activityTasks: (value.eagerActivities ?? []).map((info) => activityTaskResponse(ns.name, value.state, info)),
   };
 }

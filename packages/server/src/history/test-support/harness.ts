@@ -48,6 +48,8 @@ export interface StartOptions {
   startDelayMs?: number;
   input?: Payloads;
   signalWithStart?: { name: string; input?: Payloads };
+  /** StartWorkflowExecution with request_eager_execution: the first task starts for the caller. */
+  eager?: boolean;
 }
 
 /** What a workflow-task poll would return (the parts the tests look at). */
@@ -150,6 +152,7 @@ export class EngineHarness {
       ...(opts.signalWithStart
         ? { signal: { name: opts.signalWithStart.name, input: opts.signalWithStart.input ?? null, header: null, identity: 'client', requestId: 'sws-request' } }
         : {}),
+      ...(opts.eager ? { eagerStart: { identity: 'client', requestId: 'start-request' } } : {}),
     });
     return new EngineHarness(t);
   }
