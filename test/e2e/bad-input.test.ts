@@ -7,22 +7,11 @@ import Long from 'long';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKairos, type KairosServer } from './helpers/server.js';
-import { connect, uniqueTaskQueue, uniqueWorkflowId, type Connections } from './helpers/sdk.js';
+import { describe, expect, it } from 'vitest';
+import { protocolSuite } from './helpers/environment.js';
+import { uniqueTaskQueue, uniqueWorkflowId } from './helpers/sdk.js';
 
-let server: KairosServer;
-let conns: Connections;
-
-beforeAll(async () => {
-  server = await startKairos();
-  conns = await connect(server.address);
-});
-
-afterAll(async () => {
-  await conns?.close();
-  await server?.stop();
-});
+const suite = protocolSuite();
 
 type StartRequest = temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest;
 
@@ -60,28 +49,28 @@ describe('StartWorkflowExecution validation', () => {
     ['an input over 2 MiB', { input: { payloads: [{ metadata: {}, data: Buffer.alloc(2 * 1024 * 1024 + 1) }] } }, 'Blob data size exceeds limit.'],
   ] as const)('rejects %s with INVALID_ARGUMENT naming the field', async (_label, overrides, message) => {
     const request = startRequest(overrides as Partial<StartRequest>);
-    const err = await grpcError(() => conns.connection.workflowService.startWorkflowExecution(request));
+    const err = await grpcError(() => suite.conns.connection.workflowService.startWorkflowExecution(request));
     expect(err.code).toBe(grpcStatus.INVALID_ARGUMENT);
     expect(err.details).toBe(message);
     if (request.workflowId && request.workflowId.length <= 1000) {
       // Nothing was created.
-      const describe = await grpcError(() => conns.connection.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId: request.workflowId } }));
+      const describe = await grpcError(() => suite.conns.connection.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId: request.workflowId } }));
       expect(describe.code).toBe(grpcStatus.NOT_FOUND);
     }
   });
 
   it('rejects an unknown namespace with NOT_FOUND', async () => {
-    const err = await grpcError(() => conns.connection.workflowService.startWorkflowExecution(startRequest({ namespace: 'no-such-namespace' })));
+    const err = await grpcError(() => suite.conns.connection.workflowService.startWorkflowExecution(startRequest({ namespace: 'no-such-namespace' })));
     expect(err.code).toBe(grpcStatus.NOT_FOUND);
     expect(err.details).toContain('no-such-namespace');
   });
 
   it('returns the same run for a repeated request id instead of starting twice', async () => {
     const request = startRequest();
-    const first = await conns.connection.workflowService.startWorkflowExecution(request);
-    const second = await conns.connection.workflowService.startWorkflowExecution(request);
+    const first = await suite.conns.connection.workflowService.startWorkflowExecution(request);
+    const second = await suite.conns.connection.workflowService.startWorkflowExecution(request);
     expect(second.runId).toBe(first.runId);
-    await conns.client.workflow.getHandle(request.workflowId!).terminate('test over');
+    await suite.conns.client.workflow.getHandle(request.workflowId!).terminate('test over');
   });
 });
 
@@ -89,40 +78,40 @@ describe('task tokens', () => {
   it('rejects a forged token with INVALID_ARGUMENT and a stale one with NOT_FOUND, changing nothing', async () => {
     const workflowId = uniqueWorkflowId('tokens');
     const taskQueue = uniqueTaskQueue('tokens');
-    const { runId } = await conns.connection.workflowService.startWorkflowExecution(startRequest({ workflowId, taskQueue: { name: taskQueue } }));
-    const before = await conns.client.workflow.getHandle(workflowId).fetchHistory();
+    const { runId } = await suite.conns.connection.workflowService.startWorkflowExecution(startRequest({ workflowId, taskQueue: { name: taskQueue } }));
+    const before = await suite.conns.client.workflow.getHandle(workflowId).fetchHistory();
 
     const forged = await grpcError(() =>
-      conns.connection.workflowService.respondWorkflowTaskCompleted({ namespace: 'default', taskToken: Buffer.from('not a token'), commands: [] }),
+      suite.conns.connection.workflowService.respondWorkflowTaskCompleted({ namespace: 'default', taskToken: Buffer.from('not a token'), commands: [] }),
     );
     expect(forged.code).toBe(grpcStatus.INVALID_ARGUMENT);
 
     // A well-formed token (the server's own encoding) for a task attempt that does not exist.
-    const ns = await conns.connection.workflowService.describeNamespace({ namespace: 'default' });
+    const ns = await suite.conns.connection.workflowService.describeNamespace({ namespace: 'default' });
     const stale = Buffer.from(JSON.stringify({ k: 'wft', ns: ns.namespaceInfo?.id, wid: workflowId, rid: runId, sid: 2, att: 7, st: 3 }));
-    const staleErr = await grpcError(() => conns.connection.workflowService.respondWorkflowTaskCompleted({ namespace: 'default', taskToken: stale, commands: [] }));
+    const staleErr = await grpcError(() => suite.conns.connection.workflowService.respondWorkflowTaskCompleted({ namespace: 'default', taskToken: stale, commands: [] }));
     expect(staleErr.code).toBe(grpcStatus.NOT_FOUND);
     expect(staleErr.details).toBe('Workflow task not found.');
 
     const staleActivity = await grpcError(() =>
-      conns.connection.workflowService.respondActivityTaskCompletedById({ namespace: 'default', workflowId, runId, activityId: 'nope', result: { payloads: [json(1)] } }),
+      suite.conns.connection.workflowService.respondActivityTaskCompletedById({ namespace: 'default', workflowId, runId, activityId: 'nope', result: { payloads: [json(1)] } }),
     );
     expect(staleActivity.code).toBe(grpcStatus.NOT_FOUND);
 
-    const after = await conns.client.workflow.getHandle(workflowId).fetchHistory();
+    const after = await suite.conns.client.workflow.getHandle(workflowId).fetchHistory();
     expect(after.events?.length).toBe(before.events?.length);
-    await conns.client.workflow.getHandle(workflowId).terminate('test over');
+    await suite.conns.client.workflow.getHandle(workflowId).terminate('test over');
   });
 });
 
 describe('other requests', () => {
   it('signalling a workflow that does not exist is NOT_FOUND', async () => {
-    await expect(conns.client.workflow.getHandle(uniqueWorkflowId('missing')).signal('anything')).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    await expect(suite.conns.client.workflow.getHandle(uniqueWorkflowId('missing')).signal('anything')).rejects.toBeInstanceOf(WorkflowNotFoundError);
   });
 
   it('a signal without a name is INVALID_ARGUMENT', async () => {
     const err = await grpcError(() =>
-      conns.connection.workflowService.signalWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: 'w' }, signalName: '' }),
+      suite.conns.connection.workflowService.signalWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: 'w' }, signalName: '' }),
     );
     expect(err.code).toBe(grpcStatus.INVALID_ARGUMENT);
     expect(err.details).toBe('SignalName is not set on request.');
@@ -130,17 +119,17 @@ describe('other requests', () => {
 
   it('a garbage history page token is INVALID_ARGUMENT', async () => {
     const workflowId = uniqueWorkflowId('page-token');
-    await conns.connection.workflowService.startWorkflowExecution(startRequest({ workflowId }));
+    await suite.conns.connection.workflowService.startWorkflowExecution(startRequest({ workflowId }));
     const err = await grpcError(() =>
-      conns.connection.workflowService.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId }, nextPageToken: Buffer.from('garbage') }),
+      suite.conns.connection.workflowService.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId }, nextPageToken: Buffer.from('garbage') }),
     );
     expect(err.code).toBe(grpcStatus.INVALID_ARGUMENT);
-    await conns.client.workflow.getHandle(workflowId).terminate('test over');
+    await suite.conns.client.workflow.getHandle(workflowId).terminate('test over');
   });
 
   it('registering an existing namespace is ALREADY_EXISTS', async () => {
     const err = await grpcError(() =>
-      conns.connection.workflowService.registerNamespace({ namespace: 'default', workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } }),
+      suite.conns.connection.workflowService.registerNamespace({ namespace: 'default', workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } }),
     );
     expect(err.code).toBe(grpcStatus.ALREADY_EXISTS);
   });

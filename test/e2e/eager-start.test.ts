@@ -6,25 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import Long from 'long';
 import type { temporal } from '@temporalio/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKairos, type KairosServer } from './helpers/server.js';
-import { connect, enums, uniqueTaskQueue, uniqueWorkflowId, type Connections } from './helpers/sdk.js';
+import { describe, expect, it } from 'vitest';
+import { protocolSuite } from './helpers/environment.js';
+import { enums, uniqueTaskQueue, uniqueWorkflowId } from './helpers/sdk.js';
 
-let server: KairosServer;
-let conns: Connections;
-
-beforeAll(async () => {
-  server = await startKairos();
-  conns = await connect(server.address);
-});
-
-afterAll(async () => {
-  await conns?.close();
-  await server?.stop();
-});
+const suite = protocolSuite();
 
 type StartRequest = temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest;
-const service = () => conns.client.workflowService;
+const service = () => suite.conns.client.workflowService;
 
 function eagerStart(overrides: Partial<StartRequest> = {}): StartRequest {
   return {

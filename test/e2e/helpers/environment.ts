@@ -3,6 +3,7 @@
  * a client and a worker connection, one workflow bundle, and a recorder of the workflows it started.
  */
 import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll } from 'vitest';
 import type { WorkflowBundle } from '@temporalio/worker';
 import * as activities from '../activities.js';
 import { startKairos, type KairosServer, type StartKairosOptions } from './server.js';
@@ -67,4 +68,22 @@ export async function startEnvironment(options: StartKairosOptions = {}): Promis
       await server.stop();
     },
   };
+}
+
+/**
+ * For suites that speak the protocol themselves (no worker, no workflow bundle): a server and its
+ * connections, started before the file's tests and stopped after them. Tests read `suite.conns`.
+ */
+export function protocolSuite(options: StartKairosOptions = {}): { readonly conns: Connections } {
+  const suite: { conns: Connections } = { conns: undefined as unknown as Connections };
+  let server: KairosServer | undefined;
+  beforeAll(async () => {
+    server = await startKairos(options);
+    suite.conns = await connect(server.address);
+  });
+  afterAll(async () => {
+    await suite.conns?.close();
+    await server?.stop();
+  });
+  return suite;
 }
