@@ -5,6 +5,7 @@
  *
  *   npm run bench -- timers [--workflows 100000] [--burst 10000] [--min 1] [--max 60] [--window S]
  *                           [--burst-window B/200] [--concurrency 100] [--sample 2000] [--seed 1]
+ *                           [--address host:port]   measure a running server (no RSS reading then)
  *
  * Every workflow sleeps *until an absolute time* (epoch + its random 1–60 s), the epoch being `--window`
  * seconds after the first start (default: N/200 s, at least 5): starting 100,000 workflows takes a
@@ -64,6 +65,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
       concurrency: { type: 'string' },
       sample: { type: 'string' },
       seed: { type: 'string' },
+      address: { type: 'string' },
     },
     strict: true,
   });
@@ -94,7 +96,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   const phases: Record<string, Phase> = {};
   let baselineRssMB = Number.NaN;
   let peakRssMB = Number.NaN;
-  const server = await startBenchServer();
+  const server = await startBenchServer(values.address);
   try {
     const bench = await connectBench(server.address, `bench-${SCENARIO}-${randomUUID().slice(0, 8)}`, handlers);
     try {
@@ -153,7 +155,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   return finish(
     SCENARIO,
     args,
-    { workflows, burst, minSeconds, maxSeconds, windowSeconds, burstWindowSeconds, startConcurrency: concurrency, historySample: sample, server: 'kairos start-dev (SQLite file in a temp directory, own process)', worker: 'official @temporalio/worker 1.24.0, default options' },
+    { workflows, burst, minSeconds, maxSeconds, windowSeconds, burstWindowSeconds, startConcurrency: concurrency, historySample: sample, server: values.address ?? 'kairos start-dev (SQLite file in a temp directory, own process)', worker: 'official @temporalio/worker 1.24.0, default options' },
     { baselineRssMB, peakRssMB, phases },
     [
       { label: 'timer fired p99 lateness ms (spread)', value: spread?.firedLatenessMs.p99 ?? Number.NaN, unit: 'ms' },

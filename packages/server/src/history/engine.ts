@@ -38,7 +38,7 @@ export interface TimerSink {
 interface CachedExecution {
   readonly bytes: Uint8Array;
   readonly version: number;
-  /** The summary written with this version, when this node wrote it (not when read from the store). */
+  /** The summary stored with this version: written by this node, or read with the state (SQLite). */
   readonly summary?: ExecutionSummary;
 }
 
@@ -138,7 +138,7 @@ export class ExecutionEngine {
     }
     const row = await this.store.getExecution(key);
     if (!row) return null;
-    this.remember(k, { bytes: row.state, version: row.version });
+    this.remember(k, { bytes: row.state, version: row.version, ...(row.summary ? { summary: row.summary } : {}) });
     return { state: decodeMutableState(row.state, key), version: row.version };
   }
 

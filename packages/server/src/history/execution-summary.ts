@@ -1,8 +1,9 @@
 // The visibility summary of a run as a transition writes it, and whether it changed since the last one.
 //
 // Most transitions (a task scheduled, started, completed; a timer set or fired) move only the three
-// counters. When the engine still holds the summary it wrote at the version a transition starts from, it
-// compares, and marks the write `listingUnchanged` so the store rewrites only the state and the counters.
+// counters. When the engine knows the summary stored with the version a transition starts from (it wrote
+// it, or read it with the state), it compares, and marks the write `listingUnchanged` so the store
+// rewrites only the state and the counters.
 import type { ExecutionSummary } from '../persistence/store.js';
 import { indexSearchAttributes } from '../visibility/search-attribute-values.js';
 import type { MutableState } from './mutable-state.js';

@@ -47,6 +47,11 @@ export interface ExecutionRow {
   /** Serialized mutable state (owned by history/mutable-state-codec.ts). */
   readonly state: Uint8Array;
   readonly version: number;
+  /**
+   * The listing columns stored with this version, when the store reads them with the state (SQLite,
+   * whose update of an unchanged listing then leaves the listing indexes alone).
+   */
+  readonly summary?: ExecutionSummary;
 }
 
 /** The columns that visibility (list/count and their filters) reads without decoding state. */

@@ -12,7 +12,7 @@ import type { NamespaceRow, ShardFence, Store, TimerTaskKey, TimerTaskRow, Trans
 import type { ExecutionCount, ExecutionCountQuery, ExecutionListQuery, SearchAttributeRow } from '../visibility.js';
 import { isWriteLocalError, openConnection } from './connection.js';
 import { schemaVersion } from './migrations.js';
-import { SqliteVisibility, summaryParams } from './visibility-store.js';
+import { SqliteVisibility, SUMMARY_COLUMNS, summaryFromRow, summaryParams, type SummaryRow } from './visibility-store.js';
 
 export { assertDurablePragmas } from './connection.js';
 
@@ -71,8 +71,9 @@ export function prepareStatements(db: Database.Database) {
         state_transition_count = ?
       WHERE namespace_id = ? AND workflow_id = ? AND run_id = ? AND version = ? RETURNING run_key`).pluck(),
     executionVersion: db.prepare<KeyParams, number>(`SELECT version FROM executions WHERE ${KEY}`).pluck(),
-    getExecution: db.prepare<KeyParams, { state: Bytes; version: number }>(
-      `SELECT state, version FROM executions WHERE ${KEY}`,
+    // With the listing columns: the engine compares the next transition's listing against them.
+    getExecution: db.prepare<KeyParams, SummaryRow & { state: Bytes; version: number }>(
+      `SELECT state, version, ${SUMMARY_COLUMNS} FROM executions WHERE ${KEY}`,
     ),
     insertEvent: db.prepare<[runKey: number, eventId: number, data: Bytes]>(`INSERT INTO history_events
       (run_key, event_id, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
@@ -191,7 +192,9 @@ export class SqliteStore implements Store {
   getExecution(key: ExecutionKey): Promise<ExecutionRow | null> {
     return settle(() => {
       const row = this.statements.getExecution.get(...keyParams(key));
-      return row ? { key, state: row.state, version: row.version } : null;
+      if (!row) return null;
+      const { state, version, ...summary } = row;
+      return { key, state, version, summary: summaryFromRow(summary) };
     });
   }
 

@@ -18,7 +18,7 @@ export const SUMMARY_COLUMNS = `workflow_type AS workflowType, task_queue AS tas
   root_run_id AS rootRunId, memo, search_attributes AS searchAttributes,
   search_attribute_values AS searchAttributeValues`;
 
-type SummaryRow = Omit<ExecutionSummary, 'searchAttributeValues'> & { searchAttributeValues: string | null };
+export type SummaryRow = Omit<ExecutionSummary, 'searchAttributeValues'> & { searchAttributeValues: string | null };
 type ListingRow = SummaryRow & { namespaceId: string; workflowId: string; runId: string };
 
 /** Dynamic statements are kept by their SQL text; a query shape is prepared once. */

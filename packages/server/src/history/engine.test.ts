@@ -1,0 +1,66 @@
+// The engine over a real (in-memory SQLite) store: what it writes for a run it no longer caches.
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../clock.js';
+import { createLogger } from '../logger.js';
+import type { ExecutionKey, ExecutionWrite } from '../persistence/store.js';
+import { SqliteStore } from '../persistence/sqlite/sqlite-store.js';
+import { EventType, WorkflowExecutionStatus as Status } from '../proto-types.js';
+import { ExecutionEngine } from './engine.js';
+import { newRunState } from './mutable-state.js';
+import { runFields } from './test-support/builders.js';
+import { Transition } from './transition.js';
+
+const stores: SqliteStore[] = [];
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close();
+});
+
+/** An engine caching one run, and every execution write it hands the store. */
+function engineOverSqlite(): { engine: ExecutionEngine; writes: ExecutionWrite[]; store: SqliteStore } {
+  const store = SqliteStore.open({ filename: ':memory:' });
+  stores.push(store);
+  const writes: ExecutionWrite[] = [];
+  const commitBatch = store.commitBatch.bind(store);
+  store.commitBatch = (batch) => {
+    for (const write of batch) writes.push(...write.executions);
+    return commitBatch(batch);
+  };
+  const engine = new ExecutionEngine(store, systemClock, createLogger({ level: 'never', format: 'json' }), 1);
+  return { engine, writes, store };
+}
+
+async function startRun(engine: ExecutionEngine, workflowId: string): Promise<ExecutionKey> {
+  const state = newRunState(runFields({ workflowId, runId: `run-${workflowId}` }));
+  const t = new Transition(state, 1_000);
+  t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, 'workflowExecutionStartedEventAttributes', { workflowType: { name: 'Greet' } });
+  await engine.commitTransitions([{ t, expectedVersion: 0, setCurrent: { expectedCurrentRunId: null } }]);
+  return { namespaceId: state.namespaceId, workflowId, runId: state.runId };
+}
+
+describe('ExecutionEngine over SQLite', () => {
+  it('a run read back from the store (not cached) is compared with its stored listing: unchanged, only state and counters are written', async () => {
+    const { engine, writes, store } = engineOverSqlite();
+    const a = await startRun(engine, 'a');
+    await startRun(engine, 'b'); // the cache holds one run: 'a' is evicted
+    await engine.update(a, (state, nowMs) => {
+      const t = new Transition(state!, nowMs);
+      t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', { signalName: 's' });
+      return { transition: t, value: null };
+    });
+    expect(writes.at(-1)).toMatchObject({ key: a, listingUnchanged: true, summary: { historyLength: 2, status: Status.WORKFLOW_EXECUTION_STATUS_RUNNING } });
+
+    await startRun(engine, 'c'); // evicts 'a' again
+    await engine.update(a, (state, nowMs) => {
+      const t = new Transition(state!, nowMs);
+      t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, 'workflowExecutionCompletedEventAttributes', {});
+      t.state.status = Status.WORKFLOW_EXECUTION_STATUS_COMPLETED;
+      t.state.closeTimeMs = nowMs;
+      return { transition: t, value: null };
+    });
+    expect(writes.at(-1)!.listingUnchanged).toBeUndefined();
+    const page = await store.listExecutions({ namespaceId: a.namespaceId, filter: null, pageSize: 10, after: null });
+    const listed = page.executions.find((e) => e.key.workflowId === 'a');
+    expect(listed?.summary).toMatchObject({ status: Status.WORKFLOW_EXECUTION_STATUS_COMPLETED, historyLength: 3 });
+    expect((await store.getCurrentRun(a.namespaceId, 'a'))?.status).toBe(Status.WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  });
+});
