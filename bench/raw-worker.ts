@@ -19,10 +19,10 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Metadata, type Client } from '@grpc/grpc-js';
 import proto from '@temporalio/proto';
 import Long from 'long';
 import { rawClient } from './grpc-raw.js';
+import { call, CALL_DEADLINE_MS, COMPLETE_ACTIVITY_TASK, COMPLETE_WORKFLOW_TASK, fullHistory, HISTORY, LONG_POLL_DEADLINE_MS, NAMESPACE, POLL_ACTIVITY, POLL_WORKFLOW, START } from './raw-calls.js';
 
 export type RawRoundSpec =
   | { readonly mode: 'closed'; readonly workflows: number; readonly concurrency: number }
@@ -53,67 +53,13 @@ export interface RawRoundOutput {
 /** One message per round, in order, then 'done'. */
 export type RawWorkerMessage = RawRoundOutput | { readonly kind: 'done' };
 
-const ws = proto.temporal.api.workflowservice.v1;
 const { CommandType, EventType, HistoryEventFilterType, TaskQueueKind } = proto.temporal.api.enums.v1;
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 type ActivityTask = proto.temporal.api.workflowservice.v1.IPollActivityTaskQueueResponse;
 
-const NAMESPACE = 'default';
 const WORKFLOW_TYPE = 'rawSingleActivity';
 const WORKER_IDENTITY = 'raw-bench-worker';
 const CLIENT_IDENTITY = 'raw-bench-client';
-/** Above the server's 60 s long-poll budget, which it ends 1 s before the deadline with an empty answer. */
-const LONG_POLL_DEADLINE_MS = 70_000;
-const CALL_DEADLINE_MS = 10_000;
-
-// ---- typed unary calls ---------------------------------------------------------------------------
-
-interface Rpc<Req, Res> {
-  readonly name: string;
-  readonly path: string;
-  readonly encode: (request: Req) => Uint8Array;
-  readonly decode: (bytes: Uint8Array) => Res;
-}
-
-function rpc<Req, Res>(name: string, request: { encode(message: Req): { finish(): Uint8Array } }, response: { decode(bytes: Uint8Array): Res }): Rpc<Req, Res> {
-  return {
-    name,
-    path: `/temporal.api.workflowservice.v1.WorkflowService/${name}`,
-    encode: (message) => request.encode(message).finish(),
-    decode: (bytes) => response.decode(bytes),
-  };
-}
-
-const START = rpc('StartWorkflowExecution', ws.StartWorkflowExecutionRequest, ws.StartWorkflowExecutionResponse);
-const HISTORY = rpc('GetWorkflowExecutionHistory', ws.GetWorkflowExecutionHistoryRequest, ws.GetWorkflowExecutionHistoryResponse);
-const POLL_WORKFLOW = rpc('PollWorkflowTaskQueue', ws.PollWorkflowTaskQueueRequest, ws.PollWorkflowTaskQueueResponse);
-const POLL_ACTIVITY = rpc('PollActivityTaskQueue', ws.PollActivityTaskQueueRequest, ws.PollActivityTaskQueueResponse);
-const COMPLETE_WORKFLOW_TASK = rpc('RespondWorkflowTaskCompleted', ws.RespondWorkflowTaskCompletedRequest, ws.RespondWorkflowTaskCompletedResponse);
-const COMPLETE_ACTIVITY_TASK = rpc('RespondActivityTaskCompleted', ws.RespondActivityTaskCompletedRequest, ws.RespondActivityTaskCompletedResponse);
-
-const identity = (bytes: Buffer): Buffer => bytes;
-
-/** One call of `method`; aborting `signal` cancels it (the promise then rejects with CANCELLED). */
-function call<Req, Res>(channel: Client, method: Rpc<Req, Res>, request: Req, deadlineMs: number, signal?: AbortSignal): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => pending.cancel();
-    const bytes = method.encode(request);
-    const pending = channel.makeUnaryRequest(
-      method.path,
-      identity,
-      identity,
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      new Metadata(),
-      { deadline: Date.now() + deadlineMs },
-      (error, response) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (error !== null || response === undefined) reject(error ?? new Error(`${method.name}: empty response`));
-        else resolve(method.decode(response));
-      },
-    );
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 // ---- worker --------------------------------------------------------------------------------------
 
@@ -128,18 +74,6 @@ let workerErrors = 0;
 
 function workerError(what: string, error: unknown): void {
   if (++workerErrors <= 3) process.stderr.write(`raw worker: ${what} failed: ${String(error)}\n`);
-}
-
-/** The run's whole history: the poll's events, then the further pages if the server paged it. */
-async function fullHistory(task: proto.temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse): Promise<HistoryEvent[]> {
-  const events = [...(task.history?.events ?? [])];
-  let token = task.nextPageToken;
-  while (token && token.length > 0) {
-    const page = await call(workerChannel, HISTORY, { namespace: NAMESPACE, execution: task.workflowExecution, nextPageToken: token }, CALL_DEADLINE_MS);
-    events.push(...(page.history?.events ?? []));
-    token = page.nextPageToken;
-  }
-  return events;
 }
 
 /** The commands that move the single-activity workflow on from what its history holds. */
@@ -201,7 +135,7 @@ async function pollWorkflowTasks(): Promise<void> {
 /** Answers a workflow task (polled, or eager from a start's response) with the workflow's next commands. */
 async function handleWorkflowTask(task: proto.temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse): Promise<void> {
   try {
-    const commands = nextCommands(await fullHistory(task));
+    const commands = nextCommands(await fullHistory(workerChannel, task));
     const completed = await call(
       workerChannel,
       COMPLETE_WORKFLOW_TASK,

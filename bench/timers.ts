@@ -5,7 +5,12 @@
  *
  *   npm run bench -- timers [--workflows 100000] [--burst 10000] [--min 1] [--max 60] [--window S]
  *                           [--burst-window B/200] [--concurrency 100] [--sample 2000] [--seed 1]
- *                           [--address host:port]   measure a running server (no RSS reading then)
+ *                           [--worker official|raw] [--address host:port]
+ *
+ * --worker raw: a protocol-level worker (bench/raw-timers-worker.ts, its own thread) starts the workflows
+ * eagerly, answers each first workflow task with StartTimer and the one after TimerFired with
+ * CompleteWorkflowExecution, so the figures are the server's rather than those of a worker replaying
+ * 100,000 workflows on the same cores. --address measures a running server (no RSS reading then).
  *
  * Every workflow sleeps *until an absolute time* (epoch + its random 1–60 s), the epoch being `--window`
  * seconds after the first start (default: N/200 s, at least 5): starting 100,000 workflows takes a
@@ -19,12 +24,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { connectBench, forEachConcurrently, MB, positiveInteger, processMemory, startBenchServer, waitFor, type BenchClient, type BenchServer } from './harness.js';
+import { Worker } from 'node:worker_threads';
+import { Client, Connection } from '@temporalio/client';
+import { connectBench, forEachConcurrently, MB, onInterrupt, positiveInteger, processMemory, startBenchServer, waitFor, type BenchServer } from './harness.js';
 import { readHistories, spreadSample, timerTimes } from './history.js';
 import { distribution, finish, printGrid, printTable, type Distribution, type ScenarioResult } from './report.js';
+import type { RawTimersInput, RawTimersMessage, RawTimersRequest } from './raw-timers-worker.js';
 import { sleepUntilWorkflow } from './workflows.js';
 
 const SCENARIO = 'timers';
+const WORKERS = {
+  official: 'official @temporalio/worker 1.24.0, default options',
+  raw: 'protocol-level worker thread (bench/raw-timers-worker.ts), eager starts, 16 workflow task pollers',
+} as const;
+const RAW_POLLERS = 16;
 
 interface Phase {
   readonly workflows: number;
@@ -66,6 +79,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
       sample: { type: 'string' },
       seed: { type: 'string' },
       address: { type: 'string' },
+      worker: { type: 'string' },
     },
     strict: true,
   });
@@ -78,6 +92,8 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   const concurrency = positiveInteger(values.concurrency, 'concurrency', 100);
   const sample = positiveInteger(values.sample, 'sample', 2_000);
   const next = random(positiveInteger(values.seed, 'seed', 1));
+  const worker = values.worker ?? 'official';
+  if (worker !== 'official' && worker !== 'raw') throw new Error(`--worker must be official or raw, got ${worker}`);
 
   const dueAt = new Map<string, number>();
   const workerViewMs: number[] = [];
@@ -86,10 +102,10 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   let lastResumedAt = 0;
   const handlers = {
     parked: () => void parked++,
-    resumed: (workflowId: string) => {
+    resumed: (workflowId: string, atMs = Date.now()) => {
       resumed++;
-      lastResumedAt = Date.now();
-      workerViewMs.push(lastResumedAt - (dueAt.get(workflowId) ?? Number.NaN));
+      lastResumedAt = Math.max(lastResumedAt, atMs);
+      workerViewMs.push(atMs - (dueAt.get(workflowId) ?? Number.NaN));
     },
   };
 
@@ -98,7 +114,8 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   let peakRssMB = Number.NaN;
   const server = await startBenchServer(values.address);
   try {
-    const bench = await connectBench(server.address, `bench-${SCENARIO}-${randomUUID().slice(0, 8)}`, handlers);
+    const taskQueue = `bench-${SCENARIO}-${randomUUID().slice(0, 8)}`;
+    const load = worker === 'raw' ? await rawLoad(server.address, taskQueue, handlers) : await officialLoad(server.address, taskQueue, handlers);
     try {
       baselineRssMB = processMemory(server.kairos?.pid).rssBytes / MB;
       const runPhase = async (name: string, count: number, window: number, pick: () => number): Promise<void> => {
@@ -106,9 +123,9 @@ export async function run(args: string[]): Promise<ScenarioResult> {
         resumed = 0;
         workerViewMs.length = 0;
         const epoch = Date.now() + window * 1000;
-        const ids = Array.from({ length: count }, (_, i) => `${bench.taskQueue}-${name}-${i}`);
+        const ids = Array.from({ length: count }, (_, i) => `${taskQueue}-${name}-${i}`);
         for (const id of ids) dueAt.set(id, epoch + pick());
-        const phase = await timerPhase(bench, server, ids, dueAt, concurrency, sample, {
+        const phase = await timerPhase(load, server, ids, dueAt, concurrency, sample, {
           parked: () => parked,
           resumed: () => resumed,
           lastResumedAt: () => lastResumedAt,
@@ -116,13 +133,13 @@ export async function run(args: string[]): Promise<ScenarioResult> {
         });
         phases[name] = phase;
       };
-      await bench.worker.runUntil(async () => {
+      await load.run(async () => {
         await runPhase('spread', workflows, windowSeconds, () => (minSeconds + next() * (maxSeconds - minSeconds)) * 1000);
         if (burst > 0) await runPhase('burst', burst, burstWindowSeconds, () => 0);
       });
       peakRssMB = processMemory(server.kairos?.pid).peakRssBytes / MB;
     } finally {
-      await bench.close();
+      await load.close();
     }
   } finally {
     await server.stop();
@@ -134,6 +151,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
     ['scenario', SCENARIO],
     ['timers (spread over)', `${workflows} (${minSeconds}–${maxSeconds} s after a ${windowSeconds} s start window)`],
     ['burst', burst],
+    ['worker', WORKERS[worker]],
     ['server RSS at start MB', baselineRssMB],
     ['server peak RSS MB', peakRssMB],
   ]);
@@ -155,7 +173,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   return finish(
     SCENARIO,
     args,
-    { workflows, burst, minSeconds, maxSeconds, windowSeconds, burstWindowSeconds, startConcurrency: concurrency, historySample: sample, server: values.address ?? 'kairos start-dev (SQLite file in a temp directory, own process)', worker: 'official @temporalio/worker 1.24.0, default options' },
+    { workflows, burst, minSeconds, maxSeconds, windowSeconds, burstWindowSeconds, startConcurrency: concurrency, historySample: sample, server: values.address ?? 'kairos start-dev (SQLite file in a temp directory, own process)', worker: WORKERS[worker] },
     { baselineRssMB, peakRssMB, phases },
     [
       { label: 'timer fired p99 lateness ms (spread)', value: spread?.firedLatenessMs.p99 ?? Number.NaN, unit: 'ms' },
@@ -172,9 +190,77 @@ interface Progress {
   workerViewMs(): number[];
 }
 
+interface Handlers {
+  /** A workflow set its timer. */
+  parked(): void;
+  /** A workflow ran on after its timer fired, seen by the worker at `atMs` (now when not given). */
+  resumed(workflowId: string, atMs?: number): void;
+}
+
+/** What drives a phase: a worker on `taskQueue`, the starts, and a client to read histories with. */
+interface TimerLoad {
+  readonly client: Client;
+  /** Starts the workflows (each sleeping until its due time); resolves to how many failed to start. */
+  startAll(ids: readonly string[], dues: readonly number[], concurrency: number): Promise<number>;
+  /** Runs `fn` with the worker running. */
+  run(fn: () => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function officialLoad(address: string, taskQueue: string, handlers: Handlers): Promise<TimerLoad> {
+  const bench = await connectBench(address, taskQueue, { parked: () => handlers.parked(), resumed: (workflowId) => handlers.resumed(workflowId) });
+  return {
+    client: bench.client,
+    startAll: (ids, dues, concurrency) =>
+      forEachConcurrently(ids.length, concurrency, async (index) => {
+        await bench.client.workflow.start(sleepUntilWorkflow, { taskQueue, workflowId: ids[index]!, args: [dues[index]!] });
+      }),
+    run: (fn) => bench.worker.runUntil(fn),
+    close: () => bench.close(),
+  };
+}
+
+async function rawLoad(address: string, taskQueue: string, handlers: Handlers): Promise<TimerLoad> {
+  const connection = await Connection.connect({ address });
+  const thread = new Worker(new URL('./raw-timers-worker-thread.mjs', import.meta.url), { workerData: { address, taskQueue, pollers: RAW_POLLERS } satisfies RawTimersInput });
+  const unregister = onInterrupt(async () => void (await thread.terminate()));
+  let parkedSoFar = 0;
+  let onStarted: ((failed: number) => void) | undefined;
+  let onStopped: (() => void) | undefined;
+  thread.on('message', (message: RawTimersMessage) => {
+    if (message.kind === 'progress') {
+      for (; parkedSoFar < message.parked; parkedSoFar++) handlers.parked();
+      for (const [workflowId, atMs] of message.resumed) handlers.resumed(workflowId, atMs);
+    } else if (message.kind === 'started') onStarted?.(message.failed);
+    else {
+      if (message.workerErrors > 0) process.stderr.write(`raw timers worker: ${message.workerErrors} failed calls\n`);
+      onStopped?.();
+    }
+  });
+  const send = (request: RawTimersRequest): void => thread.postMessage(request);
+  return {
+    client: new Client({ connection }),
+    startAll: (ids, dues, concurrency) =>
+      new Promise((resolve) => {
+        onStarted = resolve;
+        send({ kind: 'start', ids, dueAtMs: dues, concurrency });
+      }),
+    run: (fn) => fn(),
+    async close() {
+      await new Promise<void>((resolve) => {
+        onStopped = resolve;
+        send({ kind: 'stop' });
+      });
+      unregister();
+      await thread.terminate();
+      await connection.close();
+    },
+  };
+}
+
 /** Starts the workflows, reads RSS once all are parked, waits for all to resume, reads histories. */
 async function timerPhase(
-  bench: BenchClient,
+  load: TimerLoad,
   server: BenchServer,
   ids: readonly string[],
   dueAt: ReadonlyMap<string, number>,
@@ -187,9 +273,7 @@ async function timerPhase(
   const firstDue = dues.reduce((a, b) => Math.min(a, b), Infinity);
   const lastDue = dues.reduce((a, b) => Math.max(a, b), -Infinity);
   const startedAt = performance.now();
-  const failed = await forEachConcurrently(ids.length, concurrency, async (index) => {
-    await bench.client.workflow.start(sleepUntilWorkflow, { taskQueue: bench.taskQueue, workflowId: ids[index]!, args: [dues[index]!] });
-  });
+  const failed = await load.startAll(ids, dues, concurrency);
   const startSeconds = (performance.now() - startedAt) / 1000;
   if (failed > 0) throw new Error(`${failed} workflows failed to start`);
   // All timers set (or the first one due, if starting was too slow): the moment to read RSS.
@@ -203,7 +287,7 @@ async function timerPhase(
 
   const fired: number[] = [];
   const resumed: number[] = [];
-  await readHistories(bench.client, spreadSample(ids, sample), (events) => {
+  await readHistories(load.client, spreadSample(ids, sample), (events) => {
     const times = timerTimes(events);
     if (times === undefined) return;
     fired.push(times.firedMs - times.dueMs);
