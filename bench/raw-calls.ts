@@ -71,3 +71,30 @@ export async function fullHistory(channel: Client, task: proto.temporal.api.work
   }
   return events;
 }
+
+/**
+ * One poller: long poll with `method`, hand a task (one with a task token) to `handle`, poll again.
+ * A failed poll is reported to `onError` and waits a moment, so that a server which refuses every
+ * call is not spun on. Aborting `signal` cancels the outstanding poll and ends the loop.
+ */
+export async function pollLoop<Req, Res extends { taskToken?: Uint8Array | null }>(
+  channel: Client,
+  method: Rpc<Req, Res>,
+  request: Req,
+  signal: AbortSignal,
+  onError: (what: string, error: unknown) => void,
+  handle: (task: Res) => Promise<void>,
+): Promise<void> {
+  while (!signal.aborted) {
+    let task: Res;
+    try {
+      task = await call(channel, method, request, LONG_POLL_DEADLINE_MS, signal);
+    } catch (error) {
+      if (signal.aborted) return;
+      onError(method.name, error);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
+    if (task.taskToken && task.taskToken.length > 0) await handle(task);
+  }
+}

@@ -19,7 +19,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import proto from '@temporalio/proto';
 import Long from 'long';
 import { rawClient } from './grpc-raw.js';
-import { call, CALL_DEADLINE_MS, COMPLETE_WORKFLOW_TASK, fullHistory, LONG_POLL_DEADLINE_MS, NAMESPACE, POLL_WORKFLOW, START } from './raw-calls.js';
+import { call, CALL_DEADLINE_MS, COMPLETE_WORKFLOW_TASK, fullHistory, NAMESPACE, POLL_WORKFLOW, pollLoop, START } from './raw-calls.js';
 
 export interface RawTimersInput {
   readonly address: string;
@@ -91,21 +91,6 @@ async function handleWorkflowTask(task: WorkflowTask): Promise<void> {
   }
 }
 
-async function pollWorkflowTasks(): Promise<void> {
-  while (!stopWorker.signal.aborted) {
-    let task: WorkflowTask;
-    try {
-      task = await call(channel, POLL_WORKFLOW, { namespace: NAMESPACE, taskQueue, identity: IDENTITY }, LONG_POLL_DEADLINE_MS, stopWorker.signal);
-    } catch (error) {
-      if (stopWorker.signal.aborted) return;
-      workerError('PollWorkflowTaskQueue', error);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      continue;
-    }
-    if (task.taskToken && task.taskToken.length > 0) await handleWorkflowTask(task);
-  }
-}
-
 async function startWorkflow(workflowId: string): Promise<void> {
   const started = await call(
     channel,
@@ -143,7 +128,9 @@ function reportProgress(): void {
 }
 
 const progressTimer = setInterval(reportProgress, 100);
-const pollers = Array.from({ length: input.pollers }, () => pollWorkflowTasks());
+const pollers = Array.from({ length: input.pollers }, () =>
+  pollLoop(channel, POLL_WORKFLOW, { namespace: NAMESPACE, taskQueue, identity: IDENTITY }, stopWorker.signal, workerError, handleWorkflowTask),
+);
 parentPort?.on('message', (request: RawTimersRequest) => {
   if (request.kind === 'start') {
     void startAll(request.ids, request.dueAtMs, request.concurrency).then((failed) => {

@@ -22,7 +22,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import proto from '@temporalio/proto';
 import Long from 'long';
 import { rawClient } from './grpc-raw.js';
-import { call, CALL_DEADLINE_MS, COMPLETE_ACTIVITY_TASK, COMPLETE_WORKFLOW_TASK, fullHistory, HISTORY, LONG_POLL_DEADLINE_MS, NAMESPACE, POLL_ACTIVITY, POLL_WORKFLOW, START } from './raw-calls.js';
+import { call, CALL_DEADLINE_MS, COMPLETE_ACTIVITY_TASK, COMPLETE_WORKFLOW_TASK, fullHistory, HISTORY, LONG_POLL_DEADLINE_MS, NAMESPACE, POLL_ACTIVITY, POLL_WORKFLOW, pollLoop, START } from './raw-calls.js';
 
 export type RawRoundSpec =
   | { readonly mode: 'closed'; readonly workflows: number; readonly concurrency: number }
@@ -111,27 +111,6 @@ async function completeActivityTask(task: ActivityTask): Promise<void> {
   }
 }
 
-/**
- * Each poller loops: long poll, handle the task (if the poll did not just time out empty), poll again.
- * A failed poll waits a moment so that a server which refuses every call is not spun on. Aborting
- * `stopWorker` cancels the outstanding polls and ends the loops.
- */
-async function pollWorkflowTasks(): Promise<void> {
-  while (!stopWorker.signal.aborted) {
-    let task: proto.temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse;
-    try {
-      task = await call(workerChannel, POLL_WORKFLOW, { namespace: NAMESPACE, taskQueue, identity: WORKER_IDENTITY }, LONG_POLL_DEADLINE_MS, stopWorker.signal);
-    } catch (error) {
-      if (stopWorker.signal.aborted) return;
-      workerError('PollWorkflowTaskQueue', error);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      continue;
-    }
-    if (task.taskToken.length === 0) continue;
-    await handleWorkflowTask(task);
-  }
-}
-
 /** Answers a workflow task (polled, or eager from a start's response) with the workflow's next commands. */
 async function handleWorkflowTask(task: proto.temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse): Promise<void> {
   try {
@@ -146,21 +125,6 @@ async function handleWorkflowTask(task: proto.temporal.api.workflowservice.v1.IP
     for (const activity of completed.activityTasks) void completeActivityTask(activity);
   } catch (error) {
     workerError('RespondWorkflowTaskCompleted', error);
-  }
-}
-
-async function pollActivityTasks(): Promise<void> {
-  while (!stopWorker.signal.aborted) {
-    let task: ActivityTask;
-    try {
-      task = await call(workerChannel, POLL_ACTIVITY, { namespace: NAMESPACE, taskQueue, identity: WORKER_IDENTITY }, LONG_POLL_DEADLINE_MS, stopWorker.signal);
-    } catch (error) {
-      if (stopWorker.signal.aborted) return;
-      workerError('PollActivityTaskQueue', error);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      continue;
-    }
-    if (task.taskToken && task.taskToken.length > 0) await completeActivityTask(task);
   }
 }
 
@@ -241,7 +205,11 @@ async function openRound(index: number, rate: number, durationSeconds: number, l
 
 // ---- the run -------------------------------------------------------------------------------------
 
-const pollers = Array.from({ length: input.pollers }, () => [pollWorkflowTasks(), pollActivityTasks()]).flat();
+const poll = { namespace: NAMESPACE, taskQueue, identity: WORKER_IDENTITY };
+const pollers = Array.from({ length: input.pollers }, () => [
+  pollLoop(workerChannel, POLL_WORKFLOW, poll, stopWorker.signal, workerError, handleWorkflowTask),
+  pollLoop(workerChannel, POLL_ACTIVITY, poll, stopWorker.signal, workerError, completeActivityTask),
+]).flat();
 // One unmeasured workflow first, as the official worker's run does: connections up, queue created.
 await runWorkflow(`${input.taskQueue}-warmup`);
 for (const [index, spec] of input.rounds.entries()) {
