@@ -230,6 +230,15 @@ async function rawLoad(address: string, taskQueue: string, handlers: Handlers): 
   let parkedSoFar = 0;
   let onStarted: ((failed: number) => void) | undefined;
   let onStopped: (() => void) | undefined;
+  // A thread that dies (an error, or exiting before it was told to stop) fails what waits on it.
+  let died: Error | undefined;
+  let onDied: ((error: Error) => void) | undefined;
+  const die = (error: Error): void => {
+    died ??= error;
+    onDied?.(died);
+  };
+  thread.once('error', die);
+  thread.once('exit', (code) => die(new Error(`the raw timers worker exited (code ${code})`)));
   thread.on('message', (message: RawTimersMessage) => {
     if (message.kind === 'progress') {
       for (; parkedSoFar < message.parked; parkedSoFar++) handlers.parked();
@@ -244,16 +253,22 @@ async function rawLoad(address: string, taskQueue: string, handlers: Handlers): 
   return {
     client: new Client({ connection }),
     startAll: (ids, dues, concurrency) =>
-      new Promise((resolve) => {
+      new Promise((resolve, reject) => {
+        if (died) return reject(died);
         onStarted = resolve;
+        onDied = reject;
         send({ kind: 'start', ids, dueAtMs: dues, concurrency });
       }),
     run: (fn) => fn(),
     async close() {
-      await new Promise<void>((resolve) => {
-        onStopped = resolve;
-        send({ kind: 'stop' });
-      });
+      // Stopping a thread that already died has nothing to wait for.
+      if (!died) {
+        await new Promise<void>((resolve) => {
+          onStopped = resolve;
+          onDied = () => resolve();
+          send({ kind: 'stop' });
+        });
+      }
       unregister();
       await thread.terminate();
       await connection.close();
