@@ -63,4 +63,40 @@ describe('ExecutionEngine over SQLite', () => {
     expect(listed?.summary).toMatchObject({ status: Status.WORKFLOW_EXECUTION_STATUS_COMPLETED, historyLength: 3 });
     expect((await store.getCurrentRun(a.namespaceId, 'a'))?.status).toBe(Status.WORKFLOW_EXECUTION_STATUS_COMPLETED);
   });
+
+  it('keeps a memory-only timer out of the store: the timer queue holds it, and deleting it writes nothing', async () => {
+    const { engine, store } = engineOverSqlite();
+    const held: string[] = [];
+    const removed: string[] = [];
+    engine.timerSink = { add: () => undefined, hold: (rows) => held.push(...rows.map((r) => r.taskId)), remove: (ids) => removed.push(...ids) };
+    const a = await startRun(engine, 'a');
+    let memoryId = '';
+    let storedId = '';
+    await engine.update(a, (state, nowMs) => {
+      const t = new Transition(state!, nowMs);
+      t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', { signalName: 's' });
+      memoryId = t.addTimer(nowMs + 10_000, { kind: 'stickyScheduleToStartTimeout', scheduledEventId: 2, attempt: 1 }, true);
+      storedId = t.addTimer(nowMs + 10_000, { kind: 'workflowTaskTimeout', scheduledEventId: 2, attempt: 1 });
+      return { transition: t, value: null };
+    });
+    expect(held).toEqual([memoryId]);
+    expect((await store.listTimerTasks(Number.MAX_SAFE_INTEGER, 10)).map((r) => r.taskId)).toEqual([storedId]);
+
+    const commit = store.commit.bind(store);
+    const direct: string[][] = [];
+    store.commit = (write) => {
+      direct.push([...write.timerIdsToDelete]);
+      return commit(write);
+    };
+    await engine.deleteTimerRows(a, [memoryId]);
+    expect(direct).toEqual([]);
+    await engine.update(a, (state, nowMs) => {
+      const t = new Transition(state!, nowMs);
+      t.deleteTimer(memoryId);
+      t.deleteTimer(storedId);
+      return { transition: t, value: null };
+    });
+    expect(removed).toEqual([memoryId, storedId]);
+    expect(await store.listTimerTasks(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+  });
 });

@@ -11,7 +11,7 @@ import { ConditionFailedError, ShardOwnershipLostError } from '../persistence/er
 import type { MutableState } from './mutable-state.js';
 import { decodeMutableState, encodeMutableState } from './state-codec.js';
 import type { Transition, Dispatch } from './transition.js';
-import { encodeTimerTask } from '../timers/timer-task.js';
+import { encodeTimerTask, isMemoryOnlyTimerId } from '../timers/timer-task.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -26,7 +26,10 @@ export interface DispatchSink {
 }
 
 export interface TimerSink {
+  /** Rows just stored. */
   add(rows: readonly TimerTaskRow[]): void;
+  /** Memory-only rows (never stored): kept until they fire or are removed. */
+  hold(rows: readonly TimerTaskRow[]): void;
   remove(taskIds: readonly string[]): void;
 }
 
@@ -274,6 +277,7 @@ export class ExecutionEngine {
   ): Promise<void> {
     const executions: ExecutionWrite[] = [];
     const timersToAdd: TimerTaskRow[] = [];
+    const memoryOnlyTimers: TimerTaskRow[] = [];
     const timerIdsToDelete: string[] = [];
     for (const { t, expectedVersion, setCurrent } of items) {
       const state = t.state;
@@ -302,11 +306,15 @@ export class ExecutionEngine {
         // Deleting the run after the namespace retention is part of closing it, in the same commit.
         t.addTimer(t.nowMs + this.retentionMsFor(state.namespaceId), { kind: 'deleteExecution' });
       }
-      for (const timer of t.timersToAdd) timersToAdd.push({ taskId: timer.taskId, fireAtMs: timer.fireAtMs, key, data: encodeTimerTask(timer.task) });
+      for (const timer of t.timersToAdd) {
+        const row = { taskId: timer.taskId, fireAtMs: timer.fireAtMs, key, data: encodeTimerTask(timer.task) };
+        (timer.memoryOnly ? memoryOnlyTimers : timersToAdd).push(row);
+      }
       timerIdsToDelete.push(...t.timerIdsToDelete);
     }
     const fence = this.fenceOf(executions[0]?.key);
-    const write: TransitionWrite = { executions, timersToAdd, timerIdsToDelete, ...(fence ? { fence } : {}) };
+    const storedIdsToDelete = timerIdsToDelete.filter((id) => !isMemoryOnlyTimerId(id));
+    const write: TransitionWrite = { executions, timersToAdd, timerIdsToDelete: storedIdsToDelete, ...(fence ? { fence } : {}) };
     await this.fenced(fence, () => this.batcher.commit(write));
     for (const [i, { t, expectedVersion }] of items.entries()) {
       const exec = executions[i]!;
@@ -322,6 +330,7 @@ export class ExecutionEngine {
     }
     if (timerIdsToDelete.length > 0) this.timerSink?.remove(timerIdsToDelete);
     if (timersToAdd.length > 0) this.timerSink?.add(timersToAdd);
+    if (memoryOnlyTimers.length > 0) this.timerSink?.hold(memoryOnlyTimers);
   }
 
   /** Waits until the execution changes (new events) or `signal` aborts / `timeoutMs` passes. */
@@ -373,8 +382,10 @@ export class ExecutionEngine {
 
   /** Deletes timer rows of `key`'s run that were handled without a transition of it (fenced in a cluster). */
   async deleteTimerRows(key: ExecutionKey, taskIds: readonly string[]): Promise<void> {
+    const stored = taskIds.filter((id) => !isMemoryOnlyTimerId(id));
+    if (stored.length === 0) return;
     const fence = this.fenceOf(key);
-    await this.fenced(fence, () => this.store.commit({ executions: [], timersToAdd: [], timerIdsToDelete: taskIds, ...(fence ? { fence } : {}) }));
+    await this.fenced(fence, () => this.store.commit({ executions: [], timersToAdd: [], timerIdsToDelete: stored, ...(fence ? { fence } : {}) }));
   }
 
   /** Deletes a run and all it owns (fenced in a cluster). */

@@ -10,6 +10,8 @@ export interface TimerToAdd {
   readonly taskId: string;
   readonly fireAtMs: number;
   readonly task: TimerTask;
+  /** Kept by the timer queue only, never stored (timers/timer-task.ts `isMemoryOnlyTimerId`). */
+  readonly memoryOnly?: boolean;
 }
 
 /** `priorityKey`: 1 (first) .. 5 (last), 0 = the default (3). */
@@ -65,9 +67,10 @@ export class Transition {
     return numbered;
   }
 
-  addTimer(fireAtMs: number, task: TimerTask): string {
-    const taskId = newTimerTaskId(this.nowMs);
-    this.timersToAdd.push({ taskId, fireAtMs, task });
+  /** `memoryOnly`: a timer whose loss on restart changes nothing, never written to the store. */
+  addTimer(fireAtMs: number, task: TimerTask, memoryOnly = false): string {
+    const taskId = newTimerTaskId(this.nowMs, memoryOnly);
+    this.timersToAdd.push(memoryOnly ? { taskId, fireAtMs, task, memoryOnly } : { taskId, fireAtMs, task });
     return taskId;
   }
 

@@ -222,6 +222,87 @@ describe('TimerQueue firing', () => {
   });
 });
 
+describe('TimerQueue firing: bound and priorities', () => {
+  /** A row whose encoded task has `kind`, as the engine stores it. */
+  function kindRow(id: string, fireAtMs: number, kind: string): TimerTaskRow {
+    return { ...row(id, fireAtMs), data: new TextEncoder().encode(JSON.stringify({ kind, scheduledEventId: 5, attempt: 1 })) };
+  }
+
+  /** A queue whose handler waits until released, to see what is handled at once and in what order. */
+  function gated(options: TimerQueueOptions) {
+    const clock = new ManualClock(0, false);
+    const store = new MemoryTimerStore();
+    const started: string[] = [];
+    const waiting: Array<() => void> = [];
+    let running = 0;
+    let peak = 0;
+    const queue = new TimerQueue(
+      store.asStore(),
+      clock,
+      logger,
+      async (r) => {
+        started.push(r.taskId.split('@')[0]!);
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        running--;
+        store.delete(r.taskId);
+      },
+      options,
+    );
+    queues.push(queue);
+    /** Lets every handler running now finish, and waits for the ones that start after them. */
+    const releaseAll = async (): Promise<void> => {
+      for (const release of waiting.splice(0)) release();
+      await drain();
+    };
+    return { clock, store, queue, started, releaseAll, peak: () => peak, running: () => running };
+  }
+
+  it('handles at most maxInFlight due rows at once, and all of them in the end', async () => {
+    const g = gated({ maxInFlight: 3 });
+    for (let i = 0; i < 10; i++) g.store.insert(kindRow(`u${i}`, 5 * S, 'userTimer'));
+    await g.queue.start();
+    await g.clock.advanceTo(5 * S);
+    expect(g.running()).toBe(3);
+    while (g.started.length < 10 || g.running() > 0) await g.releaseAll();
+    expect(g.peak()).toBe(3);
+    expect(g.started).toEqual(Array.from({ length: 10 }, (_, i) => `u${i}`));
+    expect(g.store.rows.size).toBe(0);
+  });
+
+  it('takes due rows by weighted round robin: user timers 10, timeouts 9, retention deletes 1', async () => {
+    const g = gated({ maxInFlight: 1 });
+    for (let i = 0; i < 20; i++) g.store.insert(kindRow(`d${String(i).padStart(2, '0')}`, 5 * S, 'deleteExecution'));
+    for (let i = 0; i < 20; i++) g.store.insert(kindRow(`l${String(i).padStart(2, '0')}`, 5 * S, 'stickyScheduleToStartTimeout'));
+    for (let i = 0; i < 20; i++) g.store.insert(kindRow(`h${String(i).padStart(2, '0')}`, 5 * S, 'userTimer'));
+    await g.queue.start();
+    await g.clock.advanceTo(5 * S);
+    while (g.started.length < 60 || g.running() > 0) await g.releaseAll();
+    const firstRound = g.started.slice(0, 20).map((id) => id[0]).join('');
+    expect(firstRound.split('').sort().join('')).toBe('d' + 'h'.repeat(10) + 'l'.repeat(9));
+    // Within a class, due order.
+    expect(g.started.filter((id) => id.startsWith('l'))).toEqual(Array.from({ length: 20 }, (_, i) => `l${String(i).padStart(2, '0')}`));
+    // Rows of one class alone are not held back by the weights of the others.
+    expect(g.started.slice(-10).every((id) => id.startsWith('d'))).toBe(true);
+  });
+
+  it('keeps memory-only rows out of the store, beyond the window and through a shrink, and drops them when removed', async () => {
+    const t = setup({ windowMs: 10 * S, maxRows: 4 });
+    await t.queue.start();
+    const far = row('m~far', 100 * S);
+    const gone = row('m~gone', 5 * S);
+    t.queue.hold([far, gone]);
+    // More stored rows inside the window than maxRows: the window shrinks, memory-only rows stay.
+    t.commit(...Array.from({ length: 6 }, (_, i) => row(`s${i}`, (2 + i) * S)));
+    t.queue.remove(['m~gone@5000']);
+    expect(t.store.rows.size).toBe(6);
+    await t.clock.advanceTo(200 * S);
+    expect(t.fired.map((f) => f.taskId)).toEqual(['s0@2000', 's1@3000', 's2@4000', 's3@5000', 's4@6000', 's5@7000', 'm~far@100000']);
+    expect(t.late()).toEqual([0, 0, 0, 0, 0, 0, 0]);
+  });
+});
+
 describe('TimerQueue shards (cluster mode)', () => {
   it('loads shards taken over later within the current window, and refills only the shards held', async () => {
     const t = setup();

@@ -27,7 +27,17 @@
 // Reads run one at a time. While one runs, rows added after `covered` wait in `pendingAdds` until
 // `covered` has moved (the read's snapshot may or may not include them), and ids removed meanwhile are
 // kept out of what it returns. A retried row is kept whatever its new time (its stored fire time is
-// inside the window, so no load would read it again).
+// inside the window, so no load would read it again). So is a memory-only row (`hold`: a timer whose
+// loss on restart costs nothing, see timer-task.ts `isMemoryOnlyTimerId`): no load would ever read it.
+//
+// Firing. Due rows leave the heap into three ready queues by priority, and at most `maxInFlight` are
+// handled at once, taken from the queues by weighted round robin: high (user timers, retries, backoffs,
+// transfer tasks) 10, low (timeouts) 9, preemptable (retention deletes) 1. These are Temporal's task
+// priorities and default weights (service/history/queues/priority_assigner.go,
+// service/history/configs/task.go); its timer processor likewise handles tasks with a bounded pool
+// (history.timerProcessorSchedulerWorkerCount, 512). The bound keeps the engine's commit queue short
+// when more timers are due than the server can handle at once: a worker's poll or completion then waits
+// behind at most that many fires, not behind every row that fell due.
 import type { Store, TimerTaskKey, TimerTaskRow } from '../persistence/store.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
@@ -43,10 +53,48 @@ export interface TimerQueueOptions {
   readonly maxRows?: number;
   /** Backoff before a row whose handling failed, or a load that failed, is tried again. */
   readonly retryDelayMs?: number;
+  /** At most this many due rows are handled at once. */
+  readonly maxInFlight?: number;
 }
 
 export const DEFAULT_TIMER_WINDOW_MS = 60_000;
 export const DEFAULT_TIMER_MAX_ROWS = 10_000;
+export const DEFAULT_TIMER_MAX_IN_FLIGHT = 512;
+
+/** Priority classes of due rows, in the order of `PRIORITY_WEIGHTS`. */
+const enum Priority {
+  High = 0,
+  Low = 1,
+  Preemptable = 2,
+}
+
+/** One round of the weighted round robin (10 high, 9 low, 1 preemptable), interleaved. */
+const ROUND: readonly Priority[] = (() => {
+  const weights = [10, 9, 1];
+  const round: Priority[] = [];
+  for (let i = 0; i < Math.max(...weights); i++) {
+    for (const [p, w] of weights.entries()) if (i < w) round.push(p as Priority);
+  }
+  return round;
+})();
+
+const LOW_PRIORITY_KINDS = new Set(['workflowTaskTimeout', 'stickyScheduleToStartTimeout', 'activityTimeout', 'workflowRunTimeout', 'workflowExecutionTimeout']);
+const KIND_PATTERN = /"kind":"(\w+)"/;
+
+/** The priority of a row, from the kind at the start of its encoded task (timer-task.ts). */
+function priorityOf(row: TimerTaskRow): Priority {
+  const head = Buffer.from(row.data.buffer, row.data.byteOffset, Math.min(row.data.length, 48)).toString('latin1');
+  const kind = KIND_PATTERN.exec(head)?.[1] ?? '';
+  if (kind === 'deleteExecution') return Priority.Preemptable;
+  return LOW_PRIORITY_KINDS.has(kind) ? Priority.Low : Priority.High;
+}
+
+interface ReadyRow {
+  readonly row: TimerTaskRow;
+  readonly memoryOnly: boolean;
+  /** Resolves the fireDue call that made the row ready. */
+  readonly done: () => void;
+}
 
 export class TimerQueue implements TimerSink {
   private readonly options: Readonly<Required<TimerQueueOptions>>;
@@ -57,6 +105,14 @@ export class TimerQueue implements TimerSink {
   private readonly removed = new Set<string>();
   /** Ids in the heap that are retries (their time in memory is not their stored one). */
   private readonly retries = new Set<string>();
+  /** Ids in the heap of memory-only rows (`hold`): never in the store, so never dropped for a reload. */
+  private readonly memoryOnly = new Set<string>();
+  /** Due rows waiting for a handler slot, by priority. */
+  private readonly ready: Array<Array<ReadyRow>> = [[], [], []];
+  private readyHeads = [0, 0, 0];
+  private roundAt = 0;
+  /** Rows being handled (at most maxInFlight). */
+  private handling = 0;
   /** Cluster mode: only rows of shards this node holds are kept (checked on every add and retry). */
   accepts: ((row: TimerTaskRow) => boolean) | null = null;
   /** Cluster mode: the shards loaded; null on a single node (all rows). */
@@ -78,6 +134,7 @@ export class TimerQueue implements TimerSink {
   private cancelArm: (() => void) | null = null;
   private armedAt = Infinity;
   private stopped = false;
+  /** Rows taken from the heap and not yet handled (ready or being handled): they count against maxRows. */
   private inFlight = 0;
 
   constructor(
@@ -88,7 +145,12 @@ export class TimerQueue implements TimerSink {
     options: TimerQueueOptions = {},
   ) {
     const maxRows = Math.max(1, Math.floor(options.maxRows ?? DEFAULT_TIMER_MAX_ROWS));
-    this.options = { windowMs: Math.max(1, options.windowMs ?? DEFAULT_TIMER_WINDOW_MS), maxRows, retryDelayMs: options.retryDelayMs ?? 1000 };
+    this.options = {
+      windowMs: Math.max(1, options.windowMs ?? DEFAULT_TIMER_WINDOW_MS),
+      maxRows,
+      retryDelayMs: options.retryDelayMs ?? 1000,
+      maxInFlight: Math.max(1, Math.floor(options.maxInFlight ?? DEFAULT_TIMER_MAX_IN_FLIGHT)),
+    };
   }
 
   /**
@@ -120,6 +182,15 @@ export class TimerQueue implements TimerSink {
     for (const id of shardIds) this.shards?.delete(id);
     this.pendingAdds = this.pendingAdds.filter((r) => !belongs(r));
     for (const row of this.heap.retain((r) => !belongs(r))) this.forget(row.taskId);
+    for (const [p, queue] of this.ready.entries()) {
+      const kept = queue.slice(this.readyHeads[p]).filter((r) => {
+        if (!belongs(r.row)) return true;
+        this.finish(r);
+        return false;
+      });
+      this.ready[p] = kept;
+      this.readyHeads[p] = 0;
+    }
   }
 
   stop(): void {
@@ -142,6 +213,16 @@ export class TimerQueue implements TimerSink {
 
   add(rows: readonly TimerTaskRow[]): void {
     for (const row of rows) this.offer(row);
+    this.afterChange();
+  }
+
+  /** Keeps rows that are not in the store (memory-only timers) until they fire or are removed. */
+  hold(rows: readonly TimerTaskRow[]): void {
+    for (const row of rows) {
+      if (this.queued.has(row.taskId) || (this.accepts && !this.accepts(row))) continue;
+      this.memoryOnly.add(row.taskId);
+      this.push(row);
+    }
     this.afterChange();
   }
 
@@ -174,6 +255,12 @@ export class TimerQueue implements TimerSink {
     this.queued.delete(taskId);
     this.removed.delete(taskId);
     this.retries.delete(taskId);
+    this.memoryOnly.delete(taskId);
+  }
+
+  /** Kept in memory whatever the window: a retry (its stored time is already covered) or memory-only. */
+  private pinned(taskId: string): boolean {
+    return this.retries.has(taskId) || this.memoryOnly.has(taskId);
   }
 
   // ---- loading ------------------------------------------------------------------------------------
@@ -268,7 +355,7 @@ export class TimerQueue implements TimerSink {
     this.cut = true;
     this.loadedAtMs = this.clock.now();
     this.nextBeyondMs = Math.min(this.nextBeyondMs, covered.fireAtMs);
-    const beyond = (r: TimerTaskRow): boolean => !this.retries.has(r.taskId) && compareTimerKeys(r, covered) > 0;
+    const beyond = (r: TimerTaskRow): boolean => !this.pinned(r.taskId) && compareTimerKeys(r, covered) > 0;
     for (const row of this.heap.retain((r) => !beyond(r))) this.forget(row.taskId);
   }
 
@@ -276,7 +363,7 @@ export class TimerQueue implements TimerSink {
   private enforceLimit(): void {
     const { maxRows } = this.options;
     if (this.reading || this.heap.size <= maxRows + (maxRows >> 2)) return;
-    const live = this.heap.values().filter((r) => !this.retries.has(r.taskId) && !this.removed.has(r.taskId));
+    const live = this.heap.values().filter((r) => !this.pinned(r.taskId) && !this.removed.has(r.taskId));
     if (live.length <= maxRows) return;
     live.sort(compareTimerKeys);
     this.shrinkTo(live[maxRows - 1]!);
@@ -347,38 +434,84 @@ export class TimerQueue implements TimerSink {
   private async fireDue(): Promise<void> {
     if (this.stopped) return;
     const now = this.clock.now();
-    const due: TimerTaskRow[] = [];
+    const handled: Array<Promise<void>> = [];
     while (this.heap.size > 0 && this.heap.peek()!.fireAtMs <= now) {
       const row = this.heap.pop()!;
       const deleted = this.removed.has(row.taskId);
+      const memoryOnly = this.memoryOnly.has(row.taskId);
       this.forget(row.taskId);
-      if (!deleted) due.push(row);
+      if (deleted) continue;
+      this.inFlight++;
+      handled.push(new Promise<void>((done) => this.ready[priorityOf(row)]!.push({ row, memoryOnly, done })));
     }
-    this.inFlight += due.length;
+    this.pump();
     // The rows due next fire on time while these are handled: under load a handler's commit can wait
     // behind much other work, and waiting for it would make every later row as late.
     this.arm();
     try {
-      await Promise.all(
-        due.map(async (row) => {
-          try {
-            await this.handler(row);
-          } catch (err) {
-            this.logger.warn('timer task failed; retrying', { taskId: row.taskId, error: String(err) });
-            if (!this.stopped) {
-              this.push({ ...row, fireAtMs: this.clock.now() + this.options.retryDelayMs });
-              if (this.queued.has(row.taskId)) this.retries.add(row.taskId);
-            }
-          } finally {
-            this.inFlight--;
-          }
-        }),
-      );
+      await Promise.all(handled);
     } finally {
       // Rows were handled: a refill that found no room may run now.
       this.waitingForRoom = false;
       this.arm();
       this.scheduleRefill();
+    }
+  }
+
+  /** Starts handlers for ready rows while fewer than maxInFlight run, by weighted round robin. */
+  private pump(): void {
+    while (this.handling < this.options.maxInFlight) {
+      const next = this.takeReady();
+      if (!next) return;
+      this.handling++;
+      void this.handle(next).finally(() => {
+        this.handling--;
+        this.finish(next);
+        this.pump();
+      });
+    }
+  }
+
+  private takeReady(): ReadyRow | undefined {
+    for (let i = 0; i < ROUND.length; i++) {
+      const p = ROUND[this.roundAt]!;
+      this.roundAt = (this.roundAt + 1) % ROUND.length;
+      const queue = this.ready[p]!;
+      const head = this.readyHeads[p]!;
+      if (head >= queue.length) continue;
+      const taken = queue[head]!;
+      if (head + 1 === queue.length) {
+        queue.length = 0;
+        this.readyHeads[p] = 0;
+      } else {
+        this.readyHeads[p] = head + 1;
+        if (head > 1024 && head * 2 > queue.length) {
+          this.ready[p] = queue.slice(head + 1);
+          this.readyHeads[p] = 0;
+        }
+      }
+      return taken;
+    }
+    return undefined;
+  }
+
+  /** A ready row left the queue (handled, or dropped with its shard). */
+  private finish(r: ReadyRow): void {
+    this.inFlight--;
+    r.done();
+  }
+
+  /** Never throws: a failed row is pushed back for a retry after retryDelayMs. */
+  private async handle({ row, memoryOnly }: ReadyRow): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.handler(row);
+    } catch (err) {
+      this.logger.warn('timer task failed; retrying', { taskId: row.taskId, error: String(err) });
+      if (!this.stopped) {
+        this.push({ ...row, fireAtMs: this.clock.now() + this.options.retryDelayMs });
+        if (this.queued.has(row.taskId)) (memoryOnly ? this.memoryOnly : this.retries).add(row.taskId);
+      }
     }
   }
 }

@@ -46,14 +46,27 @@ export function decodeTimerTask(data: Uint8Array): TimerTask {
   return JSON.parse(Buffer.from(data).toString('utf8')) as TimerTask;
 }
 
+/**
+ * Memory-only timers are never written to the store: only the timer queue holds them. That suits a
+ * timer whose loss on restart changes nothing. The one kind so far is the sticky schedule-to-start
+ * timeout: after a restart no sticky queue is known, and the dispatch recovery sends every waiting task
+ * to its normal queue anyway (history/recover-dispatches.ts). Their ids start with this prefix, so that
+ * deleting one never touches the store.
+ */
+const MEMORY_ONLY_PREFIX = 'm~';
+
+export function isMemoryOnlyTimerId(taskId: string): boolean {
+  return taskId.startsWith(MEMORY_ONLY_PREFIX);
+}
+
 let lastMs = 0;
 let seq = 0;
-/** Unique, roughly time-ordered ids for timer tasks ("<ms base36>-<seq>-<random>"). */
-export function newTimerTaskId(nowMs: number): string {
+/** Unique, roughly time-ordered ids for timer tasks ("<ms base36>-<seq>-<random>", prefixed when memory-only). */
+export function newTimerTaskId(nowMs: number, memoryOnly = false): string {
   if (nowMs === lastMs) seq++;
   else {
     lastMs = nowMs;
     seq = 0;
   }
-  return `${nowMs.toString(36)}-${seq.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  return `${memoryOnly ? MEMORY_ONLY_PREFIX : ''}${nowMs.toString(36)}-${seq.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }

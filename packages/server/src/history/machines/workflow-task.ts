@@ -93,11 +93,12 @@ function newScheduledTask(t: Transition, attempt: number, speculative: boolean):
   }
   state.workflowTask = info;
   if (info.sticky && state.stickyScheduleToStartMs > 0) {
-    info.scheduleToStartTaskId = t.addTimer(t.nowMs + state.stickyScheduleToStartMs, {
-      kind: 'stickyScheduleToStartTimeout',
-      scheduledEventId: info.scheduledEventId,
-      attempt,
-    });
+    // Memory-only: after a restart the task goes to the normal queue anyway (recover-dispatches.ts).
+    info.scheduleToStartTaskId = t.addTimer(
+      t.nowMs + state.stickyScheduleToStartMs,
+      { kind: 'stickyScheduleToStartTimeout', scheduledEventId: info.scheduledEventId, attempt },
+      true,
+    );
   }
   return info;
 }
