@@ -301,6 +301,17 @@ describe('TimerQueue firing: bound and priorities', () => {
     expect(t.fired.map((f) => f.taskId)).toEqual(['s0@2000', 's1@3000', 's2@4000', 's3@5000', 's4@6000', 's5@7000', 'm~far@100000']);
     expect(t.late()).toEqual([0, 0, 0, 0, 0, 0, 0]);
   });
+
+  it('does not count memory-only rows against the window: stored rows due meanwhile are still loaded and fire on time', async () => {
+    const t = setup({ windowMs: 10 * S, maxRows: 4 });
+    for (let i = 0; i < 4; i++) t.store.insert(row(`s${i}`, (100 + i) * S));
+    await t.queue.start();
+    t.queue.hold(Array.from({ length: 10 }, (_, i) => row(`m~${i}`, 150 * S)));
+    await t.clock.advanceTo(200 * S);
+    expect(t.fired.slice(0, 4).map((f) => f.taskId)).toEqual(['s0@100000', 's1@101000', 's2@102000', 's3@103000']);
+    expect(t.fired).toHaveLength(14);
+    expect(t.late()).toEqual(Array(14).fill(0));
+  });
 });
 
 describe('TimerQueue shards (cluster mode)', () => {

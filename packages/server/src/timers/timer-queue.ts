@@ -27,8 +27,11 @@
 // Reads run one at a time. While one runs, rows added after `covered` wait in `pendingAdds` until
 // `covered` has moved (the read's snapshot may or may not include them), and ids removed meanwhile are
 // kept out of what it returns. A retried row is kept whatever its new time (its stored fire time is
-// inside the window, so no load would read it again). So is a memory-only row (`hold`: a timer whose
-// loss on restart costs nothing, see timer-task.ts `isMemoryOnlyTimerId`): no load would ever read it.
+// inside the window, so no load would read it again).
+//
+// Memory-only rows (`hold`: timers whose loss on restart costs nothing, timer-task.ts
+// `isMemoryOnlyTimerId`) are not in the store, so they wait in a heap of their own, outside the window:
+// they neither take its room nor leave memory when it shrinks.
 //
 // Firing. Due rows leave the heap into three ready queues by priority, and at most `maxInFlight` are
 // handled at once, taken from the queues by weighted round robin: high (user timers, retries, backoffs,
@@ -105,8 +108,14 @@ export class TimerQueue implements TimerSink {
   private readonly removed = new Set<string>();
   /** Ids in the heap that are retries (their time in memory is not their stored one). */
   private readonly retries = new Set<string>();
-  /** Ids in the heap of memory-only rows (`hold`): never in the store, so never dropped for a reload. */
-  private readonly memoryOnly = new Set<string>();
+  /**
+   * Memory-only rows (`hold`), in a heap of their own: they are not in the store, so the window (its
+   * room, its shrinking) is not about them, and they stay until they fire or are removed.
+   */
+  private readonly held = new TimerHeap();
+  private readonly heldIds = new Set<string>();
+  /** Ids in `held` whose timers were deleted (lazy deletion, as `removed`). */
+  private readonly removedHeld = new Set<string>();
   /** Due rows waiting for a handler slot, by priority. */
   private readonly ready: Array<Array<ReadyRow>> = [[], [], []];
   private readyHeads = [0, 0, 0];
@@ -134,7 +143,7 @@ export class TimerQueue implements TimerSink {
   private cancelArm: (() => void) | null = null;
   private armedAt = Infinity;
   private stopped = false;
-  /** Rows taken from the heap and not yet handled (ready or being handled): they count against maxRows. */
+  /** Stored rows taken from the heap and not yet handled (ready or being handled): they count against maxRows. */
   private inFlight = 0;
 
   constructor(
@@ -182,6 +191,7 @@ export class TimerQueue implements TimerSink {
     for (const id of shardIds) this.shards?.delete(id);
     this.pendingAdds = this.pendingAdds.filter((r) => !belongs(r));
     for (const row of this.heap.retain((r) => !belongs(r))) this.forget(row.taskId);
+    for (const row of this.held.retain((r) => !belongs(r))) this.forget(row.taskId);
     for (const [p, queue] of this.ready.entries()) {
       const kept = queue.slice(this.readyHeads[p]).filter((r) => {
         if (!belongs(r.row)) return true;
@@ -203,7 +213,7 @@ export class TimerQueue implements TimerSink {
 
   /** Rows in memory (including deleted ones not yet dropped). */
   get size(): number {
-    return this.heap.size;
+    return this.heap.size + this.held.size;
   }
 
   /** The window: every stored row at or before this key is in memory (null before `start`). */
@@ -218,22 +228,22 @@ export class TimerQueue implements TimerSink {
 
   /** Keeps rows that are not in the store (memory-only timers) until they fire or are removed. */
   hold(rows: readonly TimerTaskRow[]): void {
-    for (const row of rows) {
-      if (this.queued.has(row.taskId) || (this.accepts && !this.accepts(row))) continue;
-      this.memoryOnly.add(row.taskId);
-      this.push(row);
-    }
-    this.afterChange();
+    for (const row of rows) this.pushHeld(row);
+    this.arm();
   }
 
   remove(taskIds: readonly string[]): void {
     for (const id of taskIds) {
-      if (this.queued.has(id)) this.removed.add(id);
+      if (this.heldIds.has(id)) this.removedHeld.add(id);
+      else if (this.queued.has(id)) this.removed.add(id);
       if (this.reading) this.removedWhileReading.add(id);
     }
     // Compact when tombstones dominate.
     if (this.removed.size > 1024 && this.removed.size * 2 > this.heap.size) {
       for (const row of this.heap.retain((r) => !this.removed.has(r.taskId))) this.forget(row.taskId);
+    }
+    if (this.removedHeld.size > 1024 && this.removedHeld.size * 2 > this.held.size) {
+      for (const row of this.held.retain((r) => !this.removedHeld.has(r.taskId))) this.forget(row.taskId);
     }
   }
 
@@ -251,16 +261,19 @@ export class TimerQueue implements TimerSink {
     this.heap.push(row);
   }
 
+  private pushHeld(row: TimerTaskRow): void {
+    if (this.queued.has(row.taskId) || (this.accepts && !this.accepts(row))) return;
+    this.queued.add(row.taskId);
+    this.heldIds.add(row.taskId);
+    this.held.push(row);
+  }
+
   private forget(taskId: string): void {
     this.queued.delete(taskId);
     this.removed.delete(taskId);
     this.retries.delete(taskId);
-    this.memoryOnly.delete(taskId);
-  }
-
-  /** Kept in memory whatever the window: a retry (its stored time is already covered) or memory-only. */
-  private pinned(taskId: string): boolean {
-    return this.retries.has(taskId) || this.memoryOnly.has(taskId);
+    this.heldIds.delete(taskId);
+    this.removedHeld.delete(taskId);
   }
 
   // ---- loading ------------------------------------------------------------------------------------
@@ -355,7 +368,7 @@ export class TimerQueue implements TimerSink {
     this.cut = true;
     this.loadedAtMs = this.clock.now();
     this.nextBeyondMs = Math.min(this.nextBeyondMs, covered.fireAtMs);
-    const beyond = (r: TimerTaskRow): boolean => !this.pinned(r.taskId) && compareTimerKeys(r, covered) > 0;
+    const beyond = (r: TimerTaskRow): boolean => !this.retries.has(r.taskId) && compareTimerKeys(r, covered) > 0;
     for (const row of this.heap.retain((r) => !beyond(r))) this.forget(row.taskId);
   }
 
@@ -363,7 +376,7 @@ export class TimerQueue implements TimerSink {
   private enforceLimit(): void {
     const { maxRows } = this.options;
     if (this.reading || this.heap.size <= maxRows + (maxRows >> 2)) return;
-    const live = this.heap.values().filter((r) => !this.pinned(r.taskId) && !this.removed.has(r.taskId));
+    const live = this.heap.values().filter((r) => !this.retries.has(r.taskId) && !this.removed.has(r.taskId));
     if (live.length <= maxRows) return;
     live.sort(compareTimerKeys);
     this.shrinkTo(live[maxRows - 1]!);
@@ -414,7 +427,10 @@ export class TimerQueue implements TimerSink {
   private arm(): void {
     if (this.stopped) return;
     while (this.heap.size > 0 && this.removed.has(this.heap.peek()!.taskId)) this.forget(this.heap.pop()!.taskId);
-    const next = this.heap.peek();
+    while (this.held.size > 0 && this.removedHeld.has(this.held.peek()!.taskId)) this.forget(this.held.pop()!.taskId);
+    const stored = this.heap.peek();
+    const held = this.held.peek();
+    const next = stored && held ? (held.fireAtMs < stored.fireAtMs ? held : stored) : (stored ?? held);
     if (!next) return;
     if (next.fireAtMs >= this.armedAt && this.cancelArm) return;
     this.cancelArm?.();
@@ -435,14 +451,15 @@ export class TimerQueue implements TimerSink {
     if (this.stopped) return;
     const now = this.clock.now();
     const handled: Array<Promise<void>> = [];
-    while (this.heap.size > 0 && this.heap.peek()!.fireAtMs <= now) {
-      const row = this.heap.pop()!;
-      const deleted = this.removed.has(row.taskId);
-      const memoryOnly = this.memoryOnly.has(row.taskId);
-      this.forget(row.taskId);
-      if (deleted) continue;
-      this.inFlight++;
-      handled.push(new Promise<void>((done) => this.ready[priorityOf(row)]!.push({ row, memoryOnly, done })));
+    for (const [heap, removed, memoryOnly] of [[this.heap, this.removed, false], [this.held, this.removedHeld, true]] as const) {
+      while (heap.size > 0 && heap.peek()!.fireAtMs <= now) {
+        const row = heap.pop()!;
+        const deleted = removed.has(row.taskId);
+        this.forget(row.taskId);
+        if (deleted) continue;
+        if (!memoryOnly) this.inFlight++;
+        handled.push(new Promise<void>((done) => this.ready[priorityOf(row)]!.push({ row, memoryOnly, done })));
+      }
     }
     this.pump();
     // The rows due next fire on time while these are handled: under load a handler's commit can wait
@@ -497,7 +514,7 @@ export class TimerQueue implements TimerSink {
 
   /** A ready row left the queue (handled, or dropped with its shard). */
   private finish(r: ReadyRow): void {
-    this.inFlight--;
+    if (!r.memoryOnly) this.inFlight--;
     r.done();
   }
 
@@ -508,9 +525,13 @@ export class TimerQueue implements TimerSink {
       await this.handler(row);
     } catch (err) {
       this.logger.warn('timer task failed; retrying', { taskId: row.taskId, error: String(err) });
-      if (!this.stopped) {
-        this.push({ ...row, fireAtMs: this.clock.now() + this.options.retryDelayMs });
-        if (this.queued.has(row.taskId)) (memoryOnly ? this.memoryOnly : this.retries).add(row.taskId);
+      if (this.stopped) return;
+      const retry = { ...row, fireAtMs: this.clock.now() + this.options.retryDelayMs };
+      if (memoryOnly) {
+        this.pushHeld(retry);
+      } else {
+        this.push(retry);
+        if (this.queued.has(row.taskId)) this.retries.add(row.taskId);
       }
     }
   }
