@@ -271,10 +271,11 @@ describe('TimerQueue firing: bound and priorities', () => {
     expect(g.store.rows.size).toBe(0);
   });
 
-  it('takes due rows by weighted round robin: user timers 10, timeouts 9, retention deletes 1', async () => {
+  it('takes due rows by weighted round robin: user timers 10, timeouts 9, retention deletes and sticky schedule-to-start timeouts 1', async () => {
     const g = gated({ maxInFlight: 1 });
-    for (let i = 0; i < 20; i++) g.store.insert(kindRow(`d${String(i).padStart(2, '0')}`, 5 * S, 'deleteExecution'));
-    for (let i = 0; i < 20; i++) g.store.insert(kindRow(`l${String(i).padStart(2, '0')}`, 5 * S, 'stickyScheduleToStartTimeout'));
+    for (let i = 0; i < 10; i++) g.store.insert(kindRow(`d${String(i).padStart(2, '0')}`, 5 * S, 'deleteExecution'));
+    for (let i = 10; i < 20; i++) g.store.insert(kindRow(`d${String(i).padStart(2, '0')}`, 5 * S, 'stickyScheduleToStartTimeout'));
+    for (let i = 0; i < 20; i++) g.store.insert(kindRow(`l${String(i).padStart(2, '0')}`, 5 * S, i % 2 ? 'activityTimeout' : 'workflowTaskTimeout'));
     for (let i = 0; i < 20; i++) g.store.insert(kindRow(`h${String(i).padStart(2, '0')}`, 5 * S, 'userTimer'));
     await g.queue.start();
     await g.clock.advanceTo(5 * S);

@@ -35,12 +35,18 @@
 //
 // Firing. Due rows leave the heap into three ready queues by priority, and at most `maxInFlight` are
 // handled at once, taken from the queues by weighted round robin: high (user timers, retries, backoffs,
-// transfer tasks) 10, low (timeouts) 9, preemptable (retention deletes) 1. These are Temporal's task
-// priorities and default weights (service/history/queues/priority_assigner.go,
-// service/history/configs/task.go); its timer processor likewise handles tasks with a bounded pool
-// (history.timerProcessorSchedulerWorkerCount, 512). The bound keeps the engine's commit queue short
-// when more timers are due than the server can handle at once: a worker's poll or completion then waits
-// behind at most that many fires, not behind every row that fell due.
+// transfer tasks) 10, low (timeouts) 9, last (retention deletes and sticky schedule-to-start timeouts)
+// 1. The classes and weights are Temporal's task priorities and defaults
+// (service/history/queues/priority_assigner.go, service/history/configs/task.go), with one change:
+// Temporal ranks the sticky schedule-to-start timeout with the other timeouts. Here it goes last, because
+// firing it late costs nothing but a wait on a live worker's queue (a worker that is gone is noticed
+// without it, matching.ts), while each one is a transition: a worker too slow for its sticky queue
+// makes one for every task it does not take, as many as the user timers that woke those tasks, and at
+// equal weights they would halve the rate at which those timers fire. The work is conserving: a class
+// with nothing due leaves its turns to the others. Temporal's timer processor likewise handles tasks
+// with a bounded pool (history.timerProcessorSchedulerWorkerCount, 512). The bound keeps the engine's
+// commit queue short when more timers are due than the server can handle at once: a worker's poll or
+// completion then waits behind at most that many fires, not behind every row that fell due.
 import type { Store, TimerTaskKey, TimerTaskRow } from '../persistence/store.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
@@ -71,7 +77,7 @@ const enum Priority {
   Preemptable = 2,
 }
 
-/** One round of the weighted round robin (10 high, 9 low, 1 preemptable), interleaved. */
+/** One round of the weighted round robin (10 high, 9 low, 1 preemptable/last), interleaved. */
 const ROUND: readonly Priority[] = (() => {
   const weights = [10, 9, 1];
   const round: Priority[] = [];
@@ -81,14 +87,15 @@ const ROUND: readonly Priority[] = (() => {
   return round;
 })();
 
-const LOW_PRIORITY_KINDS = new Set(['workflowTaskTimeout', 'stickyScheduleToStartTimeout', 'activityTimeout', 'workflowRunTimeout', 'workflowExecutionTimeout']);
+const LOW_PRIORITY_KINDS = new Set(['workflowTaskTimeout', 'activityTimeout', 'workflowRunTimeout', 'workflowExecutionTimeout']);
+const LAST_KINDS = new Set(['deleteExecution', 'stickyScheduleToStartTimeout']);
 const KIND_PATTERN = /"kind":"(\w+)"/;
 
 /** The priority of a row, from the kind at the start of its encoded task (timer-task.ts). */
 function priorityOf(row: TimerTaskRow): Priority {
   const head = Buffer.from(row.data.buffer, row.data.byteOffset, Math.min(row.data.length, 48)).toString('latin1');
   const kind = KIND_PATTERN.exec(head)?.[1] ?? '';
-  if (kind === 'deleteExecution') return Priority.Preemptable;
+  if (LAST_KINDS.has(kind)) return Priority.Preemptable;
   return LOW_PRIORITY_KINDS.has(kind) ? Priority.Low : Priority.High;
 }
 
