@@ -52,6 +52,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { TimerSink } from '../history/engine.js';
 import { compareTimerKeys, TimerHeap } from './timer-heap.js';
+import { Fifo } from '../fifo.js';
 
 export type TimerHandler = (row: TimerTaskRow) => Promise<void>;
 
@@ -70,7 +71,7 @@ export const DEFAULT_TIMER_WINDOW_MS = 60_000;
 export const DEFAULT_TIMER_MAX_ROWS = 10_000;
 export const DEFAULT_TIMER_MAX_IN_FLIGHT = 512;
 
-/** Priority classes of due rows, in the order of `PRIORITY_WEIGHTS`. */
+/** Priority classes of due rows (indexes into the ready queues). */
 const enum Priority {
   High = 0,
   Low = 1,
@@ -124,8 +125,7 @@ export class TimerQueue implements TimerSink {
   /** Ids in `held` whose timers were deleted (lazy deletion, as `removed`). */
   private readonly removedHeld = new Set<string>();
   /** Due rows waiting for a handler slot, by priority. */
-  private readonly ready: Array<Array<ReadyRow>> = [[], [], []];
-  private readyHeads = [0, 0, 0];
+  private readonly ready = [new Fifo<ReadyRow>(), new Fifo<ReadyRow>(), new Fifo<ReadyRow>()];
   private roundAt = 0;
   /** Rows being handled (at most maxInFlight). */
   private handling = 0;
@@ -199,14 +199,12 @@ export class TimerQueue implements TimerSink {
     this.pendingAdds = this.pendingAdds.filter((r) => !belongs(r));
     for (const row of this.heap.retain((r) => !belongs(r))) this.forget(row.taskId);
     for (const row of this.held.retain((r) => !belongs(r))) this.forget(row.taskId);
-    for (const [p, queue] of this.ready.entries()) {
-      const kept = queue.slice(this.readyHeads[p]).filter((r) => {
-        if (!belongs(r.row)) return true;
+    for (const queue of this.ready) {
+      queue.removeWhere((r) => {
+        if (!belongs(r.row)) return false;
         this.finish(r);
-        return false;
+        return true;
       });
-      this.ready[p] = kept;
-      this.readyHeads[p] = 0;
     }
   }
 
@@ -498,23 +496,9 @@ export class TimerQueue implements TimerSink {
 
   private takeReady(): ReadyRow | undefined {
     for (let i = 0; i < ROUND.length; i++) {
-      const p = ROUND[this.roundAt]!;
+      const taken = this.ready[ROUND[this.roundAt]!]!.shift();
       this.roundAt = (this.roundAt + 1) % ROUND.length;
-      const queue = this.ready[p]!;
-      const head = this.readyHeads[p]!;
-      if (head >= queue.length) continue;
-      const taken = queue[head]!;
-      if (head + 1 === queue.length) {
-        queue.length = 0;
-        this.readyHeads[p] = 0;
-      } else {
-        this.readyHeads[p] = head + 1;
-        if (head > 1024 && head * 2 > queue.length) {
-          this.ready[p] = queue.slice(head + 1);
-          this.readyHeads[p] = 0;
-        }
-      }
-      return taken;
+      if (taken) return taken;
     }
     return undefined;
   }
