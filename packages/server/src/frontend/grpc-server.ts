@@ -47,9 +47,31 @@ const MAX_RECEIVE_MESSAGE_BYTES = 128 * 1024 * 1024;
  * a bad request travels as a value and becomes INVALID_ARGUMENT in the handler wrapper. */
 type DecodedRequest = { readonly ok: true; readonly message: object } | { readonly ok: false; readonly error: string };
 
+/**
+ * A unary call's abort signal, made only when a handler asks for it: most calls (completions, starts)
+ * never do, and an AbortController with its listeners is a measurable part of a short call's cost.
+ */
+class LazyAbort {
+  private controller: AbortController | undefined;
+  private reason: Error | undefined;
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: Error): void {
+    if (this.controller !== undefined) this.controller.abort(reason);
+    else this.reason ??= reason;
+  }
+}
+
 /** Calls the server must wind up when it shuts down, or grpc-js's graceful shutdown would wait on them. */
 interface OpenCalls {
-  readonly unary: Set<AbortController>;
+  readonly unary: Set<LazyAbort>;
   readonly watches: Set<grpc.ServerWritableStream<DecodedRequest, Buffer>>;
 }
 
@@ -204,7 +226,7 @@ function unaryCall(
       done({ code: grpc.status.INVALID_ARGUMENT, details: decoded.error });
       return;
     }
-    const controller = new AbortController();
+    const controller = new LazyAbort();
     const deadlineMs = deadlineToMs(call.getDeadline());
     // grpc-js reports a passed deadline as a cancellation too; say which it was. Its deadline timer may
     // fire a few milliseconds before the clock reads the deadline (timer rounding, a busy event loop).
@@ -217,7 +239,9 @@ function unaryCall(
     const context: CallContext = {
       // Handlers compare deadlines with the server clock, which may be ahead of the wall clock.
       deadlineMs: deadlineMs === undefined ? undefined : deadlineMs + (clock.now() - Date.now()),
-      signal: controller.signal,
+      get signal() {
+        return controller.signal;
+      },
       metadata: textMetadata(call.metadata),
       peer: call.getPeer(),
     };

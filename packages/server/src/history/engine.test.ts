@@ -99,4 +99,36 @@ describe('ExecutionEngine over SQLite', () => {
     expect(removed).toEqual([memoryId, storedId]);
     expect(await store.listTimerTasks(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
   });
+
+  it("gives a handler the loaded state's original on demand: a fresh copy, untouched by the handler's changes", async () => {
+    const { engine } = engineOverSqlite();
+    const a = await startRun(engine, 'a');
+    const copies = await engine.update(a, (state, _nowMs, _ids, original) => {
+      state!.signalCount = 7;
+      const first = original();
+      const second = original();
+      return { transition: null, value: { first, second } };
+    });
+    expect(copies.first.signalCount).toBe(0);
+    expect(copies.first).toEqual(copies.second);
+    expect(copies.first).not.toBe(copies.second);
+    expect(copies.first.runId).toBe(a.runId);
+  });
+
+  it('wakes a waiter with the state as committed, and with nothing on timeout or abort', async () => {
+    const { engine } = engineOverSqlite();
+    const a = await startRun(engine, 'a');
+    const changed = engine.waitForChange(a, 10_000, new AbortController().signal);
+    await engine.update(a, (state, nowMs) => {
+      const t = new Transition(state!, nowMs);
+      t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', { signalName: 's' });
+      return { transition: t, value: null };
+    });
+    expect((await changed)?.nextEventId).toBe(3);
+    expect(await engine.waitForChange(a, 5, new AbortController().signal)).toBeUndefined();
+    const abort = new AbortController();
+    const aborted = engine.waitForChange(a, 10_000, abort.signal);
+    abort.abort();
+    expect(await aborted).toBeUndefined();
+  });
 });

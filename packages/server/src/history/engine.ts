@@ -49,6 +49,8 @@ interface CachedExecution {
 export interface LoadedExecution {
   readonly state: MutableState;
   readonly version: number;
+  /** The bytes it was decoded from: another private copy costs one decode. */
+  readonly bytes: Uint8Array;
 }
 
 const NO_REQUEST_IDS: ReadonlySet<string> = new Set();
@@ -90,7 +92,7 @@ export class ExecutionEngine {
   private readonly signalRequestIdSets = new Map<string, Set<string>>();
   /** Requests waiting for an execution's lock that later requests of their kind may join (`updateCombined`). */
   private readonly combining = new Map<string, Array<CombinedRequest<unknown, unknown>>>();
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new Map<string, Set<(state?: MutableState) => void>>();
   private readonly batcher: CommitBatcher;
   dispatchSink: DispatchSink | null = null;
   /**
@@ -137,12 +139,12 @@ export class ExecutionEngine {
       // Refresh recency for the LRU order.
       this.cache.delete(k);
       this.cache.set(k, hit);
-      return { state: decodeMutableState(hit.bytes, key), version: hit.version };
+      return { state: decodeMutableState(hit.bytes, key), version: hit.version, bytes: hit.bytes };
     }
     const row = await this.store.getExecution(key);
     if (!row) return null;
     this.remember(k, { bytes: row.state, version: row.version, ...(row.summary ? { summary: row.summary } : {}) });
-    return { state: decodeMutableState(row.state, key), version: row.version };
+    return { state: decodeMutableState(row.state, key), version: row.version, bytes: row.state };
   }
 
   private remember(k: string, entry: CachedExecution): void {
@@ -160,18 +162,23 @@ export class ExecutionEngine {
 
   /**
    * Runs `handler` on a clone of the execution's state under its lock and commits what it returns.
-   * `handler` receives null when the execution does not exist.
+   * `handler` receives null when the execution does not exist; `original()` decodes another private copy
+   * of the state as loaded (for a handler that must start over after changing its copy).
    */
   async update<R>(
     key: ExecutionKey,
-    handler: (state: MutableState | null, nowMs: number, signalRequestIds: ReadonlySet<string>) => HandlerResult<R>,
+    handler: (state: MutableState | null, nowMs: number, signalRequestIds: ReadonlySet<string>, original: () => MutableState) => HandlerResult<R>,
     options: { readonly signalRequestIds?: boolean } = {},
   ): Promise<R> {
     return this.locks.run(keyString(key), async () => {
       for (let attempt = 0; ; attempt++) {
         const loaded = await this.load(key);
         const stored = options.signalRequestIds && loaded ? await this.storedSignalRequestIds(key, loaded.state) : NO_REQUEST_IDS;
-        const result = handler(loaded?.state ?? null, this.clock.now(), stored);
+        const original = (): MutableState => {
+          if (!loaded) throw new Error(`no state of ${keyString(key)} to copy`);
+          return decodeMutableState(loaded.bytes, key);
+        };
+        const result = handler(loaded?.state ?? null, this.clock.now(), stored, original);
         const t = result.transition;
         if (t) enforceHistoryLimits(t);
         if (!t || !loaded) return result.value;
@@ -326,36 +333,40 @@ export class ExecutionEngine {
       this.onCommitted?.(t.state);
       // Waiters re-check what they wait for: new events, a close, an update's stage (which can change
       // without an event when a speculative task is discarded).
-      if (t.events.length > 0 || t.closed || t.stateChanged) this.notify(k);
+      if (t.events.length > 0 || t.closed || t.stateChanged) this.notify(k, t.state);
     }
     if (timerIdsToDelete.length > 0) this.timerSink?.remove(timerIdsToDelete);
     if (timersToAdd.length > 0) this.timerSink?.add(timersToAdd);
     if (memoryOnlyTimers.length > 0) this.timerSink?.hold(memoryOnlyTimers);
   }
 
-  /** Waits until the execution changes (new events) or `signal` aborts / `timeoutMs` passes. */
-  waitForChange(key: ExecutionKey, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Waits until the execution changes (new events) or `signal` aborts / `timeoutMs` passes. Resolves with
+   * the run's state as just committed when it changed (shared: read it, never change it), else undefined.
+   */
+  waitForChange(key: ExecutionKey, timeoutMs: number, signal: AbortSignal): Promise<MutableState | undefined> {
     const k = keyString(key);
     return new Promise((resolve) => {
       let set = this.waiters.get(k);
       if (!set) this.waiters.set(k, (set = new Set()));
-      const done = (): void => {
+      const done = (state?: MutableState): void => {
         cancelTimer();
-        signal.removeEventListener('abort', done);
+        signal.removeEventListener('abort', onAbort);
         set.delete(done);
         if (set.size === 0 && this.waiters.get(k) === set) this.waiters.delete(k);
-        resolve();
+        resolve(state);
       };
-      const cancelTimer = this.clock.schedule(this.clock.now() + timeoutMs, done);
-      signal.addEventListener('abort', done);
+      const onAbort = (): void => done();
+      const cancelTimer = this.clock.schedule(this.clock.now() + timeoutMs, onAbort);
+      signal.addEventListener('abort', onAbort);
       set.add(done);
     });
   }
 
-  private notify(k: string): void {
+  private notify(k: string, state: MutableState): void {
     const set = this.waiters.get(k);
     if (!set) return;
-    for (const fn of [...set]) fn();
+    for (const fn of [...set]) fn(state);
   }
 
   /** Events [first, next) of a run, decoded. */

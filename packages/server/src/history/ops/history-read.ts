@@ -56,8 +56,8 @@ export async function getHistory(ctx: HistoryContext, ns: NamespaceRecord, req: 
   const closeOnly = req.historyEventFilterType === HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT;
   const waitEndMs = now + waitMs;
   while (req.waitNewEvent && isRunning(state) && (closeOnly || state.nextEventId <= from) && ctx.engine.clock.now() < waitEndMs && !signal.aborted) {
-    await ctx.engine.waitForChange(key, waitEndMs - ctx.engine.clock.now(), signal);
-    state = requireState(await ctx.engine.read(key), key);
+    // The state as committed comes with the wake-up: no load and decode per change of a busy run.
+    state = (await ctx.engine.waitForChange(key, waitEndMs - ctx.engine.clock.now(), signal)) ?? requireState(await ctx.engine.read(key), key);
   }
 
   if (req.historyEventFilterType === HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT) {

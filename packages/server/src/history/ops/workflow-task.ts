@@ -94,7 +94,7 @@ function checkStarted(state: MutableState, token: WorkflowTaskToken): void {
 export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: NamespaceRecord, req: CompletedRequest): Promise<object> {
   const { token, key } = tokenKey(ns, req.taskToken);
   const answers: Array<[string, QueryAnswer]> = Object.entries(req.queryResults ?? {}).map(([id, r]) => [id, r]);
-  const result = await ctx.engine.update<CompletionResult>(key, (loaded, nowMs) => {
+  const result = await ctx.engine.update<CompletionResult>(key, (loaded, nowMs, _signalRequestIds, original) => {
     const state = requireRunning(loaded, key);
     checkStarted(state, token);
     const r = applyCompletion(state, nowMs, {
@@ -110,7 +110,7 @@ export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: Name
       discardSpeculativeWithEvents: req.capabilities?.discardSpeculativeWorkflowTaskWithEvents ?? false,
       lookups: { namespaceByName: (n) => ctx.namespaces.find(n), namespaceById: (id) => ctx.namespaces.findById(id), searchAttributes: ctx.searchAttributes.custom(state.namespaceId) },
       returnNewWorkflowTask: req.returnNewWorkflowTask ?? false,
-    });
+    }, original);
     return { transition: r.transition, value: r };
   });
   const value = { ...result, answers, startedEventId: token.st };
