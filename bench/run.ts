@@ -17,6 +17,7 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
   'cold-start': () => import('./cold-start.js'),
   limits: () => import('./limits.js'),
   visibility: () => import('./visibility.js'),
+  'history-read': () => import('./history-read.js'),
   cluster: () => import('./cluster.js'),
   'sdk-worker': () => import('./sdk-worker.js'),
   peers: () => import('./peers.js'),

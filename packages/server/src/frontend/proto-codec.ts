@@ -2,6 +2,7 @@
 // types, encoding answers, and checking that request strings are valid UTF-8 on the wire bytes.
 import { isUtf8 } from 'node:buffer';
 import { protoRootObject } from '@kairos/common';
+import { encodedEventsOf, historyFieldBytes, messageFieldBytes } from '../encoded-history.js';
 
 // Typed by the few members used here; the generated .d.ts declares the namespaces, not the root.
 export interface ReflectedField {
@@ -10,6 +11,7 @@ export interface ReflectedField {
   readonly type: string;
   readonly map?: boolean;
   readonly keyType?: string;
+  readonly repeated?: boolean;
   readonly resolvedType: object | null;
   resolve(): unknown;
 }
@@ -59,8 +61,69 @@ export function lookupType(name: string): ReflectedType {
 
 /** Encodes a message instance or a plain object (nested plain objects, enum names, int64 as numbers). */
 export function encodeMessage(type: ReflectedType, value: object): Buffer {
+  const plan = splicePlan(type);
+  if (plan.length > 0) {
+    // Histories of stored event bytes (and answers nesting one) are written as they are.
+    let rest: Record<string, unknown> | undefined;
+    const spliced: Buffer[] = [];
+    for (const field of plan) {
+      const v: unknown = (value as Record<string, unknown>)[field.name];
+      if (typeof v !== 'object' || v === null) continue;
+      let bytes: Buffer | undefined;
+      if (field.type === 'history') {
+        const events = encodedEventsOf(v);
+        if (events !== undefined) bytes = historyFieldBytes(field.id, events);
+      } else if (encodedEventsOf((v as { history?: unknown }).history) !== undefined) {
+        bytes = messageFieldBytes(field.id, encodeMessage(field.type, v));
+      }
+      if (bytes === undefined) continue;
+      rest ??= { ...value };
+      delete rest[field.name];
+      spliced.push(bytes);
+    }
+    if (rest !== undefined) return Buffer.concat([encodePlain(type, rest), ...spliced]);
+  }
+  return encodePlain(type, value);
+}
+
+function encodePlain(type: ReflectedType, value: object): Buffer {
   const bytes = type.encode(type.fromObject(value)).finish();
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+const HISTORY_TYPE = '.temporal.api.history.v1.History';
+
+/** A field an answer may carry stored history bytes in: a History, or a message with a `history` History. */
+interface SplicedField {
+  readonly name: string;
+  readonly id: number;
+  readonly type: 'history' | ReflectedType;
+}
+
+const splicePlans = new Map<ReflectedType, readonly SplicedField[]>();
+
+function splicePlan(type: ReflectedType): readonly SplicedField[] {
+  let plan = splicePlans.get(type);
+  if (plan !== undefined) return plan;
+  const found: SplicedField[] = [];
+  for (const field of type.fieldsArray) {
+    const fieldType = singularMessageType(field);
+    if (fieldType === null) continue;
+    if (fieldType.fullName === HISTORY_TYPE) found.push({ name: field.name, id: field.id, type: 'history' });
+    else if (fieldType.fieldsArray.some((f) => f.name === 'history' && singularMessageType(f)?.fullName === HISTORY_TYPE)) {
+      found.push({ name: field.name, id: field.id, type: fieldType });
+    }
+  }
+  plan = found;
+  splicePlans.set(type, plan);
+  return plan;
+}
+
+function singularMessageType(field: ReflectedField): ReflectedType | null {
+  if (field.map === true || field.repeated === true) return null;
+  field.resolve();
+  const resolved = field.resolvedType;
+  return resolved !== null && 'fieldsArray' in resolved ? (resolved as ReflectedType) : null;
 }
 
 // ---- UTF-8 validation on the wire bytes ------------------------------------------------------------

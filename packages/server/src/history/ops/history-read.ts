@@ -2,12 +2,13 @@
 // poll used by clients waiting for a result, and the close-event filter.
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
-import { HistoryEventCodec, HistoryEventFilterType, type HistoryEvent } from '../../proto-types.js';
+import { HistoryEventCodec, HistoryEventFilterType } from '../../proto-types.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { NamespaceRecord } from '../../namespace/registry.js';
 import { isRunning } from '../machines/workflow.js';
 import { requireState, resolveRun, type HistoryContext } from '../service-context.js';
 import { LIMITS } from '../../limits.js';
+import { encodedHistory } from '../../encoded-history.js';
 
 type HistoryRequest = Loose<temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryRequest>;
 type HistoryResponse = Loose<temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryResponse>;
@@ -69,11 +70,11 @@ export async function getHistory(ctx: HistoryContext, ns: NamespaceRecord, req: 
   }
 
   const rows = await ctx.engine.store.readEvents(key, from, state.nextEventId, pageSize(req.maximumPageSize));
-  const events: HistoryEvent[] = rows.map((r) => HistoryEventCodec.decode(r));
-  const next = from + events.length;
+  const next = from + rows.length;
   let nextPageToken: Uint8Array | null = null;
   if (next < state.nextEventId || (req.waitNewEvent && isRunning(state))) nextPageToken = encodeToken({ rid: key.runId, next });
-  return { history: { events }, nextPageToken, archived: false };
+  // The stored bytes go out as they are (decoded only for a reader of `events`, such as the HTTP API).
+  return { history: encodedHistory(rows), nextPageToken, archived: false };
 }
 
 export async function getHistoryReverse(ctx: HistoryContext, ns: NamespaceRecord, req: ReverseRequest): Promise<Loose<temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryReverseResponse>> {

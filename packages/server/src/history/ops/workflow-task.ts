@@ -4,7 +4,7 @@ import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { msToTimestamp } from '@kairos/common';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
-import { TaskQueueKind, type HistoryEvent } from '../../proto-types.js';
+import { TaskQueueKind } from '../../proto-types.js';
 import type { NamespaceRecord } from '../../namespace/registry.js';
 import type { MutableState } from '../mutable-state.js';
 import { Transition } from '../transition.js';
@@ -19,6 +19,7 @@ import type { TaskRef } from '../../matching/matching.js';
 import { requireRunning, type HistoryContext } from '../service-context.js';
 import type { ExecutionKey } from '../../persistence/store.js';
 import type { QueryAnswer } from '../queries.js';
+import { encodedHistory } from '../../encoded-history.js';
 
 type WS = typeof temporal.api.workflowservice.v1;
 type PollRequest = Loose<temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest>;
@@ -54,8 +55,7 @@ export async function workflowTaskPollResponse(ctx: HistoryContext, state: Mutab
   // The sticky worker holds the workflow up to the task it last completed: it gets only what follows.
   const sticky = state.stickyTaskQueue !== '' && pollQueue === state.stickyTaskQueue && state.lastCompletedWftStartedEventId > 0;
   const firstEventId = sticky ? state.lastCompletedWftStartedEventId + 1 : 1;
-  const events: HistoryEvent[] = await ctx.engine.readEvents(key, firstEventId, state.nextEventId);
-  events.push(...transientWorkflowTaskEvents(state));
+  const rows = await ctx.engine.store.readEvents(key, firstEventId, state.nextEventId, Number.MAX_SAFE_INTEGER);
   const queries: Record<string, Loose<temporal.api.query.v1.IWorkflowQuery>> = {};
   for (const q of ctx.queries.unattached(key)) {
     q.attachedToStartedEventId = wft.startedEventId;
@@ -69,7 +69,7 @@ export async function workflowTaskPollResponse(ctx: HistoryContext, state: Mutab
     previousStartedEventId: state.lastCompletedWftStartedEventId,
     startedEventId: wft.startedEventId,
     attempt: wft.attempt,
-    history: { events },
+    history: encodedHistory(rows, transientWorkflowTaskEvents(state)),
     workflowExecutionTaskQueue: { name: state.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
     scheduledTime: msToTimestamp(wft.scheduledTimeMs),
     startedTime: msToTimestamp(wft.startedTimeMs),
