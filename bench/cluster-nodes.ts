@@ -4,10 +4,11 @@
  * time and RSS from /proc, which node owns how many shards).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { findFreePort, KAIROS_BIN, REPO_ROOT } from '../test/e2e/helpers/server.js';
+import { processCpuSeconds } from './harness.js';
 
 const BANNER = /Kairos Server:\s+(\S+:\d+)/;
 const STARTUP_DEADLINE_MS = 60_000;
@@ -127,20 +128,6 @@ async function spawnNode(nodeId: string, configFile: string): Promise<ClusterNod
     },
     output: () => tail,
   };
-}
-
-/** User + system CPU seconds a process has used so far (Linux /proc/<pid>/stat; NaN where it cannot). */
-export function processCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticksPerSecond = 100; // USER_HZ, 100 on every Linux that Node supports
-    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /** CPU seconds of this process (the load generator, client and workers). */

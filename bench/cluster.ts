@@ -25,8 +25,8 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { startTestPostgres, type TestPostgres } from '@kairos/server/test-postgres';
-import { connectBench, forEachConcurrently, integerList, MB, onInterrupt, positiveInteger, processMemory, type BenchClient } from './harness.js';
-import { backendCpuBetween, databaseBackendCpu, ownCpuSeconds, processCpuSeconds, shardOwners, startClusterNode, waitForShardBalance, type ClusterNode, type NodeSettings } from './cluster-nodes.js';
+import { connectBench, forEachConcurrently, integerList, MB, onInterrupt, positiveInteger, processCpuSeconds, processMemory, type BenchClient } from './harness.js';
+import { backendCpuBetween, databaseBackendCpu, ownCpuSeconds, shardOwners, startClusterNode, waitForShardBalance, type ClusterNode, type NodeSettings } from './cluster-nodes.js';
 import { distribution, finish, printGrid, type Distribution, type Headline, type ScenarioResult } from './report.js';
 import { singleActivityWorkflow } from './workflows.js';
 

@@ -103,6 +103,20 @@ export function processMemory(pid: number | undefined): ProcessMemory {
   }
 }
 
+/** User + system CPU seconds a process has used so far (Linux /proc/<pid>/stat; NaN where it cannot). */
+export function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticksPerSecond = 100; // USER_HZ, 100 on every Linux that Node supports
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export interface DatabaseSize {
   readonly fileBytes: number;
   readonly walBytes: number;

@@ -10,26 +10,14 @@
  * fetches/s, events/s, p50/p99 per fetch, and the server's CPU per fetch (own server only).
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { forEachConcurrently, positiveInteger, startBenchServer } from './harness.js';
+import { forEachConcurrently, positiveInteger, processCpuSeconds, startBenchServer } from './harness.js';
 import { distribution, finish, printTable, type ScenarioResult } from './report.js';
 
 const SCENARIO = 'history-read';
 /** Temporal accepts 10,000 signals per execution. */
 const MAX_EVENTS = 10_000;
-
-/** CPU seconds (user + system) a process has used so far; NaN where /proc cannot say. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 export async function run(args: string[]): Promise<ScenarioResult> {
   const { values } = parseArgs({
@@ -61,7 +49,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
       const stored = await fetchAll();
 
       const pid = server.kairos?.pid ?? (values['server-pid'] === undefined ? undefined : positiveInteger(values['server-pid'], 'server-pid', 0));
-      const cpuBefore = cpuSeconds(pid);
+      const cpuBefore = processCpuSeconds(pid);
       const samples: number[] = [];
       const startedAt = performance.now();
       const endAt = startedAt + seconds * 1000;
@@ -76,7 +64,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
         }),
       );
       const wall = (performance.now() - startedAt) / 1000;
-      const serverCpu = cpuSeconds(pid) - cpuBefore;
+      const serverCpu = processCpuSeconds(pid) - cpuBefore;
       await handle.terminate('bench done');
 
       const ms = distribution(samples);
