@@ -43,13 +43,17 @@ export interface CompletionResult {
   readonly newWorkflowTaskStarted?: boolean;
 }
 
+/** A copy of `state` taken now, handed out by the returned function. */
+function copiedNow(state: MutableState): () => MutableState {
+  const copy = cloneMutableState(state);
+  return () => copy;
+}
+
 /**
  * `original()`: a fresh copy of `state` as it was before this completion (used only when the commands
  * are rejected); by default a copy is taken up front.
  */
-export function applyCompletion(state: MutableState, nowMs: number, c: Completion, original?: () => MutableState): CompletionResult {
-  const snapshot = original ?? (() => copy);
-  const copy = original ? null : cloneMutableState(state);
+export function applyCompletion(state: MutableState, nowMs: number, c: Completion, original: () => MutableState = copiedNow(state)): CompletionResult {
   const t = new Transition(state, nowMs);
   if (discardable(state, c)) {
     setStickiness(state, c.stickyAttributes);
@@ -73,7 +77,7 @@ export function applyCompletion(state: MutableState, nowMs: number, c: Completio
     if (!(err instanceof CommandError)) throw err;
     const error = new InvalidArgumentError(err.message);
     // A retried (transient) attempt that fails validation is dropped; its timeout retries it.
-    const pristine = snapshot()!;
+    const pristine = original();
     const wft = pristine.workflowTask;
     if (wft?.transient && !wft.speculative) return { transition: null, error, state: pristine };
     const tf = new Transition(pristine, nowMs);
