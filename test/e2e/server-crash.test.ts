@@ -2,11 +2,12 @@
  * Server crash recovery: with workflows waiting on timers, on running activities and on signals, the
  * server is SIGKILLed (while signals keep arriving) and restarted on the same database file. Then every
  * workflow completes, every acknowledged signal was seen exactly once, and no activity result was
- * applied twice.
+ * applied twice. Run twice: with the SQLite connection on the main thread (the default) and on a
+ * thread of its own (`--sqlite-thread`), whose acknowledgements must be just as durable.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activityProbe, openGate } from './activities.js';
 import { startEnvironment, type E2EEnvironment } from './helpers/environment.js';
 import {
@@ -28,18 +29,6 @@ import {
   sleepWorkflow,
 } from './workflows/index.js';
 
-let env: E2EEnvironment;
-let client: Client;
-let recorder: HistoryRecorder;
-
-beforeAll(async () => {
-  env = await startEnvironment();
-  ({ client, recorder } = env);
-});
-
-afterAll(async () => {
-  await env?.close();
-});
 
 /**
  * Sends `addItem` signals one after another (paced, so the history stays small) until stopped, and
@@ -113,107 +102,125 @@ function activityClosesPerScheduled(history: History): number[] {
   });
 }
 
-it('recovers every workflow, acknowledged signal and activity result after a SIGKILL of the server', async () => {
-  const { server } = env;
-  await env.withTaskQueue('server-crash', async (taskQueue) => {
-    // Timers: one due while the server is down, others after it is back.
-    const timerDurations = [1_500, 3_000, 5_000];
-    const timers = await Promise.all(
-      timerDurations.map(async (ms, i) =>
-        recorder.record(
-          await client.workflow.start(sleepWorkflow, {
-            taskQueue,
-            workflowId: uniqueWorkflowId(`crash-timer-${i}`),
-            args: [ms],
-          }),
-        ),
-      ),
-    );
+describe.each([
+  { label: 'SQLite on the main thread', extraArgs: [] },
+  { label: 'SQLite on its own thread', extraArgs: ['--sqlite-thread'] },
+])('$label', ({ extraArgs }) => {
+  let env: E2EEnvironment;
+  let client: Client;
+  let recorder: HistoryRecorder;
 
-    // Activities, held running at a gate until the test opens it.
-    const activityKeys = [0, 1, 2, 3].map((i) => uniqueWorkflowId(`crash-activity-${i}`));
-    const activityWorkflows = await Promise.all(
-      activityKeys.map(async (key) =>
-        recorder.record(
-          await client.workflow.start(gatedActivityWorkflow, { taskQueue, workflowId: key, args: [key] }),
-        ),
-      ),
-    );
-
-    // Signal collectors, each with a few signals acknowledged well before the crash.
-    const collectors = await Promise.all(
-      [0, 1, 2].map(async (i) =>
-        recorder.record(
-          await client.workflow.start(collectorWorkflow, { taskQueue, workflowId: uniqueWorkflowId(`crash-collector-${i}`) }),
-        ),
-      ),
-    );
-    const earlySignals = ['early-0', 'early-1', 'early-2'];
-    for (const collector of collectors) {
-      for (const item of earlySignals) await collector.signal(addItemSignal, item);
-    }
-
-    // Everything is in flight: timers started, activities running.
-    await Promise.all(
-      timers.map((handle) => waitForHistory(handle, (history) => hasEvent(history, EventType.EVENT_TYPE_TIMER_STARTED))),
-    );
-    await waitFor(() => activityKeys.every((key) => activityProbe.running.has(key)), {
-      description: 'all gated activities to be running',
-    });
-
-    // Signals keep arriving across the crash.
-    const pumps = collectors.map((collector, i) => new SignalPump(collector, `live-${i}`));
-    await waitFor(() => pumps.every((pump) => pump.acknowledged.length >= 3), {
-      description: 'every signal pump to have acknowledged signals',
-    });
-
-    await server.kill('SIGKILL');
-    // These two activities finish while the server is down: the worker must get their results through.
-    openGate(activityKeys[0]!);
-    openGate(activityKeys[1]!);
-    await server.restart();
-    openGate(activityKeys[2]!);
-    openGate(activityKeys[3]!);
-
-    const acknowledgedAtRestart = pumps.map((pump) => pump.acknowledged.length);
-    await waitFor(() => pumps.every((pump, i) => pump.acknowledged.length >= acknowledgedAtRestart[i]! + 3), {
-      timeoutMs: 60_000,
-      description: 'signals to be acknowledged again after the restart',
-    });
-    await Promise.all(pumps.map((pump) => pump.stop()));
-    for (const collector of collectors) await collector.signal(closeSignal);
-
-    // Every workflow completes.
-    const timerResults = await Promise.all(timers.map((handle) => handle.result()));
-    timerResults.forEach((elapsed, i) => expect(elapsed).toBeGreaterThanOrEqual(timerDurations[i]!));
-    const activityResults = await Promise.all(activityWorkflows.map((handle) => handle.result()));
-    expect(activityResults).toEqual(activityKeys.map((key) => `gate ${key} passed`));
-    const received = await Promise.all(collectors.map((handle) => handle.result()));
-
-    // Every acknowledged signal was seen, exactly once and in order; nothing was invented.
-    received.forEach((items, i) => {
-      const pump = pumps[i]!;
-      const sent = [...earlySignals, ...pump.sent];
-      const acknowledged = [...earlySignals, ...pump.acknowledged];
-      expect(new Set(items).size, `duplicates in ${items.join(',')}`).toBe(items.length);
-      expect(acknowledged.filter((item) => !items.includes(item)), 'acknowledged signals lost').toEqual([]);
-      expect(isSubsequence(items, sent), `received out of order: ${items.join(',')}`).toBe(true);
-    });
-
-    // Each timer fired once; each activity result was applied once.
-    for (const handle of timers) {
-      const history = await handle.fetchHistory();
-      expect(eventsOfType(history, EventType.EVENT_TYPE_TIMER_FIRED), eventTypeNames(history).join(', ')).toHaveLength(1);
-    }
-    for (const handle of activityWorkflows) {
-      const history = await handle.fetchHistory();
-      expect(activityClosesPerScheduled(history), eventTypeNames(history).join(', ')).toEqual([1]);
-      expect(eventsOfType(history, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)).toHaveLength(1);
-    }
+  beforeAll(async () => {
+    env = await startEnvironment({ extraArgs });
+    ({ client, recorder } = env);
   });
-});
 
-it('replays every history of this file without nondeterminism', async () => {
-  expect(recorder.size).toBeGreaterThan(0);
-  expect(await recorder.replayAll(env.workflowBundle)).toEqual([]);
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('recovers every workflow, acknowledged signal and activity result after a SIGKILL of the server', async () => {
+    const { server } = env;
+    await env.withTaskQueue('server-crash', async (taskQueue) => {
+      // Timers: one due while the server is down, others after it is back.
+      const timerDurations = [1_500, 3_000, 5_000];
+      const timers = await Promise.all(
+        timerDurations.map(async (ms, i) =>
+          recorder.record(
+            await client.workflow.start(sleepWorkflow, {
+              taskQueue,
+              workflowId: uniqueWorkflowId(`crash-timer-${i}`),
+              args: [ms],
+            }),
+          ),
+        ),
+      );
+
+      // Activities, held running at a gate until the test opens it.
+      const activityKeys = [0, 1, 2, 3].map((i) => uniqueWorkflowId(`crash-activity-${i}`));
+      const activityWorkflows = await Promise.all(
+        activityKeys.map(async (key) =>
+          recorder.record(
+            await client.workflow.start(gatedActivityWorkflow, { taskQueue, workflowId: key, args: [key] }),
+          ),
+        ),
+      );
+
+      // Signal collectors, each with a few signals acknowledged well before the crash.
+      const collectors = await Promise.all(
+        [0, 1, 2].map(async (i) =>
+          recorder.record(
+            await client.workflow.start(collectorWorkflow, { taskQueue, workflowId: uniqueWorkflowId(`crash-collector-${i}`) }),
+          ),
+        ),
+      );
+      const earlySignals = ['early-0', 'early-1', 'early-2'];
+      for (const collector of collectors) {
+        for (const item of earlySignals) await collector.signal(addItemSignal, item);
+      }
+
+      // Everything is in flight: timers started, activities running.
+      await Promise.all(
+        timers.map((handle) => waitForHistory(handle, (history) => hasEvent(history, EventType.EVENT_TYPE_TIMER_STARTED))),
+      );
+      await waitFor(() => activityKeys.every((key) => activityProbe.running.has(key)), {
+        description: 'all gated activities to be running',
+      });
+
+      // Signals keep arriving across the crash.
+      const pumps = collectors.map((collector, i) => new SignalPump(collector, `live-${i}`));
+      await waitFor(() => pumps.every((pump) => pump.acknowledged.length >= 3), {
+        description: 'every signal pump to have acknowledged signals',
+      });
+
+      await server.kill('SIGKILL');
+      // These two activities finish while the server is down: the worker must get their results through.
+      openGate(activityKeys[0]!);
+      openGate(activityKeys[1]!);
+      await server.restart();
+      openGate(activityKeys[2]!);
+      openGate(activityKeys[3]!);
+
+      const acknowledgedAtRestart = pumps.map((pump) => pump.acknowledged.length);
+      await waitFor(() => pumps.every((pump, i) => pump.acknowledged.length >= acknowledgedAtRestart[i]! + 3), {
+        timeoutMs: 60_000,
+        description: 'signals to be acknowledged again after the restart',
+      });
+      await Promise.all(pumps.map((pump) => pump.stop()));
+      for (const collector of collectors) await collector.signal(closeSignal);
+
+      // Every workflow completes.
+      const timerResults = await Promise.all(timers.map((handle) => handle.result()));
+      timerResults.forEach((elapsed, i) => expect(elapsed).toBeGreaterThanOrEqual(timerDurations[i]!));
+      const activityResults = await Promise.all(activityWorkflows.map((handle) => handle.result()));
+      expect(activityResults).toEqual(activityKeys.map((key) => `gate ${key} passed`));
+      const received = await Promise.all(collectors.map((handle) => handle.result()));
+
+      // Every acknowledged signal was seen, exactly once and in order; nothing was invented.
+      received.forEach((items, i) => {
+        const pump = pumps[i]!;
+        const sent = [...earlySignals, ...pump.sent];
+        const acknowledged = [...earlySignals, ...pump.acknowledged];
+        expect(new Set(items).size, `duplicates in ${items.join(',')}`).toBe(items.length);
+        expect(acknowledged.filter((item) => !items.includes(item)), 'acknowledged signals lost').toEqual([]);
+        expect(isSubsequence(items, sent), `received out of order: ${items.join(',')}`).toBe(true);
+      });
+
+      // Each timer fired once; each activity result was applied once.
+      for (const handle of timers) {
+        const history = await handle.fetchHistory();
+        expect(eventsOfType(history, EventType.EVENT_TYPE_TIMER_FIRED), eventTypeNames(history).join(', ')).toHaveLength(1);
+      }
+      for (const handle of activityWorkflows) {
+        const history = await handle.fetchHistory();
+        expect(activityClosesPerScheduled(history), eventTypeNames(history).join(', ')).toEqual([1]);
+        expect(eventsOfType(history, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)).toHaveLength(1);
+      }
+    });
+  });
+
+  it('replays every history of this file without nondeterminism', async () => {
+    expect(recorder.size).toBeGreaterThan(0);
+    expect(await recorder.replayAll(env.workflowBundle)).toEqual([]);
+  });
 });

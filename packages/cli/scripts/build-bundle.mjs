@@ -18,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { checkBundle, CLI_DIR, DIST_DIR, MANIFEST_FILE, MANIFEST_FORMAT, REPO_ROOT } from './bundle-state.mjs';
 
 const ENTRY = path.join(CLI_DIR, 'src/main.ts');
+/** The SQLite thread's entry (packages/server/src/persistence/sqlite/threaded-store.ts starts it). */
+const SQLITE_THREAD_ENTRY = path.join(REPO_ROOT, 'packages/server/src/persistence/sqlite/sqlite-thread-main.ts');
 const LOCK_FILE = path.join(DIST_DIR, '.build.lock');
 /** A lock older than this belongs to a builder that died. */
 const LOCK_STALE_MS = 120_000;
@@ -50,6 +52,8 @@ const BANNER = [
   "const __kairosRoot = new URL('../../../../', import.meta.url);",
   'const __kairosSourceUrl = (file) => new URL(file, __kairosRoot).href;',
   'const __kairosSourcePath = (file) => __kairosFileURLToPath(__kairosSourceUrl(file));',
+  // Where the bundle is: threaded-store.ts starts its thread from sqlite-thread.mjs beside it.
+  'globalThis.__kairosBundleUrl = import.meta.url;',
 ].join('\n');
 
 /** Rewrites, in each input, what would otherwise name the bundle instead of the input itself. */
@@ -105,10 +109,10 @@ const externalPlugin = {
 export function esbuildOptions(outdir, quiet) {
   return {
     absWorkingDir: REPO_ROOT,
-    entryPoints: { main: ENTRY },
+    entryPoints: { main: ENTRY, 'sqlite-thread': SQLITE_THREAD_ENTRY },
     outdir,
     outExtension: { '.js': '.mjs' },
-    // One file, no code splitting: esbuild's chunks would give `await import()` of a CommonJS module
+    // One file per entry, no code splitting: esbuild's chunks would give `await import()` of a CommonJS module
     // (the CLI's lazy `@temporalio/client/lib/connection.js`) only a default export, where Node gives
     // named ones too. The lazily imported parts are still evaluated only when a command needs them.
     bundle: true,

@@ -15,7 +15,7 @@ export const REPO_ROOT = path.resolve(CLI_DIR, '../..');
 export const DIST_DIR = path.join(CLI_DIR, 'dist');
 export const MANIFEST_FILE = path.join(DIST_DIR, 'bundle.json');
 /** Bumped when the manifest's shape or the bundle's build options change meaning. */
-export const MANIFEST_FORMAT = 2;
+export const MANIFEST_FORMAT = 3;
 
 /** Set (to anything but "" or "0") to always run the TypeScript sources through tsx. */
 export function bundleDisabled(env = process.env) {

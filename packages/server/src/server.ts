@@ -38,6 +38,11 @@ export interface StartServerOptions {
   dbFilename: string;
   /** A PostgreSQL URL: when set, the store is PostgreSQL and `dbFilename` is ignored. */
   databaseUrl?: string;
+  /**
+   * SQLite: run the connection on a thread of its own, so that statements and fsyncs do not stop the
+   * main thread. Off by default: on 2 cores the thread hops cost more than they save (docs/adr/0007).
+   */
+  sqliteThread?: boolean;
   /** TLS for the gRPC frontend (PEM); `clientCa` turns on mutual TLS (clients must present a certificate it signed). */
   tls?: { certChain: Buffer; privateKey: Buffer; clientCa?: Buffer };
   namespaces: string[];
@@ -112,7 +117,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const timeSkipping = options.timeSkipping ? new TimeSkipping() : null;
   const clock = timeSkipping?.clock ?? options.clock ?? systemClock;
   const leaseMs = options.cluster?.leaseMs ?? DEFAULT_LEASE_MS;
-  const storeOptions = { dbFilename: options.dbFilename, databaseUrl: options.databaseUrl, idleInTransactionTimeoutMs: options.databaseUrl ? leaseMs : undefined };
+  const storeOptions = { dbFilename: options.dbFilename, databaseUrl: options.databaseUrl, idleInTransactionTimeoutMs: options.databaseUrl ? leaseMs : undefined, sqliteThread: options.sqliteThread };
   const store: Store = await openStore(storeOptions);
   try {
     const namespaces = await NamespaceRegistry.load(store, options.namespaces);

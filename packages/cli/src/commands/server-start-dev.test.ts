@@ -47,6 +47,11 @@ describe('parseStartDevArgs', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('puts the SQLite connection on a thread of its own only when asked (--sqlite-thread)', () => {
+    expect(parseStartDevArgs([], linux).options.sqliteThread).toBeUndefined();
+    expect(parseStartDevArgs(['--sqlite-thread'], linux).options.sqliteThread).toBe(true);
+  });
+
   it('accepts exactly what @temporalio/testing passes to its dev server', () => {
     // sdk-core ephemeral_server/mod.rs TemporalDevServerConfig::start_server_with_output
     const { options } = parseStartDevArgs(

@@ -77,6 +77,7 @@ export function addStartDevOptions(command: Command): Command {
     .option('--metrics-port <port>', 'port of the Prometheus /metrics endpoint (default: none)', parsePort)
     .option('--search-attribute <key=type>', 'search attribute to register at start, repeatable', collect)
     .option('--sqlite-pragma <pragma=value>', 'SQLite pragma, repeatable', collect)
+    .option('--sqlite-thread', 'run the SQLite connection on a thread of its own (slower on 2 cores; see docs/adr/0007-sqlite-thread.md)')
     .option('--time-skipping', "serve Temporal's TestService: time skips ahead when nothing is in progress (for tests)");
 }
 
@@ -165,6 +166,7 @@ export function startDevInvocation(command: Command, host: HostEnvironment): Sta
     port: grpcPort,
     dbFilename,
     ...(databaseUrl !== undefined ? { databaseUrl } : {}),
+    ...(raw['sqliteThread'] === true ? { sqliteThread: true } : {}),
     namespaces,
     logLevel: oneOf(LOG_LEVELS, raw['logLevel'], 'warn'),
     logFormat: oneOf(LOG_FORMATS, raw['logFormat'], 'text'),

@@ -3,6 +3,7 @@
 import { describeUrl } from './postgres/connection.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
+import { ThreadedSqliteStore } from './sqlite/threaded-store.js';
 import type { Store } from './store.js';
 
 export interface StoreOptions {
@@ -15,6 +16,8 @@ export interface StoreOptions {
   readonly databaseUrl?: string | undefined;
   /** PostgreSQL: end sessions idle inside a transaction this long (a cluster node's lease time). */
   readonly idleInTransactionTimeoutMs?: number | undefined;
+  /** SQLite: the connection on a thread of its own (sqlite/threaded-store.ts). */
+  readonly sqliteThread?: boolean | undefined;
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
@@ -22,6 +25,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const idle = options.idleInTransactionTimeoutMs;
     return PostgresStore.open({ url: options.databaseUrl, ...(idle !== undefined ? { idleInTransactionTimeoutMs: idle } : {}) });
   }
+  if (options.sqliteThread === true) return ThreadedSqliteStore.open({ filename: options.dbFilename });
   return Promise.resolve(SqliteStore.open({ filename: options.dbFilename }));
 }
 
