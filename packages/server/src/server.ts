@@ -103,7 +103,14 @@ const KNOWN_DYNAMIC_CONFIG = new Set([
   'frontend.enableServerVersionCheck',
   'frontend.enableUpdateWorkflowExecution',
   'frontend.enableUpdateWorkflowExecutionAsyncAccepted',
+  'frontend.enableCancelWorkerPollsOnShutdown',
 ]);
+
+/** A boolean dynamic config value (true, or the string "true"), else `fallback`. */
+function booleanConfig(config: ReadonlyMap<string, unknown>, key: string, fallback: boolean): boolean {
+  const value = config.get(key);
+  return value === true || value === 'true' ? true : value === false || value === 'false' ? false : fallback;
+}
 
 function numberConfig(config: ReadonlyMap<string, unknown>, key: string, fallback: number): number {
   const value = Number(config.get(key) ?? fallback);
@@ -146,13 +153,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       await timers.start();
     }
 
+    // Temporal's default: off (workers then cancel their own polls when they shut down).
+    const cancelPollsOnShutdown = booleanConfig(options.dynamicConfig, 'frontend.enableCancelWorkerPollsOnShutdown', false);
     // One set of handlers behind both front doors: the HTTP API calls exactly what gRPC calls.
     const localHandlers = {
       ...systemHandlers(randomUUID()),
-      ...namespaceHandlers(namespaces),
+      ...namespaceHandlers(namespaces, { workerPollCompleteOnShutdown: cancelPollsOnShutdown }),
       ...executionHandlers(ctx, searchAttributes),
       ...updateHandlers(ctx),
-      ...taskHandlers(ctx),
+      ...taskHandlers(ctx, { cancelPollsOnShutdown }),
       ...visibilityHandlers({ namespaces, searchAttributes, store }),
     };
     cluster?.attach(ctx, localHandlers);

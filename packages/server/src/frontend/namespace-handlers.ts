@@ -13,7 +13,13 @@ type DescribeNamespaceResponse = Loose<temporal.api.workflowservice.v1.IDescribe
 
 const MIN_RETENTION_MS = 24 * 3600 * 1000;
 
-export function describeNamespaceRecord(r: NamespaceRecord): DescribeNamespaceResponse {
+/** Capabilities that depend on the server's configuration. */
+export interface NamespaceCapabilityOptions {
+  /** ShutdownWorker answers the worker's outstanding polls (`frontend.enableCancelWorkerPollsOnShutdown`). */
+  readonly workerPollCompleteOnShutdown?: boolean;
+}
+
+export function describeNamespaceRecord(r: NamespaceRecord, options: NamespaceCapabilityOptions = {}): DescribeNamespaceResponse {
   return {
     namespaceInfo: {
       name: r.name,
@@ -23,7 +29,13 @@ export function describeNamespaceRecord(r: NamespaceRecord): DescribeNamespaceRe
       data: { ...r.data },
       id: r.id,
       // Features this server does not offer yet are advertised as off, so SDKs do not try them.
-      capabilities: { eagerWorkflowStart: true, syncUpdate: true, asyncUpdate: true, workerHeartbeats: false },
+      capabilities: {
+        eagerWorkflowStart: true,
+        syncUpdate: true,
+        asyncUpdate: true,
+        workerHeartbeats: false,
+        workerPollCompleteOnShutdown: options.workerPollCompleteOnShutdown === true,
+      },
       supportsSchedules: false,
     },
     config: {
@@ -37,18 +49,19 @@ export function describeNamespaceRecord(r: NamespaceRecord): DescribeNamespaceRe
   };
 }
 
-export function namespaceHandlers(registry: NamespaceRegistry): ServiceHandlers {
+export function namespaceHandlers(registry: NamespaceRegistry, capabilities: NamespaceCapabilityOptions = {}): ServiceHandlers {
+  const describe = (r: NamespaceRecord): DescribeNamespaceResponse => describeNamespaceRecord(r, capabilities);
   return {
     async DescribeNamespace(request) {
       const req = request as temporal.api.workflowservice.v1.IDescribeNamespaceRequest;
       if (req.id) {
         const byId = registry.findById(req.id);
-        if (byId) return describeNamespaceRecord(byId);
+        if (byId) return describe(byId);
       }
-      return describeNamespaceRecord(registry.get(requireString(req.namespace, 'Namespace')));
+      return describe(registry.get(requireString(req.namespace, 'Namespace')));
     },
     async ListNamespaces() {
-      return { namespaces: registry.list().map(describeNamespaceRecord), nextPageToken: null } satisfies Loose<temporal.api.workflowservice.v1.IListNamespacesResponse>;
+      return { namespaces: registry.list().map(describe), nextPageToken: null } satisfies Loose<temporal.api.workflowservice.v1.IListNamespacesResponse>;
     },
     async RegisterNamespace(request) {
       const req = request as temporal.api.workflowservice.v1.IRegisterNamespaceRequest;
@@ -75,7 +88,7 @@ export function namespaceHandlers(registry: NamespaceRegistry): ServiceHandlers 
         change.retentionMs = ms;
       }
       const updated = await registry.update(name, change);
-      const d = describeNamespaceRecord(updated);
+      const d = describe(updated);
       return { namespaceInfo: d.namespaceInfo, config: d.config, replicationConfig: d.replicationConfig, isGlobalNamespace: false, failoverVersion: 0 };
     },
   };

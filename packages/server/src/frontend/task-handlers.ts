@@ -12,6 +12,7 @@ import { pollBudgetMs, type QueueKind, type RemoteHint, type WorkflowQueueEntry 
 import { TaskQueueKind } from '../proto-types.js';
 import type { CallContext, ServiceHandlers, UnaryHandler } from './grpc-server.js';
 import { requireString } from './validation.js';
+import { WorkerPolls } from './worker-polls.js';
 import { ShardUnavailableError } from '../errors.js';
 
 type PollWorkflowResponse = Loose<temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse>;
@@ -32,30 +33,54 @@ async function failed(ctx: HistoryContext, target: ActivityTarget, req: Activity
   return { failures: [] };
 }
 
-export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
+export interface TaskHandlerOptions {
+  /** `frontend.enableCancelWorkerPollsOnShutdown`: ShutdownWorker answers the worker's outstanding polls. */
+  readonly cancelPollsOnShutdown?: boolean;
+}
+
+/** The task queue types of a ShutdownWorker request whose polls it ends (none given: both). */
+function shutdownKinds(types: readonly number[] | null | undefined): Set<QueueKind> {
+  const kinds = new Set<QueueKind>();
+  for (const type of types ?? []) {
+    if (type === 1 /* WORKFLOW */) kinds.add('workflow');
+    else if (type === 2 /* ACTIVITY */) kinds.add('activity');
+  }
+  return types && types.length > 0 ? kinds : new Set<QueueKind>(['workflow', 'activity']);
+}
+
+export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = {}): ServiceHandlers {
   const ns = (name: string | null | undefined) => ctx.namespaces.get(requireString(name, 'Namespace'));
   const clock = ctx.engine.clock;
+  // Tracked only when ShutdownWorker may cancel them: an untracked poll costs nothing extra.
+  const workerPolls = options.cancelPollsOnShutdown ? new WorkerPolls() : null;
+  const trackPoll = (namespaceId: string, workerInstanceKey: string | null | undefined, queue: string, kind: QueueKind, call: CallContext) =>
+    workerPolls?.track(namespaceId, workerInstanceKey ?? '', queue, kind, call.signal) ?? { signal: call.signal, done: () => undefined };
 
   async function pollWorkflow(request: unknown, call: CallContext): Promise<PollWorkflowResponse> {
     const req = request as temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest;
     const namespace = ns(req.namespace);
     const queue = requireString(req.taskQueue?.name, 'TaskQueue');
     const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
-    for (;;) {
-      const entry = await ctx.matching.pollWorkflowTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal, req.identity ?? '');
-      if (!entry) return {};
-      if (entry.kind === 'remote') {
-        const response = await takeFromPeer(ctx, 'workflow', namespace.id, queue, entry.node, req, call.signal);
+    const poll = trackPoll(namespace.id, req.workerInstanceKey, queue, 'workflow', call);
+    try {
+      for (;;) {
+        const entry = await ctx.matching.pollWorkflowTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), poll.signal, req.identity ?? '');
+        if (!entry) return {};
+        if (entry.kind === 'remote') {
+          const response = await takeFromPeer(ctx, 'workflow', namespace.id, queue, entry.node, req, poll.signal);
+          if (response) return response;
+          continue;
+        }
+        if (poll.signal.aborted) {
+          // The poller left (or its worker is shutting down) while the task was handed over: give it to the next one.
+          requeueEntry(ctx, queue, entry);
+          return {};
+        }
+        const response = await orSkipMoved(serveWorkflowEntry(ctx, entry, req));
         if (response) return response;
-        continue;
       }
-      if (call.signal.aborted) {
-        // The poller left while the task was handed over: give it to the next one.
-        requeueEntry(ctx, queue, entry);
-        return {};
-      }
-      const response = await orSkipMoved(serveWorkflowEntry(ctx, entry, req));
-      if (response) return response;
+    } finally {
+      poll.done();
     }
   }
 
@@ -78,20 +103,25 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
       const limit = req.taskQueueMetadata?.maxTasksPerSecond;
       const maxTasksPerSecond = limit ? Number(limit.value ?? 0) : undefined;
       const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
-      for (;;) {
-        const entry = await ctx.matching.pollActivityTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal, req.identity ?? '', maxTasksPerSecond);
-        if (!entry) return {};
-        if (entry.kind === 'remote') {
-          const response = await takeFromPeer(ctx, 'activity', namespace.id, queue, entry.node, req, call.signal);
+      const poll = trackPoll(namespace.id, req.workerInstanceKey, queue, 'activity', call);
+      try {
+        for (;;) {
+          const entry = await ctx.matching.pollActivityTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), poll.signal, req.identity ?? '', maxTasksPerSecond);
+          if (!entry) return {};
+          if (entry.kind === 'remote') {
+            const response = await takeFromPeer(ctx, 'activity', namespace.id, queue, entry.node, req, poll.signal);
+            if (response) return response;
+            continue;
+          }
+          if (poll.signal.aborted) {
+            ctx.matching.addActivityTask(queue, entry.ref);
+            return {};
+          }
+          const response = await orSkipMoved(recordActivityTaskStarted(ctx, namespace, entry.ref, req, randomUUID()));
           if (response) return response;
-          continue;
         }
-        if (call.signal.aborted) {
-          ctx.matching.addActivityTask(queue, entry.ref);
-          return {};
-        }
-        const response = await orSkipMoved(recordActivityTaskStarted(ctx, namespace, entry.ref, req, randomUUID()));
-        if (response) return response;
+      } finally {
+        poll.done();
       }
     },
 
@@ -132,6 +162,11 @@ export function taskHandlers(ctx: HistoryContext): ServiceHandlers {
     async ShutdownWorker(request) {
       const req = request as temporal.api.workflowservice.v1.IShutdownWorkerRequest;
       const namespace = ns(req.namespace);
+      // As Temporal: only with both the worker's instance key and its task queue.
+      if (workerPolls && req.workerInstanceKey && req.taskQueue) {
+        const queues = new Set([req.taskQueue, ...(req.stickyTaskQueue ? [req.stickyTaskQueue] : [])]);
+        workerPolls.cancel(namespace.id, req.workerInstanceKey, queues, shutdownKinds(req.taskQueueTypes));
+      }
       // Tasks waiting for the departed worker go to the normal queue now, not after their timeout.
       if (req.stickyTaskQueue) {
         for (const ref of ctx.matching.shutdownStickyQueue(namespace.id, req.stickyTaskQueue)) await resetStickiness(ctx, ref.key, ref.scheduledEventId);

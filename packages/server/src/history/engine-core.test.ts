@@ -354,6 +354,20 @@ describe('activity retries (§3.2)', () => {
     expectValid(h);
   });
 
+  it('an activity nobody picks up, with only schedule-to-close set, times out as SCHEDULE_TO_START', () => {
+    // Both timeouts are due at the same instant; Temporal orders equal timeouts by type, start first.
+    const h = EngineHarness.start();
+    const sid = withActivity(h, { scheduleToCloseMs: 3000 });
+    h.runUntil(h.nowMs + 3000);
+    const timedOut = h.history.find((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT);
+    expect(timedOut?.activityTaskTimedOutEventAttributes).toMatchObject({
+      scheduledEventId: sid,
+      failure: { message: 'activity ScheduleToStart timeout', timeoutFailureInfo: { timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START } },
+    });
+    expect(h.history.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT)).toHaveLength(1);
+    expectValid(h);
+  });
+
   it('a heartbeat timeout is retried; heartbeat details reach the next attempt', () => {
     const h = EngineHarness.start();
     const sid = withActivity(h, { startToCloseMs: 60_000, heartbeatMs: 5000 });

@@ -56,12 +56,8 @@ export function scheduleActivity(t: Transition, attrs: ScheduledAttributes, time
     priorityKey: attrs.priority?.priorityKey ?? 0,
   };
   t.state.activities[scheduledEventId] = info;
-  if (info.scheduleToCloseMs > 0) {
-    info.timerTaskIds.push(
-      t.addTimer(t.nowMs + info.scheduleToCloseMs, { kind: 'activityTimeout', scheduledEventId, attempt: 0, timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE }),
-    );
-  }
   dispatchAttempt(t, info);
+  armScheduleToClose(t, info);
   return info;
 }
 
@@ -72,12 +68,20 @@ export function scheduleActivity(t: Transition, attrs: ScheduledAttributes, time
 export function rearmRebuiltActivity(t: Transition, info: ActivityInfo): void {
   info.scheduledTimeMs = t.nowMs;
   info.currentAttemptScheduledTimeMs = t.nowMs;
-  if (info.scheduleToCloseMs > 0) {
-    info.timerTaskIds.push(
-      t.addTimer(t.nowMs + info.scheduleToCloseMs, { kind: 'activityTimeout', scheduledEventId: info.scheduledEventId, attempt: 0, timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE }),
-    );
-  }
   dispatchAttempt(t, info);
+  armScheduleToClose(t, info);
+}
+
+/**
+ * Armed after the first attempt's schedule-to-start timer: timers due at the same instant fire in the
+ * order they were added, and, as in Temporal (which orders equal timeouts by type), a task nobody
+ * picked up times out as SCHEDULE_TO_START when both timeouts are equal (only schedule-to-close set).
+ */
+function armScheduleToClose(t: Transition, info: ActivityInfo): void {
+  if (info.scheduleToCloseMs <= 0) return;
+  info.timerTaskIds.push(
+    t.addTimer(t.nowMs + info.scheduleToCloseMs, { kind: 'activityTimeout', scheduledEventId: info.scheduledEventId, attempt: 0, timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE }),
+  );
 }
 
 function dispatchAttempt(t: Transition, info: ActivityInfo): void {

@@ -219,7 +219,8 @@ export class EngineHarness {
 
   /** Timer rows of one kind (optionally filtered). */
   timerRows(pred: (task: TimerTask) => boolean = () => true): TimerRow[] {
-    return [...this.timers.values()].filter((r) => pred(r.task)).sort((a, b) => a.fireAtMs - b.fireAtMs);
+    // The store's fire order: (fire time, task id), task ids compared bytewise.
+    return [...this.timers.values()].filter((r) => pred(r.task)).sort((a, b) => a.fireAtMs - b.fireAtMs || (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
   }
 
   // ---------------------------------------------------------------- workflow tasks (ops/workflow-task.ts)
