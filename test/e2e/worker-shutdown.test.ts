@@ -22,27 +22,19 @@ interface OpenPoll {
   settled: boolean;
 }
 
-function pollWorkflow(connection: Connection, taskQueue: string, workerInstanceKey: string): OpenPoll {
+function openPoll(connection: Connection, kind: 'workflow' | 'activity', taskQueue: string, workerInstanceKey: string): OpenPoll {
+  const request = { namespace: NAMESPACE, taskQueue: { name: taskQueue }, identity: workerInstanceKey, workerInstanceKey };
+  const service = connection.workflowService;
+  const call = kind === 'workflow' ? service.pollWorkflowTaskQueue(request) : service.pollActivityTaskQueue(request);
   const poll: OpenPoll = {
     settled: false,
-    answer: connection.workflowService
-      .pollWorkflowTaskQueue({ namespace: NAMESPACE, taskQueue: { name: taskQueue }, identity: workerInstanceKey, workerInstanceKey })
-      .then((r) => ({ empty: (r.taskToken?.length ?? 0) === 0 }))
-      .finally(() => (poll.settled = true)),
+    answer: call.then((r) => ({ empty: (r.taskToken?.length ?? 0) === 0 })).finally(() => (poll.settled = true)),
   };
   return poll;
 }
 
-function pollActivity(connection: Connection, taskQueue: string, workerInstanceKey: string): OpenPoll {
-  const poll: OpenPoll = {
-    settled: false,
-    answer: connection.workflowService
-      .pollActivityTaskQueue({ namespace: NAMESPACE, taskQueue: { name: taskQueue }, identity: workerInstanceKey, workerInstanceKey })
-      .then((r) => ({ empty: (r.taskToken?.length ?? 0) === 0 }))
-      .finally(() => (poll.settled = true)),
-  };
-  return poll;
-}
+const pollWorkflow = (connection: Connection, taskQueue: string, key: string): OpenPoll => openPoll(connection, 'workflow', taskQueue, key);
+const pollActivity = (connection: Connection, taskQueue: string, key: string): OpenPoll => openPoll(connection, 'activity', taskQueue, key);
 
 /** Waits until the server lists `count` pollers of each kind on the queue (the polls have arrived). */
 async function pollersArrived(connection: Connection, taskQueue: string, workflowPollers: number, activityPollers: number): Promise<void> {
