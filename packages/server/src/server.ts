@@ -15,7 +15,7 @@ import { recoverDispatches } from './history/recover-dispatches.js';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.js';
 import { DEFAULT_SHARD_COUNT } from './cluster/shards.js';
 import type { HistoryContext } from './history/service-context.js';
-import { createGrpcServer } from './frontend/grpc-server.js';
+import { createGrpcServer, type ServiceHandlers } from './frontend/grpc-server.js';
 import { executionHandlers } from './frontend/workflow-handlers.js';
 import { updateHandlers } from './frontend/update-handlers.js';
 import { taskHandlers } from './frontend/task-handlers.js';
@@ -23,6 +23,8 @@ import { namespaceHandlers } from './frontend/namespace-handlers.js';
 import { systemHandlers } from './frontend/system-handlers.js';
 import { visibilityHandlers } from './frontend/visibility-handlers.js';
 import { operatorHandlers } from './frontend/operator-handlers.js';
+import { scheduleHandlers } from './frontend/schedule-handlers.js';
+import { Scheduler, type WorkflowCaller } from './schedules/scheduler.js';
 import { SearchAttributeRegistry } from './visibility/search-attribute-registry.js';
 import type { SearchAttributeTypeName } from './visibility/search-attributes.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from './logger.js';
@@ -146,7 +148,19 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const timers = new TimerQueue(store, clock, logger.child({ component: 'timers' }), (row) => handleTimer(ctx, row), options.timerQueue);
     engine.timerSink = timers;
     timeSkipping?.attach(engine);
-    const cluster = options.databaseUrl ? new ClusterNode(clusterOptions(options, options.databaseUrl, leaseMs), { store, engine, matching, timers, namespaces, searchAttributes, logger }) : null;
+    // The scheduler starts workflows through the same (routed) handlers a client reaches, set below.
+    let workflowHandlers: ServiceHandlers = {};
+    const callWorkflowService: WorkflowCaller = async (method, request, callOptions) => {
+      const handler = workflowHandlers[method];
+      if (!handler) throw new Error(`no handler for ${method}`);
+      const signal = callOptions?.signal ?? new AbortController().signal;
+      const deadlineMs = callOptions?.timeoutMs === undefined ? undefined : clock.now() + callOptions.timeoutMs;
+      return handler(request, { deadlineMs, signal, metadata: new Map(), peer: 'scheduler' });
+    };
+    const scheduler = new Scheduler(store, clock, logger.child({ component: 'scheduler' }), callWorkflowService);
+    const cluster = options.databaseUrl
+      ? new ClusterNode(clusterOptions(options, options.databaseUrl, leaseMs), { store, engine, matching, timers, namespaces, searchAttributes, logger, scheduler })
+      : null;
     const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, searchAttributes, logger, cluster };
     if (!cluster) {
       await recoverDispatches(store, matching);
@@ -163,10 +177,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...updateHandlers(ctx),
       ...taskHandlers(ctx, { cancelPollsOnShutdown }),
       ...visibilityHandlers({ namespaces, searchAttributes, store }),
+      ...scheduleHandlers(scheduler, namespaces, searchAttributes),
     };
     cluster?.attach(ctx, localHandlers);
+    workflowHandlers = cluster ? cluster.route(localHandlers) : localHandlers;
     const services = {
-      workflowService: rateLimited(cluster ? cluster.route(localHandlers) : localHandlers, new NamespaceRateLimiter(numberConfig(options.dynamicConfig, 'frontend.namespaceRPS', DEFAULT_NAMESPACE_RPS), clock)),
+      workflowService: rateLimited(workflowHandlers, new NamespaceRateLimiter(numberConfig(options.dynamicConfig, 'frontend.namespaceRPS', DEFAULT_NAMESPACE_RPS), clock)),
       operatorService: operatorHandlers(namespaces, searchAttributes),
       ...(timeSkipping ? { testService: timeSkipping.testService } : {}),
     };
@@ -197,6 +213,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       server.forceShutdown();
       throw err;
     }
+    // Alone, this node runs every schedule; a cluster node runs those of its shards (ClusterNode).
+    if (!cluster) await scheduler.resume();
     const unknownDynamicConfigKeys = [...options.dynamicConfig.keys()].filter((k) => !KNOWN_DYNAMIC_CONFIG.has(k));
     let closed = false;
     return {
@@ -211,6 +229,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         // Hand the shards over first: requests still arriving here are forwarded to their new owners.
         await cluster?.stop().catch((err: unknown) => logger.warn('leaving the cluster failed', { error: String(err) }));
         timers.stop();
+        scheduler.stop();
         timeSkipping?.close();
         await Promise.all(httpFrontends.map((f) => f.close()));
         await new Promise<void>((resolve) => {

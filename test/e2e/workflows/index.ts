@@ -7,3 +7,4 @@ export * from './children.js';
 export * from './updates.js';
 export * from './reset.js';
 export * from './task-queues.js';
+export * from './schedules.js';

@@ -35,6 +35,11 @@ import { ShardController } from './shard-controller.js';
 import { shardOf } from './shards.js';
 import { addPeerService, PeerClients, type PeerOp } from './peer-rpc.js';
 import { routeToOwners, type Placement, type Target } from './routing.js';
+import { SCHEDULER_WORKFLOW_ID_PREFIX, type ScheduleKey, type Scheduler } from '../schedules/scheduler.js';
+
+function scheduleShardKey(key: ScheduleKey): { namespaceId: string; workflowId: string } {
+  return { namespaceId: key.namespaceId, workflowId: `${SCHEDULER_WORKFLOW_ID_PREFIX}${key.scheduleId}` };
+}
 
 export interface ClusterOptions {
   readonly databaseUrl: string;
@@ -82,6 +87,7 @@ export interface ClusterParts {
   readonly namespaces: NamespaceRegistry;
   readonly searchAttributes: SearchAttributeRegistry;
   readonly logger: Logger;
+  readonly scheduler: Scheduler;
 }
 
 export class ClusterNode implements ClusterPeers {
@@ -114,6 +120,8 @@ export class ClusterNode implements ClusterPeers {
     };
     timers.accepts = (row) => this.controller?.holds(this.shardOf(row.key)) ?? false;
     matching.accepts = (key) => this.controller?.holds(this.shardOf(key)) ?? false;
+    // A schedule runs on the node owning the shard its scheduler workflow id falls in.
+    parts.scheduler.accepts = (key) => this.controller?.holds(this.shardOf(scheduleShardKey(key))) ?? false;
     matching.onBacklog = (kind, namespaceId, queue) => this.announceTasks(kind, namespaceId, queue);
     matching.onNewPolledQueue = (kind, namespaceId, queue) => {
       for (const peer of this.controller?.peers() ?? []) matching.addRemoteHint(kind, namespaceId, queue, peer.nodeId);
@@ -164,6 +172,7 @@ export class ClusterNode implements ClusterPeers {
       acquired: async (shardIds) => {
         await recoverDispatches(store, matching, shardIds);
         await timers.start(shardIds);
+        await this.parts.scheduler.resume();
       },
       lost: (shardIds) => this.forget(new Set(shardIds)),
     }, this.logger);
@@ -330,6 +339,7 @@ export class ClusterNode implements ClusterPeers {
     this.parts.engine.evictWhere(belongs);
     this.parts.matching.dropWhere(belongs);
     this.parts.timers.dropWhere((row) => belongs(row.key), shards);
+    this.parts.scheduler.release();
   }
 
   // ---- notifications ------------------------------------------------------------------------------

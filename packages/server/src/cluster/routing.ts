@@ -3,6 +3,7 @@
 // DescribeTaskQueue, ...) are served by whichever node receives them.
 import type { temporal } from '@temporalio/proto';
 import { decodeTaskToken } from '../history/task-token.js';
+import { SCHEDULER_WORKFLOW_ID_PREFIX } from '../schedules/scheduler.js';
 import type { ServiceHandlers, UnaryHandler } from '../frontend/grpc-server.js';
 
 
@@ -30,6 +31,9 @@ const execution = (r: { namespace?: string | null; workflowExecution?: temporal.
   byName(r.namespace, r.workflowExecution?.workflowId);
 const byId = (r: { namespace?: string | null; workflowId?: string | null }): Target | null => byName(r.namespace, r.workflowId);
 const token = (r: { taskToken?: Uint8Array | null }): Target | null => byToken(r.taskToken);
+/** A schedule lives on the shard of the workflow id Temporal's scheduler workflow would have. */
+const schedule = (r: { namespace?: string | null; scheduleId?: string | null }): Target | null =>
+  byName(r.namespace, r.scheduleId ? `${SCHEDULER_WORKFLOW_ID_PREFIX}${r.scheduleId}` : null);
 
 /** Every WorkflowService method that acts on one execution, and how to find it in the request. */
 export const EXECUTION_ROUTES: Readonly<Record<string, TargetOf>> = {
@@ -62,6 +66,12 @@ export const EXECUTION_ROUTES: Readonly<Record<string, TargetOf>> = {
   RespondActivityTaskCompletedById: byId,
   RespondActivityTaskFailedById: byId,
   RespondActivityTaskCanceledById: byId,
+  CreateSchedule: schedule,
+  DescribeSchedule: schedule,
+  UpdateSchedule: schedule,
+  PatchSchedule: schedule,
+  DeleteSchedule: schedule,
+  ListScheduleMatchingTimes: schedule,
 };
 
 /** Where a request runs: here, or on the node at `address`. */

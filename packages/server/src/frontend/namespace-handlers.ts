@@ -36,7 +36,7 @@ export function describeNamespaceRecord(r: NamespaceRecord, options: NamespaceCa
         workerHeartbeats: false,
         workerPollCompleteOnShutdown: options.workerPollCompleteOnShutdown === true,
       },
-      supportsSchedules: false,
+      supportsSchedules: true,
     },
     config: {
       workflowExecutionRetentionTtl: msToDuration(r.retentionMs),

@@ -13,7 +13,7 @@ export function systemHandlers(clusterId: string): ServiceHandlers {
           signalAndQueryHeader: true,
           internalErrorDifferentiation: true,
           activityFailureIncludeHeartbeat: true,
-          supportsSchedules: false,
+          supportsSchedules: true,
           encodedFailureAttributes: true,
           buildIdBasedVersioning: false,
           upsertMemo: true,

@@ -4,7 +4,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConditionFailedError, PersistenceError } from './errors.js';
-import type { ExecutionKey, NamespaceRow, Store, TransitionWrite } from './store.js';
+import type { ExecutionKey, NamespaceRow, ScheduleRow, Store, TransitionWrite } from './store.js';
 import { NO_VISIBILITY_EXTRAS, runVisibilityConformance } from './store-conformance-visibility.js';
 import { RUNNING, COMPLETED, EVERYTHING, bytes, texts, key, write, transition, timer, start, snapshot, expectConflict, outcomes } from './store-conformance-support.js';
 
@@ -462,6 +462,36 @@ export function runStoreConformance(
         ['id-2', 'orders', 'orders v1', 1],
         ['id-3', 'default', 'default v1', 1],
       ]);
+    });
+
+    it('inserts, updates, pages and deletes schedules under a version check', async () => {
+      const store = await open();
+      const row = (namespaceId: string, scheduleId: string, version: number, data = `${scheduleId} v${version}`): ScheduleRow => ({
+        namespaceId,
+        scheduleId,
+        data: bytes(data),
+        version,
+      });
+      const ids = (rows: readonly ScheduleRow[]) => rows.map((r) => [r.namespaceId, r.scheduleId, texts([r.data])[0], r.version]);
+      expect(await store.getSchedule('ns-1', 'daily')).toBeNull();
+      await store.putSchedule(row('ns-1', 'daily', 1), 0);
+      await store.putSchedule(row('ns-1', 'Hourly', 1), 0);
+      await store.putSchedule(row('ns-1', 'b-weekly', 1), 0);
+      await store.putSchedule(row('ns-2', 'daily', 1), 0);
+      await expectConflict(store.putSchedule(row('ns-1', 'daily', 1, 'lost'), 0), { expected: 0, found: 1 });
+      await store.putSchedule(row('ns-1', 'daily', 2), 1);
+      await expectConflict(store.putSchedule(row('ns-1', 'daily', 3, 'lost'), 1), { expected: 1, found: 2 });
+      await expectConflict(store.putSchedule(row('ns-1', 'ghost', 2, 'lost'), 1), { expected: 1, found: null });
+      expect(ids([(await store.getSchedule('ns-1', 'daily'))!])).toEqual([['ns-1', 'daily', 'daily v2', 2]]);
+      // Bytewise order: upper case before lower case.
+      const first = await store.listSchedules('ns-1', null, 2);
+      expect(ids(first)).toEqual([['ns-1', 'Hourly', 'Hourly v1', 1], ['ns-1', 'b-weekly', 'b-weekly v1', 1]]);
+      expect(ids(await store.listSchedules('ns-1', 'b-weekly', 2))).toEqual([['ns-1', 'daily', 'daily v2', 2]]);
+      expect((await store.listAllSchedules()).map((r) => `${r.namespaceId}/${r.scheduleId}`)).toEqual(['ns-1/Hourly', 'ns-1/b-weekly', 'ns-1/daily', 'ns-2/daily']);
+      expect(await store.deleteSchedule('ns-1', 'daily')).toBe(true);
+      expect(await store.deleteSchedule('ns-1', 'daily')).toBe(false);
+      expect(await store.getSchedule('ns-1', 'daily')).toBeNull();
+      expect(ids(await store.listSchedules('ns-2', null, 10))).toEqual([['ns-2', 'daily', 'daily v1', 1]]);
     });
 
     it('closes idempotently', async () => {

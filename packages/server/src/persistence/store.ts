@@ -12,6 +12,8 @@
 // - timer_tasks: the durable timer queue (transactional outbox): rows inserted and deleted in the
 //   same transaction as the execution change that implies them.
 // - search_attributes: the custom search attributes registered per namespace.
+// - schedules: one row per schedule (the serialized schedule record, owned by schedules/), with a
+//   version for optimistic concurrency as namespaces have.
 // A transition is written by `commit`, atomically, or not at all. `commitBatch` writes many transitions
 // in one durable commit (group commit: one fsync for all of them); each transition is still atomic on its
 // own, and one that fails its conditions is left out without failing the others.
@@ -31,6 +33,15 @@ export interface NamespaceRow {
   /** Opaque serialized namespace record (owned by namespace/registry.ts). */
   readonly data: Uint8Array;
   /** Bumped on every update; `upsertNamespace` with `expectedVersion` guards concurrent edits. */
+  readonly version: number;
+}
+
+export interface ScheduleRow {
+  readonly namespaceId: string;
+  readonly scheduleId: string;
+  /** Opaque serialized schedule record (owned by schedules/schedule-record.ts). */
+  readonly data: Uint8Array;
+  /** Bumped on every write; `putSchedule` with `expectedVersion` guards concurrent edits. */
   readonly version: number;
 }
 
@@ -217,6 +228,16 @@ export interface Store {
   listNamespaces(): Promise<NamespaceRow[]>;
   /** Inserts (expectedVersion 0) or updates (WHERE version = expectedVersion); ConditionFailedError otherwise. Name is unique. */
   upsertNamespace(row: NamespaceRow, expectedVersion: number): Promise<void>;
+
+  getSchedule(namespaceId: string, scheduleId: string): Promise<ScheduleRow | null>;
+  /** Schedules of a namespace by schedule id ascending (bytewise), after `afterScheduleId` when given, at most `limit`. */
+  listSchedules(namespaceId: string, afterScheduleId: string | null, limit: number): Promise<ScheduleRow[]>;
+  /** Every schedule of every namespace: what the scheduler loads at start-up. */
+  listAllSchedules(): Promise<ScheduleRow[]>;
+  /** Inserts (expectedVersion 0) or updates (WHERE version = expectedVersion); ConditionFailedError otherwise. */
+  putSchedule(row: ScheduleRow, expectedVersion: number): Promise<void>;
+  /** Deletes a schedule; resolves true when a row was deleted. */
+  deleteSchedule(namespaceId: string, scheduleId: string): Promise<boolean>;
 
   /**
    * Deletes a run and everything that belongs to it (events, timer rows, visibility, and the current

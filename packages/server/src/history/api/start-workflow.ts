@@ -109,8 +109,9 @@ export function createWorkflowRun(p: NewRunParams): Transition {
     firstExecutionRunId,
     continuedExecutionRunId: c?.previousRunId ?? '',
     initiator: c?.initiator ?? 0,
-    continuedFailure: c?.continuedFailure ?? null,
-    lastCompletionResult: c?.lastCompletionResult ?? null,
+    // A first run may be handed a predecessor's outcome too (a schedule passes its previous action's).
+    continuedFailure: c ? c.continuedFailure : (req.continuedFailure ?? null),
+    lastCompletionResult: c ? c.lastCompletionResult : (req.lastCompletionResult ?? null),
     identity: req.identity ?? '',
     retryPolicy: req.retryPolicy ?? null,
     attempt: c?.attempt ?? 1,

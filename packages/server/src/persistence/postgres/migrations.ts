@@ -175,6 +175,20 @@ export const migrations: readonly Migration[] = [
         );
       `);
     },
+  },  {
+    version: 4,
+    description: 'schedules',
+    async up(client) {
+      await client.query(`
+        CREATE TABLE schedules (
+          namespace_id text COLLATE "C" NOT NULL,
+          schedule_id text COLLATE "C" NOT NULL,
+          data bytea NOT NULL,
+          version bigint NOT NULL,
+          PRIMARY KEY (namespace_id, schedule_id)
+        );
+      `);
+    },
   },
 ];
 

@@ -12,7 +12,7 @@
 import pg from 'pg';
 import { ConditionFailedError, PersistenceError, ShardOwnershipLostError } from '../errors.js';
 import type { CurrentRunRow, ExecutionKey, ExecutionListPage, ExecutionRow, ExecutionWrite } from '../store.js';
-import type { NamespaceRow, ShardFence, Store, TimerTaskKey, TimerTaskRow, TransitionWrite } from '../store.js';
+import type { NamespaceRow, ScheduleRow, ShardFence, Store, TimerTaskKey, TimerTaskRow, TransitionWrite } from '../store.js';
 import type { ExecutionCount, ExecutionCountQuery, ExecutionListQuery, SearchAttributeRow } from '../visibility.js';
 import { checkout, isWriteLocalError, openPool, persistenceError, type PostgresConnectionOptions } from './connection.js';
 import { schemaVersion } from './migrations.js';
@@ -224,6 +224,36 @@ export class PostgresStore implements Store {
     }
   }
 
+  async getSchedule(namespaceId: string, scheduleId: string): Promise<ScheduleRow | null> {
+    const [row] = await this.rows<Row<'namespaceId' | 'scheduleId' | 'data' | 'version'>>('getSchedule', [namespaceId, scheduleId]);
+    return row ? scheduleRow(row) : null;
+  }
+
+  async listSchedules(namespaceId: string, afterScheduleId: string | null, limit: number): Promise<ScheduleRow[]> {
+    const rows = await this.rows<Row<'namespaceId' | 'scheduleId' | 'data' | 'version'>>('listSchedules', [namespaceId, afterScheduleId ?? '', limit]);
+    return rows.map(scheduleRow);
+  }
+
+  async listAllSchedules(): Promise<ScheduleRow[]> {
+    return (await this.rows<Row<'namespaceId' | 'scheduleId' | 'data' | 'version'>>('listAllSchedules', [])).map(scheduleRow);
+  }
+
+  async putSchedule(row: ScheduleRow, expectedVersion: number): Promise<void> {
+    const changes =
+      expectedVersion === 0
+        ? await this.changes('insertSchedule', [row.namespaceId, row.scheduleId, row.data, row.version])
+        : await this.changes('updateSchedule', [row.data, row.version, row.namespaceId, row.scheduleId, expectedVersion]);
+    if (changes !== 1) {
+      const [current] = await this.rows<Row<'version'>>('scheduleVersion', [row.namespaceId, row.scheduleId]);
+      const found = current === undefined ? null : Number(current.version);
+      throw new ConditionFailedError(`schedule ${row.scheduleId}: expected version ${expectedVersion}, found ${found ?? 'no schedule'}`, expectedVersion, found);
+    }
+  }
+
+  async deleteSchedule(namespaceId: string, scheduleId: string): Promise<boolean> {
+    return (await this.changes('deleteSchedule', [namespaceId, scheduleId])) === 1;
+  }
+
   async deleteExecution(key: ExecutionKey, fence?: ShardFence): Promise<void> {
     const client = await this.connect();
     try {
@@ -359,4 +389,8 @@ function keyParams(key: ExecutionKey): [string, string, string] {
 
 function keyOf(row: Row<'namespaceId' | 'workflowId' | 'runId'>): ExecutionKey {
   return { namespaceId: row.namespaceId as string, workflowId: row.workflowId as string, runId: row.runId as string };
+}
+
+function scheduleRow(row: Row<'namespaceId' | 'scheduleId' | 'data' | 'version'>): ScheduleRow {
+  return { namespaceId: row.namespaceId as string, scheduleId: row.scheduleId as string, data: row.data as Uint8Array, version: Number(row.version) };
 }

@@ -101,6 +101,16 @@ export const SQL = {
   updateNamespace: 'UPDATE namespaces SET name = $1, data = $2, version = $3 WHERE id = $4 AND version = $5',
   namespaceVersion: 'SELECT version FROM namespaces WHERE id = $1',
   namespaceIdByName: 'SELECT id FROM namespaces WHERE name = $1',
+  getSchedule: `SELECT namespace_id AS "namespaceId", schedule_id AS "scheduleId", data, version FROM schedules
+    WHERE namespace_id = $1 AND schedule_id = $2`,
+  listSchedules: `SELECT namespace_id AS "namespaceId", schedule_id AS "scheduleId", data, version FROM schedules
+    WHERE namespace_id = $1 AND schedule_id > $2 ORDER BY schedule_id LIMIT $3`,
+  listAllSchedules: `SELECT namespace_id AS "namespaceId", schedule_id AS "scheduleId", data, version FROM schedules
+    ORDER BY namespace_id, schedule_id`,
+  insertSchedule: 'INSERT INTO schedules (namespace_id, schedule_id, data, version) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+  updateSchedule: 'UPDATE schedules SET data = $1, version = $2 WHERE namespace_id = $3 AND schedule_id = $4 AND version = $5',
+  scheduleVersion: 'SELECT version FROM schedules WHERE namespace_id = $1 AND schedule_id = $2',
+  deleteSchedule: 'DELETE FROM schedules WHERE namespace_id = $1 AND schedule_id = $2',
   deleteExecutionRow: `DELETE FROM executions WHERE ${KEY}`,
   deleteExecutionEvents: `DELETE FROM history_events WHERE ${KEY}`,
   deleteExecutionTimers: `DELETE FROM timer_tasks WHERE ${KEY}`,

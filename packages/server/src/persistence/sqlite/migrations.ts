@@ -222,6 +222,21 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    description: 'schedules',
+    up(db) {
+      db.exec(`
+        CREATE TABLE schedules (
+          namespace_id TEXT NOT NULL,
+          schedule_id TEXT NOT NULL,
+          data BLOB NOT NULL,
+          version INTEGER NOT NULL,
+          PRIMARY KEY (namespace_id, schedule_id)
+        ) STRICT, WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export interface MigrationResult {

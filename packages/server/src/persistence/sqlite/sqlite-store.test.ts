@@ -167,6 +167,8 @@ describe('SqliteStore durability settings', () => {
     migrate(db, ':memory:');
     for (const [name, statement] of Object.entries({ ...prepareStatements(db), ...prepareRegistryStatements(db) })) {
       if (statement.source.trimStart().startsWith('INSERT')) continue;
+      // Reads the whole table by design (the scheduler loads every schedule at start-up), in key order.
+      if (name === 'listAllSchedules') continue;
       // Planning needs values bound, not meaningful ones.
       const named = Object.fromEntries(Array.from(statement.source.matchAll(/@(\w+)/g), (m) => [m[1], 0]));
       const params = named.namespaceId === undefined ? Array.from(statement.source.matchAll(/\?/g), () => 0) : [named];

@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { ConditionFailedError, PersistenceError } from '../errors.js';
 import type { CurrentRunRow, ExecutionKey, ExecutionListPage, ExecutionRow, ExecutionWrite } from '../store.js';
-import type { NamespaceRow, ShardFence, Store, TimerTaskKey, TimerTaskRow, TransitionWrite } from '../store.js';
+import type { NamespaceRow, ScheduleRow, ShardFence, Store, TimerTaskKey, TimerTaskRow, TransitionWrite } from '../store.js';
 import type { ExecutionCount, ExecutionCountQuery, ExecutionListQuery, SearchAttributeRow } from '../visibility.js';
 import { isWriteLocalError, openConnection } from './connection.js';
 import { schemaVersion } from './migrations.js';
@@ -107,6 +107,19 @@ export function prepareStatements(db: Database.Database) {
       SET name = ?, data = ?, version = ? WHERE id = ? AND version = ?`),
     namespaceVersion: db.prepare<[string], number>('SELECT version FROM namespaces WHERE id = ?').pluck(),
     namespaceIdByName: db.prepare<[string], string>('SELECT id FROM namespaces WHERE name = ?').pluck(),
+    getSchedule: db.prepare<[string, string], ScheduleRow>(`SELECT namespace_id AS namespaceId, schedule_id AS scheduleId,
+      data, version FROM schedules WHERE namespace_id = ? AND schedule_id = ?`),
+    listSchedules: db.prepare<[string, string, number], ScheduleRow>(`SELECT namespace_id AS namespaceId,
+      schedule_id AS scheduleId, data, version FROM schedules WHERE namespace_id = ? AND schedule_id > ?
+      ORDER BY schedule_id LIMIT ?`),
+    listAllSchedules: db.prepare<[], ScheduleRow>(`SELECT namespace_id AS namespaceId, schedule_id AS scheduleId,
+      data, version FROM schedules ORDER BY namespace_id, schedule_id`),
+    insertSchedule: db.prepare<[string, string, Bytes, number]>(`INSERT INTO schedules (namespace_id, schedule_id, data,
+      version) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    updateSchedule: db.prepare<[Bytes, number, string, string, number]>(`UPDATE schedules SET data = ?, version = ?
+      WHERE namespace_id = ? AND schedule_id = ? AND version = ?`),
+    scheduleVersion: db.prepare<[string, string], number>('SELECT version FROM schedules WHERE namespace_id = ? AND schedule_id = ?').pluck(),
+    deleteSchedule: db.prepare<[string, string]>('DELETE FROM schedules WHERE namespace_id = ? AND schedule_id = ?'),
     deleteExecutionRow: db.prepare<KeyParams>(`DELETE FROM executions WHERE ${KEY}`),
     deleteExecutionEvents: db.prepare<KeyParams>(`DELETE FROM history_events WHERE run_key = (${RUN_KEY})`),
     deleteExecutionTimers: db.prepare<KeyParams>(`DELETE FROM timer_tasks WHERE ${KEY}`),
@@ -276,6 +289,37 @@ export class SqliteStore implements Store {
         );
       }
     });
+  }
+
+  getSchedule(namespaceId: string, scheduleId: string): Promise<ScheduleRow | null> {
+    return settle(() => this.statements.getSchedule.get(namespaceId, scheduleId) ?? null);
+  }
+
+  listSchedules(namespaceId: string, afterScheduleId: string | null, limit: number): Promise<ScheduleRow[]> {
+    // '' sorts before every id: a schedule id is never empty.
+    return settle(() => this.statements.listSchedules.all(namespaceId, afterScheduleId ?? '', limit));
+  }
+
+  listAllSchedules(): Promise<ScheduleRow[]> {
+    return settle(() => this.statements.listAllSchedules.all());
+  }
+
+  putSchedule(row: ScheduleRow, expectedVersion: number): Promise<void> {
+    return settle(() => {
+      const s = this.statements;
+      const changes =
+        expectedVersion === 0
+          ? s.insertSchedule.run(row.namespaceId, row.scheduleId, row.data, row.version).changes
+          : s.updateSchedule.run(row.data, row.version, row.namespaceId, row.scheduleId, expectedVersion).changes;
+      if (changes !== 1) {
+        const found = s.scheduleVersion.get(row.namespaceId, row.scheduleId) ?? null;
+        throw new ConditionFailedError(`schedule ${row.scheduleId}: expected version ${expectedVersion}, found ${found ?? 'no schedule'}`, expectedVersion, found);
+      }
+    });
+  }
+
+  deleteSchedule(namespaceId: string, scheduleId: string): Promise<boolean> {
+    return settle(() => this.statements.deleteSchedule.run(namespaceId, scheduleId).changes === 1);
   }
 
   deleteExecution(key: ExecutionKey, fence?: ShardFence): Promise<void> {

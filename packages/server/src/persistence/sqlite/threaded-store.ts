@@ -8,7 +8,7 @@
 // would: an idle store does not stop a process from exiting.
 import { Worker } from 'node:worker_threads';
 import { PersistenceError } from '../errors.js';
-import type { CurrentRunRow, ExecutionKey, ExecutionListPage, ExecutionRow, NamespaceRow, ShardFence, Store } from '../store.js';
+import type { CurrentRunRow, ExecutionKey, ExecutionListPage, ExecutionRow, NamespaceRow, ScheduleRow, ShardFence, Store } from '../store.js';
 import type { TimerTaskKey, TimerTaskRow, TransitionWrite } from '../store.js';
 import type { ExecutionCount, ExecutionCountQuery, ExecutionListQuery, SearchAttributeRow } from '../visibility.js';
 import { errorFromPayload, type ErrorPayload, type StoreMethod, type StoreRequest, type StoreResponse } from './store-thread.js';
@@ -129,6 +129,26 @@ export class ThreadedSqliteStore implements Store {
 
   upsertNamespace(row: NamespaceRow, expectedVersion: number): Promise<void> {
     return this.call('upsertNamespace', [row, expectedVersion]);
+  }
+
+  getSchedule(namespaceId: string, scheduleId: string): Promise<ScheduleRow | null> {
+    return this.call('getSchedule', [namespaceId, scheduleId]);
+  }
+
+  listSchedules(namespaceId: string, afterScheduleId: string | null, limit: number): Promise<ScheduleRow[]> {
+    return this.call('listSchedules', [namespaceId, afterScheduleId, limit]);
+  }
+
+  listAllSchedules(): Promise<ScheduleRow[]> {
+    return this.call('listAllSchedules', []);
+  }
+
+  putSchedule(row: ScheduleRow, expectedVersion: number): Promise<void> {
+    return this.call('putSchedule', [row, expectedVersion]);
+  }
+
+  deleteSchedule(namespaceId: string, scheduleId: string): Promise<boolean> {
+    return this.call('deleteSchedule', [namespaceId, scheduleId]);
   }
 
   deleteExecution(key: ExecutionKey, fence?: ShardFence): Promise<void> {
