@@ -7,6 +7,8 @@ import { WorkflowPage } from './pages/WorkflowPage';
 import { Namespaces } from './pages/Namespaces';
 import { TaskQueues } from './pages/TaskQueues';
 import { ImportHistory } from './pages/ImportHistory';
+import { ScheduleList } from './pages/ScheduleList';
+import { SchedulePage } from './pages/SchedulePage';
 
 export function App() {
   const { path, search } = useLocation();
@@ -24,6 +26,10 @@ export function App() {
     page = <WorkflowPage key={`${m['ns']}/${m['id']}/${m['runId'] ?? ''}`} ns={m['ns'] ?? ns} workflowId={m['id'] ?? ''} runId={m['runId']} search={search} />;
   } else if ((m = matchPath('/namespaces/:ns/workflows', path))) {
     page = <WorkflowList ns={m['ns'] ?? ns} search={search} />;
+  } else if ((m = matchPath('/namespaces/:ns/schedules/:id', path))) {
+    page = <SchedulePage key={`${m['ns']}/${m['id']}`} ns={m['ns'] ?? ns} scheduleId={m['id'] ?? ''} />;
+  } else if ((m = matchPath('/namespaces/:ns/schedules', path))) {
+    page = <ScheduleList ns={m['ns'] ?? ns} search={search} />;
   } else if ((m = matchPath('/namespaces/:ns/task-queues/:name?', path))) {
     page = <TaskQueues ns={m['ns'] ?? ns} name={m['name']} />;
   } else if (path === '/namespaces') {
@@ -51,6 +57,9 @@ export function App() {
         <nav className="nav">
           <Link to={`/namespaces/${enc(ns)}/workflows`} className={section === 'workflows' ? 'active' : ''}>
             Workflows
+          </Link>
+          <Link to={`/namespaces/${enc(ns)}/schedules`} className={section === 'schedules' ? 'active' : ''}>
+            Schedules
           </Link>
           <Link to={`/namespaces/${enc(ns)}/task-queues`} className={section === 'task-queues' ? 'active' : ''}>
             Task queues

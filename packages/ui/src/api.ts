@@ -16,7 +16,7 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+export async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const res = await fetch(`/api/v1${path}`, {
     method,
     headers: { accept: MEDIA, ...(body === undefined ? {} : { 'content-type': MEDIA }) },
@@ -39,7 +39,7 @@ async function call<T>(method: string, path: string, body?: unknown, signal?: Ab
 
 const enc = encodeURIComponent;
 
-function query(params: Record<string, string | number | undefined>): string {
+export function query(params: Record<string, string | number | undefined>): string {
   const entries = Object.entries(params).filter((e): e is [string, string | number] => e[1] !== undefined && e[1] !== '');
   return entries.length === 0 ? '' : `?${entries.map(([k, v]) => `${enc(k)}=${enc(String(v))}`).join('&')}`;
 }

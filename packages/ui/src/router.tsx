@@ -78,3 +78,4 @@ export function Link({ to, children, ...rest }: AnchorHTMLAttributes<HTMLAnchorE
 export const enc = encodeURIComponent;
 export const workflowPath = (ns: string, id: string, runId?: string) =>
   `/namespaces/${enc(ns)}/workflows/${enc(id)}${runId ? `/${enc(runId)}` : ''}`;
+export const schedulePath = (ns: string, id: string) => `/namespaces/${enc(ns)}/schedules/${enc(id)}`;
