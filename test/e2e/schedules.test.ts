@@ -264,3 +264,39 @@ describe('specs', () => {
     ).rejects.toMatchObject({ code: 3 });
   });
 });
+
+describe('listing schedules', () => {
+  it('filters by schedule id, pause and custom search attributes, and pages', async () => {
+    const prefix = uniqueWorkflowId('sched-list');
+    // Keyword (2); registering it again is a no-op.
+    await client.connection.operatorService.addSearchAttributes({ namespace: 'default', searchAttributes: { CustomKeywordField: 2 } });
+    const handles = await Promise.all(
+      [0, 1, 2].map((i) =>
+        client.schedule.create({
+          scheduleId: `${prefix}-${i}`,
+          spec: { intervals: [{ every: 3_600_000 }] },
+          action: { type: 'startWorkflow', workflowType: 'scheduledWorkflow', taskQueue: 'nowhere' },
+          state: { paused: i === 0 },
+          searchAttributes: { CustomKeywordField: [i === 2 ? 'other' : 'some-value'] },
+        }),
+      ),
+    );
+    try {
+      const ids = async (query: string, pageSize?: number) => {
+        const out: string[] = [];
+        for await (const summary of client.schedule.list({ query, pageSize })) out.push(summary.scheduleId);
+        return out.sort();
+      };
+      expect(await ids(`ScheduleId STARTS_WITH "${prefix}"`, 1)).toEqual([`${prefix}-0`, `${prefix}-1`, `${prefix}-2`]);
+      expect(await ids(`ScheduleId STARTS_WITH "${prefix}" AND CustomKeywordField = "some-value"`)).toEqual([`${prefix}-0`, `${prefix}-1`]);
+      expect(await ids(`ScheduleId STARTS_WITH "${prefix}" AND TemporalSchedulePaused = true`)).toEqual([`${prefix}-0`]);
+      const summaries: Array<{ id: string; paused: boolean; next: number }> = [];
+      for await (const s of client.schedule.list({ query: `ScheduleId = "${prefix}-1"` })) summaries.push({ id: s.scheduleId, paused: s.state.paused, next: s.info.nextActionTimes.length });
+      expect(summaries).toEqual([{ id: `${prefix}-1`, paused: false, next: 5 }]);
+      const bad = await ids('NoSuchAttribute = "x"').catch((err: unknown) => err as Error & { cause?: { code?: number; details?: string } });
+      expect(bad).toMatchObject({ cause: { code: 3, details: expect.stringMatching(/NoSuchAttribute/) as unknown } });
+    } finally {
+      await Promise.all(handles.map((h) => h.delete()));
+    }
+  });
+});

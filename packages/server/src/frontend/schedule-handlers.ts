@@ -11,6 +11,13 @@ import type { CompiledSpec } from '../schedules/spec.js';
 import type { ServiceHandlers } from './grpc-server.js';
 import { checkDuration, checkMemo, checkPayloads, checkRetryPolicy, checkStartSearchAttributes, requireId, requireString } from './validation.js';
 import { LIMITS } from '../limits.js';
+import { SearchAttributesCodec, type SearchAttributes } from '../proto-types.js';
+import type { ExecutionSummary } from '../persistence/store.js';
+import type { SearchAttributeValues } from '../persistence/visibility.js';
+import { compileQuery } from '../visibility/query/compile.js';
+import { matches } from '../visibility/query/evaluate.js';
+import { tokenize } from '../visibility/query/tokenizer.js';
+import { indexSearchAttributes, type NamespaceSearchAttributes } from '../visibility/search-attribute-values.js';
 
 type WS = typeof temporal.api.workflowservice.v1;
 type Schedule = temporal.api.schedule.v1.ISchedule;
@@ -128,7 +135,7 @@ export function scheduleHandlers(scheduler: Scheduler, namespaces: NamespaceRegi
       const req = request as temporal.api.workflowservice.v1.IListSchedulesRequest;
       const namespace = ns(req.namespace);
       const pageSize = req.maximumPageSize && req.maximumPageSize > 0 ? Math.min(req.maximumPageSize, DEFAULT_PAGE_SIZE) : DEFAULT_PAGE_SIZE;
-      const filter = parseScheduleQuery(req.query ?? '');
+      const filter = scheduleQueryFilter(req.query ?? '', searchAttributes.custom(namespace.id));
       const entries: Array<Loose<temporal.api.schedule.v1.IScheduleListEntry>> = [];
       let after = decodeListToken(req.nextPageToken);
       // Filtered pages are filled from as many store pages as it takes.
@@ -231,29 +238,45 @@ function decodeListToken(token: Uint8Array | null | undefined): string | null {
 }
 
 /**
- * The list filter of schedules: empty, or comparisons on ScheduleId and TemporalSchedulePaused joined
- * by AND (`ScheduleId = 'x'`, `ScheduleId STARTS_WITH 'x'`, `TemporalSchedulePaused = true`).
+ * The list filter of schedules: Temporal's list-filter language over ScheduleId (Temporal rewrites it to
+ * the scheduler workflow's id), TemporalSchedulePaused and the schedule's custom search attributes.
  */
-export function parseScheduleQuery(query: string): (scheduleId: string, record: ScheduleRecord) => boolean {
-  const text = query.trim();
-  if (text === '') return () => true;
-  const clauses = text.split(/\s+AND\s+/i);
-  const tests = clauses.map((clause) => {
-    const m = /^`?(\w+)`?\s*(=|!=|STARTS_WITH)\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|(true|false))$/i.exec(clause.trim());
-    if (!m) throw new InvalidArgumentError(`invalid query: unsupported filter on schedules: ${clause.trim()}`);
-    const [, field, op, single, double, bool] = m;
-    const value = single ?? double ?? bool!.toLowerCase();
-    const operator = op!.toUpperCase();
-    if (field === 'ScheduleId') {
-      if (bool !== undefined) throw new InvalidArgumentError('invalid query: ScheduleId takes a string');
-      return (id: string) => (operator === 'STARTS_WITH' ? id.startsWith(value) : operator === '=' ? id === value : id !== value);
+export function scheduleQueryFilter(query: string, custom: NamespaceSearchAttributes): (scheduleId: string, record: ScheduleRecord) => boolean {
+  if (query.trim() === '') return () => true;
+  // ScheduleId names the only column a schedule has: the scheduler's workflow id.
+  let text = query;
+  for (const token of tokenize(query).reverse()) {
+    if ((token.kind === 'identifier' || token.kind === 'quotedIdentifier') && token.text === 'ScheduleId') {
+      // Same length: error positions still point into the query as written.
+      text = `${text.slice(0, token.start)}${token.source.replace('ScheduleId', 'WorkflowId')}${text.slice(token.start + token.source.length)}`;
     }
-    if (field === 'TemporalSchedulePaused') {
-      if (bool === undefined || operator === 'STARTS_WITH') throw new InvalidArgumentError('invalid query: TemporalSchedulePaused compares with true or false');
-      const want = value === 'true';
-      return (_id: string, record: ScheduleRecord) => (record.schedule.state?.paused ?? false) === (operator === '=' ? want : !want);
-    }
-    throw new InvalidArgumentError(`invalid query: schedules can be filtered by ScheduleId and TemporalSchedulePaused, not ${field}`);
-  });
-  return (id, record) => tests.every((test) => test(id, record));
+  }
+  const { filter } = compileQuery(text, custom, 'list');
+  return (scheduleId, record) => {
+    const values = { ...(record.searchAttributes ? indexSearchAttributes(SearchAttributesCodec.encode(record.searchAttributes as SearchAttributes).finish()) : null), TemporalSchedulePaused: record.schedule.state?.paused ?? false };
+    return matches(filter, { key: { namespaceId: '', workflowId: scheduleId, runId: '' }, summary: scheduleSummary(values) });
+  };
+}
+
+/** A schedule as a visibility row: only the workflow id and the search attributes mean anything. */
+function scheduleSummary(values: SearchAttributeValues): ExecutionSummary {
+  return {
+    workflowType: '',
+    taskQueue: '',
+    status: 1,
+    startTimeMs: 0,
+    executionTimeMs: 0,
+    closeTimeMs: null,
+    historyLength: 0,
+    historySizeBytes: 0,
+    stateTransitionCount: 0,
+    executionDurationMs: null,
+    parentWorkflowId: null,
+    parentRunId: null,
+    rootWorkflowId: null,
+    rootRunId: null,
+    memo: null,
+    searchAttributes: null,
+    searchAttributeValues: values,
+  };
 }
