@@ -2,10 +2,10 @@
 // (service/worker/scheduler/buffer.go): allow-all starts all go; of the others, at most one starts
 // when nothing runs, and the rest are skipped, kept (buffer one / buffer all) or kept while the running
 // workflow is cancelled or terminated.
-import { temporal } from '@temporalio/proto';
+import { api } from '@kairos/common';
 import type { BufferedStart } from './schedule-record.js';
 
-const Policy = temporal.api.enums.v1.ScheduleOverlapPolicy;
+const Policy = api.enums.v1.ScheduleOverlapPolicy;
 
 export interface BufferResolution {
   /** Allow-all starts: all of them now. */

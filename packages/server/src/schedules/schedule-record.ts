@@ -2,8 +2,8 @@
 // proto, its memo and search attributes, and the scheduler's own progress (last processed time, buffered
 // starts, backfills, counters, recent and running actions). Serialized as JSON whose proto parts are
 // the messages' encoded bytes in base64, so the row stays readable and the protos stay exact.
-import { temporal } from '@temporalio/proto';
-import type { Loose } from '@kairos/common';
+import type { temporal } from '@temporalio/proto';
+import { api, type Loose } from '@kairos/common';
 
 type Schedule = Loose<temporal.api.schedule.v1.ISchedule>;
 type Memo = Loose<temporal.api.common.v1.IMemo>;
@@ -71,9 +71,9 @@ export interface ScheduleRecord {
   invalidScheduleError: string;
 }
 
-const { Schedule: ScheduleCodec } = temporal.api.schedule.v1;
-const { Memo: MemoCodec, SearchAttributes: SearchAttributesCodec, Payloads: PayloadsCodec } = temporal.api.common.v1;
-const { Failure: FailureCodec } = temporal.api.failure.v1;
+const { Schedule: ScheduleCodec } = api.schedule.v1;
+const { Memo: MemoCodec, SearchAttributes: SearchAttributesCodec, Payloads: PayloadsCodec } = api.common.v1;
+const { Failure: FailureCodec } = api.failure.v1;
 
 interface Codec<T> {
   encode(message: T): { finish(): Uint8Array };

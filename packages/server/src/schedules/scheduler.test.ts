@@ -1,7 +1,7 @@
 // The scheduler over a real store, with virtual time and a WorkflowService fake that keeps workflows
 // in a map: catch-up after downtime (and the catchup window), restart from the store, a start repeated
 // after a failed write, and overlap policies waiting on a watched run.
-import { temporal } from '@temporalio/proto';
+import { api } from '@kairos/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrpcCode, ServiceError } from '../errors.js';
 import { createLogger } from '../logger.js';
@@ -11,8 +11,8 @@ import { ManualClock } from '../timers/test-support/timer-fakes.js';
 import { decodeScheduleRecord } from './schedule-record.js';
 import { Scheduler, type WorkflowCaller } from './scheduler.js';
 
-const Policy = temporal.api.enums.v1.ScheduleOverlapPolicy;
-const EventType = temporal.api.enums.v1.EventType;
+const Policy = api.enums.v1.ScheduleOverlapPolicy;
+const EventType = api.enums.v1.EventType;
 const T0 = Date.UTC(2030, 0, 1);
 const MINUTE = 60_000;
 const logger = createLogger({ level: 'never', format: 'json' });
@@ -29,11 +29,14 @@ class FakeWorkflows {
   readonly runs = new Map<string, FakeRun>();
   /** Workflows complete as soon as they start. */
   completeAtOnce = true;
+  /** Workflow ids whose next start fails as if their shard were away. */
+  readonly unavailableOnce = new Set<string>();
 
   readonly call: WorkflowCaller = async (method, request, options) => {
     const req = request as Record<string, unknown> & { workflowId?: string; requestId?: string; execution?: { workflowId: string }; workflowExecution?: { workflowId: string } };
     switch (method) {
       case 'StartWorkflowExecution': {
+        if (this.unavailableOnce.delete(req.workflowId!)) throw new ServiceError(GrpcCode.UNAVAILABLE, 'shard moving');
         const existing = this.runs.get(req.workflowId!);
         if (existing) {
           if (existing.requestId === req.requestId) return { runId: `run-${req.workflowId}`, started: false };
@@ -160,6 +163,23 @@ describe('Scheduler', () => {
     expect(record.actionCount).toBe(1);
     expect(record.recentActions).toHaveLength(1);
     scheduler.stop();
+  });
+
+  it('keeps the starts after one that failed for a passing reason, and takes them all', async () => {
+    const first = setup();
+    await first.scheduler.create(everyMinute(Policy.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL));
+    first.scheduler.stop();
+    first.workflows.unavailableOnce.add('job-2030-01-01T00:02:00Z');
+    const clock = new ManualClock(T0 + 3 * MINUTE + 500);
+    const second = setup({ store: first.store, clock, workflows: first.workflows });
+    await second.scheduler.resume();
+    await clock.advanceTo(T0 + 3 * MINUTE + 500);
+    expect(first.workflows.ids()).toEqual(['job-2030-01-01T00:01:00Z']);
+    expect((await stored(first.store)).buffered.map((b) => b.nominalMs)).toEqual([T0 + 2 * MINUTE, T0 + 3 * MINUTE]);
+    await clock.advanceTo(T0 + 3 * MINUTE + 2000);
+    expect(first.workflows.ids()).toEqual(['job-2030-01-01T00:01:00Z', 'job-2030-01-01T00:02:00Z', 'job-2030-01-01T00:03:00Z']);
+    expect(await stored(first.store)).toMatchObject({ actionCount: 3, buffered: [] });
+    second.scheduler.stop();
   });
 
   it('buffers one start behind a running workflow and takes it when that one closes', async () => {

@@ -12,8 +12,8 @@
 // starts carry request ids derived from the schedule and the nominal time, so a start repeated after a
 // crash finds the run it started before instead of starting another.
 import { createHash } from 'node:crypto';
-import { durationToMs, msToDuration, timestampToMs, type Loose } from '@kairos/common';
-import { temporal } from '@temporalio/proto';
+import { api, durationToMs, msToDuration, timestampToMs, type Loose } from '@kairos/common';
+import type { temporal } from '@temporalio/proto';
 import type { Clock } from '../clock.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ServiceError, GrpcCode } from '../errors.js';
 import { KeyedMutex } from '../history/keyed-mutex.js';
@@ -31,8 +31,8 @@ type Memo = Loose<temporal.api.common.v1.IMemo>;
 type SearchAttributes = Loose<temporal.api.common.v1.ISearchAttributes>;
 type Payload = Loose<temporal.api.common.v1.IPayload>;
 
-const OverlapPolicy = temporal.api.enums.v1.ScheduleOverlapPolicy;
-const Status = temporal.api.enums.v1.WorkflowExecutionStatus;
+const OverlapPolicy = api.enums.v1.ScheduleOverlapPolicy;
+const Status = api.enums.v1.WorkflowExecutionStatus;
 
 /** Schedules live where Temporal's scheduler workflows would: this workflow id names a schedule's shard. */
 export const SCHEDULER_WORKFLOW_ID_PREFIX = 'temporal-sys-scheduler:';
@@ -414,9 +414,8 @@ export class Scheduler {
     record.buffered = result.newBuffer;
     record.overlapSkipped += result.overlapSkipped;
     let again = false;
-    let retry = false;
     const starts = [...result.overlappingStarts, ...(result.nonOverlappingStart ? [result.nonOverlappingStart] : [])];
-    for (const start of starts) {
+    for (const [index, start] of starts.entries()) {
       if (!canTakeScheduledAction(record, start.manual, true)) {
         again = true;
         continue;
@@ -426,23 +425,21 @@ export class Scheduler {
         recordAction(record, started, start === result.nonOverlappingStart);
       } catch (err) {
         this.logger.warn('schedule could not start its workflow', { scheduleId: key.scheduleId, error: String(err) });
-        // A start that may succeed later goes back to the buffer (first), and the schedule retries soon.
-        if (!isUserError(err)) {
-          record.buffered.unshift(start);
-          if (start.manual || !record.schedule.state?.limitedActions) retry = true;
-          else {
-            // Give back the action spent on it.
-            record.schedule.state.remainingActions = Number(record.schedule.state.remainingActions ?? 0) + 1;
-            retry = true;
-          }
-          return { again: false, retry };
+        if (isUserError(err)) {
+          again = true;
+          continue;
         }
-        again = true;
+        // A start that may succeed later goes back to the front of the buffer with every start not tried
+        // yet, and the schedule retries soon; the action it spent is given back.
+        record.buffered.unshift(...starts.slice(index));
+        const state = record.schedule.state;
+        if (!start.manual && state?.limitedActions) state.remainingActions = Number(state.remainingActions ?? 0) + 1;
+        return { again: false, retry: true };
       }
     }
     if (result.needTerminate) for (const run of record.running) await this.stopRun(key, record, run, 'TerminateWorkflowExecution');
     else if (result.needCancel) for (const run of record.running) await this.stopRun(key, record, run, 'RequestCancelWorkflowExecution');
-    return { again, retry };
+    return { again, retry: false };
   }
 
   private async startWorkflow(key: ScheduleKey, record: ScheduleRecord, start: BufferedStart, action: Loose<temporal.api.workflow.v1.INewWorkflowExecutionInfo>): Promise<RecentAction> {
@@ -462,8 +459,8 @@ export class Scheduler {
       requestId: requestIdFor(key, start),
       // Scheduled starts never repeat a workflow id; manual ones may.
       workflowIdReusePolicy: start.manual
-        ? temporal.api.enums.v1.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-        : temporal.api.enums.v1.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+        ? api.enums.v1.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+        : api.enums.v1.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
       retryPolicy: action.retryPolicy ?? null,
       memo: action.memo ?? null,
       searchAttributes: scheduledSearchAttributes(action.searchAttributes, nominalSecondMs, key.scheduleId),
@@ -506,7 +503,7 @@ export class Scheduler {
           namespace: record.namespaceName,
           execution: { workflowId },
           waitNewEvent: wait !== null,
-          historyEventFilterType: temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+          historyEventFilterType: api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
         },
         wait ? { timeoutMs: WATCH_POLL_MS, signal: wait.signal } : undefined,
       )) as temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryResponse;
@@ -596,7 +593,7 @@ function alreadyRegistered(scheduleId: string): ServiceError {
   // Temporal answers with WorkflowExecutionAlreadyStarted (ALREADY_EXISTS), which SDKs turn into "schedule already running".
   const details = {
     typeName: 'temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure',
-    value: temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure.encode({ startRequestId: '', runId: '' }).finish(),
+    value: api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure.encode({ startRequestId: '', runId: '' }).finish(),
   };
   return new ServiceError(GrpcCode.ALREADY_EXISTS, `schedule with this ID is already registered: ${scheduleId}`, details);
 }
