@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { addStartDevOptions, currentHostEnvironment, runStartDev, startDevInvocation, type StartDevIo } from './commands/server-start-dev.js';
 import { addOperatorCommands } from './commands/operator.js';
+import { addScheduleCommands } from './commands/schedule.js';
 import { addTaskQueueCommands } from './commands/task-queue.js';
 import { addWorkflowCommands } from './commands/workflow.js';
 import { CliError } from './errors.js';
@@ -68,6 +69,7 @@ export function createProgram(): Command {
     process.stdout.write(`${report.database}: ${change} (${state})\n`);
   });
   addWorkflowCommands(program);
+  addScheduleCommands(program);
   addOperatorCommands(program);
   addTaskQueueCommands(program);
   return program;
