@@ -94,3 +94,24 @@ export function CopyButton({ text }: { text: string }) {
     </button>
   );
 }
+
+/** A run's or a schedule's memo and search attributes, side by side; nothing when it has neither. */
+export function MemoAndAttributes({ memo, searchAttributes }: { memo: unknown; searchAttributes: unknown }) {
+  if (memo === undefined && searchAttributes === undefined) return null;
+  return (
+    <div className="io-grid">
+      {memo !== undefined ? (
+        <div className="io">
+          <h4>Memo</h4>
+          <JsonBlock value={memo} />
+        </div>
+      ) : null}
+      {searchAttributes !== undefined ? (
+        <div className="io">
+          <h4>Search attributes</h4>
+          <JsonBlock value={searchAttributes} />
+        </div>
+      ) : null}
+    </div>
+  );
+}

@@ -1,8 +1,7 @@
 // Pause or unpause (with a reason, kept as the schedule's notes), trigger now, backfill a time range and
 // delete: each behind a dialog, each one PatchSchedule (or DeleteSchedule) call, then the page reloads.
-import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
-import { Dialog } from '../components/Dialog';
-import { ErrorBox } from '../components/common';
+import { useEffect, useState } from 'react';
+import { FormDialog } from '../components/Dialog';
 import { formatTime } from '../format';
 import { enc, navigate } from '../router';
 import { scheduleApi } from './api';
@@ -97,38 +96,6 @@ function OverlapSelect({ initial }: { initial: OverlapPolicy }) {
       </select>
       <span className="muted">{meaning}</span>
     </label>
-  );
-}
-
-/** A dialog around a form: nothing is sent until the user confirms; an error keeps the dialog open. */
-function FormDialog({ title, verb, danger, children, onClose, onSubmit }: { title: string; verb: string; danger?: boolean; children: ReactNode; onClose: () => void; onSubmit: (form: FormData) => Promise<unknown> }) {
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    const form = new FormData(e.currentTarget);
-    Promise.resolve()
-      .then(() => onSubmit(form))
-      .catch((err: unknown) => setError(err))
-      .finally(() => setBusy(false));
-  };
-  return (
-    <Dialog title={title} onClose={onClose}>
-      <form onSubmit={submit} className="form">
-        {children}
-        <ErrorBox error={error} />
-        <div className="dialog-buttons">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className={danger ? 'danger solid' : 'primary'} disabled={busy}>
-            {verb}
-          </button>
-        </div>
-      </form>
-    </Dialog>
   );
 }
 

@@ -1,6 +1,6 @@
 // The top of a schedule's page: when it runs, its policies and state; and the workflow it starts, with
 // the input decoded as on a workflow's page.
-import { Field, JsonBlock, PayloadsView } from '../components/common';
+import { Field, MemoAndAttributes, PayloadsView } from '../components/common';
 import { durationMs, formatTime } from '../format';
 import { Link, enc } from '../router';
 import { forDisplay } from '../workflow/display';
@@ -50,22 +50,7 @@ export function ScheduleSummary({ described }: { described: DescribeScheduleResp
       </div>
       {info.invalidScheduleError ? <div className="error-box">{info.invalidScheduleError}</div> : null}
 
-      {memo !== undefined || searchAttributes !== undefined ? (
-        <div className="io-grid">
-          {memo !== undefined ? (
-            <div className="io">
-              <h4>Memo</h4>
-              <JsonBlock value={memo} />
-            </div>
-          ) : null}
-          {searchAttributes !== undefined ? (
-            <div className="io">
-              <h4>Search attributes</h4>
-              <JsonBlock value={searchAttributes} />
-            </div>
-          ) : null}
-        </div>
-      ) : null}
+      <MemoAndAttributes memo={memo} searchAttributes={searchAttributes} />
     </section>
   );
 }

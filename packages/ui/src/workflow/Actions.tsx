@@ -2,7 +2,7 @@
 // user confirms. After an action the page reloads the run (reset navigates to the new run).
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { api } from '../api';
-import { Dialog } from '../components/Dialog';
+import { Dialog, FormDialog } from '../components/Dialog';
 import { ErrorBox } from '../components/common';
 import { parseArgs } from '../payloads';
 import { navigate, workflowPath } from '../router';
@@ -86,34 +86,14 @@ function SignalDialog({ ns, id, runId, onClose, onDone }: { ns: string; id: stri
 
 function ConfirmDialog({ title, verb, danger, children, onClose, onConfirm }: { title: string; verb: string; danger?: boolean; children: ReactNode; onClose: () => void; onConfirm: (reason: string) => Promise<unknown> }) {
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    onConfirm(reason.trim() || `${verb} from the Kairos UI`)
-      .catch((err: unknown) => setError(err))
-      .finally(() => setBusy(false));
-  };
   return (
-    <Dialog title={title} onClose={onClose}>
-      <form onSubmit={submit} className="form">
-        <p>{children}</p>
-        <label>
-          Reason
-          <input aria-label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} placeholder="Why (recorded in the history)" autoFocus />
-        </label>
-        <ErrorBox error={error} />
-        <div className="dialog-buttons">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className={danger ? 'danger solid' : 'primary'} disabled={busy}>
-            {verb}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog title={title} verb={verb} danger={danger} onClose={onClose} onSubmit={() => onConfirm(reason.trim() || `${verb} from the Kairos UI`)}>
+      <p>{children}</p>
+      <label>
+        Reason
+        <input aria-label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} placeholder="Why (recorded in the history)" autoFocus />
+      </label>
+    </FormDialog>
   );
 }
 

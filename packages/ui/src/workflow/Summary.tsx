@@ -6,7 +6,7 @@ import { attributesOf, type EventGroup, type OpenWork } from '../history';
 import { Link, workflowPath } from '../router';
 import type { DescribeResponse, Failure, HistoryEvent, Payloads } from '../types';
 import { forDisplay } from './display';
-import { JsonBlock } from '../components/common';
+import { MemoAndAttributes } from '../components/common';
 
 export function Summary({ ns, described, events, groups, open }: { ns: string; described: DescribeResponse; events: readonly HistoryEvent[]; groups: readonly EventGroup[]; open: OpenWork }) {
   const info = described.workflowExecutionInfo ?? {};
@@ -81,22 +81,7 @@ export function Summary({ ns, described, events, groups, open }: { ns: string; d
           )}
         </div>
       </div>
-      {memo !== undefined || searchAttributes !== undefined ? (
-        <div className="io-grid">
-          {memo !== undefined ? (
-            <div className="io">
-              <h4>Memo</h4>
-              <JsonBlock value={memo} />
-            </div>
-          ) : null}
-          {searchAttributes !== undefined ? (
-            <div className="io">
-              <h4>Search attributes</h4>
-              <JsonBlock value={searchAttributes} />
-            </div>
-          ) : null}
-        </div>
-      ) : null}
+      <MemoAndAttributes memo={memo} searchAttributes={searchAttributes} />
     </section>
   );
 }
