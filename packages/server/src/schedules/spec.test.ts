@@ -7,7 +7,8 @@ import { temporal } from '@kairos/common';
 import { decodeScheduleSpec, encodeScheduleSpec } from '@temporalio/client/lib/schedule-helpers.js';
 import type { CalendarSpec, CalendarSpecDescription, ScheduleSpec } from '@temporalio/client';
 import { InvalidArgumentError } from '../errors.js';
-import { canonicalizeSpec, compileSpec, farmFingerprint32, parseDuration, type ISpec } from './spec.js';
+import { canonicalizeSpec, compileSpec, parseDuration, type ISpec } from './spec.js';
+import { farmFingerprint32 } from './farmhash.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
