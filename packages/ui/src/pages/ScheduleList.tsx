@@ -1,7 +1,8 @@
 // The schedules of a namespace: id, paused or running, workflow type, the spec in words, the next run
 // and the last one (a link to its workflow). All schedules are read (they are few next to workflows)
 // and the search box filters them in the browser; the text lives in the URL, like the workflow filters.
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
+import { usePolling } from '../polling';
 import { ErrorBox } from '../components/common';
 import { Link, schedulePath, setSearch } from '../router';
 import { listAllSchedules } from '../schedule/api';
@@ -33,16 +34,7 @@ export function ScheduleList({ ns, search }: { ns: string; search: URLSearchPara
     [ns, tick], // tick: the Refresh button
   );
 
-  useEffect(() => {
-    const controller = new AbortController();
-    void load(controller.signal);
-    if (!autoRefresh) return () => controller.abort();
-    const timer = setInterval(() => void load(controller.signal), 5000);
-    return () => {
-      clearInterval(timer);
-      controller.abort();
-    };
-  }, [load, autoRefresh]);
+  usePolling(load, autoRefresh);
 
   const rows = useMemo(() => {
     const needle = filter.trim().toLowerCase();

@@ -3,6 +3,7 @@
 // Filters live in the URL so that a filtered list can be linked to and Back works.
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api';
+import { usePolling } from '../polling';
 import { ErrorBox, StatusBadge } from '../components/common';
 import { formatDuration, formatTime, parseTime, STATUSES, statusName } from '../format';
 import { decodePayload } from '../payloads';
@@ -79,16 +80,7 @@ export function WorkflowList({ ns, search }: { ns: string; search: URLSearchPara
     [ns, query, countQuery, tokens, pageIndex, rawMode, tick], // tick: the Refresh button
   );
 
-  useEffect(() => {
-    const controller = new AbortController();
-    void load(controller.signal);
-    if (!autoRefresh) return () => controller.abort();
-    const timer = setInterval(() => void load(controller.signal), 5000);
-    return () => {
-      clearInterval(timer);
-      controller.abort();
-    };
-  }, [load, autoRefresh]);
+  usePolling(load, autoRefresh);
 
   const toggleColumn = (c: Column) => {
     const nextColumns = columns.includes(c) ? columns.filter((x) => x !== c) : COLUMNS.filter((x) => x === c || columns.includes(x));
