@@ -138,6 +138,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const matching = new Matching(clock);
     engine.stickyQueueAvailable = (namespaceId, taskQueue) => matching.stickyQueueAvailable(namespaceId, taskQueue);
     engine.retentionMsFor = (namespaceId) => namespaces.findById(namespaceId)?.retentionMs ?? DEFAULT_RETENTION_MS;
+    engine.reserveWorkflowPoll = (namespaceId, taskQueue) => matching.reserveWorkflowPoll(namespaceId, taskQueue);
     engine.dispatchSink = {
       dispatch(key, d) {
         const ref = { key, scheduledEventId: d.scheduledEventId, attempt: d.attempt, priorityKey: d.priorityKey };

@@ -5,7 +5,7 @@ import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { encodeTaskToken } from '../history/task-token.js';
 import type { HistoryContext } from '../history/service-context.js';
-import { recordWorkflowTaskStarted, resetStickiness, respondWorkflowTaskCompleted, respondWorkflowTaskFailed } from '../history/ops/workflow-task.js';
+import { recordWorkflowTaskStarted, resetStickiness, respondWorkflowTaskCompleted, respondWorkflowTaskFailed, workflowTaskPollResponse } from '../history/ops/workflow-task.js';
 import { resolveRun } from '../history/service-context.js';
 import { heartbeatActivity, recordActivityTaskStarted, resolveActivityTarget, respondActivity, type ActivityTarget } from '../history/ops/activity-task.js';
 import { pollBudgetMs, type QueueKind, type RemoteHint, type WorkflowQueueEntry } from '../matching/matching.js';
@@ -71,6 +71,9 @@ export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = 
           if (response) return response;
           continue;
         }
+        // Started for this poll by the transition that scheduled it: it is this worker's now, even when
+        // the worker is shutting down (it finishes what its polls bring).
+        if (entry.kind === 'started') return workflowTaskPollResponse(ctx, entry.state, queue);
         if (poll.signal.aborted) {
           // The poller left (or its worker is shutting down) while the task was handed over: give it to the next one.
           requeueEntry(ctx, queue, entry);

@@ -8,7 +8,9 @@ import { EventType, WorkflowExecutionStatus as Status } from '../proto-types.js'
 import { ExecutionEngine } from './engine.js';
 import { newRunState } from './mutable-state.js';
 import { runFields } from './test-support/builders.js';
-import { Transition } from './transition.js';
+import { Transition, type Dispatch } from './transition.js';
+import { Matching } from '../matching/matching.js';
+import { scheduleWorkflowTask } from './machines/workflow-task.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -130,5 +132,68 @@ describe('ExecutionEngine over SQLite', () => {
     const aborted = engine.waitForChange(a, 10_000, abort.signal);
     abort.abort();
     expect(await aborted).toBeUndefined();
+  });
+
+  describe('a workflow task scheduled while a poll waits for it', () => {
+    const never = new AbortController().signal;
+    const scheduleTask = (state: Parameters<Parameters<ExecutionEngine['update']>[1]>[0], nowMs: number) => {
+      const t = new Transition(state!, nowMs);
+      t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', { signalName: 's' });
+      scheduleWorkflowTask(t, 1);
+      return { transition: t, value: null };
+    };
+
+    function wired(): ReturnType<typeof engineOverSqlite> & { matching: Matching; dispatched: Dispatch[] } {
+      const parts = engineOverSqlite();
+      const matching = new Matching(systemClock);
+      const dispatched: Dispatch[] = [];
+      parts.engine.reserveWorkflowPoll = (ns, queue) => matching.reserveWorkflowPoll(ns, queue);
+      parts.engine.dispatchSink = { dispatch: (_key, d) => dispatched.push(d) };
+      return { ...parts, matching, dispatched };
+    }
+
+    it('is started for that poll in the same commit, and never dispatched', async () => {
+      const { engine, writes, matching, dispatched } = wired();
+      const a = await startRun(engine, 'a');
+      const poll = matching.pollWorkflowTaskQueue(a.namespaceId, 'q', 60_000, never, 'worker-1');
+      const before = writes.length;
+      await engine.update(a, scheduleTask);
+      expect(writes.length - before).toBe(1);
+      const entry = await poll;
+      if (entry?.kind !== 'started') throw new Error(`expected a started task, got ${entry?.kind}`);
+      expect(entry.state.workflowTask).toMatchObject({ scheduledEventId: 3, startedEventId: 4, identity: 'worker-1' });
+      expect(dispatched).toEqual([]);
+      const events = await engine.readEvents(a, 1, 5);
+      expect(events.map((e) => e.eventType)).toEqual([
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+      ]);
+      expect(Number(events[3]!.workflowTaskStartedEventAttributes?.scheduledEventId)).toBe(3);
+      expect(events[3]!.workflowTaskStartedEventAttributes?.identity).toBe('worker-1');
+      expect(writes.at(-1)!.needsDispatch).toBe(false);
+    });
+
+    it('is dispatched when no poll waits on its queue', async () => {
+      const { engine, matching, dispatched } = wired();
+      const a = await startRun(engine, 'a');
+      const elsewhere = matching.pollWorkflowTaskQueue(a.namespaceId, 'other-queue', 50, never, 'worker-1');
+      await engine.update(a, scheduleTask);
+      expect(dispatched).toEqual([{ kind: 'workflowTask', taskQueue: 'q', scheduledEventId: 3, attempt: 1, priorityKey: 0 }]);
+      expect((await engine.read(a))?.workflowTask?.startedEventId).toBe(0);
+      expect(await elsewhere).toBeNull();
+    });
+
+    it('leaves nothing started when the commit fails: the poll answers empty', async () => {
+      const { engine, store, matching, dispatched } = wired();
+      const a = await startRun(engine, 'a');
+      const poll = matching.pollWorkflowTaskQueue(a.namespaceId, 'q', 60_000, never, 'worker-1');
+      store.commitBatch = () => Promise.reject(new Error('disk gone'));
+      await expect(engine.update(a, scheduleTask)).rejects.toThrow('disk gone');
+      expect(await poll).toBeNull();
+      expect(dispatched).toEqual([]);
+      expect(matching.describe(a.namespaceId, 'q')).toMatchObject({ workflowPollers: 0, workflowBacklog: 0 });
+    });
   });
 });

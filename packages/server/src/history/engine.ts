@@ -16,13 +16,25 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { ShardUnavailableError } from '../errors.js';
-import { enforceHistoryLimits } from './machines/workflow.js';
+import { randomUUID } from 'node:crypto';
+import { enforceHistoryLimits, isRunning } from './machines/workflow.js';
+import { startWorkflowTask } from './machines/workflow-task.js';
+import { markUpdatesDelivered } from './machines/update.js';
 import { moveStickyTaskToNormalQueue } from './machines/sticky.js';
 import { CommitBatcher, type CommitBatcherOptions, type CommitBatcherStats } from './commit-batcher.js';
 import { summarizeRun } from './execution-summary.js';
 
 export interface DispatchSink {
   dispatch(key: ExecutionKey, d: Dispatch): void;
+}
+
+/** A workflow poll waiting in matching, taken for a task the committing transition starts for it. */
+export interface ReservedPoll {
+  readonly identity: string;
+  /** The commit is durable: the poll answers with the task of `state` (the run as committed, shared). */
+  deliver(state: MutableState): void;
+  /** The commit failed: the poll answers empty. */
+  release(): void;
 }
 
 export interface TimerSink {
@@ -100,6 +112,13 @@ export class ExecutionEngine {
    * goes to the normal queue in the same commit. Unset: sticky queues are trusted.
    */
   stickyQueueAvailable: ((namespaceId: string, taskQueue: string) => boolean) | null = null;
+  /**
+   * Takes a poll waiting on a workflow task queue (matching), or null when none waits. A transition that
+   * schedules a workflow task while a poll waits for it also starts it, for that poll, in the same
+   * commit: one transition and one commit fewer than dispatching the task and starting it when the poll
+   * takes it. Unset: every task is dispatched after its commit.
+   */
+  reserveWorkflowPoll: ((namespaceId: string, taskQueue: string) => ReservedPoll | null) | null = null;
   /** Namespace retention: how long a closed run is kept before it is deleted (unset: kept forever). */
   retentionMsFor: ((namespaceId: string) => number) | null = null;
   timerSink: TimerSink | null = null;
@@ -286,12 +305,15 @@ export class ExecutionEngine {
     const timersToAdd: TimerTaskRow[] = [];
     const memoryOnlyTimers: TimerTaskRow[] = [];
     const timerIdsToDelete: string[] = [];
+    const reserved: Array<{ poll: ReservedPoll; state: MutableState }> = [];
     for (const { t, expectedVersion, setCurrent } of items) {
       const state = t.state;
       const wft = state.workflowTask;
       if (wft?.sticky && wft.startedEventId === 0 && this.stickyQueueAvailable && t.dispatches.some((d) => d.kind === 'workflowTask')) {
         if (!this.stickyQueueAvailable(state.namespaceId, wft.taskQueue)) moveStickyTaskToNormalQueue(t);
       }
+      const poll = this.startForWaitingPoll(t);
+      if (poll) reserved.push({ poll, state });
       state.stateTransitionCount++;
       const key = { namespaceId: state.namespaceId, workflowId: state.workflowId, runId: state.runId };
       const cached = this.cache.get(keyString(key));
@@ -322,7 +344,12 @@ export class ExecutionEngine {
     const fence = this.fenceOf(executions[0]?.key);
     const storedIdsToDelete = timerIdsToDelete.filter((id) => !isMemoryOnlyTimerId(id));
     const write: TransitionWrite = { executions, timersToAdd, timerIdsToDelete: storedIdsToDelete, ...(fence ? { fence } : {}) };
-    await this.fenced(fence, () => this.batcher.commit(write));
+    try {
+      await this.fenced(fence, () => this.batcher.commit(write));
+    } catch (err) {
+      for (const r of reserved) r.poll.release();
+      throw err;
+    }
     for (const [i, { t, expectedVersion }] of items.entries()) {
       const exec = executions[i]!;
       const k = keyString(exec.key);
@@ -335,9 +362,26 @@ export class ExecutionEngine {
       // without an event when a speculative task is discarded).
       if (t.events.length > 0 || t.closed || t.stateChanged) this.notify(k, t.state);
     }
+    for (const r of reserved) r.poll.deliver(r.state);
     if (timerIdsToDelete.length > 0) this.timerSink?.remove(timerIdsToDelete);
     if (timersToAdd.length > 0) this.timerSink?.add(timersToAdd);
     if (memoryOnlyTimers.length > 0) this.timerSink?.hold(memoryOnlyTimers);
+  }
+
+  /**
+   * When `t` schedules a workflow task (its dispatch is pending) and a poll waits on the task's queue,
+   * takes that poll and starts the task for it in `t`, instead of dispatching it.
+   */
+  private startForWaitingPoll(t: Transition): ReservedPoll | null {
+    const wft = t.state.workflowTask;
+    if (!this.reserveWorkflowPoll || !wft || wft.startedEventId !== 0 || !isRunning(t.state)) return null;
+    const i = t.dispatches.findIndex((d) => d.kind === 'workflowTask' && d.scheduledEventId === wft.scheduledEventId && d.attempt === wft.attempt && d.taskQueue === wft.taskQueue);
+    if (i < 0) return null;
+    const poll = this.reserveWorkflowPoll(t.state.namespaceId, wft.taskQueue);
+    if (!poll) return null;
+    t.dispatches.splice(i, 1);
+    markUpdatesDelivered(t.state, startWorkflowTask(t, poll.identity, randomUUID()));
+    return poll;
   }
 
   /**

@@ -3,6 +3,8 @@
 // deadline and are never persisted.
 import type { ExecutionKey } from '../persistence/store.js';
 import type { Clock } from '../clock.js';
+import type { MutableState } from '../history/mutable-state.js';
+import type { ReservedPoll } from '../history/engine.js';
 import { TaskQueue } from './task-queue.js';
 
 export interface TaskRef {
@@ -23,6 +25,15 @@ export interface RemoteHint {
 }
 
 export type WorkflowQueueEntry = { readonly kind: 'task'; readonly ref: TaskRef } | { readonly kind: 'query'; readonly queryId: string; readonly key: ExecutionKey; readonly expiresAtMs: number } | RemoteHint;
+
+/**
+ * What a reserved workflow poll is handed (`reserveWorkflowPoll`): the run as committed by the
+ * transition that scheduled its workflow task and started it for this poll. Shared: read, never change.
+ */
+export interface StartedWorkflowTask {
+  readonly kind: 'started';
+  readonly state: MutableState;
+}
 
 export type ActivityQueueEntry = { readonly kind: 'task'; readonly ref: TaskRef } | RemoteHint;
 
@@ -49,7 +60,7 @@ export const STICKY_WORKER_UNAVAILABLE_MS = 10_000;
 export const LONG_POLL_MS = 60_000;
 
 export class Matching {
-  private readonly workflowQueues = new Map<string, TaskQueue<WorkflowQueueEntry>>();
+  private readonly workflowQueues = new Map<string, TaskQueue<WorkflowQueueEntry, StartedWorkflowTask>>();
   private readonly activityQueues = new Map<string, TaskQueue<ActivityQueueEntry>>();
   /** Remote hints waiting in some queue, by kind/namespace/queue/node: at most one of each. */
   private readonly hints = new Set<string>();
@@ -62,7 +73,7 @@ export class Matching {
 
   constructor(private readonly clock: Clock) {}
 
-  private workflowQueue(namespaceId: string, name: string): TaskQueue<WorkflowQueueEntry> {
+  private workflowQueue(namespaceId: string, name: string): TaskQueue<WorkflowQueueEntry, StartedWorkflowTask> {
     const k = `${namespaceId}\u0000${name}`;
     let q = this.workflowQueues.get(k);
     if (!q) this.workflowQueues.set(k, (q = new TaskQueue(this.clock)));
@@ -90,6 +101,15 @@ export class Matching {
     const polled = q.pollerCount > 0;
     q.add({ kind: 'task', ref }, ref.priorityKey);
     if (!polled) this.onBacklog?.('activity', ref.key.namespaceId, taskQueue);
+  }
+
+  /**
+   * Takes a poll waiting on this workflow queue for a task the caller starts in the transition that
+   * schedules it, when one waits and no task is queued ahead; null otherwise (the task is dispatched).
+   */
+  reserveWorkflowPoll(namespaceId: string, taskQueue: string): ReservedPoll | null {
+    const poll = this.workflowQueues.get(`${namespaceId}\u0000${taskQueue}`)?.reserve();
+    return poll ? { identity: poll.identity, deliver: (state) => poll.deliver({ kind: 'started', state }), release: () => poll.release() } : null;
   }
 
   /** Puts back a task a poll took but could not hand over (its poller left). */
@@ -135,7 +155,7 @@ export class Matching {
    */
   takeLocal(kind: QueueKind, namespaceId: string, name: string): { entry: WorkflowQueueEntry | ActivityQueueEntry | null; more: boolean } {
     const k = `${namespaceId}\u0000${name}`;
-    const q: TaskQueue<WorkflowQueueEntry | ActivityQueueEntry> | undefined = kind === 'workflow' ? this.workflowQueues.get(k) : this.activityQueues.get(k);
+    const q: QueuedEntries | undefined = kind === 'workflow' ? this.workflowQueues.get(k) : this.activityQueues.get(k);
     if (!q) return { entry: null, more: false };
     const own = (e: WorkflowQueueEntry | ActivityQueueEntry): boolean => e.kind !== 'remote' && (e.kind !== 'query' || e.expiresAtMs > this.clock.now());
     const entry = q.takeNow(own) ?? null;
@@ -158,7 +178,7 @@ export class Matching {
     if (!polled) this.onBacklog?.('workflow', key.namespaceId, taskQueue);
   }
 
-  pollWorkflowTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal, identity = ''): Promise<WorkflowQueueEntry | null> {
+  pollWorkflowTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal, identity = ''): Promise<WorkflowQueueEntry | StartedWorkflowTask | null> {
     const isNew = !this.workflowQueues.has(`${namespaceId}\u0000${name}`);
     const q = this.workflowQueue(namespaceId, name);
     if (isNew) this.onNewPolledQueue?.('workflow', namespaceId, name);
@@ -216,8 +236,11 @@ export class Matching {
   }
 }
 
+/** The part of a queue of either kind that reads and takes what waits in it. */
+type QueuedEntries = Pick<TaskQueue<WorkflowQueueEntry | ActivityQueueEntry>, 'takeNow' | 'count'>;
+
 /** Tasks waiting here, not counting hints of other nodes' tasks. */
-function ownBacklog(q: TaskQueue<WorkflowQueueEntry | ActivityQueueEntry>): number {
+function ownBacklog(q: QueuedEntries): number {
   return q.count((e) => e.kind !== 'remote');
 }
 

@@ -102,4 +102,39 @@ describe('task queue', () => {
     q.add(7);
     expect(q.backlog).toBe(1);
   });
+
+  it('reserves the first waiting poll for a task started elsewhere; while reserved it neither expires nor aborts', async () => {
+    const clock = manualClock();
+    const q = new TaskQueue<number, string>(clock);
+    const abort = new AbortController();
+    const first = q.poll(100, abort.signal, 'worker-a');
+    const second = q.poll(60_000, never, 'worker-b');
+    const reservation = q.reserve()!;
+    expect(reservation.identity).toBe('worker-a');
+    clock.advance(100);
+    abort.abort();
+    q.add(1); // goes to the next waiting poll, not the reserved one
+    expect(await second).toBe(1);
+    reservation.deliver('started for a');
+    expect(await first).toBe('started for a');
+  });
+
+  it('reserves nothing while a task waits ahead or a rate limit applies, and a released poll answers empty', async () => {
+    const clock = manualClock();
+    const q = new TaskQueue<number, string>(clock);
+    expect(q.reserve()).toBeNull(); // nobody polls
+    q.setRateLimit(1);
+    const limited = q.poll(60_000, never);
+    q.add(1);
+    expect(await limited).toBe(1);
+    const waiting = q.poll(60_000, never);
+    expect(q.reserve()).toBeNull(); // the limiter decides who gets what
+    q.setRateLimit(null);
+    q.add(2);
+    expect(await waiting).toBe(2);
+    const released = q.poll(60_000, never);
+    q.reserve()!.release();
+    expect(await released).toBeNull();
+    expect(q.pollerCount).toBe(0);
+  });
 });

@@ -12,8 +12,22 @@ import { Fifo } from '../fifo.js';
 export const DEFAULT_PRIORITY_KEY = 3;
 const PRIORITY_LEVELS = 5;
 
-interface Waiter<E> {
-  resolve(entry: E | null): void;
+interface Waiter<R> {
+  readonly identity: string;
+  /** Set while a transition about to start a task for this poll commits: its expiry and abort wait. */
+  reserved: boolean;
+  resolve(entry: R | null): void;
+}
+
+/**
+ * A waiting poll taken out of its queue for a task that a transition starts for it in its own commit.
+ * Exactly one of the two is called: `deliver` once that commit is durable, `release` when it failed.
+ */
+export interface PollReservation<D> {
+  readonly identity: string;
+  deliver(started: D): void;
+  /** The poll answers empty (its worker polls again). */
+  release(): void;
 }
 
 /** Token bucket: `ratePerSecond` tokens a second, at most `burst` saved up. */
@@ -52,9 +66,10 @@ class TokenBucket {
   }
 }
 
-export class TaskQueue<E> {
+/** `E`: what waits in the queue; `D`: what a reserved poll is handed instead (`reserve`). */
+export class TaskQueue<E, D = never> {
   private readonly levels: Array<Fifo<E>> = Array.from({ length: PRIORITY_LEVELS }, () => new Fifo<E>());
-  private readonly waiters: Array<Waiter<E>> = [];
+  private readonly waiters: Array<Waiter<E | D>> = [];
   private limiter: TokenBucket | null = null;
   private cancelWake: (() => void) | null = null;
   /** Last time any poller touched this queue (for DescribeTaskQueue / stickiness). */
@@ -126,14 +141,29 @@ export class TaskQueue<E> {
     return this.levels.flatMap((level) => level.drain());
   }
 
-  /** Resolves with a task, or null when `timeoutMs` passes or `signal` aborts. */
-  poll(timeoutMs: number, signal: AbortSignal, identity = ''): Promise<E | null> {
+  /**
+   * Takes the first waiting poll for a task that is not queued but started for it by the transition
+   * that schedules it (sync match decided before the commit instead of after). Only when no task waits
+   * ahead and no rate limit applies, so that the order of dispatch is the queue's own. A reserved poll
+   * neither expires nor aborts until it is delivered or released.
+   */
+  reserve(): PollReservation<D> | null {
+    if (this.waiters.length === 0 || this.limiter !== null || this.backlog > 0) return null;
+    const waiter = this.waiters.shift()!;
+    waiter.reserved = true;
+    return { identity: waiter.identity, deliver: (started) => waiter.resolve(started), release: () => waiter.resolve(null) };
+  }
+
+  /** Resolves with a task (or what a reservation delivers), or null when `timeoutMs` passes or `signal` aborts. */
+  poll(timeoutMs: number, signal: AbortSignal, identity = ''): Promise<E | D | null> {
     const nowMs = this.clock.now();
     this.lastPollMs = nowMs;
     this.pollers.set(identity, nowMs);
     if (signal.aborted) return Promise.resolve(null);
     return new Promise((resolve) => {
-      const waiter: Waiter<E> = {
+      const waiter: Waiter<E | D> = {
+        identity,
+        reserved: false,
         resolve: (entry) => {
           cancel();
           signal.removeEventListener('abort', onAbort);
@@ -141,6 +171,7 @@ export class TaskQueue<E> {
         },
       };
       const drop = (): void => {
+        if (waiter.reserved) return;
         const i = this.waiters.indexOf(waiter);
         if (i >= 0) this.waiters.splice(i, 1);
         waiter.resolve(null);
