@@ -121,10 +121,10 @@ export function esbuildOptions(outdir, quiet) {
     platform: 'node',
     format: 'esm',
     target: 'node20.9',
-    // As tsx runs the sources: no tsconfig.json applied, function and class names kept (renaming
-    // while bundling would otherwise change them), whitespace minified, source maps for stack traces.
+    // As tsx runs the sources: no tsconfig.json applied, whitespace minified, source maps for stack
+    // traces. No keepNames: it wraps every function, closures included, in a call that costs the
+    // server about a tenth of its CPU (docs/adr/0005-cli-bundle.md).
     tsconfigRaw: '{}',
-    keepNames: true,
     minifyWhitespace: true,
     sourcemap: 'linked',
     sourcesContent: false,
