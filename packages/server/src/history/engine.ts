@@ -327,7 +327,7 @@ export class ExecutionEngine {
         summary,
         ...(listingUnchanged ? { listingUnchanged } : {}),
         needsDispatch: needsDispatch(state),
-        events: t.events.map((e) => ({ eventId: Number(e.eventId), data: HistoryEventCodec.encode(e).finish() })),
+        events: t.events.map((e) => ({ eventId: Number(e.eventId), data: t.encodedEvent(e) })),
         ...(t.signalRequestIds.length > 0 ? { signalRequestIds: t.signalRequestIds } : {}),
         ...(setCurrent !== undefined ? { setCurrent } : {}),
       });

@@ -24,6 +24,8 @@ export type EventAttributesKey = Extract<keyof HistoryEvent, `${string}EventAttr
 
 export class Transition {
   readonly events: HistoryEvent[] = [];
+  /** Events are not changed once added: each is encoded once, when added. */
+  private readonly encodings = new Map<HistoryEvent, Uint8Array>();
   readonly timersToAdd: TimerToAdd[] = [];
   readonly timerIdsToDelete: string[] = [];
   readonly dispatches: Dispatch[] = [];
@@ -48,9 +50,21 @@ export class Transition {
       [key]: attributes,
     };
     this.state.nextEventId++;
-    this.state.historySizeBytes += HistoryEventCodec.encode(event).len;
-    this.events.push(event);
+    this.pushEncoded(event);
     return event;
+  }
+
+  /** Appends a numbered event with its encoding, which counts toward the history's size and is what the commit stores. */
+  private pushEncoded(event: HistoryEvent): void {
+    const bytes = HistoryEventCodec.encode(event).finish();
+    this.state.historySizeBytes += bytes.length;
+    this.encodings.set(event, bytes);
+    this.events.push(event);
+  }
+
+  /** The bytes to store for one of `events`: encoded once when added (events pushed as they are, now). */
+  encodedEvent(event: HistoryEvent): Uint8Array {
+    return this.encodings.get(event) ?? HistoryEventCodec.encode(event).finish();
   }
 
   /** Builds an event without an id (to be buffered while a workflow task is started). */
@@ -62,8 +76,7 @@ export class Transition {
   appendBuilt(event: HistoryEvent): HistoryEvent {
     const numbered: HistoryEvent = { ...event, eventId: this.state.nextEventId };
     this.state.nextEventId++;
-    this.state.historySizeBytes += HistoryEventCodec.encode(numbered).len;
-    this.events.push(numbered);
+    this.pushEncoded(numbered);
     return numbered;
   }
 
