@@ -17,7 +17,8 @@ export interface SummaryOfTransition {
 /** The summary of `state`; `previous` (the summary of the version it was loaded at) when known. */
 export function summarizeRun(state: MutableState, previous: ExecutionSummary | undefined): SummaryOfTransition {
   const closed = state.closeTimeMs > 0;
-  const listing = {
+  // One literal with every field (no spreads: Node 20's V8 builds spread-then-more objects slowly).
+  const listing: Listing = {
     workflowType: state.workflowType,
     taskQueue: state.taskQueue,
     status: state.status,
@@ -33,15 +34,28 @@ export function summarizeRun(state: MutableState, previous: ExecutionSummary | u
     memo: state.memo,
     searchAttributes: state.searchAttributes,
   };
-  const counters = {
+  const listingUnchanged = previous !== undefined && sameListing(previous, listing);
+  const summary: ExecutionSummary = {
+    workflowType: listing.workflowType,
+    taskQueue: listing.taskQueue,
+    status: listing.status,
+    startTimeMs: listing.startTimeMs,
+    executionTimeMs: listing.executionTimeMs,
+    closeTimeMs: listing.closeTimeMs,
     historyLength: state.nextEventId - 1,
     historySizeBytes: state.historySizeBytes,
     stateTransitionCount: state.stateTransitionCount,
+    executionDurationMs: listing.executionDurationMs,
+    parentWorkflowId: listing.parentWorkflowId,
+    parentRunId: listing.parentRunId,
+    rootWorkflowId: listing.rootWorkflowId,
+    rootRunId: listing.rootRunId,
+    memo: listing.memo,
+    searchAttributes: listing.searchAttributes,
+    // Unchanged search attributes index to the same values: reuse them rather than decode again.
+    searchAttributeValues: listingUnchanged ? previous.searchAttributeValues : indexSearchAttributes(state.searchAttributes),
   };
-  const listingUnchanged = previous !== undefined && sameListing(previous, listing);
-  // Unchanged search attributes index to the same values: reuse them rather than decode again.
-  const searchAttributeValues = listingUnchanged ? previous.searchAttributeValues : indexSearchAttributes(state.searchAttributes);
-  return { summary: { ...listing, ...counters, searchAttributeValues }, listingUnchanged };
+  return { summary, listingUnchanged };
 }
 
 type Listing = Omit<ExecutionSummary, 'historyLength' | 'historySizeBytes' | 'stateTransitionCount' | 'searchAttributeValues'>;

@@ -231,8 +231,9 @@ export type NewRunFields = Omit<
 
 /** The state of a run before its first event: running, nothing pending, nothing written. */
 export function newRunState(run: NewRunFields): MutableState {
+  // The spread goes last: in Node 20's V8, properties written after a leading spread take a slow path
+  // (tens of microseconds for an object this size; docs/performance.md).
   return {
-    ...run,
     status: WORKFLOW_EXECUTION_STATUS_RUNNING,
     closeTimeMs: 0,
     nextEventId: 1,
@@ -250,6 +251,7 @@ export function newRunState(run: NewRunFields): MutableState {
     updates: {},
     stickyTaskQueue: '',
     stickyScheduleToStartMs: 0,
+    ...run,
   };
 }
 

@@ -74,7 +74,7 @@ export class Transition {
 
   /** Appends an already-built event (from the buffer), giving it the next id. */
   appendBuilt(event: HistoryEvent): HistoryEvent {
-    const numbered: HistoryEvent = { ...event, eventId: this.state.nextEventId };
+    const numbered: HistoryEvent = { eventId: this.state.nextEventId, ...event };
     this.state.nextEventId++;
     this.pushEncoded(numbered);
     return numbered;

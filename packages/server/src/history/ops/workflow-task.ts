@@ -113,14 +113,13 @@ export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: Name
     }, original);
     return { transition: r.transition, value: r };
   });
-  const value = { ...result, answers, startedEventId: token.st };
-  settleQueries(ctx, key, value.startedEventId, value.answers, value.state);
-  if (value.error) throw value.error;
-  if (value.resetHistoryEventId !== undefined) return { resetHistoryEventId: value.resetHistoryEventId };
+  settleQueries(ctx, key, token.st, answers, result.state);
+  if (result.error) throw result.error;
+  if (result.resetHistoryEventId !== undefined) return { resetHistoryEventId: result.resetHistoryEventId };
   return {
     // The next task, started for this worker (its sticky queue's view: only the events it has not seen).
-    workflowTask: value.newWorkflowTaskStarted ? await workflowTaskPollResponse(ctx, value.state, value.state.stickyTaskQueue) : null,
-    activityTasks: (value.eagerActivities ?? []).map((info) => activityTaskResponse(ns.name, value.state, info)),
+    workflowTask: result.newWorkflowTaskStarted ? await workflowTaskPollResponse(ctx, result.state, result.state.stickyTaskQueue) : null,
+    activityTasks: (result.eagerActivities ?? []).map((info) => activityTaskResponse(ns.name, result.state, info)),
   };
 }
 

@@ -370,7 +370,7 @@ export class SqliteStore implements Store {
               ...key,
               write.expectedVersion,
             )
-          : s.updateExecution.get({ ...executionParams(write), expectedVersion: write.expectedVersion });
+          : s.updateExecution.get(executionParams(write));
     if (runKey === undefined) {
       const found = s.executionVersion.get(...key) ?? null;
       throw new ConditionFailedError(
@@ -430,7 +430,34 @@ function keyParams(key: ExecutionKey): KeyParams {
   return [key.namespaceId, key.workflowId, key.runId];
 }
 
+/** The named parameters of an execution row (one literal: see summaryParams on spreads). */
 function executionParams(write: ExecutionWrite) {
-  const { key, summary, state, newVersion, needsDispatch } = write;
-  return { ...key, ...summaryParams(summary), state, version: newVersion, needsDispatch: needsDispatch ? 1 : 0 };
+  const { key, state, newVersion, needsDispatch } = write;
+  const summary = summaryParams(write.summary);
+  return {
+    namespaceId: key.namespaceId,
+    workflowId: key.workflowId,
+    runId: key.runId,
+    workflowType: summary.workflowType,
+    taskQueue: summary.taskQueue,
+    status: summary.status,
+    startTimeMs: summary.startTimeMs,
+    executionTimeMs: summary.executionTimeMs,
+    closeTimeMs: summary.closeTimeMs,
+    historyLength: summary.historyLength,
+    historySizeBytes: summary.historySizeBytes,
+    stateTransitionCount: summary.stateTransitionCount,
+    executionDurationMs: summary.executionDurationMs,
+    parentWorkflowId: summary.parentWorkflowId,
+    parentRunId: summary.parentRunId,
+    rootWorkflowId: summary.rootWorkflowId,
+    rootRunId: summary.rootRunId,
+    memo: summary.memo,
+    searchAttributes: summary.searchAttributes,
+    searchAttributeValues: summary.searchAttributeValues,
+    state,
+    version: newVersion,
+    needsDispatch: needsDispatch ? 1 : 0,
+    expectedVersion: write.expectedVersion,
+  };
 }

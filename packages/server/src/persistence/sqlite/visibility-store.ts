@@ -25,15 +25,41 @@ type ListingRow = SummaryRow & { namespaceId: string; workflowId: string; runId:
 const STATEMENT_CACHE_SIZE = 256;
 
 /** The columns of an execution write that visibility owns, as named parameters. */
-export function summaryParams(summary: ExecutionSummary) {
-  const { searchAttributeValues, ...columns } = summary;
-  return { ...columns, searchAttributeValues: searchAttributeValues === null ? null : JSON.stringify(searchAttributeValues) };
+export function summaryParams(summary: ExecutionSummary): SummaryRow {
+  const values = summary.searchAttributeValues;
+  return summaryWith(summary, values === null ? null : JSON.stringify(values));
 }
 
 export function summaryFromRow(row: SummaryRow): ExecutionSummary {
-  const { searchAttributeValues, ...columns } = row;
-  const values = searchAttributeValues === null ? null : (JSON.parse(searchAttributeValues) as SearchAttributeValues);
-  return { ...columns, searchAttributeValues: values };
+  const values = row.searchAttributeValues;
+  return summaryWith(row, values === null ? null : (JSON.parse(values) as SearchAttributeValues));
+}
+
+/**
+ * The columns of `from` with other search attribute values: one literal with every field, because in
+ * Node 20's V8 an object built as a leading spread plus more properties takes a slow path (microseconds
+ * per call; docs/performance.md).
+ */
+function summaryWith<V>(from: Omit<ExecutionSummary, 'searchAttributeValues'>, searchAttributeValues: V) {
+  return {
+    workflowType: from.workflowType,
+    taskQueue: from.taskQueue,
+    status: from.status,
+    startTimeMs: from.startTimeMs,
+    executionTimeMs: from.executionTimeMs,
+    closeTimeMs: from.closeTimeMs,
+    historyLength: from.historyLength,
+    historySizeBytes: from.historySizeBytes,
+    stateTransitionCount: from.stateTransitionCount,
+    executionDurationMs: from.executionDurationMs,
+    parentWorkflowId: from.parentWorkflowId,
+    parentRunId: from.parentRunId,
+    rootWorkflowId: from.rootWorkflowId,
+    rootRunId: from.rootRunId,
+    memo: from.memo,
+    searchAttributes: from.searchAttributes,
+    searchAttributeValues,
+  };
 }
 
 export function prepareRegistryStatements(db: Database.Database) {
