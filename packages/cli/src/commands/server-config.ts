@@ -12,7 +12,7 @@ export class ConfigError extends Error {
 
 /** The file's shape (every key optional); see docs/operations.md for an annotated example. */
 export interface ServerConfigFile {
-  database?: { url?: string; filename?: string };
+  database?: { url?: string; filename?: string; sqliteThread?: boolean };
   frontend?: { ip?: string; port?: number; httpPort?: number };
   ui?: { enabled?: boolean; port?: number };
   tls?: { certFile?: string; keyFile?: string; clientCaFile?: string };
@@ -28,6 +28,7 @@ export interface ServerConfigFile {
 export const CONFIG_ENV: Readonly<Record<string, string>> = {
   KAIROS_DATABASE_URL: 'database.url',
   KAIROS_DB_FILENAME: 'database.filename',
+  KAIROS_SQLITE_THREAD: 'database.sqliteThread',
   KAIROS_IP: 'frontend.ip',
   KAIROS_PORT: 'frontend.port',
   KAIROS_HTTP_PORT: 'frontend.httpPort',
@@ -46,7 +47,7 @@ export const CONFIG_ENV: Readonly<Record<string, string>> = {
 };
 
 const SECTIONS: Record<string, Record<string, 'string' | 'port' | 'boolean' | 'count'>> = {
-  database: { url: 'string', filename: 'string' },
+  database: { url: 'string', filename: 'string', sqliteThread: 'boolean' },
   frontend: { ip: 'string', port: 'port', httpPort: 'port' },
   ui: { enabled: 'boolean', port: 'port' },
   tls: { certFile: 'string', keyFile: 'string', clientCaFile: 'string' },
@@ -107,6 +108,7 @@ export function buildServerOptions(raw: Record<string, unknown>, baseDir: string
     throw new ConfigError('no database configured: set database.url (PostgreSQL) or database.filename (SQLite) in the config file, or KAIROS_DATABASE_URL / KAIROS_DB_FILENAME');
   }
   if (db.url && !/^postgres(ql)?:\/\//.test(db.url)) throw new ConfigError('database.url must be a postgres:// or postgresql:// URL');
+  if (db.url && db.sqliteThread) throw new ConfigError('database.sqliteThread is for a SQLite file (database.filename), not PostgreSQL');
   const tls = config.tls ?? {};
   if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) throw new ConfigError('tls.certFile and tls.keyFile go together: set both or neither');
   if (tls.clientCaFile && !tls.certFile) throw new ConfigError('tls.clientCaFile (mutual TLS) needs tls.certFile and tls.keyFile');
@@ -130,6 +132,8 @@ export function buildServerOptions(raw: Record<string, unknown>, baseDir: string
       port: config.frontend?.port ?? 7233,
       dbFilename: db.filename ? path.resolve(baseDir, db.filename) : '',
       ...(db.url ? { databaseUrl: db.url } : {}),
+      // The SQLite connection on a thread of its own: slower on 2 cores (docs/adr/0007-sqlite-thread.md).
+      ...(db.sqliteThread ? { sqliteThread: true } : {}),
       namespaces,
       logLevel: config.log?.level ?? 'info',
       logFormat: config.log?.format ?? 'json',

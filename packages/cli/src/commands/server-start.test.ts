@@ -36,6 +36,14 @@ describe('server start settings', () => {
     expect(flags).toMatchObject({ port: 7500, databaseUrl: 'postgres://u:p@db/kairos', dbFilename: '' });
   });
 
+  it('puts the SQLite connection on a thread of its own only when asked (database.sqliteThread, KAIROS_SQLITE_THREAD)', () => {
+    const config = file('thread.yaml', 'database: {filename: a.db, sqliteThread: true}');
+    expect(serverInvocation({ config }, {}, '/').options.sqliteThread).toBe(true);
+    const plain = file('plain.yaml', 'database: {filename: a.db}');
+    expect(serverInvocation({ config: plain }, {}, '/').options.sqliteThread).toBeUndefined();
+    expect(serverInvocation({ config: plain }, { KAIROS_SQLITE_THREAD: 'true' }, '/').options.sqliteThread).toBe(true);
+  });
+
   it('takes JSON and KAIROS_CONFIG too', () => {
     const config = file('kairos.json', JSON.stringify({ database: { url: 'postgresql://db/k' }, ui: { port: 9000 } }));
     expect(serverInvocation({}, { KAIROS_CONFIG: config }, '/').options).toMatchObject({ databaseUrl: 'postgresql://db/k', uiPort: 9000, headless: false });
@@ -46,6 +54,8 @@ describe('server start settings', () => {
       ['frontend: {port: 7233}', /no database configured/],
       ['database: {filename: a.db, url: "postgres://x/y"}', /two databases/],
       ['database: {url: "mysql://x/y"}', /postgres:\/\/ or postgresql:\/\//],
+      ['database: {url: "postgres://x/y", sqliteThread: true}', /database.sqliteThread is for a SQLite file/],
+      ['database: {filename: a.db, sqliteThread: maybe}', /database.sqliteThread must be true or false/],
       ['database: {filename: a.db}\nfrontend: {port: 70000}', /frontend.port must be a whole number from 0 to 65535/],
       ['database: {filename: a.db}\nfrontend: {prot: 1}', /unknown setting "frontend.prot"/],
       ['database: {filename: a.db}\nfrontends: {}', /unknown setting "frontends"/],
