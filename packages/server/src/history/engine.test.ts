@@ -195,5 +195,18 @@ describe('ExecutionEngine over SQLite', () => {
       expect(dispatched).toEqual([]);
       expect(matching.describe(a.namespaceId, 'q')).toMatchObject({ workflowPollers: 0, workflowBacklog: 0 });
     });
+
+    it('answers the poll empty when the commit fails before it is written (the shard is gone)', async () => {
+      const { engine, matching } = wired();
+      const a = await startRun(engine, 'a');
+      const state = (await engine.read(a))!;
+      const poll = matching.pollWorkflowTaskQueue(a.namespaceId, 'q', 60_000, never, 'worker-1');
+      engine.shardFence = () => {
+        throw new Error('shard moved');
+      };
+      const { transition } = scheduleTask(state, 2_000);
+      await expect(engine.commitTransitions([{ t: transition, expectedVersion: 1, setCurrent: undefined }])).rejects.toThrow('shard moved');
+      expect(await poll).toBeNull();
+    });
   });
 });

@@ -301,11 +301,24 @@ export class ExecutionEngine {
   async commitTransitions(
     items: ReadonlyArray<{ t: Transition; expectedVersion: number; setCurrent: ExecutionWrite['setCurrent'] }>,
   ): Promise<void> {
+    const reserved: Array<{ poll: ReservedPoll; state: MutableState }> = [];
+    try {
+      await this.commitAndPublish(items, reserved);
+    } catch (err) {
+      // A poll taken for a task is answered whatever failed (a delivered one ignores this).
+      for (const r of reserved) r.poll.release();
+      throw err;
+    }
+  }
+
+  private async commitAndPublish(
+    items: ReadonlyArray<{ t: Transition; expectedVersion: number; setCurrent: ExecutionWrite['setCurrent'] }>,
+    reserved: Array<{ poll: ReservedPoll; state: MutableState }>,
+  ): Promise<void> {
     const executions: ExecutionWrite[] = [];
     const timersToAdd: TimerTaskRow[] = [];
     const memoryOnlyTimers: TimerTaskRow[] = [];
     const timerIdsToDelete: string[] = [];
-    const reserved: Array<{ poll: ReservedPoll; state: MutableState }> = [];
     for (const { t, expectedVersion, setCurrent } of items) {
       const state = t.state;
       const wft = state.workflowTask;
@@ -344,12 +357,7 @@ export class ExecutionEngine {
     const fence = this.fenceOf(executions[0]?.key);
     const storedIdsToDelete = timerIdsToDelete.filter((id) => !isMemoryOnlyTimerId(id));
     const write: TransitionWrite = { executions, timersToAdd, timerIdsToDelete: storedIdsToDelete, ...(fence ? { fence } : {}) };
-    try {
-      await this.fenced(fence, () => this.batcher.commit(write));
-    } catch (err) {
-      for (const r of reserved) r.poll.release();
-      throw err;
-    }
+    await this.fenced(fence, () => this.batcher.commit(write));
     for (const [i, { t, expectedVersion }] of items.entries()) {
       const exec = executions[i]!;
       const k = keyString(exec.key);
