@@ -97,7 +97,7 @@ async function copyTemplates(dbFilename: string, target: number): Promise<{ even
         batch.push({
           executions: [{ key, expectedVersion: 0, newVersion: 1, state: template.state, summary, needsDispatch: false, events: template.events, setCurrent: { expectedCurrentRunId: null } }],
           timersToAdd: [],
-          timerIdsToDelete: [],
+          timersToDelete: [],
         });
         events += template.events.length;
         executions++;

@@ -111,7 +111,7 @@ function execution(namespaceId: string, i: number): TransitionWrite {
   };
   const key = { namespaceId, workflowId: `wf-${i}`, runId: `run-${String(i).padStart(6, '0')}` };
   const write = { key, expectedVersion: 0, newVersion: 1, state: randomBytes(1_200), summary, needsDispatch: false, events: [] };
-  return { executions: [{ ...write, setCurrent: { expectedCurrentRunId: null } }], timersToAdd: [], timerIdsToDelete: [] };
+  return { executions: [{ ...write, setCurrent: { expectedCurrentRunId: null } }], timersToAdd: [], timersToDelete: [] };
 }
 
 async function populate(store: Store, namespaceId: string, count: number): Promise<number> {

@@ -87,7 +87,7 @@ describe('ExecutionEngine over SQLite', () => {
     const commit = store.commit.bind(store);
     const direct: string[][] = [];
     store.commit = (write) => {
-      direct.push([...write.timerIdsToDelete]);
+      direct.push(write.timersToDelete.map((r) => r.taskId));
       return commit(write);
     };
     await engine.deleteTimerRows(a, [memoryId]);

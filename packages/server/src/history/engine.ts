@@ -6,7 +6,7 @@
 // retried. Commits go through a CommitBatcher (group commit): the transitions of all executions
 // produced in one event-loop turn share one transaction and one fsync, each still atomic on its own.
 import { HistoryEventCodec, type HistoryEvent } from '../proto-types.js';
-import type { ExecutionKey, ExecutionSummary, ExecutionWrite, ShardFence, Store, TimerTaskRow, TransitionWrite } from '../persistence/store.js';
+import type { ExecutionKey, ExecutionSummary, ExecutionWrite, ShardFence, Store, TimerTaskRef, TimerTaskRow, TransitionWrite } from '../persistence/store.js';
 import { ConditionFailedError, ShardOwnershipLostError } from '../persistence/errors.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeMutableState, encodeMutableState } from './state-codec.js';
@@ -319,6 +319,7 @@ export class ExecutionEngine {
     const timersToAdd: TimerTaskRow[] = [];
     const memoryOnlyTimers: TimerTaskRow[] = [];
     const timerIdsToDelete: string[] = [];
+    const storedToDelete: TimerTaskRef[] = [];
     for (const { t, expectedVersion, setCurrent } of items) {
       const state = t.state;
       const wft = state.workflowTask;
@@ -352,11 +353,13 @@ export class ExecutionEngine {
         const row = { taskId: timer.taskId, fireAtMs: timer.fireAtMs, key, data: encodeTimerTask(timer.task) };
         (timer.memoryOnly ? memoryOnlyTimers : timersToAdd).push(row);
       }
-      timerIdsToDelete.push(...t.timerIdsToDelete);
+      for (const taskId of t.timerIdsToDelete) {
+        timerIdsToDelete.push(taskId);
+        if (!isMemoryOnlyTimerId(taskId)) storedToDelete.push({ key, taskId });
+      }
     }
     const fence = this.fenceOf(executions[0]?.key);
-    const storedIdsToDelete = timerIdsToDelete.filter((id) => !isMemoryOnlyTimerId(id));
-    const write: TransitionWrite = { executions, timersToAdd, timerIdsToDelete: storedIdsToDelete, ...(fence ? { fence } : {}) };
+    const write: TransitionWrite = { executions, timersToAdd, timersToDelete: storedToDelete, ...(fence ? { fence } : {}) };
     await this.fenced(fence, () => this.batcher.commit(write));
     for (const [i, { t, expectedVersion }] of items.entries()) {
       const exec = executions[i]!;
@@ -445,10 +448,10 @@ export class ExecutionEngine {
 
   /** Deletes timer rows of `key`'s run that were handled without a transition of it (fenced in a cluster). */
   async deleteTimerRows(key: ExecutionKey, taskIds: readonly string[]): Promise<void> {
-    const stored = taskIds.filter((id) => !isMemoryOnlyTimerId(id));
+    const stored = taskIds.filter((id) => !isMemoryOnlyTimerId(id)).map((taskId) => ({ key, taskId }));
     if (stored.length === 0) return;
     const fence = this.fenceOf(key);
-    await this.fenced(fence, () => this.store.commit({ executions: [], timersToAdd: [], timerIdsToDelete: stored, ...(fence ? { fence } : {}) }));
+    await this.fenced(fence, () => this.store.commit({ executions: [], timersToAdd: [], timersToDelete: stored, ...(fence ? { fence } : {}) }));
   }
 
   /** Deletes a run and all it owns (fenced in a cluster). */

@@ -54,8 +54,13 @@ export function transition(
   executions: ExecutionWrite[],
   timersToAdd: TimerTaskRow[] = [],
   timerIdsToDelete: string[] = [],
+  timerKey: ExecutionKey | undefined = executions[0]?.key,
 ): TransitionWrite {
-  return { executions, timersToAdd, timerIdsToDelete };
+  const timersToDelete = timerIdsToDelete.map((taskId) => {
+    if (!timerKey) throw new Error('timers to delete need their run key');
+    return { key: timerKey, taskId };
+  });
+  return { executions, timersToAdd, timersToDelete };
 }
 
 export function timer(taskId: string, fireAtMs: number, k: ExecutionKey): TimerTaskRow {

@@ -38,7 +38,7 @@ function runKey(workflowId: string, namespaceId = NS): ExecutionKey {
 /** Writes a run (version 1) or rewrites it (version `version`), with the summary given. */
 function save(key: ExecutionKey, fields: Partial<ExecutionSummary>, version = 0): TransitionWrite {
   const write = { key, expectedVersion: version, newVersion: version + 1, state: new Uint8Array([1]), summary: summary(fields), needsDispatch: false };
-  return { executions: [{ ...write, events: [] }], timersToAdd: [], timerIdsToDelete: [] };
+  return { executions: [{ ...write, events: [] }], timersToAdd: [], timersToDelete: [] };
 }
 
 const attr = (attribute: string) => ({ attribute });

@@ -113,6 +113,12 @@ export interface TimerTaskRow {
   readonly data: Uint8Array;
 }
 
+/** A timer row to delete: its run's key and its task id (the key finds the row without a scan). */
+export interface TimerTaskRef {
+  readonly key: ExecutionKey;
+  readonly taskId: string;
+}
+
 /** A timer row's place in fire order: (fire time, task id). */
 export interface TimerTaskKey {
   readonly fireAtMs: number;
@@ -165,7 +171,7 @@ export interface ShardFence {
 export interface TransitionWrite {
   readonly executions: readonly ExecutionWrite[];
   readonly timersToAdd: readonly TimerTaskRow[];
-  readonly timerIdsToDelete: readonly string[];
+  readonly timersToDelete: readonly TimerTaskRef[];
   /** Every execution and timer of the transition belongs to this shard (cluster mode only). */
   readonly fence?: ShardFence;
 }

@@ -43,7 +43,7 @@ function write(workflowId: string, version: number, fence: ShardFence): Transiti
       ...(version === 0 ? { setCurrent: { expectedCurrentRunId: null } } : {}),
     }],
     timersToAdd: [{ taskId: `t-${workflowId}-${version}`, fireAtMs: 5, key, data: new Uint8Array([2]) }],
-    timerIdsToDelete: [],
+    timersToDelete: [],
     fence,
   };
 }

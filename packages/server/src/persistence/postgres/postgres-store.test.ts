@@ -55,7 +55,7 @@ function start(workflowId: string, expectedVersion = 0): TransitionWrite {
       ...(expectedVersion === 0 ? { setCurrent: { expectedCurrentRunId: null } } : {}),
     }],
     timersToAdd: [],
-    timerIdsToDelete: [],
+    timersToDelete: [],
   };
 }
 

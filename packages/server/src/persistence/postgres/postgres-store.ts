@@ -282,7 +282,7 @@ export class PostgresStore implements Store {
   private async applyTransition(client: pg.ClientBase, write: TransitionWrite): Promise<void> {
     for (const execution of write.executions) await this.writeExecution(client, execution, write.fence);
     if (write.timersToAdd.length > 0) await this.addTimers(client, write.timersToAdd, write.fence?.shardId ?? 0);
-    if (write.timerIdsToDelete.length > 0) await client.query(query('deleteTimers', [write.timerIdsToDelete]));
+    if (write.timersToDelete.length > 0) await client.query(query('deleteTimers', [write.timersToDelete.map((r) => r.taskId)]));
   }
 
   private async writeExecution(client: pg.ClientBase, write: ExecutionWrite, fence: ShardFence | undefined): Promise<void> {

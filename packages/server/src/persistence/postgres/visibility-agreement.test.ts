@@ -87,7 +87,7 @@ describe('PostgreSQL visibility agrees with the reference evaluator', () => {
     const writes: TransitionWrite[] = rows.map(({ key, summary }) => ({
       executions: [{ key, expectedVersion: 0, newVersion: 1, state: new Uint8Array([0]), summary, needsDispatch: false, events: [] }],
       timersToAdd: [],
-      timerIdsToDelete: [],
+      timersToDelete: [],
     }));
     expect((await store.commitBatch(writes)).every((result) => result === null)).toBe(true);
   }, 120_000);

@@ -54,7 +54,7 @@ describe('migration 2 (visibility)', () => {
         executions: [{ key: { namespaceId: 'ns', workflowId, runId: workflowId }, expectedVersion: 0, newVersion: 1, state: new Uint8Array([0]),
           summary: { ...summary, searchAttributeValues: values }, needsDispatch: false, events: [] }],
         timersToAdd: [],
-        timerIdsToDelete: [],
+        timersToDelete: [],
       });
       await store.commitBatch([write('plain', null), write('scheduler', { TemporalNamespaceDivision: 'TemporalScheduler' }), write('odd', { TemporalNamespaceDivision: 7 })]);
       const ids = async (negated: boolean) =>
@@ -114,7 +114,7 @@ describe('migration 5 (integer run keys)', () => {
         executions: [{ key: key('d'), expectedVersion: 0, newVersion: 1, state: new Uint8Array([0]), summary, needsDispatch: false,
           events: [{ eventId: 1, data: Buffer.from('d1') }] }],
         timersToAdd: [],
-        timerIdsToDelete: [],
+        timersToDelete: [],
       });
       expect((await store.readEvents(key('d'), 1, 10, 10)).map((e) => Buffer.from(e).toString())).toEqual(['d1']);
     } finally {
@@ -127,6 +127,48 @@ describe('migration 5 (integer run keys)', () => {
       expect(keys).toEqual([['a', 1], ['b', 2], ['d', 4]]);
       const tables = check.prepare("SELECT name FROM sqlite_schema WHERE name LIKE '%_v4'").pluck().all();
       expect(tables).toEqual([]);
+    } finally {
+      check.close();
+    }
+  });
+});
+
+describe('migration 7 (timer tasks keyed by run)', () => {
+  it('upgrades a version-6 file: pending timers keep their ids, times, runs and data, in fire order', async () => {
+    const filename = join(dir, 'v6.db');
+    const db = new Database(filename);
+    migrate(db, filename, migrations.slice(0, 6));
+    const insert = db.prepare(`INSERT INTO timer_tasks (task_id, fire_at_ms, namespace_id, workflow_id, run_id, data)
+      VALUES (?, ?, 'ns', ?, ?, ?)`);
+    insert.run('t-late', 300, 'a', 'run-a', Buffer.from('late'));
+    insert.run('t-early', 100, 'b', 'run-b', Buffer.from('early'));
+    insert.run('t-mid', 200, 'a', 'run-a', Buffer.from('mid'));
+    db.close();
+
+    const store = SqliteStore.open({ filename });
+    try {
+      expect(store.settings().schemaVersion).toBe(migrations.length);
+      const key = (workflowId: string) => ({ namespaceId: 'ns', workflowId, runId: `run-${workflowId}` });
+      const listed = async () =>
+        (await store.listTimerTasks(1_000, 10)).map((row) => [row.taskId, row.fireAtMs, row.key.workflowId, Buffer.from(row.data).toString()]);
+      expect(await listed()).toEqual([
+        ['t-early', 100, 'b', 'early'],
+        ['t-mid', 200, 'a', 'mid'],
+        ['t-late', 300, 'a', 'late'],
+      ]);
+      // A timer written before the upgrade is deleted by its run and id, like a new one.
+      await store.commit({ executions: [], timersToAdd: [], timersToDelete: [{ key: key('a'), taskId: 't-mid' }] });
+      expect((await listed()).map(([taskId]) => taskId)).toEqual(['t-early', 't-late']);
+      await store.deleteExecution(key('a'));
+      expect((await listed()).map(([taskId]) => taskId)).toEqual(['t-early']);
+    } finally {
+      await store.close();
+    }
+    const check = new Database(filename, { readonly: true });
+    try {
+      const names = check.prepare("SELECT name FROM sqlite_schema WHERE tbl_name LIKE 'timer_tasks%' ORDER BY name").pluck().all();
+      // Two b-trees: the table (its key is the primary key, no rowid and no automatic index) and the fire-time index.
+      expect(names).toEqual(['timer_tasks', 'timer_tasks_by_fire_time']);
     } finally {
       check.close();
     }

@@ -72,7 +72,7 @@ for (let i = 1; i <= 20; i++) {
       events: [{ eventId: 1, data: bytes('event ' + i) }], setCurrent: { expectedCurrentRunId: null },
     }],
     timersToAdd: [{ taskId: 'timer-' + i, fireAtMs: i, key, data: bytes('timer ' + i) }],
-    timerIdsToDelete: [],
+    timersToDelete: [],
   });
 }
 report({ event: 'committed', pid: process.pid });

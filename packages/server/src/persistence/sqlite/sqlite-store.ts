@@ -91,7 +91,7 @@ export function prepareStatements(db: Database.Database) {
       WHERE ${KEY}`),
     insertTimer: db.prepare<[string, number, ...KeyParams, Bytes]>(`INSERT INTO timer_tasks
       (task_id, fire_at_ms, namespace_id, workflow_id, run_id, data) VALUES (?, ?, ?, ?, ?, ?)`),
-    deleteTimer: db.prepare<[string]>('DELETE FROM timer_tasks WHERE task_id = ?'),
+    deleteTimer: db.prepare<[...KeyParams, string]>(`DELETE FROM timer_tasks WHERE ${KEY} AND task_id = ?`),
     listTimers: db.prepare<[number, number], Omit<TimerTaskRow, 'key'> & ExecutionKey>(`SELECT task_id AS taskId,
       fire_at_ms AS fireAtMs, ${KEY_COLUMNS}, data FROM timer_tasks
       WHERE fire_at_ms <= ? ORDER BY fire_at_ms, task_id LIMIT ?`),
@@ -156,7 +156,7 @@ export class SqliteStore implements Store {
       refuseFence(write.fence);
       for (const execution of write.executions) this.writeExecution(execution);
       for (const timer of write.timersToAdd) this.addTimer(timer);
-      for (const taskId of write.timerIdsToDelete) this.statements.deleteTimer.run(taskId);
+      for (const { key, taskId } of write.timersToDelete) this.statements.deleteTimer.run(...keyParams(key), taskId);
     });
     this.applyBatch = db.transaction((writes: readonly TransitionWrite[]) =>
       writes.map((write) => {

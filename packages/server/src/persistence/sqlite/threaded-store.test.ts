@@ -129,7 +129,7 @@ for (let i = 1; i <= 20; i++) {
   const key = { namespaceId: 'ns', workflowId: 'wf-' + i, runId: 'run-' + i };
   writes.push({ executions: [{ key, expectedVersion: 0, newVersion: 1, state: bytes('state ' + i), needsDispatch: true, summary,
     events: [{ eventId: 1, data: bytes('event ' + i) }], setCurrent: { expectedCurrentRunId: null } }],
-    timersToAdd: [], timerIdsToDelete: [] });
+    timersToAdd: [], timersToDelete: [] });
 }
 const failed = (await store.commitBatch(writes)).filter((e) => e !== null);
 process.stdout.write('committed ' + (writes.length - failed.length) + '\\n');
