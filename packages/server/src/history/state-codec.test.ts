@@ -1,6 +1,7 @@
-import { serialize, deserialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { newRunState, type MutableState } from './mutable-state.js';
+import { decodePacked, encodePacked, type PackedValue } from './packed-values.js';
 import { decodeMutableState, encodeMutableState } from './state-codec.js';
 import { runFields } from './test-support/builders.js';
 
@@ -70,7 +71,7 @@ describe('stored run state', () => {
   it('round-trips every record and map, packed by position (no field names stored)', () => {
     for (const state of [parkedRun(), busyRun()]) {
       const bytes = encodeMutableState(state);
-      expect(bytes[0]).toBe(2);
+      expect(bytes[0]).toBe(3);
       expect(decodeMutableState(bytes, keyOf(state))).toEqual(state);
       expect(Buffer.from(bytes).includes('workflowTaskTimeoutMs')).toBe(false);
       // The row's key holds the ids; the first run id and start request id are stored only when they differ.
@@ -82,12 +83,30 @@ describe('stored run state', () => {
   });
 
   it('decodes a state packed before its last fields existed, with their defaults', () => {
-    const packed = deserialize(Buffer.from(encodeMutableState(parkedRun())).subarray(1)) as unknown[];
+    const packed = decodePacked(encodeMutableState(parkedRun()), 1) as unknown[];
     // The state as packed when the list ended at `updates`: no stickiness, no priority key.
-    const older = serialize(packed.slice(0, 39));
-    const state = decodeMutableState(Buffer.concat([Buffer.from([2]), older]), keyOf(parkedRun()));
-    expect(state).toEqual({ ...parkedRun(), stickyTaskQueue: '', stickyScheduleToStartMs: 0, priorityKey: undefined });
-    expect('priorityKey' in state).toBe(false);
+    const older = packed.slice(0, 39) as PackedValue[];
+    for (const bytes of [encodePacked(3, older), Buffer.concat([Buffer.from([2]), serialize(older)])]) {
+      const state = decodeMutableState(bytes, keyOf(parkedRun()));
+      expect(state).toEqual({ ...parkedRun(), stickyTaskQueue: '', stickyScheduleToStartMs: 0, priorityKey: undefined });
+      expect('priorityKey' in state).toBe(false);
+    }
+  });
+
+  it('reads states stored in the v8 form of the packed state (format 2)', () => {
+    for (const state of [parkedRun(), busyRun()]) {
+      const packed = decodePacked(encodeMutableState(state), 1);
+      const format2 = Buffer.concat([Buffer.from([2]), serialize(packed)]);
+      expect(decodeMutableState(format2, keyOf(state))).toEqual(state);
+    }
+  });
+
+  it('keeps the v8 form for a state holding a value the compact form has no tag for', () => {
+    const state = busyRun();
+    (state as unknown as { memo: unknown }).memo = { unexpected: 'object' };
+    const bytes = encodeMutableState(state);
+    expect(bytes[0]).toBe(2);
+    expect(decodeMutableState(bytes, keyOf(state))).toEqual(state);
   });
 
   it('reads states stored as the bare v8 serialization of the object, filling fields they lack', () => {

@@ -1,10 +1,15 @@
 // The stored form of a run's mutable state (the executions row's `state`, and the engine's cache).
 //
-// Format 2 (first byte 2): the v8 serialization of the state *packed by position*: every record becomes
-// the array of its field values in the order of its field list below, so no field name is stored.
-// Keyed maps become arrays of [key, packed value] pairs. A parked run's state is about 420 bytes instead
-// of about 1,000 with field names, and packing is cheaper than compressing (no zlib stream per
-// transition: a dictionary deflate cost about 40 µs per encode, this about 12 µs in all).
+// Format 3 (first byte 3, what is written): the state *packed by position*: every record becomes the
+// array of its field values in the order of its field list below, so no field name is stored. Keyed
+// maps become arrays of [key, packed value] pairs. The packed arrays are written in the compact binary
+// form of packed-values.ts. A parked run's state is about 420 bytes instead of about 1,000 with field
+// names, and packing is cheaper than compressing (a dictionary deflate cost about 40 µs per encode).
+// Encoding a 250-byte state takes about 7 µs and decoding it 11 µs, against 24 and 21 µs in the v8
+// serialization (format 2, below).
+//
+// Format 2 (first byte 2): the same packed arrays in the v8 serialization. Still read, and still written
+// for a state holding a value the compact form has no tag for (none does today).
 //
 // What the row already holds is not stored twice: the run's three ids (the row's key) are left out and
 // given back by the caller on decode, and firstExecutionRunId / startRequestId are left out when they
@@ -29,8 +34,10 @@ import type {
   WorkflowTaskInfo,
 } from './mutable-state.js';
 import type { ExecutionKey } from '../persistence/store.js';
+import { decodePacked, encodePacked, UnpackableValueError, type PackedValue } from './packed-values.js';
 
 const FORMAT_PACKED = 2;
+const FORMAT_COMPACT = 3;
 const V8_VERSION_TAG = 0xff;
 
 /** A record's field list; `missing` makes the compiler name any field of T the list forgets. */
@@ -135,7 +142,14 @@ function unpackState(packed: Packed, key: ExecutionKey): MutableState {
 }
 
 export function encodeMutableState(state: MutableState): Uint8Array {
-  const serialized = serialize(packState(state));
+  const packed = packState(state);
+  try {
+    return encodePacked(FORMAT_COMPACT, packed as PackedValue);
+  } catch (err) {
+    // A value the compact form has no tag for: this state keeps the v8 form, which holds anything.
+    if (!(err instanceof UnpackableValueError)) throw err;
+  }
+  const serialized = serialize(packed);
   // Not from Buffer's shared pool: the engine caches these bytes, and a cached slice of a pool slab
   // would keep the whole 8 KiB slab alive (10,000 cached states held 22 MB of slabs for 2.5 MB of state).
   const bytes = Buffer.allocUnsafeSlow(serialized.length + 1);
@@ -147,7 +161,9 @@ export function encodeMutableState(state: MutableState): Uint8Array {
 /** `key`: the run's ids, which format 2 does not store (they are its row's key). */
 export function decodeMutableState(bytes: Uint8Array, key: ExecutionKey): MutableState {
   let state: MutableState;
-  if (bytes[0] === FORMAT_PACKED) {
+  if (bytes[0] === FORMAT_COMPACT) {
+    state = unpackState(decodePacked(bytes, 1) as Packed, key);
+  } else if (bytes[0] === FORMAT_PACKED) {
     state = unpackState(deserialize(bytes.subarray(1)) as Packed, key);
   } else if (bytes[0] === V8_VERSION_TAG) {
     state = deserialize(bytes) as MutableState;
