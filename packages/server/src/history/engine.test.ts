@@ -102,6 +102,32 @@ describe('ExecutionEngine over SQLite', () => {
     expect(await store.listTimerTasks(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
   });
 
+  it('serves the events it committed from memory, and the store what it did not write', async () => {
+    const { engine, store } = engineOverSqlite();
+    const reads: number[][] = [];
+    const readEvents = store.readEvents.bind(store);
+    store.readEvents = (key, first, next, limit) => {
+      reads.push([first, next]);
+      return readEvents(key, first, next, limit);
+    };
+    const a = await startRun(engine, 'a');
+    await engine.update(a, (state, nowMs) => {
+      const t = new Transition(state!, nowMs);
+      t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', { signalName: 's' });
+      return { transition: t, value: null };
+    });
+    const fromMemory = await engine.readEncodedEvents(a, 1, 3);
+    expect(reads).toEqual([]);
+    expect(fromMemory).toEqual(await readEvents(a, 1, 3, 10));
+    expect((await engine.readEvents(a, 2, 3)).map((e) => e.eventType)).toEqual([EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]);
+    expect(reads).toEqual([]);
+    // Beyond what was committed here, or after the run was evicted: the store answers.
+    await engine.readEncodedEvents(a, 1, 4);
+    engine.evict(a);
+    expect(await engine.readEncodedEvents(a, 1, 3)).toEqual(fromMemory);
+    expect(reads).toEqual([[1, 4], [1, 3]]);
+  });
+
   it("gives a handler the loaded state's original on demand: a fresh copy, untouched by the handler's changes", async () => {
     const { engine } = engineOverSqlite();
     const a = await startRun(engine, 'a');

@@ -21,6 +21,7 @@ import { enforceHistoryLimits, isRunning } from './machines/workflow.js';
 import { startWorkflowTask } from './machines/workflow-task.js';
 import { markUpdatesDelivered } from './machines/update.js';
 import { moveStickyTaskToNormalQueue } from './machines/sticky.js';
+import { RecentEvents } from './recent-events.js';
 import { CommitBatcher, type CommitBatcherOptions, type CommitBatcherStats } from './commit-batcher.js';
 import { summarizeRun } from './execution-summary.js';
 
@@ -105,6 +106,8 @@ export class ExecutionEngine {
   /** Requests waiting for an execution's lock that later requests of their kind may join (`updateCombined`). */
   private readonly combining = new Map<string, Array<CombinedRequest<unknown, unknown>>>();
   private readonly waiters = new Map<string, Set<(state?: MutableState) => void>>();
+  /** The encoded events this node committed lately, per run: what a task's history or a result read wants next. */
+  private readonly recentEvents = new RecentEvents();
   private readonly batcher: CommitBatcher;
   dispatchSink: DispatchSink | null = null;
   /**
@@ -365,6 +368,7 @@ export class ExecutionEngine {
       const exec = executions[i]!;
       const k = keyString(exec.key);
       this.remember(k, { bytes: exec.state, version: expectedVersion + 1, summary: exec.summary });
+      if (exec.events.length > 0) this.recentEvents.append(k, exec.events[0]!.eventId, exec.events.map((e) => e.data));
       const storedIds = this.signalRequestIdSets.get(k);
       if (storedIds) for (const id of t.signalRequestIds) storedIds.add(id);
       for (const d of t.dispatches) this.dispatchSink?.dispatch(exec.key, d);
@@ -426,14 +430,20 @@ export class ExecutionEngine {
 
   /** Events [first, next) of a run, decoded. */
   async readEvents(key: ExecutionKey, firstEventId: number, nextEventId: number, limit = Number.MAX_SAFE_INTEGER): Promise<HistoryEvent[]> {
-    const rows = await this.store.readEvents(key, firstEventId, nextEventId, limit);
+    const rows = await this.readEncodedEvents(key, firstEventId, nextEventId, limit);
     return rows.map((r) => HistoryEventCodec.decode(r));
+  }
+
+  /** Events [first, next) of a run, at most `limit`, as stored (encoded): from memory when this node wrote them lately. */
+  async readEncodedEvents(key: ExecutionKey, firstEventId: number, nextEventId: number, limit = Number.MAX_SAFE_INTEGER): Promise<Uint8Array[]> {
+    return this.recentEvents.read(keyString(key), firstEventId, nextEventId, limit) ?? this.store.readEvents(key, firstEventId, nextEventId, limit);
   }
 
   /** Drops the cached state (after an unexpected error the cache may be ahead of the database). */
   evict(key: ExecutionKey): void {
     this.cache.delete(keyString(key));
     this.signalRequestIdSets.delete(keyString(key));
+    this.recentEvents.drop(keyString(key));
   }
 
   /** Drops the cached state of every run `belongs` selects (their shard moved to another node). */
@@ -444,6 +454,10 @@ export class ExecutionEngine {
         if (belongs({ namespaceId, workflowId, runId })) map.delete(k);
       }
     }
+    this.recentEvents.dropWhere((k) => {
+      const [namespaceId = '', workflowId = '', runId = ''] = k.split('\u0000');
+      return belongs({ namespaceId, workflowId, runId });
+    });
   }
 
   /** Deletes timer rows of `key`'s run that were handled without a transition of it (fenced in a cluster). */

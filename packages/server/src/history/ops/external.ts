@@ -93,7 +93,7 @@ async function startChild(ctx: HistoryContext, parentKey: ExecutionKey, initiate
 async function notifyParent(ctx: HistoryContext, childKey: ExecutionKey): Promise<void> {
   const child = await ctx.engine.read(childKey);
   if (!child?.parent || isRunning(child)) return;
-  const [last] = await ctx.engine.store.readEvents(childKey, child.nextEventId - 1, child.nextEventId, 1);
+  const [last] = await ctx.engine.readEncodedEvents(childKey, child.nextEventId - 1, child.nextEventId, 1);
   if (!last) return;
   const close = HistoryEventCodec.decode(last);
   const outcome = childOutcome(child.status, close);

@@ -65,11 +65,11 @@ export async function getHistory(ctx: HistoryContext, ns: NamespaceRecord, req: 
     if (isRunning(state)) {
       return { history: { events: [] }, nextPageToken: req.waitNewEvent ? encodeToken({ rid: key.runId, next: state.nextEventId }) : null, archived: false };
     }
-    const last = await ctx.engine.readEvents(key, state.nextEventId - 1, state.nextEventId);
-    return { history: { events: last }, nextPageToken: null, archived: false };
+    const last = await ctx.engine.readEncodedEvents(key, state.nextEventId - 1, state.nextEventId);
+    return { history: encodedHistory(last), nextPageToken: null, archived: false };
   }
 
-  const rows = await ctx.engine.store.readEvents(key, from, state.nextEventId, pageSize(req.maximumPageSize));
+  const rows = await ctx.engine.readEncodedEvents(key, from, state.nextEventId, pageSize(req.maximumPageSize));
   const next = from + rows.length;
   let nextPageToken: Uint8Array | null = null;
   if (next < state.nextEventId || (req.waitNewEvent && isRunning(state))) nextPageToken = encodeToken({ rid: key.runId, next });

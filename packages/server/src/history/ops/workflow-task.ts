@@ -55,7 +55,7 @@ export async function workflowTaskPollResponse(ctx: HistoryContext, state: Mutab
   // The sticky worker holds the workflow up to the task it last completed: it gets only what follows.
   const sticky = state.stickyTaskQueue !== '' && pollQueue === state.stickyTaskQueue && state.lastCompletedWftStartedEventId > 0;
   const firstEventId = sticky ? state.lastCompletedWftStartedEventId + 1 : 1;
-  const rows = await ctx.engine.store.readEvents(key, firstEventId, state.nextEventId, Number.MAX_SAFE_INTEGER);
+  const rows = await ctx.engine.readEncodedEvents(key, firstEventId, state.nextEventId);
   const queries: Record<string, Loose<temporal.api.query.v1.IWorkflowQuery>> = {};
   for (const q of ctx.queries.unattached(key)) {
     q.attachedToStartedEventId = wft.startedEventId;

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { RecentEvents } from './recent-events.js';
+
+const ev = (id: number, size = 4): Uint8Array => new Uint8Array(size).fill(id);
+const ids = (events: Uint8Array[] | undefined): number[] | undefined => events?.map((e) => e[0]!);
+
+describe('recent events', () => {
+  it('serves a run written from its first event on, for any range it covers', () => {
+    const recent = new RecentEvents();
+    recent.append('a', 1, [ev(1), ev(2), ev(3)]);
+    recent.append('a', 4, [ev(4)]);
+    expect(ids(recent.read('a', 1, 5, 100))).toEqual([1, 2, 3, 4]);
+    expect(ids(recent.read('a', 2, 4, 100))).toEqual([2, 3]);
+    expect(ids(recent.read('a', 1, 5, 2))).toEqual([1, 2]);
+    expect(ids(recent.read('a', 4, 5, 1))).toEqual([4]);
+    expect(ids(recent.read('a', 5, 5, 10))).toEqual([]);
+    // Beyond what it holds, or a run it never saw start: the store answers.
+    expect(recent.read('a', 1, 6, 100)).toBeUndefined();
+    expect(recent.read('b', 1, 2, 100)).toBeUndefined();
+    expect(recent.read('a', 0, 2, 100)).toBeUndefined();
+  });
+
+  it('never starts a list in the middle of a run, and drops one that a commit does not continue', () => {
+    const recent = new RecentEvents();
+    recent.append('mid', 5, [ev(5)]);
+    expect(recent.read('mid', 5, 6, 10)).toBeUndefined();
+    recent.append('a', 1, [ev(1), ev(2)]);
+    recent.append('a', 4, [ev(4)]);
+    expect(recent.read('a', 1, 2, 10)).toBeUndefined();
+    expect(recent.stats()).toEqual({ bytes: 0, runs: 0 });
+  });
+
+  it('keeps at most maxRunBytes per run and maxBytes in all, dropping the least recently written', () => {
+    const recent = new RecentEvents({ maxBytes: 20, maxRunBytes: 12 });
+    recent.append('long', 1, [ev(1), ev(2), ev(3)]);
+    recent.append('long', 4, [ev(4)]);
+    expect(recent.read('long', 1, 2, 10)).toBeUndefined();
+    recent.append('a', 1, [ev(1), ev(2)]);
+    recent.append('b', 1, [ev(1), ev(2)]);
+    recent.append('a', 3, [ev(3)]);
+    // a (12) + b (8) = 20 fits; c pushes out b, the least recently written.
+    expect(recent.stats()).toEqual({ bytes: 20, runs: 2 });
+    recent.append('c', 1, [ev(1)]);
+    expect(recent.read('b', 1, 2, 10)).toBeUndefined();
+    expect(ids(recent.read('a', 1, 4, 10))).toEqual([1, 2, 3]);
+    expect(recent.stats()).toEqual({ bytes: 16, runs: 2 });
+  });
+
+  it('drops runs by key and by predicate', () => {
+    const recent = new RecentEvents();
+    for (const k of ['x1', 'x2', 'y1']) recent.append(k, 1, [ev(1)]);
+    recent.drop('x1');
+    recent.dropWhere((k) => k.startsWith('x'));
+    expect(recent.stats()).toEqual({ bytes: 4, runs: 1 });
+    expect(ids(recent.read('y1', 1, 2, 10))).toEqual([1]);
+  });
+});
