@@ -55,3 +55,19 @@ describe('recent events', () => {
     expect(ids(recent.read('y1', 1, 2, 10))).toEqual([1]);
   });
 });
+
+describe('recent events memory', () => {
+  it('holds copies in buffers of their own, not slices of a shared pool that would keep the slab alive', () => {
+    const recent = new RecentEvents();
+    const pooled = Buffer.from([1, 2, 3]);
+    expect(pooled.buffer.byteLength).toBeGreaterThan(3);
+    recent.append('a', 1, [pooled, Buffer.from([4])]);
+    pooled[0] = 9;
+    const [first, second] = recent.read('a', 1, 3, 10)!;
+    expect([...first!]).toEqual([1, 2, 3]);
+    expect([...second!]).toEqual([4]);
+    // The two events of one commit share one exact-size buffer.
+    expect(first!.buffer).toBe(second!.buffer);
+    expect(first!.buffer.byteLength).toBe(4);
+  });
+});
