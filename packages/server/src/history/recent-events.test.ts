@@ -31,19 +31,32 @@ describe('recent events', () => {
   });
 
   it('keeps at most maxRunBytes per run and maxBytes in all, dropping the least recently written', () => {
-    const recent = new RecentEvents({ maxBytes: 20, maxRunBytes: 12 });
+    // Counted: each event's bytes plus 96, each run 256 (the objects around them).
+    const run = (events: number) => 256 + events * (4 + 96);
+    const recent = new RecentEvents({ maxBytes: run(3) + run(2), maxRunBytes: run(3) });
     recent.append('long', 1, [ev(1), ev(2), ev(3)]);
     recent.append('long', 4, [ev(4)]);
     expect(recent.read('long', 1, 2, 10)).toBeUndefined();
+    expect(recent.stats()).toEqual({ bytes: 0, runs: 0 });
     recent.append('a', 1, [ev(1), ev(2)]);
     recent.append('b', 1, [ev(1), ev(2)]);
     recent.append('a', 3, [ev(3)]);
-    // a (12) + b (8) = 20 fits; c pushes out b, the least recently written.
-    expect(recent.stats()).toEqual({ bytes: 20, runs: 2 });
+    expect(recent.stats()).toEqual({ bytes: run(3) + run(2), runs: 2 });
+    // c pushes out b, the least recently written.
     recent.append('c', 1, [ev(1)]);
     expect(recent.read('b', 1, 2, 10)).toBeUndefined();
     expect(ids(recent.read('a', 1, 4, 10))).toEqual([1, 2, 3]);
-    expect(recent.stats()).toEqual({ bytes: 16, runs: 2 });
+    expect(recent.stats()).toEqual({ bytes: run(3) + run(1), runs: 2 });
+    // A first commit bigger than a run may hold leaves nothing behind.
+    recent.append('huge', 1, [ev(1, 1_000)]);
+    expect(recent.stats()).toEqual({ bytes: run(3) + run(1), runs: 2 });
+  });
+
+  it('keeps at most maxRuns runs', () => {
+    const recent = new RecentEvents({ maxRuns: 2 });
+    for (const k of ['a', 'b', 'c']) recent.append(k, 1, [ev(1)]);
+    expect(recent.read('a', 1, 2, 10)).toBeUndefined();
+    expect(recent.stats().runs).toBe(2);
   });
 
   it('drops runs by key and by predicate', () => {
@@ -51,7 +64,7 @@ describe('recent events', () => {
     for (const k of ['x1', 'x2', 'y1']) recent.append(k, 1, [ev(1)]);
     recent.drop('x1');
     recent.dropWhere((k) => k.startsWith('x'));
-    expect(recent.stats()).toEqual({ bytes: 4, runs: 1 });
+    expect(recent.stats()).toEqual({ bytes: 256 + 4 + 96, runs: 1 });
     expect(ids(recent.read('y1', 1, 2, 10))).toEqual([1]);
   });
 });

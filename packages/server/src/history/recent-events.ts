@@ -6,16 +6,25 @@
 // committed here and grows by what each later commit appends. A commit that does not continue the list
 // exactly (this node missed a write) drops it. Committed events never change, so a list is right for
 // every range it covers even when other writers have since appended more. The lists are bounded: one run
-// keeps at most `maxRunBytes`, all of them together `maxBytes`, the least recently written going first.
+// keeps at most `maxRunBytes`, all of them together `maxBytes` over at most `maxRuns` runs, the least
+// recently written going first. What counts against the bytes includes an estimate of each event's and
+// each run's own objects, so that many small lists cannot hold much more memory than the budget says.
 
 interface RunEvents {
   readonly events: Uint8Array[];
   bytes: number;
 }
 
+/** Counted per event beside its bytes: the view onto them and its slot in the list. */
+const EVENT_OVERHEAD = 96;
+/** Counted per run: its entry, key and list, and the buffer of each commit. */
+const RUN_OVERHEAD = 256;
+
 export interface RecentEventsOptions {
   /** All lists together (default 16 MiB). */
   readonly maxBytes?: number;
+  /** Runs with a list (default 4,096: the runs in flight, not every parked one). */
+  readonly maxRuns?: number;
   /** One run's list; a longer history is read from the store (default 256 KiB). */
   readonly maxRunBytes?: number;
 }
@@ -25,10 +34,12 @@ export class RecentEvents {
   private bytes = 0;
   private readonly maxBytes: number;
   private readonly maxRunBytes: number;
+  private readonly maxRuns: number;
 
   constructor(options: RecentEventsOptions = {}) {
     this.maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
     this.maxRunBytes = options.maxRunBytes ?? 256 * 1024;
+    this.maxRuns = options.maxRuns ?? 4_096;
   }
 
   /** Records `events` (encoded, in order) as committed for run `k`, from event `firstEventId` on. */
@@ -41,28 +52,30 @@ export class RecentEvents {
       if (run) this.bytes -= run.bytes;
       return;
     }
-    const list = run ?? { events: [], bytes: 0 };
-    let added = 0;
-    for (const e of events) added += e.length;
+    const list = run ?? { events: [], bytes: RUN_OVERHEAD };
+    let size = 0;
+    for (const e of events) size += e.length;
+    const added = size + events.length * EVENT_OVERHEAD;
     if (list.bytes + added > this.maxRunBytes) {
-      this.bytes -= list.bytes;
+      if (run) this.bytes -= run.bytes;
       return;
     }
     // One buffer of its own per commit, the events views into it: an encoded event is often a slice of
     // Buffer's shared 8 KiB pool, and keeping that slice would keep the whole slab alive (at 100,000
     // runs, hundreds of MB held for a few MB of events).
-    const chunk = Buffer.allocUnsafeSlow(added);
+    const chunk = Buffer.allocUnsafeSlow(size);
     let at = 0;
     for (const e of events) {
       chunk.set(e, at);
       list.events.push(chunk.subarray(at, at + e.length));
       at += e.length;
     }
+    if (!run) this.bytes += RUN_OVERHEAD;
     list.bytes += added;
     this.bytes += added;
     // Most recently written last: the first entries are the ones to drop.
     this.runs.set(k, list);
-    while (this.bytes > this.maxBytes) {
+    while (this.bytes > this.maxBytes || this.runs.size > this.maxRuns) {
       const oldest = this.runs.keys().next().value;
       if (oldest === undefined) break;
       this.drop(oldest);
