@@ -1,9 +1,12 @@
 /**
- * Temporal's WorkflowService over a bare grpc-js channel with the @temporalio/proto codecs: what the
+ * Temporal's WorkflowService with the @temporalio/proto codecs over a bare transport: what the
  * protocol-level bench workers (bench/raw-worker.ts, bench/raw-timers-worker.ts) call the server with.
+ * The transport is a bare `node:http2` session (bench/h2-unary.ts) by default, or a grpc-js channel
+ * (`--raw-transport grpc-js`), the client the official Node libraries build on.
  */
-import { Metadata, type Client } from '@grpc/grpc-js';
+import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import proto from '@temporalio/proto';
+import { H2UnaryChannel } from './h2-unary.js';
 
 const ws = proto.temporal.api.workflowservice.v1;
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
@@ -38,30 +41,69 @@ export const COMPLETE_ACTIVITY_TASK = rpc('RespondActivityTaskCompleted', ws.Res
 
 const identity = (bytes: Buffer): Buffer => bytes;
 
+/** How the raw workers reach the server: `http2` (bench/h2-unary.ts) or `grpc-js`. */
+export type RawTransport = 'http2' | 'grpc-js';
+export const RAW_TRANSPORTS: readonly RawTransport[] = ['http2', 'grpc-js'];
+
+/** One unary call at a time per promise; many may be in flight on one channel. */
+export interface RawChannel {
+  unary(path: string, request: Uint8Array, deadlineMs: number, signal?: AbortSignal): Promise<Buffer>;
+  close(): void;
+}
+
+/** A grpc-js channel behind the RawChannel interface; aborting `signal` cancels the call (CANCELLED). */
+class GrpcJsChannel implements RawChannel {
+  private readonly client: Client;
+
+  constructor(address: string) {
+    this.client = new Client(address, credentials.createInsecure());
+  }
+
+  unary(path: string, request: Uint8Array, deadlineMs: number, signal?: AbortSignal): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => pending.cancel();
+      const pending = this.client.makeUnaryRequest(
+        path,
+        identity,
+        identity,
+        Buffer.from(request.buffer, request.byteOffset, request.byteLength),
+        new Metadata(),
+        { deadline: Date.now() + deadlineMs },
+        (error, response) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (error !== null || response === undefined) reject(error ?? new Error(`${path}: empty response`));
+          else resolve(response);
+        },
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** `--raw-transport`: http2 unless given; only with the raw worker. */
+export function rawTransportOption(value: string | undefined, worker: string): RawTransport {
+  if (value === undefined) return 'http2';
+  if (worker !== 'raw') throw new Error('--raw-transport is for --worker raw');
+  const transport = RAW_TRANSPORTS.find((name) => name === value);
+  if (transport === undefined) throw new Error(`--raw-transport is ${RAW_TRANSPORTS.join(' or ')}, not ${value}`);
+  return transport;
+}
+
+export function rawChannel(address: string, transport: RawTransport): RawChannel {
+  return transport === 'http2' ? new H2UnaryChannel(address) : new GrpcJsChannel(address);
+}
+
 /** One call of `method`; aborting `signal` cancels it (the promise then rejects with CANCELLED). */
-export function call<Req, Res>(channel: Client, method: Rpc<Req, Res>, request: Req, deadlineMs: number, signal?: AbortSignal): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => pending.cancel();
-    const bytes = method.encode(request);
-    const pending = channel.makeUnaryRequest(
-      method.path,
-      identity,
-      identity,
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      new Metadata(),
-      { deadline: Date.now() + deadlineMs },
-      (error, response) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (error !== null || response === undefined) reject(error ?? new Error(`${method.name}: empty response`));
-        else resolve(method.decode(response));
-      },
-    );
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+export async function call<Req, Res>(channel: RawChannel, method: Rpc<Req, Res>, request: Req, deadlineMs: number, signal?: AbortSignal): Promise<Res> {
+  return method.decode(await channel.unary(method.path, method.encode(request), deadlineMs, signal));
 }
 
 /** The run's whole history: the poll's events, then the further pages if the server paged it. */
-export async function fullHistory(channel: Client, task: proto.temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse): Promise<HistoryEvent[]> {
+export async function fullHistory(channel: RawChannel, task: proto.temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse): Promise<HistoryEvent[]> {
   const events = [...(task.history?.events ?? [])];
   let token = task.nextPageToken;
   while (token && token.length > 0) {
@@ -78,7 +120,7 @@ export async function fullHistory(channel: Client, task: proto.temporal.api.work
  * call is not spun on. Aborting `signal` cancels the outstanding poll and ends the loop.
  */
 export async function pollLoop<Req, Res extends { taskToken?: Uint8Array | null }>(
-  channel: Client,
+  channel: RawChannel,
   method: Rpc<Req, Res>,
   request: Req,
   signal: AbortSignal,

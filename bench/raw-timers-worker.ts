@@ -18,14 +18,14 @@ import { randomUUID } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import proto from '@temporalio/proto';
 import Long from 'long';
-import { rawClient } from './grpc-raw.js';
-import { call, CALL_DEADLINE_MS, COMPLETE_WORKFLOW_TASK, fullHistory, NAMESPACE, POLL_WORKFLOW, pollLoop, START } from './raw-calls.js';
+import { call, CALL_DEADLINE_MS, COMPLETE_WORKFLOW_TASK, fullHistory, NAMESPACE, POLL_WORKFLOW, pollLoop, rawChannel, START, type RawTransport } from './raw-calls.js';
 
 export interface RawTimersInput {
   readonly address: string;
   readonly taskQueue: string;
   /** PollWorkflowTaskQueue long polls kept open. */
   readonly pollers: number;
+  readonly transport: RawTransport;
 }
 
 export type RawTimersRequest =
@@ -47,7 +47,7 @@ const IDENTITY = 'raw-timers-bench';
 
 const input = workerData as RawTimersInput;
 const taskQueue = { name: input.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL };
-const channel = rawClient(input.address);
+const channel = rawChannel(input.address, input.transport);
 const stopWorker = new AbortController();
 setMaxListeners(input.pollers + 1, stopWorker.signal);
 const dueAt = new Map<string, number>();

@@ -21,8 +21,7 @@ import { setMaxListeners } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import proto from '@temporalio/proto';
 import Long from 'long';
-import { rawClient } from './grpc-raw.js';
-import { call, CALL_DEADLINE_MS, COMPLETE_ACTIVITY_TASK, COMPLETE_WORKFLOW_TASK, fullHistory, HISTORY, LONG_POLL_DEADLINE_MS, NAMESPACE, POLL_ACTIVITY, POLL_WORKFLOW, pollLoop, START } from './raw-calls.js';
+import { call, CALL_DEADLINE_MS, COMPLETE_ACTIVITY_TASK, COMPLETE_WORKFLOW_TASK, fullHistory, HISTORY, LONG_POLL_DEADLINE_MS, NAMESPACE, POLL_ACTIVITY, POLL_WORKFLOW, pollLoop, rawChannel, START, type RawTransport } from './raw-calls.js';
 
 export type RawRoundSpec =
   | { readonly mode: 'closed'; readonly workflows: number; readonly concurrency: number }
@@ -35,6 +34,8 @@ export interface RawWorkerInput {
   readonly pollers: number;
   /** Start with request_eager_execution and run the first workflow task from the start's response. */
   readonly eagerStart: boolean;
+  /** The worker's and the client's gRPC client: a bare HTTP/2 session, or grpc-js. */
+  readonly transport: RawTransport;
   readonly rounds: readonly RawRoundSpec[];
 }
 
@@ -65,8 +66,8 @@ const CLIENT_IDENTITY = 'raw-bench-client';
 
 const input = workerData as RawWorkerInput;
 const taskQueue = { name: input.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL };
-const workerChannel = rawClient(input.address);
-const clientChannel = rawClient(input.address);
+const workerChannel = rawChannel(input.address, input.transport);
+const clientChannel = rawChannel(input.address, input.transport);
 const stopWorker = new AbortController();
 // Every outstanding poll listens on it.
 setMaxListeners(2 * input.pollers + 1, stopWorker.signal);

@@ -7,12 +7,13 @@
  *   npm run bench -- single-activity --sweep 1,10,50,100 --workflows 300  closed loop, one row per C
  *   npm run bench -- single-activity --rate 50 --duration 20              open loop, fixed arrival rate
  *   ... [--address host:port]                                              measure a running server
- *   ... --worker raw [--pollers 8]                                          protocol-level worker and client
+ *   ... --worker raw [--pollers 8] [--raw-transport http2|grpc-js]          protocol-level worker and client
  *   ... --eager-start                                                      eager workflow start (see below)
  *
  * --worker raw drives the workflows with bench/raw-worker.ts instead of the official worker and client:
  * bare WorkflowService calls from a worker thread, no workflow code, so the worker and the load cost
- * little. Its figure beside the official one says how much of the limit is the server's.
+ * little. Its figure beside the official one says how much of the limit is the server's. Its calls go
+ * over a bare node:http2 session (bench/h2-unary.ts), or a grpc-js channel with --raw-transport grpc-js.
  *
  * --eager-start starts each workflow with request_eager_execution: the server answers the start with the
  * first workflow task, started, and the worker runs it without a poll. The official client then runs on
@@ -26,6 +27,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { connectBench, integerList, onInterrupt, positiveInteger, positiveNumber, startBenchServer } from './harness.js';
+import { rawTransportOption } from './raw-calls.js';
 import type { RawRoundSpec, RawWorkerInput, RawWorkerMessage } from './raw-worker.js';
 import { distribution, finish, printGrid, type Distribution, type Headline, type ScenarioResult } from './report.js';
 import { singleActivityWorkflow } from './workflows.js';
@@ -65,6 +67,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
       worker: { type: 'string' },
       pollers: { type: 'string' },
       'eager-start': { type: 'boolean' },
+      'raw-transport': { type: 'string' },
     },
     strict: true,
   });
@@ -78,6 +81,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   const pollers = positiveInteger(values.pollers, 'pollers', 8);
   if (values.pollers !== undefined && worker !== 'raw') throw new Error('--pollers is for --worker raw (the official worker keeps its default options)');
 
+  const transport = rawTransportOption(values['raw-transport'], worker);
   const eagerStart = values['eager-start'] === true;
 
   const server = await startBenchServer(values.address);
@@ -88,7 +92,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
         ? [{ mode: 'open', rate, durationSeconds }]
         : sweep.map((concurrency) => ({ mode: 'closed', workflows, concurrency: Math.min(concurrency, workflows) }));
       const taskQueue = `bench-${SCENARIO}-raw-${randomUUID().slice(0, 8)}`;
-      rounds.push(...(await rawRounds({ address: server.address, taskQueue, pollers, eagerStart, rounds: specs })));
+      rounds.push(...(await rawRounds({ address: server.address, taskQueue, pollers, eagerStart, transport, rounds: specs })));
     } else {
       const bench = await connectBench(server.address, `bench-${SCENARIO}-${randomUUID().slice(0, 8)}`);
       try {
@@ -110,7 +114,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   }
 
   const starts = eagerStart ? 'eager workflow start (request_eager_execution)' : 'plain starts (first workflow task through a poll)';
-  process.stdout.write(`scenario ${SCENARIO}, server ${values.address ?? 'kairos start-dev (SQLite file, own process)'}\nworker ${WORKERS[worker]}\nstarts ${starts}\n\n`);
+  process.stdout.write(`scenario ${SCENARIO}, server ${values.address ?? 'kairos start-dev (SQLite file, own process)'}\nworker ${WORKERS[worker]}${worker === 'raw' ? `, calls over ${transport}` : ''}\nstarts ${starts}\n\n`);
   const rawColumns = worker === 'raw' ? ['worker errors', 'raw thread busy %'] : [];
   printGrid(
     [openLoop ? 'rate/s' : 'concurrency', 'completed', 'failed', ...rawColumns, 'wall s', 'workflows/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
@@ -139,7 +143,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
     server: values.address ?? 'kairos start-dev (SQLite file in a temp directory, own process)',
     worker: WORKERS[worker],
     starts,
-    ...(worker === 'raw' ? { pollers: `${pollers} workflow-task + ${pollers} activity-task long polls`, client: 'raw WorkflowService calls from the same worker thread' } : {}),
+    ...(worker === 'raw' ? { pollers: `${pollers} workflow-task + ${pollers} activity-task long polls`, client: 'raw WorkflowService calls from the same worker thread', transport: transport === 'http2' ? 'bare node:http2 session (bench/h2-unary.ts)' : 'grpc-js channel' } : {}),
   };
   const result = finish(SCENARIO, args, settings, { rounds }, headlines);
   if (rounds.some((r) => r.failed > 0 || (r.workerErrors ?? 0) > 0)) process.exitCode = 1;

@@ -29,6 +29,7 @@ import { Client, Connection } from '@temporalio/client';
 import { connectBench, forEachConcurrently, MB, onInterrupt, positiveInteger, processMemory, startBenchServer, waitFor, type BenchServer } from './harness.js';
 import { readHistories, spreadSample, timerTimes } from './history.js';
 import { distribution, finish, printGrid, printTable, type Distribution, type ScenarioResult } from './report.js';
+import { rawTransportOption, type RawTransport } from './raw-calls.js';
 import type { RawTimersInput, RawTimersMessage, RawTimersRequest } from './raw-timers-worker.js';
 import { sleepUntilWorkflow } from './workflows.js';
 
@@ -83,6 +84,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
       seed: { type: 'string' },
       address: { type: 'string' },
       worker: { type: 'string' },
+      'raw-transport': { type: 'string' },
     },
     strict: true,
   });
@@ -97,6 +99,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   const next = random(positiveInteger(values.seed, 'seed', 1));
   const worker = values.worker ?? 'official';
   if (worker !== 'official' && worker !== 'raw') throw new Error(`--worker must be official or raw, got ${worker}`);
+  const transport = rawTransportOption(values['raw-transport'], worker);
 
   const dueAt = new Map<string, number>();
   const workerViewMs: number[] = [];
@@ -118,7 +121,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   const server = await startBenchServer(values.address);
   try {
     const taskQueue = `bench-${SCENARIO}-${randomUUID().slice(0, 8)}`;
-    const load = worker === 'raw' ? await rawLoad(server.address, taskQueue, handlers) : await officialLoad(server.address, taskQueue, handlers);
+    const load = worker === 'raw' ? await rawLoad(server.address, taskQueue, transport, handlers) : await officialLoad(server.address, taskQueue, handlers);
     try {
       baselineRssMB = processMemory(server.kairos?.pid).rssBytes / MB;
       const runPhase = async (name: string, count: number, window: number, pick: () => number): Promise<void> => {
@@ -154,7 +157,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
     ['scenario', SCENARIO],
     ['timers (spread over)', `${workflows} (${minSeconds}–${maxSeconds} s after a ${windowSeconds} s start window)`],
     ['burst', burst],
-    ['worker', WORKERS[worker]],
+    ['worker', `${WORKERS[worker]}${worker === 'raw' ? `, calls over ${transport}` : ''}`],
     ['server RSS at start MB', baselineRssMB],
     ['server peak RSS MB', peakRssMB],
   ]);
@@ -176,7 +179,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   return finish(
     SCENARIO,
     args,
-    { workflows, burst, minSeconds, maxSeconds, windowSeconds, burstWindowSeconds, startConcurrency: concurrency, historySample: sample, server: values.address ?? 'kairos start-dev (SQLite file in a temp directory, own process)', worker: WORKERS[worker] },
+    { workflows, burst, minSeconds, maxSeconds, windowSeconds, burstWindowSeconds, startConcurrency: concurrency, historySample: sample, server: values.address ?? 'kairos start-dev (SQLite file in a temp directory, own process)', worker: WORKERS[worker], ...(worker === 'raw' ? { transport } : {}) },
     { baselineRssMB, peakRssMB, phases },
     [
       { label: 'timer fired p99 lateness ms (spread)', value: spread?.firedLatenessMs.p99 ?? Number.NaN, unit: 'ms' },
@@ -223,9 +226,9 @@ async function officialLoad(address: string, taskQueue: string, handlers: Handle
   };
 }
 
-async function rawLoad(address: string, taskQueue: string, handlers: Handlers): Promise<TimerLoad> {
+async function rawLoad(address: string, taskQueue: string, transport: RawTransport, handlers: Handlers): Promise<TimerLoad> {
   const connection = await Connection.connect({ address });
-  const thread = new Worker(new URL('./raw-timers-worker-thread.mjs', import.meta.url), { workerData: { address, taskQueue, pollers: RAW_POLLERS } satisfies RawTimersInput });
+  const thread = new Worker(new URL('./raw-timers-worker-thread.mjs', import.meta.url), { workerData: { address, taskQueue, pollers: RAW_POLLERS, transport } satisfies RawTimersInput });
   const unregister = onInterrupt(async () => void (await thread.terminate()));
   let parkedSoFar = 0;
   let onStarted: ((failed: number) => void) | undefined;

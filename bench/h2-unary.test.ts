@@ -1,0 +1,98 @@
+import { Server, ServerCredentials, status, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GrpcCallError, GrpcCode, H2UnaryChannel } from './h2-unary.js';
+
+const identity = (bytes: Buffer): Buffer => bytes;
+const method = (name: string) => ({
+  path: `/kairos.test.Probe/${name}`,
+  requestStream: false,
+  responseStream: false,
+  requestSerialize: identity,
+  requestDeserialize: identity,
+  responseSerialize: identity,
+  responseDeserialize: identity,
+});
+
+describe('H2UnaryChannel against a grpc-js server', () => {
+  const server = new Server();
+  const cancelled: string[] = [];
+  let channel: H2UnaryChannel;
+
+  const echo: handleUnaryCall<Buffer, Buffer> = (call, callback) => callback(null, call.request);
+  const refuse: handleUnaryCall<Buffer, Buffer> = (_call, callback) => callback({ code: status.NOT_FOUND, details: 'no such run: wf-1 (ünïcode, 100%)' });
+  const hang: handleUnaryCall<Buffer, Buffer> = (call: ServerUnaryCall<Buffer, Buffer>) => {
+    call.on('cancelled', () => cancelled.push(call.request.toString()));
+  };
+
+  beforeAll(async () => {
+    server.addService({ Echo: method('Echo'), Refuse: method('Refuse'), Hang: method('Hang') }, { Echo: echo, Refuse: refuse, Hang: hang });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    channel = new H2UnaryChannel(`127.0.0.1:${port}`);
+  });
+
+  afterAll(() => {
+    channel.close();
+    server.forceShutdown();
+  });
+
+  it('sends a message and returns the answer, also past the HTTP/2 flow-control window', async () => {
+    expect((await channel.unary('/kairos.test.Probe/Echo', Buffer.from('hello'), 5_000)).toString()).toBe('hello');
+    const large = Buffer.alloc(300_000, 7);
+    large[299_999] = 9;
+    const answer = await channel.unary('/kairos.test.Probe/Echo', large, 5_000);
+    expect(answer.equals(large)).toBe(true);
+    // An empty message is a valid one (GetSystemInfo's request is zero bytes).
+    expect((await channel.unary('/kairos.test.Probe/Echo', new Uint8Array(0), 5_000)).length).toBe(0);
+  });
+
+  it('many calls in flight on the one session', async () => {
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => channel.unary('/kairos.test.Probe/Echo', Buffer.from(`m${i}`), 5_000)));
+    expect(answers.map(String)).toEqual(Array.from({ length: 200 }, (_, i) => `m${i}`));
+  });
+
+  it("rejects with the server's status code and its decoded message", async () => {
+    const error = await channel.unary('/kairos.test.Probe/Refuse', Buffer.from('x'), 5_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GrpcCallError);
+    expect(error).toMatchObject({ code: status.NOT_FOUND, details: 'no such run: wf-1 (ünïcode, 100%)' });
+    const unknown = await channel.unary('/kairos.test.Probe/Missing', Buffer.from('x'), 5_000).catch((e: unknown) => e);
+    expect(unknown).toMatchObject({ code: status.UNIMPLEMENTED });
+  });
+
+  it('ends a call at its deadline and a cancelled one at once; the server sees both cancelled', async () => {
+    const startedAt = Date.now();
+    const late = await channel.unary('/kairos.test.Probe/Hang', Buffer.from('deadline'), 300).catch((e: unknown) => e);
+    expect(late).toMatchObject({ code: GrpcCode.DEADLINE_EXCEEDED });
+    expect(Date.now() - startedAt).toBeLessThan(3_000);
+
+    const abort = new AbortController();
+    const pending = channel.unary('/kairos.test.Probe/Hang', Buffer.from('abort'), 60_000, abort.signal).catch((e: unknown) => e);
+    setTimeout(() => abort.abort(), 50);
+    expect(await pending).toMatchObject({ code: GrpcCode.CANCELLED });
+    await expect.poll(() => [...cancelled].sort(), { timeout: 5_000 }).toEqual(['abort', 'deadline']);
+
+    const aborted = AbortSignal.abort();
+    expect(await channel.unary('/kairos.test.Probe/Echo', Buffer.from('x'), 5_000, aborted).catch((e: unknown) => e)).toMatchObject({ code: GrpcCode.CANCELLED });
+    // The session is still good afterwards.
+    expect((await channel.unary('/kairos.test.Probe/Echo', Buffer.from('after'), 5_000)).toString()).toBe('after');
+  });
+
+  it('fails a call with UNAVAILABLE when nothing listens, and connects again later', async () => {
+    const probe = createServer();
+    const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)));
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const nowhere = new H2UnaryChannel(`127.0.0.1:${port}`);
+    expect(await nowhere.unary('/kairos.test.Probe/Echo', Buffer.from('x'), 5_000).catch((e: unknown) => e)).toMatchObject({ code: GrpcCode.UNAVAILABLE });
+    const late = new Server();
+    late.addService({ Echo: method('Echo') }, { Echo: echo });
+    await new Promise<void>((resolve, reject) => late.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
+    try {
+      expect((await nowhere.unary('/kairos.test.Probe/Echo', Buffer.from('again'), 5_000)).toString()).toBe('again');
+    } finally {
+      nowhere.close();
+      late.forceShutdown();
+    }
+  });
+});
