@@ -97,9 +97,28 @@ export function rawChannel(address: string, transport: RawTransport): RawChannel
   return transport === 'http2' ? new H2UnaryChannel(address) : new GrpcJsChannel(address);
 }
 
-/** One call of `method`; aborting `signal` cancels it (the promise then rejects with CANCELLED). */
+/** gRPC RESOURCE_EXHAUSTED: the server's namespace rate limit (2,400 calls/s by default) refused the call. */
+const RESOURCE_EXHAUSTED = 8;
+/** Attempts of a call the rate limit refuses, as the official clients retry it: after 25, 50, 100 ... ms. */
+const THROTTLED_ATTEMPTS = 8;
+
+const isThrottled = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === RESOURCE_EXHAUSTED;
+
+/**
+ * One call of `method`; aborting `signal` cancels it (the promise then rejects with CANCELLED). A call
+ * refused by the server's rate limit is sent again after a backoff, as the official clients do.
+ */
 export async function call<Req, Res>(channel: RawChannel, method: Rpc<Req, Res>, request: Req, deadlineMs: number, signal?: AbortSignal): Promise<Res> {
-  return method.decode(await channel.unary(method.path, method.encode(request), deadlineMs, signal));
+  const bytes = method.encode(request);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return method.decode(await channel.unary(method.path, bytes, deadlineMs, signal));
+    } catch (error) {
+      if (!isThrottled(error) || attempt === THROTTLED_ATTEMPTS || signal?.aborted === true) throw error;
+      const backoffMs = 25 * 2 ** (attempt - 1);
+      await new Promise((resolve) => setTimeout(resolve, backoffMs * (0.5 + Math.random() / 2)));
+    }
+  }
 }
 
 /** The run's whole history: the poll's events, then the further pages if the server paged it. */
