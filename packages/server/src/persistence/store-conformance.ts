@@ -112,6 +112,13 @@ export function runStoreConformance(
         const both = transition([write(parent, 1, { events: [3] }), startChildAgain], [timer('t', 1, parent)]);
         await expectConflict(store.commit(both));
         expect(await snapshot(store, parent, child)).toEqual(before);
+        // The same as a batch of one: the write's own failure is its result, and nothing of it is kept.
+        const [failed] = await store.commitBatch([both]);
+        expect(failed).toBeInstanceOf(ConditionFailedError);
+        expect(await snapshot(store, parent, child)).toEqual(before);
+        // The store goes on: the next transition commits.
+        await store.commit(transition([write(parent, 1, { events: [3] })]));
+        expect((await store.getExecution(parent))?.version).toBe(2);
       });
 
       it('treats an event id that is already stored as a conflict and writes nothing', async () => {

@@ -151,7 +151,8 @@ export class SqliteStore implements Store {
     this.statements = prepareStatements(db);
     this.visibility = new SqliteVisibility(db);
     // Called inside applyBatch, better-sqlite3 runs this as SAVEPOINT ... RELEASE, and on a throw
-    // rolls back to the savepoint (when the transaction is still open) before rethrowing.
+    // rolls back to the savepoint (when the transaction is still open) before rethrowing. Called alone
+    // (commitAlone), it is BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on a throw.
     this.applyTransition = db.transaction((write: TransitionWrite) => {
       refuseFence(write.fence);
       for (const execution of write.executions) this.writeExecution(execution);
@@ -197,9 +198,25 @@ export class SqliteStore implements Store {
 
   commitBatch(writes: readonly TransitionWrite[]): Promise<Array<Error | null>> {
     if (writes.length === 0) return Promise.resolve([]);
+    if (writes.length === 1) return settle(() => this.commitAlone(writes[0]!));
     // BEGIN IMMEDIATE ... one SAVEPOINT per write ... COMMIT (the one fsync). A throw here means the
     // outer transaction was rolled back (or never began, or its COMMIT failed): nothing of it is written.
     return settle(() => this.applyBatch.immediate(writes));
+  }
+
+  /**
+   * BEGIN IMMEDIATE ... COMMIT around one write, without the savepoint a batch gives each write: the
+   * transaction is the write's own, so a failure of the write rolls back exactly it and is its result.
+   * (Each savepoint copies every page it changes to the statement journal first.)
+   */
+  private commitAlone(write: TransitionWrite): Array<Error | null> {
+    try {
+      this.applyTransition.immediate(write);
+      return [null];
+    } catch (error) {
+      if (!this.db.inTransaction && isWriteLocalError(error)) return [error];
+      throw error;
+    }
   }
 
   getExecution(key: ExecutionKey): Promise<ExecutionRow | null> {
