@@ -134,9 +134,42 @@ export async function fullHistory(channel: RawChannel, task: proto.temporal.api.
 }
 
 /**
- * One poller: long poll with `method`, hand a task (one with a task token) to `handle`, poll again.
- * A failed poll is reported to `onError` and waits a moment, so that a server which refuses every
- * call is not spun on. Aborting `signal` cancels the outstanding poll and ends the loop.
+ * Task slots shared by the pollers of one kind, as the SDK's worker has them (a fixed-size slot supplier:
+ * 40 workflow tasks and 100 activities by default): a poll takes a slot before it is sent and the task
+ * it returns keeps it until handled, so pollers go back to polling while earlier tasks run.
+ */
+export class TaskSlots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+/** The SDK worker's defaults (@temporalio/worker 1.x WorkerOptions): task slots of each kind. */
+export const WORKFLOW_TASK_SLOTS = 40;
+export const ACTIVITY_TASK_SLOTS = 100;
+
+/**
+ * One poller: take a slot, long poll with `method`, hand a task (one with a task token) to `handle`
+ * without waiting for it, poll again. A failed poll is reported to `onError` and waits a moment, so
+ * that a server which refuses every call is not spun on. Aborting `signal` cancels the outstanding
+ * poll and ends the loop once the tasks it handed on are done.
  */
 export async function pollLoop<Req, Res extends { taskToken?: Uint8Array | null }>(
   channel: RawChannel,
@@ -145,17 +178,35 @@ export async function pollLoop<Req, Res extends { taskToken?: Uint8Array | null 
   signal: AbortSignal,
   onError: (what: string, error: unknown) => void,
   handle: (task: Res) => Promise<void>,
+  slots: TaskSlots,
 ): Promise<void> {
+  const handling = new Set<Promise<void>>();
   while (!signal.aborted) {
+    await slots.acquire();
     let task: Res;
     try {
+      if (signal.aborted) throw signal.reason;
       task = await call(channel, method, request, LONG_POLL_DEADLINE_MS, signal);
     } catch (error) {
-      if (signal.aborted) return;
+      slots.release();
+      if (signal.aborted) break;
       onError(method.name, error);
       await new Promise((resolve) => setTimeout(resolve, 100));
       continue;
     }
-    if (task.taskToken && task.taskToken.length > 0) await handle(task);
+    if (!task.taskToken || task.taskToken.length === 0) {
+      slots.release();
+      continue;
+    }
+    const done = (): void => {
+      slots.release();
+      handling.delete(handled);
+    };
+    const handled = handle(task).then(done, (error: unknown) => {
+      onError(`${method.name} task`, error);
+      done();
+    });
+    handling.add(handled);
   }
+  await Promise.all(handling);
 }

@@ -1,7 +1,7 @@
 /**
  * The protocol-level worker and load generator of the `timers` bench (`--worker raw`), in a worker
- * thread. Like bench/raw-worker.ts it speaks WorkflowService over a bare grpc-js channel and does the
- * least a worker can, so that what the figures measure is the server rather than a worker replaying
+ * thread. Like bench/raw-worker.ts it speaks WorkflowService over a bare HTTP/2 session and does the
+ * least a worker can (its pollers hand tasks on and poll again while 40 task slots remain), so that what the figures measure is the server rather than a worker replaying
  * 100,000 workflows on the same two cores.
  *
  * Each workflow is started with request_eager_execution, and its first workflow task (from the start's
@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import proto from '@temporalio/proto';
 import Long from 'long';
-import { call, CALL_DEADLINE_MS, COMPLETE_WORKFLOW_TASK, fullHistory, NAMESPACE, POLL_WORKFLOW, pollLoop, rawChannel, START, type RawTransport } from './raw-calls.js';
+import { call, CALL_DEADLINE_MS, COMPLETE_WORKFLOW_TASK, fullHistory, NAMESPACE, POLL_WORKFLOW, pollLoop, rawChannel, START, TaskSlots, WORKFLOW_TASK_SLOTS, type RawTransport } from './raw-calls.js';
 
 export interface RawTimersInput {
   readonly address: string;
@@ -128,8 +128,9 @@ function reportProgress(): void {
 }
 
 const progressTimer = setInterval(reportProgress, 100);
+const slots = new TaskSlots(Math.max(WORKFLOW_TASK_SLOTS, input.pollers));
 const pollers = Array.from({ length: input.pollers }, () =>
-  pollLoop(channel, POLL_WORKFLOW, { namespace: NAMESPACE, taskQueue, identity: IDENTITY }, stopWorker.signal, workerError, handleWorkflowTask),
+  pollLoop(channel, POLL_WORKFLOW, { namespace: NAMESPACE, taskQueue, identity: IDENTITY }, stopWorker.signal, workerError, handleWorkflowTask, slots),
 );
 parentPort?.on('message', (request: RawTimersRequest) => {
   if (request.kind === 'start') {

@@ -1,12 +1,13 @@
 /**
  * The protocol-level worker and load generator of the `single-activity` bench (`--worker raw`), run in a
  * worker thread so that its event loop is its own. It speaks Temporal's WorkflowService over a bare
- * grpc-js channel with the @temporalio/proto codecs and does the least a worker can: no workflow code,
- * no cache, no sandbox. What it measures is then the Kairos server, with the worker and the client
+ * HTTP/2 session (or grpc-js, bench/raw-calls.ts) with the @temporalio/proto codecs and does the least
+ * a worker can: no workflow code, no cache, no sandbox. What it measures is then the Kairos server, with the worker and the client
  * costing next to nothing.
  *
  * Worker: `pollers` PollWorkflowTaskQueue and as many PollActivityTaskQueue long polls on the task queue
- * (non-sticky, so each workflow task carries the full history). A workflow task whose history has no
+ * (non-sticky, so each workflow task carries the full history). As in the SDK's worker, a poller hands
+ * its task on and polls again while task slots remain (40 workflow tasks, 100 activities). A workflow task whose history has no
  * ActivityTaskCompleted yet answers with one ScheduleActivityTask (eager execution requested), one that
  * has it answers CompleteWorkflowExecution. Activity tasks, eager ones from the completion's response
  * or polled ones, are completed at once with an empty result.
@@ -21,7 +22,7 @@ import { setMaxListeners } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import proto from '@temporalio/proto';
 import Long from 'long';
-import { call, CALL_DEADLINE_MS, COMPLETE_ACTIVITY_TASK, COMPLETE_WORKFLOW_TASK, fullHistory, HISTORY, LONG_POLL_DEADLINE_MS, NAMESPACE, POLL_ACTIVITY, POLL_WORKFLOW, pollLoop, rawChannel, START, type RawTransport } from './raw-calls.js';
+import { ACTIVITY_TASK_SLOTS, call, CALL_DEADLINE_MS, COMPLETE_ACTIVITY_TASK, COMPLETE_WORKFLOW_TASK, fullHistory, HISTORY, LONG_POLL_DEADLINE_MS, NAMESPACE, POLL_ACTIVITY, POLL_WORKFLOW, pollLoop, rawChannel, START, TaskSlots, WORKFLOW_TASK_SLOTS, type RawTransport } from './raw-calls.js';
 
 export type RawRoundSpec =
   | { readonly mode: 'closed'; readonly workflows: number; readonly concurrency: number }
@@ -207,9 +208,11 @@ async function openRound(index: number, rate: number, durationSeconds: number, l
 // ---- the run -------------------------------------------------------------------------------------
 
 const poll = { namespace: NAMESPACE, taskQueue, identity: WORKER_IDENTITY };
+const workflowSlots = new TaskSlots(Math.max(WORKFLOW_TASK_SLOTS, input.pollers));
+const activitySlots = new TaskSlots(Math.max(ACTIVITY_TASK_SLOTS, input.pollers));
 const pollers = Array.from({ length: input.pollers }, () => [
-  pollLoop(workerChannel, POLL_WORKFLOW, poll, stopWorker.signal, workerError, handleWorkflowTask),
-  pollLoop(workerChannel, POLL_ACTIVITY, poll, stopWorker.signal, workerError, completeActivityTask),
+  pollLoop(workerChannel, POLL_WORKFLOW, poll, stopWorker.signal, workerError, handleWorkflowTask, workflowSlots),
+  pollLoop(workerChannel, POLL_ACTIVITY, poll, stopWorker.signal, workerError, completeActivityTask, activitySlots),
 ]).flat();
 // One unmeasured workflow first, as the official worker's run does: connections up, queue created.
 await runWorkflow(`${input.taskQueue}-warmup`);

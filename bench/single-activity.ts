@@ -7,7 +7,7 @@
  *   npm run bench -- single-activity --sweep 1,10,50,100 --workflows 300  closed loop, one row per C
  *   npm run bench -- single-activity --rate 50 --duration 20              open loop, fixed arrival rate
  *   ... [--address host:port]                                              measure a running server
- *   ... --worker raw [--pollers 8] [--raw-transport http2|grpc-js]          protocol-level worker and client
+ *   ... --worker raw [--pollers 10] [--raw-transport http2|grpc-js]          protocol-level worker and client
  *   ... --eager-start                                                      eager workflow start (see below)
  *
  * --worker raw drives the workflows with bench/raw-worker.ts instead of the official worker and client:
@@ -78,7 +78,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   const sweep = values.sweep !== undefined ? integerList(values.sweep, 'sweep') : [positiveInteger(values.concurrency, 'concurrency', 50)];
   const worker = values.worker ?? 'official';
   if (worker !== 'official' && worker !== 'raw') throw new Error(`--worker is official or raw, not ${worker}`);
-  const pollers = positiveInteger(values.pollers, 'pollers', 8);
+  const pollers = positiveInteger(values.pollers, 'pollers', 10);
   if (values.pollers !== undefined && worker !== 'raw') throw new Error('--pollers is for --worker raw (the official worker keeps its default options)');
 
   const transport = rawTransportOption(values['raw-transport'], worker);
@@ -143,7 +143,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
     server: values.address ?? 'kairos start-dev (SQLite file in a temp directory, own process)',
     worker: WORKERS[worker],
     starts,
-    ...(worker === 'raw' ? { pollers: `${pollers} workflow-task + ${pollers} activity-task long polls`, client: 'raw WorkflowService calls from the same worker thread', transport: transport === 'http2' ? 'bare node:http2 session (bench/h2-unary.ts)' : 'grpc-js channel' } : {}),
+    ...(worker === 'raw' ? { pollers: `${pollers} workflow-task + ${pollers} activity-task long polls; 40 workflow-task and 100 activity-task slots, as the SDK's worker`, client: 'raw WorkflowService calls from the same worker thread', transport: transport === 'http2' ? 'bare node:http2 session (bench/h2-unary.ts)' : 'grpc-js channel' } : {}),
   };
   const result = finish(SCENARIO, args, settings, { rounds }, headlines);
   if (rounds.some((r) => r.failed > 0 || (r.workerErrors ?? 0) > 0)) process.exitCode = 1;
