@@ -138,6 +138,7 @@ describe('migration 7 (timer tasks keyed by run)', () => {
     const filename = join(dir, 'v6.db');
     const db = new Database(filename);
     migrate(db, filename, migrations.slice(0, 6));
+    insertRuns(db, ['a', 'b']);
     const insert = db.prepare(`INSERT INTO timer_tasks (task_id, fire_at_ms, namespace_id, workflow_id, run_id, data)
       VALUES (?, ?, 'ns', ?, ?, ?)`);
     insert.run('t-late', 300, 'a', 'run-a', Buffer.from('late'));
@@ -169,6 +170,68 @@ describe('migration 7 (timer tasks keyed by run)', () => {
       const names = check.prepare("SELECT name FROM sqlite_schema WHERE tbl_name LIKE 'timer_tasks%' ORDER BY name").pluck().all();
       // Two b-trees: the table (its key is the primary key, no rowid and no automatic index) and the fire-time index.
       expect(names).toEqual(['timer_tasks', 'timer_tasks_by_fire_time']);
+    } finally {
+      check.close();
+    }
+  });
+});
+
+/** Version-5-and-later run rows with nothing but what a test of timers needs. */
+function insertRuns(db: Database.Database, workflowIds: readonly string[]): void {
+  const insert = db.prepare(`INSERT INTO executions (namespace_id, workflow_id, run_id, state, version, needs_dispatch,
+    workflow_type, task_queue, status, start_time_ms, execution_time_ms, history_length)
+    VALUES ('ns', ?, ?, x'00', 1, 0, 'T', 'q', 1, 1000, 1000, 1)`);
+  for (const workflowId of workflowIds) insert.run(workflowId, `run-${workflowId}`);
+}
+
+describe("migration 8 (timer tasks keyed by the run's integer key)", () => {
+  it('upgrades a version-7 file: timers keep their ids, times, runs and data; a timer of a run that is gone is dropped', async () => {
+    const filename = join(dir, 'v7.db');
+    const db = new Database(filename);
+    migrate(db, filename, migrations.slice(0, 7));
+    insertRuns(db, ['a', 'b', 'c']);
+    const insert = db.prepare(`INSERT INTO timer_tasks (namespace_id, workflow_id, run_id, task_id, fire_at_ms, data)
+      VALUES ('ns', ?, ?, ?, ?, ?)`);
+    insert.run('c', 'run-c', 't-c', 250, Buffer.from('c'));
+    insert.run('a', 'run-a', 't-late', 300, Buffer.from('late'));
+    insert.run('b', 'run-b', 't-early', 100, Buffer.from('early'));
+    insert.run('gone', 'run-gone', 't-orphan', 150, Buffer.from('orphan'));
+    insert.run('a', 'run-a', 't-mid', 200, Buffer.from('mid'));
+    db.close();
+
+    const store = SqliteStore.open({ filename });
+    try {
+      expect(store.settings().schemaVersion).toBe(migrations.length);
+      const key = (workflowId: string) => ({ namespaceId: 'ns', workflowId, runId: `run-${workflowId}` });
+      const listed = async (after?: { fireAtMs: number; taskId: string }) =>
+        (await store.listTimerTasks(1_000, 10, undefined, after)).map((row) => [row.taskId, row.fireAtMs, row.key.workflowId, row.key.runId, Buffer.from(row.data).toString()]);
+      expect(await listed()).toEqual([
+        ['t-early', 100, 'b', 'run-b', 'early'],
+        ['t-mid', 200, 'a', 'run-a', 'mid'],
+        ['t-c', 250, 'c', 'run-c', 'c'],
+        ['t-late', 300, 'a', 'run-a', 'late'],
+      ]);
+      expect((await listed({ fireAtMs: 200, taskId: 't-mid' })).map(([taskId]) => taskId)).toEqual(['t-c', 't-late']);
+      // Deleted by run and id, in a transition that writes the run or one that does not.
+      await store.commit({ executions: [], timersToAdd: [], timersToDelete: [{ key: key('a'), taskId: 't-mid' }, { key: key('gone'), taskId: 't-orphan' }] });
+      expect((await listed()).map(([taskId]) => taskId)).toEqual(['t-early', 't-c', 't-late']);
+      await store.deleteExecution(key('a'));
+      expect((await listed()).map(([taskId]) => taskId)).toEqual(['t-early', 't-c']);
+      // A timer for a run that is not stored is refused, and its transition with it.
+      const orphan = { taskId: 't-new', fireAtMs: 50, key: key('gone'), data: new Uint8Array([1]) };
+      await expect(store.commit({ executions: [], timersToAdd: [orphan], timersToDelete: [{ key: key('c'), taskId: 't-c' }] })).rejects.toThrow(
+        /timer task t-new: run ns\/gone\/run-gone is not stored/,
+      );
+      expect((await listed()).map(([taskId]) => taskId)).toEqual(['t-early', 't-c']);
+    } finally {
+      await store.close();
+    }
+    const check = new Database(filename, { readonly: true });
+    try {
+      const names = check.prepare("SELECT name FROM sqlite_schema WHERE tbl_name LIKE 'timer_tasks%' ORDER BY name").pluck().all();
+      expect(names).toEqual(['timer_tasks', 'timer_tasks_by_fire_time']);
+      const columns = check.prepare("SELECT name FROM pragma_table_info('timer_tasks') ORDER BY cid").pluck().all();
+      expect(columns).toEqual(['run_key', 'task_id', 'fire_at_ms', 'data']);
     } finally {
       check.close();
     }

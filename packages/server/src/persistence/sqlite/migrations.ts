@@ -265,6 +265,33 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 8,
+    description: "timer tasks keyed by their run's integer key",
+    up(db) {
+      // Keyed by the three text ids, a timer row sat wherever its workflow id sorted: the transitions of
+      // one group commit (each adds a timer and deletes one) each wrote a leaf page of their own. Keyed by
+      // run_key, which grows with every new run, the timers of the runs in flight share the last pages.
+      // A timer whose run is gone (none should be: deleting a run deletes its timers) is dropped.
+      db.exec(`
+        ALTER TABLE timer_tasks RENAME TO timer_tasks_v7;
+        DROP INDEX timer_tasks_by_fire_time;
+        CREATE TABLE timer_tasks (
+          run_key INTEGER NOT NULL,
+          task_id TEXT NOT NULL,
+          fire_at_ms INTEGER NOT NULL,
+          data BLOB NOT NULL,
+          PRIMARY KEY (run_key, task_id)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO timer_tasks (run_key, task_id, fire_at_ms, data)
+          SELECT e.run_key, t.task_id, t.fire_at_ms, t.data
+          FROM timer_tasks_v7 t JOIN executions e USING (namespace_id, workflow_id, run_id)
+          ORDER BY e.run_key, t.task_id;
+        DROP TABLE timer_tasks_v7;
+        CREATE INDEX timer_tasks_by_fire_time ON timer_tasks (fire_at_ms, task_id);
+      `);
+    },
+  },
 ];
 
 export interface MigrationResult {

@@ -39,6 +39,7 @@ const KEY = 'namespace_id = ? AND workflow_id = ? AND run_id = ?';
 /** The integer key of a run (events are stored under it), from its three ids. */
 const RUN_KEY = `SELECT run_key FROM executions WHERE ${KEY}`;
 const KEY_COLUMNS = 'namespace_id AS namespaceId, workflow_id AS workflowId, run_id AS runId';
+const TIMER_RUN_COLUMNS = 'e.namespace_id AS namespaceId, e.workflow_id AS workflowId, e.run_id AS runId';
 
 /** Each statement is prepared once per connection; exported so tests can check every query plan. */
 export function prepareStatements(db: Database.Database) {
@@ -89,15 +90,17 @@ export function prepareStatements(db: Database.Database) {
       SET run_id = ?, status = ? WHERE namespace_id = ? AND workflow_id = ? AND run_id = ?`),
     updateCurrentStatus: db.prepare<[number, ...KeyParams]>(`UPDATE current_executions SET status = ?
       WHERE ${KEY}`),
-    insertTimer: db.prepare<[string, number, ...KeyParams, Bytes]>(`INSERT INTO timer_tasks
-      (task_id, fire_at_ms, namespace_id, workflow_id, run_id, data) VALUES (?, ?, ?, ?, ?, ?)`),
-    deleteTimer: db.prepare<[...KeyParams, string]>(`DELETE FROM timer_tasks WHERE ${KEY} AND task_id = ?`),
-    listTimers: db.prepare<[number, number], Omit<TimerTaskRow, 'key'> & ExecutionKey>(`SELECT task_id AS taskId,
-      fire_at_ms AS fireAtMs, ${KEY_COLUMNS}, data FROM timer_tasks
-      WHERE fire_at_ms <= ? ORDER BY fire_at_ms, task_id LIMIT ?`),
+    insertTimer: db.prepare<[number, string, number, Bytes]>(`INSERT INTO timer_tasks
+      (run_key, task_id, fire_at_ms, data) VALUES (?, ?, ?, ?)`),
+    deleteTimer: db.prepare<[number, string]>('DELETE FROM timer_tasks WHERE run_key = ? AND task_id = ?'),
+    // The fire-time index first, then each row's run by its key (CROSS JOIN keeps that order).
+    listTimers: db.prepare<[number, number], Omit<TimerTaskRow, 'key'> & ExecutionKey>(`SELECT t.task_id AS taskId,
+      t.fire_at_ms AS fireAtMs, ${TIMER_RUN_COLUMNS}, t.data FROM timer_tasks t CROSS JOIN executions e USING (run_key)
+      WHERE t.fire_at_ms <= ? ORDER BY t.fire_at_ms, t.task_id LIMIT ?`),
     listTimersAfter: db.prepare<[number, string, number, number], Omit<TimerTaskRow, 'key'> & ExecutionKey>(`SELECT
-      task_id AS taskId, fire_at_ms AS fireAtMs, ${KEY_COLUMNS}, data FROM timer_tasks
-      WHERE (fire_at_ms, task_id) > (?, ?) AND fire_at_ms <= ? ORDER BY fire_at_ms, task_id LIMIT ?`),
+      t.task_id AS taskId, t.fire_at_ms AS fireAtMs, ${TIMER_RUN_COLUMNS}, t.data FROM timer_tasks t
+      CROSS JOIN executions e USING (run_key)
+      WHERE (t.fire_at_ms, t.task_id) > (?, ?) AND t.fire_at_ms <= ? ORDER BY t.fire_at_ms, t.task_id LIMIT ?`),
     listNeedingDispatch: db.prepare<[], Omit<ExecutionRow, 'key'> & ExecutionKey>(`SELECT ${KEY_COLUMNS},
       state, version FROM executions WHERE needs_dispatch = 1`),
     listNamespaces: db.prepare<[], NamespaceRow>('SELECT id, name, data, version FROM namespaces ORDER BY name'),
@@ -121,8 +124,9 @@ export function prepareStatements(db: Database.Database) {
     scheduleVersion: db.prepare<[string, string], number>('SELECT version FROM schedules WHERE namespace_id = ? AND schedule_id = ?').pluck(),
     deleteSchedule: db.prepare<[string, string]>('DELETE FROM schedules WHERE namespace_id = ? AND schedule_id = ?'),
     deleteExecutionRow: db.prepare<KeyParams>(`DELETE FROM executions WHERE ${KEY}`),
+    runKey: db.prepare<KeyParams, number>(RUN_KEY).pluck(),
     deleteExecutionEvents: db.prepare<KeyParams>(`DELETE FROM history_events WHERE run_key = (${RUN_KEY})`),
-    deleteExecutionTimers: db.prepare<KeyParams>(`DELETE FROM timer_tasks WHERE ${KEY}`),
+    deleteExecutionTimers: db.prepare<KeyParams>(`DELETE FROM timer_tasks WHERE run_key = (${RUN_KEY})`),
     deleteCurrentIfRun: db.prepare<KeyParams>(`DELETE FROM current_executions WHERE ${KEY}`),
     insertSignalRequest: db.prepare<[...KeyParams, string]>(`INSERT INTO signal_requests
       (namespace_id, workflow_id, run_id, request_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
@@ -155,9 +159,12 @@ export class SqliteStore implements Store {
     // (commitAlone), it is BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on a throw.
     this.applyTransition = db.transaction((write: TransitionWrite) => {
       refuseFence(write.fence);
-      for (const execution of write.executions) this.writeExecution(execution);
-      for (const timer of write.timersToAdd) this.addTimer(timer);
-      for (const { key, taskId } of write.timersToDelete) this.statements.deleteTimer.run(...keyParams(key), taskId);
+      const runKeys = write.executions.map((execution) => this.writeExecution(execution));
+      for (const timer of write.timersToAdd) this.addTimer(timer, this.runKeyOf(timer.key, write, runKeys));
+      for (const { key, taskId } of write.timersToDelete) {
+        const runKey = this.runKeyOf(key, write, runKeys);
+        if (runKey !== undefined) this.statements.deleteTimer.run(runKey, taskId);
+      }
     });
     this.applyBatch = db.transaction((writes: readonly TransitionWrite[]) =>
       writes.map((write) => {
@@ -344,10 +351,10 @@ export class SqliteStore implements Store {
       refuseFence(fence);
       const params: KeyParams = [key.namespaceId, key.workflowId, key.runId];
       this.db.transaction(() => {
-        // Events first: they are found through the run's row.
+        // Events and timers first: they are found through the run's row.
         this.statements.deleteExecutionEvents.run(...params);
-        this.statements.deleteExecutionRow.run(...params);
         this.statements.deleteExecutionTimers.run(...params);
+        this.statements.deleteExecutionRow.run(...params);
         this.statements.deleteSignalRequests.run(...params);
         this.statements.deleteCurrentIfRun.run(...params);
       }).immediate();
@@ -366,7 +373,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  private writeExecution(write: ExecutionWrite): void {
+  /** Writes the run's row, events and current-run row; returns its integer key. */
+  private writeExecution(write: ExecutionWrite): number {
     const s = this.statements;
     const key = keyParams(write.key);
     if (write.newVersion <= write.expectedVersion) {
@@ -403,6 +411,7 @@ export class SqliteStore implements Store {
     }
     for (const requestId of write.signalRequestIds ?? []) s.insertSignalRequest.run(...key, requestId);
     this.writeCurrentRun(write);
+    return runKey;
   }
 
   private writeCurrentRun(write: ExecutionWrite): void {
@@ -429,10 +438,19 @@ export class SqliteStore implements Store {
     }
   }
 
-  private addTimer(timer: TimerTaskRow): void {
+  /** The integer key of `key`'s run: from this write when it writes the run (it nearly always does), else stored. */
+  private runKeyOf(key: ExecutionKey, write: TransitionWrite, runKeys: readonly number[]): number | undefined {
+    const index = write.executions.findIndex(
+      ({ key: written }) => written.runId === key.runId && written.workflowId === key.workflowId && written.namespaceId === key.namespaceId,
+    );
+    return index >= 0 ? runKeys[index] : this.statements.runKey.get(...keyParams(key));
+  }
+
+  private addTimer(timer: TimerTaskRow, runKey: number | undefined): void {
     const { namespaceId, workflowId, runId } = timer.key;
+    if (runKey === undefined) throw new PersistenceError(`timer task ${timer.taskId}: run ${namespaceId}/${workflowId}/${runId} is not stored`);
     try {
-      this.statements.insertTimer.run(timer.taskId, timer.fireAtMs, namespaceId, workflowId, runId, timer.data);
+      this.statements.insertTimer.run(runKey, timer.taskId, timer.fireAtMs, timer.data);
     } catch (error) {
       // A reused task id is an allocator bug, not a lost race: no ConditionFailedError, but a clear message.
       if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
