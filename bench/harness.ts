@@ -39,6 +39,12 @@ export function positiveNumber(value: string | undefined, flag: string, fallback
   return parsed;
 }
 
+export function nonNegativeNumber(value: string, flag: string): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0) throw new Error(`--${flag} must be a number of zero or more, got ${value}`);
+  return parsed;
+}
+
 export function integerList(value: string, flag: string): number[] {
   return value.split(',').map((part) => positiveInteger(part.trim(), flag, 0));
 }

@@ -22,11 +22,12 @@ import { setMaxListeners } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import proto from '@temporalio/proto';
 import Long from 'long';
+import { openLoop } from './open-loop.js';
 import { ACTIVITY_TASK_SLOTS, call, CALL_DEADLINE_MS, COMPLETE_ACTIVITY_TASK, COMPLETE_WORKFLOW_TASK, fullHistory, HISTORY, LONG_POLL_DEADLINE_MS, NAMESPACE, POLL_ACTIVITY, POLL_WORKFLOW, pollLoop, rawChannel, START, TaskSlots, WORKFLOW_TASK_SLOTS, type RawTransport } from './raw-calls.js';
 
 export type RawRoundSpec =
   | { readonly mode: 'closed'; readonly workflows: number; readonly concurrency: number }
-  | { readonly mode: 'open'; readonly rate: number; readonly durationSeconds: number };
+  | { readonly mode: 'open'; readonly rate: number; readonly warmupSeconds: number; readonly durationSeconds: number };
 
 export interface RawWorkerInput {
   readonly address: string;
@@ -186,23 +187,16 @@ async function closedRound(index: number, workflows: number, concurrency: number
   await Promise.all(Array.from({ length: Math.min(concurrency, workflows) }, lane));
 }
 
-/** One start every 1/rate s, each charged from its due time; arrivals due while busy go at once. */
-async function openRound(index: number, rate: number, durationSeconds: number, latencies: number[]): Promise<void> {
-  const total = Math.max(1, Math.round(rate * durationSeconds));
-  const inFlight: Promise<void>[] = [];
-  const startedAt = performance.now();
-  for (let arrival = 0; arrival < total; ) {
-    const now = performance.now();
-    while (arrival < total && startedAt + (arrival * 1000) / rate <= now) {
-      const dueAt = startedAt + (arrival * 1000) / rate;
-      const workflowId = `${input.taskQueue}-${index}-r${rate}-${arrival}`;
-      inFlight.push(runWorkflow(workflowId).then(() => void latencies.push(performance.now() - dueAt), (error: unknown) => workflowFailed(workflowId, error)));
-      arrival++;
-    }
-    const nextDue = startedAt + (arrival * 1000) / rate;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextDue - performance.now())));
-  }
-  await Promise.all(inFlight);
+/** An open loop (bench/open-loop.ts) of `spec`; `onMeasured` marks the start of its measured window. */
+function openRound(index: number, spec: Extract<RawRoundSpec, { mode: 'open' }>, latencies: number[], onMeasured: () => void): Promise<void> {
+  const workflowId = (arrival: number): string => `${input.taskQueue}-${index}-r${spec.rate}-${arrival}`;
+  return openLoop({
+    ...spec,
+    arrive: (arrival) => runWorkflow(workflowId(arrival)),
+    onMeasured,
+    latencies,
+    onFailed: (arrival, error) => workflowFailed(workflowId(arrival), error),
+  });
 }
 
 // ---- the run -------------------------------------------------------------------------------------
@@ -220,10 +214,14 @@ for (const [index, spec] of input.rounds.entries()) {
   const latenciesMs: number[] = [];
   failedInRound = 0;
   const errorsBefore = workerErrors;
-  const loopBefore = performance.eventLoopUtilization();
-  const startedAt = performance.now();
+  let loopBefore = performance.eventLoopUtilization();
+  let startedAt = performance.now();
+  const measureFromNow = (): void => {
+    loopBefore = performance.eventLoopUtilization();
+    startedAt = performance.now();
+  };
   if (spec.mode === 'closed') await closedRound(index, spec.workflows, spec.concurrency, latenciesMs);
-  else await openRound(index, spec.rate, spec.durationSeconds, latenciesMs);
+  else await openRound(index, spec, latenciesMs, measureFromNow);
   const wallSeconds = (performance.now() - startedAt) / 1000;
   const threadBusy = performance.eventLoopUtilization(loopBefore).utilization;
   parentPort?.postMessage({ kind: 'round', latenciesMs, failed: failedInRound, workerErrors: workerErrors - errorsBefore, wallSeconds, threadBusy } satisfies RawWorkerMessage);

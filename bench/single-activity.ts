@@ -6,6 +6,8 @@
  *   npm run bench -- single-activity --workflows 500 --concurrency 50     closed loop, C in flight
  *   npm run bench -- single-activity --sweep 1,10,50,100 --workflows 300  closed loop, one row per C
  *   npm run bench -- single-activity --rate 50 --duration 20              open loop, fixed arrival rate
+ *   npm run bench -- single-activity --sweep 50 --rate half               closed loop, then open loop at half its best rate
+ *   ... [--warmup 2]                                                       open loop: seconds of unmeasured arrivals first
  *   ... [--address host:port]                                              measure a running server
  *   ... --worker raw [--pollers 10] [--raw-transport http2|grpc-js]          protocol-level worker and client
  *   ... --eager-start                                                      eager workflow start (see below)
@@ -21,12 +23,16 @@
  *
  * Closed-loop latency runs from the start call to the result reaching the client. Open-loop latency
  * runs from the *scheduled* arrival time, so a server that falls behind is charged for the queueing
- * it causes (no coordinated omission); arrivals are never held back by slow completions.
+ * it causes (no coordinated omission); arrivals are never held back by slow completions. An open round
+ * first runs `--warmup` seconds of arrivals at its rate unmeasured (bench/open-loop.ts). `--rate half`
+ * runs the closed rounds first and then an open round at half the best of their rates: the load of the
+ * issue's "p99 at half the maximum rate" target, measured against the maximum of the same run.
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { connectBench, integerList, onInterrupt, positiveInteger, positiveNumber, startBenchServer } from './harness.js';
+import { connectBench, integerList, nonNegativeNumber, onInterrupt, positiveInteger, positiveNumber, startBenchServer } from './harness.js';
+import { openLoop } from './open-loop.js';
 import { rawTransportOption } from './raw-calls.js';
 import type { RawRoundSpec, RawWorkerInput, RawWorkerMessage } from './raw-worker.js';
 import { distribution, finish, printGrid, type Distribution, type Headline, type ScenarioResult } from './report.js';
@@ -63,6 +69,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
       sweep: { type: 'string' },
       rate: { type: 'string' },
       duration: { type: 'string' },
+      warmup: { type: 'string' },
       address: { type: 'string' },
       worker: { type: 'string' },
       pollers: { type: 'string' },
@@ -72,10 +79,14 @@ export async function run(args: string[]): Promise<ScenarioResult> {
     strict: true,
   });
   const workflows = positiveInteger(values.workflows, 'workflows', 200);
-  const openLoop = values.rate !== undefined;
-  const rate = positiveNumber(values.rate, 'rate', 1);
+  const halfRate = values.rate === 'half';
+  const openOnly = values.rate !== undefined && !halfRate;
+  const fixedRate = openOnly ? positiveNumber(values.rate, 'rate', 1) : Number.NaN;
   const durationSeconds = positiveNumber(values.duration, 'duration', 20);
+  const warmupSeconds = values.warmup === undefined ? 2 : nonNegativeNumber(values.warmup, 'warmup');
   const sweep = values.sweep !== undefined ? integerList(values.sweep, 'sweep') : [positiveInteger(values.concurrency, 'concurrency', 50)];
+  /** Half the best closed-loop rate so far, whole arrivals per second. */
+  const halfOfBest = (closed: readonly Round[]): number => Math.max(1, Math.round(Math.max(...closed.map((r) => r.workflowsPerSecond)) / 2));
   const worker = values.worker ?? 'official';
   if (worker !== 'official' && worker !== 'raw') throw new Error(`--worker is official or raw, not ${worker}`);
   const pollers = positiveInteger(values.pollers, 'pollers', 10);
@@ -88,11 +99,10 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   const rounds: Round[] = [];
   try {
     if (worker === 'raw') {
-      const specs: RawRoundSpec[] = openLoop
-        ? [{ mode: 'open', rate, durationSeconds }]
-        : sweep.map((concurrency) => ({ mode: 'closed', workflows, concurrency: Math.min(concurrency, workflows) }));
       const taskQueue = `bench-${SCENARIO}-raw-${randomUUID().slice(0, 8)}`;
-      rounds.push(...(await rawRounds({ address: server.address, taskQueue, pollers, eagerStart, transport, rounds: specs })));
+      const raw = (specs: RawRoundSpec[]): Promise<Round[]> => rawRounds({ address: server.address, taskQueue, pollers, eagerStart, transport, rounds: specs });
+      if (!openOnly) rounds.push(...(await raw(sweep.map((concurrency) => ({ mode: 'closed', workflows, concurrency: Math.min(concurrency, workflows) })))));
+      if (openOnly || halfRate) rounds.push(...(await raw([{ mode: 'open', rate: openOnly ? fixedRate : halfOfBest(rounds), warmupSeconds, durationSeconds }])));
     } else {
       const bench = await connectBench(server.address, `bench-${SCENARIO}-${randomUUID().slice(0, 8)}`);
       try {
@@ -102,8 +112,8 @@ export async function run(args: string[]): Promise<ScenarioResult> {
         await bench.worker.runUntil(async () => {
           // One unmeasured workflow first: the worker's first task pays for creating its isolate.
           await runOne(`${bench.taskQueue}-warmup`);
-          if (openLoop) rounds.push(await openRound(runOne, bench.taskQueue, rate, durationSeconds));
-          else for (const concurrency of sweep) rounds.push(await closedRound(runOne, bench.taskQueue, workflows, Math.min(concurrency, workflows)));
+          if (!openOnly) for (const concurrency of sweep) rounds.push(await closedRound(runOne, bench.taskQueue, workflows, Math.min(concurrency, workflows)));
+          if (openOnly || halfRate) rounds.push(await openRound(runOne, bench.taskQueue, openOnly ? fixedRate : halfOfBest(rounds), warmupSeconds, durationSeconds));
         });
       } finally {
         await bench.close();
@@ -117,9 +127,9 @@ export async function run(args: string[]): Promise<ScenarioResult> {
   process.stdout.write(`scenario ${SCENARIO}, server ${values.address ?? 'kairos start-dev (SQLite file, own process)'}\nworker ${WORKERS[worker]}${worker === 'raw' ? `, calls over ${transport}` : ''}\nstarts ${starts}\n\n`);
   const rawColumns = worker === 'raw' ? ['worker errors', 'raw thread busy %'] : [];
   printGrid(
-    [openLoop ? 'rate/s' : 'concurrency', 'completed', 'failed', ...rawColumns, 'wall s', 'workflows/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
+    ['load', 'completed', 'failed', ...rawColumns, 'wall s', 'workflows/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
     rounds.map((r) => [
-      r.load,
+      r.mode === 'open' ? `${r.load}/s` : `C=${r.load}`,
       r.completed,
       r.failed,
       ...(worker === 'raw' ? [r.workerErrors ?? 0, Math.round((r.rawThreadBusy ?? Number.NaN) * 100)] : []),
@@ -132,14 +142,19 @@ export async function run(args: string[]): Promise<ScenarioResult> {
     ]),
   );
   const best = rounds.reduce((a, b) => (b.workflowsPerSecond > a.workflowsPerSecond ? b : a));
+  const first = rounds[0];
+  const open = rounds.find((r) => r.mode === 'open');
+  const loadLabel = (r: Round | undefined): string => (r === undefined ? '?' : r.mode === 'open' ? `rate ${r.load}` : `C=${r.load}`);
   const headlines: Headline[] = [
-    { label: `workflows/s (${best.mode} loop, ${openLoop ? `rate ${best.load}` : `C=${best.load}`})`, value: best.workflowsPerSecond, unit: '/s', ceiling: 'sqliteCommitsPerSecond' },
-    { label: `p50 ms at ${openLoop ? `rate ${best.load}` : `C=${rounds[0]?.load}`}`, value: rounds[0]?.latencyMs.p50 ?? Number.NaN, unit: 'ms' },
-    { label: `p99 ms at ${openLoop ? `rate ${best.load}` : `C=${rounds[0]?.load}`}`, value: rounds[0]?.latencyMs.p99 ?? Number.NaN, unit: 'ms' },
+    { label: `workflows/s (${best.mode} loop, ${loadLabel(best)})`, value: best.workflowsPerSecond, unit: '/s', ceiling: 'sqliteCommitsPerSecond' },
+    { label: `p50 ms at ${loadLabel(first)}`, value: first?.latencyMs.p50 ?? Number.NaN, unit: 'ms' },
+    { label: `p99 ms at ${loadLabel(first)}`, value: first?.latencyMs.p99 ?? Number.NaN, unit: 'ms' },
+    ...(halfRate && open ? [{ label: `p99 ms at ${loadLabel(open)} (half the best closed-loop rate)`, value: open.latencyMs.p99, unit: 'ms' }] : []),
   ];
   const settings = {
-    mode: openLoop ? 'open loop (fixed arrival rate)' : 'closed loop (fixed concurrency)',
-    ...(openLoop ? { rate, durationSeconds } : { workflowsPerRound: workflows, concurrency: sweep }),
+    mode: openOnly ? 'open loop (fixed arrival rate)' : halfRate ? 'closed loop, then open loop at half its best rate' : 'closed loop (fixed concurrency)',
+    ...(openOnly ? {} : { workflowsPerRound: workflows, concurrency: sweep }),
+    ...(openOnly || halfRate ? { rate: openOnly ? fixedRate : 'half the best closed-loop rate', warmupSeconds, durationSeconds } : {}),
     server: values.address ?? 'kairos start-dev (SQLite file in a temp directory, own process)',
     worker: WORKERS[worker],
     starts,
@@ -176,35 +191,23 @@ async function closedRound(runOne: RunOne, taskQueue: string, workflows: number,
   return { mode: 'closed', load: concurrency, completed: latencies.length, failed, wallSeconds, workflowsPerSecond: latencies.length / wallSeconds, latencyMs: distribution(latencies) };
 }
 
-/**
- * Starts one workflow every 1/rate s for `durationSeconds`, each awaited on its own, then waits for
- * the stragglers. Arrivals due while the event loop was busy are sent at once, with their due time.
- */
-async function openRound(runOne: RunOne, taskQueue: string, rate: number, durationSeconds: number): Promise<Round> {
-  const total = Math.max(1, Math.round(rate * durationSeconds));
+/** An open loop (bench/open-loop.ts) of the official client and worker. */
+async function openRound(runOne: RunOne, taskQueue: string, rate: number, warmupSeconds: number, durationSeconds: number): Promise<Round> {
   const latencies: number[] = [];
   let failed = 0;
-  const inFlight: Promise<void>[] = [];
-  const startedAt = performance.now();
-  for (let index = 0; index < total; ) {
-    const now = performance.now();
-    while (index < total && startedAt + (index * 1000) / rate <= now) {
-      const dueAt = startedAt + (index * 1000) / rate;
-      const workflowId = `${taskQueue}-r${rate}-${index}`;
-      inFlight.push(
-        runOne(workflowId).then(
-          () => void latencies.push(performance.now() - dueAt),
-          (error: unknown) => {
-            if (++failed <= 3) process.stderr.write(`workflow ${workflowId} failed: ${String(error)}\n`);
-          },
-        ),
-      );
-      index++;
-    }
-    const nextDue = startedAt + (index * 1000) / rate;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextDue - performance.now())));
-  }
-  await Promise.all(inFlight);
+  let startedAt = performance.now();
+  const workflowId = (arrival: number): string => `${taskQueue}-r${rate}-${arrival}`;
+  await openLoop({
+    rate,
+    warmupSeconds,
+    durationSeconds,
+    arrive: (arrival) => runOne(workflowId(arrival)),
+    onMeasured: () => void (startedAt = performance.now()),
+    latencies,
+    onFailed: (arrival, error) => {
+      if (++failed <= 3) process.stderr.write(`workflow ${workflowId(arrival)} failed: ${String(error)}\n`);
+    },
+  });
   const wallSeconds = (performance.now() - startedAt) / 1000;
   return { mode: 'open', load: rate, completed: latencies.length, failed, wallSeconds, workflowsPerSecond: latencies.length / wallSeconds, latencyMs: distribution(latencies) };
 }
