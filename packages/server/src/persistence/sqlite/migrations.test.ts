@@ -165,16 +165,23 @@ describe('migration 7 (timer tasks keyed by run)', () => {
     } finally {
       await store.close();
     }
-    const check = new Database(filename, { readonly: true });
-    try {
-      const names = check.prepare("SELECT name FROM sqlite_schema WHERE tbl_name LIKE 'timer_tasks%' ORDER BY name").pluck().all();
-      // Two b-trees: the table (its key is the primary key, no rowid and no automatic index) and the fire-time index.
-      expect(names).toEqual(['timer_tasks', 'timer_tasks_by_fire_time']);
-    } finally {
-      check.close();
-    }
+    // Two b-trees: the table (its key is the primary key, no rowid and no automatic index) and the fire-time index.
+    expect(timerSchema(filename).names).toEqual(['timer_tasks', 'timer_tasks_by_fire_time']);
   });
 });
+
+/** The timer table's b-trees and columns in a closed file. */
+function timerSchema(filename: string): { names: unknown[]; columns: unknown[] } {
+  const check = new Database(filename, { readonly: true });
+  try {
+    return {
+      names: check.prepare("SELECT name FROM sqlite_schema WHERE tbl_name LIKE 'timer_tasks%' ORDER BY name").pluck().all(),
+      columns: check.prepare("SELECT name FROM pragma_table_info('timer_tasks') ORDER BY cid").pluck().all(),
+    };
+  } finally {
+    check.close();
+  }
+}
 
 /** Version-5-and-later run rows with nothing but what a test of timers needs. */
 function insertRuns(db: Database.Database, workflowIds: readonly string[]): void {
@@ -226,14 +233,6 @@ describe("migration 8 (timer tasks keyed by the run's integer key)", () => {
     } finally {
       await store.close();
     }
-    const check = new Database(filename, { readonly: true });
-    try {
-      const names = check.prepare("SELECT name FROM sqlite_schema WHERE tbl_name LIKE 'timer_tasks%' ORDER BY name").pluck().all();
-      expect(names).toEqual(['timer_tasks', 'timer_tasks_by_fire_time']);
-      const columns = check.prepare("SELECT name FROM pragma_table_info('timer_tasks') ORDER BY cid").pluck().all();
-      expect(columns).toEqual(['run_key', 'task_id', 'fire_at_ms', 'data']);
-    } finally {
-      check.close();
-    }
+    expect(timerSchema(filename)).toEqual({ names: ['timer_tasks', 'timer_tasks_by_fire_time'], columns: ['run_key', 'task_id', 'fire_at_ms', 'data'] });
   });
 });
