@@ -1,8 +1,9 @@
 /**
  * The protocol-level worker and load generator of the `timers` bench (`--worker raw`), in a worker
  * thread. Like bench/raw-worker.ts it speaks WorkflowService over a bare HTTP/2 session and does the
- * least a worker can (its pollers hand tasks on and poll again while 40 task slots remain), so that what the figures measure is the server rather than a worker replaying
- * 100,000 workflows on the same two cores.
+ * least a worker can (its pollers hand tasks on and poll again while 40 task slots remain), so that
+ * what the figures measure is the server rather than a worker replaying 100,000 workflows on the same
+ * two cores.
  *
  * Each workflow is started with request_eager_execution, and its first workflow task (from the start's
  * response, or from a poll when the server denies eager execution or the task was retried) answers

@@ -2,20 +2,21 @@
  * The protocol-level worker and load generator of the `single-activity` bench (`--worker raw`), run in a
  * worker thread so that its event loop is its own. It speaks Temporal's WorkflowService over a bare
  * HTTP/2 session (or grpc-js, bench/raw-calls.ts) with the @temporalio/proto codecs and does the least
- * a worker can: no workflow code, no cache, no sandbox. What it measures is then the Kairos server, with the worker and the client
- * costing next to nothing.
+ * a worker can: no workflow code, no cache, no sandbox. What it measures is then the Kairos server, with
+ * the worker and the client costing next to nothing.
  *
  * Worker: `pollers` PollWorkflowTaskQueue and as many PollActivityTaskQueue long polls on the task queue
  * (non-sticky, so each workflow task carries the full history). As in the SDK's worker, a poller hands
- * its task on and polls again while task slots remain (40 workflow tasks, 100 activities). A workflow task whose history has no
- * ActivityTaskCompleted yet answers with one ScheduleActivityTask (eager execution requested), one that
- * has it answers CompleteWorkflowExecution. Activity tasks, eager ones from the completion's response
- * or polled ones, are completed at once with an empty result.
+ * its task on and polls again while task slots remain (40 workflow tasks, 100 activities). A workflow
+ * task whose history has no ActivityTaskCompleted yet answers with one ScheduleActivityTask (eager
+ * execution requested), one that has it answers CompleteWorkflowExecution. Activity tasks, eager ones
+ * from the completion's response or polled ones, are completed at once with an empty result.
  *
  * Load: StartWorkflowExecution, then GetWorkflowExecutionHistory long polls for the close event
  * (wait_new_event, close-event filter). With `eagerStart` the start asks for the first workflow task
- * (request_eager_execution) and the worker answers it from the start's response, without a poll. A workflow's latency runs from sending the start (closed loop)
- * or its scheduled arrival (open loop) to the close event reaching the client.
+ * (request_eager_execution) and the worker answers it from the start's response, without a poll. A
+ * workflow's latency runs from sending the start (closed loop) or its scheduled arrival (open loop,
+ * bench/open-loop.ts) to the close event reaching the client.
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
