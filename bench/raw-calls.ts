@@ -6,6 +6,7 @@
  */
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import proto from '@temporalio/proto';
+import type { Slots } from '../packages/worker/src/slots.js';
 import { H2UnaryChannel } from './h2-unary.js';
 
 const ws = proto.temporal.api.workflowservice.v1;
@@ -134,34 +135,10 @@ export async function fullHistory(channel: RawChannel, task: proto.temporal.api.
 }
 
 /**
- * Task slots shared by the pollers of one kind, as the SDK's worker has them (a fixed-size slot supplier:
- * 40 workflow tasks and 100 activities by default): a poll takes a slot before it is sent and the task
+ * The SDK worker's defaults (@temporalio/worker 1.x WorkerOptions): task slots of each kind. The pollers
+ * of a kind share them (the Kairos worker's `Slots`): a poll takes a slot before it is sent and the task
  * it returns keeps it until handled, so pollers go back to polling while earlier tasks run.
  */
-export class TaskSlots {
-  private free: number;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(size: number) {
-    this.free = size;
-  }
-
-  acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
-}
-
-/** The SDK worker's defaults (@temporalio/worker 1.x WorkerOptions): task slots of each kind. */
 export const WORKFLOW_TASK_SLOTS = 40;
 export const ACTIVITY_TASK_SLOTS = 100;
 
@@ -178,28 +155,32 @@ export async function pollLoop<Req, Res extends { taskToken?: Uint8Array | null 
   signal: AbortSignal,
   onError: (what: string, error: unknown) => void,
   handle: (task: Res) => Promise<void>,
-  slots: TaskSlots,
+  slots: Slots,
 ): Promise<void> {
   const handling = new Set<Promise<void>>();
   while (!signal.aborted) {
-    await slots.acquire();
+    let release: () => void;
+    try {
+      release = await slots.acquire(signal);
+    } catch {
+      break; // aborted while every slot was taken
+    }
     let task: Res;
     try {
-      if (signal.aborted) throw signal.reason;
       task = await call(channel, method, request, LONG_POLL_DEADLINE_MS, signal);
     } catch (error) {
-      slots.release();
+      release();
       if (signal.aborted) break;
       onError(method.name, error);
       await new Promise((resolve) => setTimeout(resolve, 100));
       continue;
     }
     if (!task.taskToken || task.taskToken.length === 0) {
-      slots.release();
+      release();
       continue;
     }
     const done = (): void => {
-      slots.release();
+      release();
       handling.delete(handled);
     };
     const handled = handle(task).then(done, (error: unknown) => {

@@ -19,7 +19,8 @@ import { randomUUID } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import proto from '@temporalio/proto';
 import Long from 'long';
-import { call, CALL_DEADLINE_MS, COMPLETE_WORKFLOW_TASK, fullHistory, NAMESPACE, POLL_WORKFLOW, pollLoop, rawChannel, START, TaskSlots, WORKFLOW_TASK_SLOTS, type RawTransport } from './raw-calls.js';
+import { Slots } from '../packages/worker/src/slots.js';
+import { call, CALL_DEADLINE_MS, COMPLETE_WORKFLOW_TASK, fullHistory, NAMESPACE, POLL_WORKFLOW, pollLoop, rawChannel, START, WORKFLOW_TASK_SLOTS, type RawTransport } from './raw-calls.js';
 
 export interface RawTimersInput {
   readonly address: string;
@@ -129,7 +130,7 @@ function reportProgress(): void {
 }
 
 const progressTimer = setInterval(reportProgress, 100);
-const slots = new TaskSlots(Math.max(WORKFLOW_TASK_SLOTS, input.pollers));
+const slots = new Slots(Math.max(WORKFLOW_TASK_SLOTS, input.pollers));
 const pollers = Array.from({ length: input.pollers }, () =>
   pollLoop(channel, POLL_WORKFLOW, { namespace: NAMESPACE, taskQueue, identity: IDENTITY }, stopWorker.signal, workerError, handleWorkflowTask, slots),
 );

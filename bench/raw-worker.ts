@@ -23,8 +23,9 @@ import { setMaxListeners } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import proto from '@temporalio/proto';
 import Long from 'long';
+import { Slots } from '../packages/worker/src/slots.js';
 import { openLoop } from './open-loop.js';
-import { ACTIVITY_TASK_SLOTS, call, CALL_DEADLINE_MS, COMPLETE_ACTIVITY_TASK, COMPLETE_WORKFLOW_TASK, fullHistory, HISTORY, LONG_POLL_DEADLINE_MS, NAMESPACE, POLL_ACTIVITY, POLL_WORKFLOW, pollLoop, rawChannel, START, TaskSlots, WORKFLOW_TASK_SLOTS, type RawTransport } from './raw-calls.js';
+import { ACTIVITY_TASK_SLOTS, call, CALL_DEADLINE_MS, COMPLETE_ACTIVITY_TASK, COMPLETE_WORKFLOW_TASK, fullHistory, HISTORY, LONG_POLL_DEADLINE_MS, NAMESPACE, POLL_ACTIVITY, POLL_WORKFLOW, pollLoop, rawChannel, START, WORKFLOW_TASK_SLOTS, type RawTransport } from './raw-calls.js';
 
 export type RawRoundSpec =
   | { readonly mode: 'closed'; readonly workflows: number; readonly concurrency: number }
@@ -203,8 +204,8 @@ function openRound(index: number, spec: Extract<RawRoundSpec, { mode: 'open' }>,
 // ---- the run -------------------------------------------------------------------------------------
 
 const poll = { namespace: NAMESPACE, taskQueue, identity: WORKER_IDENTITY };
-const workflowSlots = new TaskSlots(Math.max(WORKFLOW_TASK_SLOTS, input.pollers));
-const activitySlots = new TaskSlots(Math.max(ACTIVITY_TASK_SLOTS, input.pollers));
+const workflowSlots = new Slots(Math.max(WORKFLOW_TASK_SLOTS, input.pollers));
+const activitySlots = new Slots(Math.max(ACTIVITY_TASK_SLOTS, input.pollers));
 const pollers = Array.from({ length: input.pollers }, () => [
   pollLoop(workerChannel, POLL_WORKFLOW, poll, stopWorker.signal, workerError, handleWorkflowTask, workflowSlots),
   pollLoop(workerChannel, POLL_ACTIVITY, poll, stopWorker.signal, workerError, completeActivityTask, activitySlots),
