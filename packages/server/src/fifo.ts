@@ -20,6 +20,8 @@ export class Fifo<E> {
   shift(): E | undefined {
     if (this.head >= this.items.length) return undefined;
     const e = this.items[this.head]!;
+    // Let go of it now, not at the next compaction: an entry often holds a waiting call's objects.
+    (this.items as Array<E | undefined>)[this.head] = undefined;
     this.head++;
     if (this.head > 1024 && this.head * 2 > this.items.length) this.compact();
     return e;

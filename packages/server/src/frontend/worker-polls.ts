@@ -4,6 +4,7 @@
 // down and finishes whatever those polls bring; the server then completes its polls with empty
 // answers instead of handing a task to a worker that is going away (which would leave the task
 // started and unattended until its timeout). Polls without a worker instance key are not tracked.
+import { linkedAbort } from '../linked-abort.js';
 import type { QueueKind } from '../matching/matching.js';
 
 interface TrackedPoll {
@@ -30,9 +31,12 @@ export class WorkerPolls {
     let polls = this.byWorker.get(id);
     if (polls === undefined) this.byWorker.set(id, (polls = new Set()));
     polls.add(poll);
+    // The poll's own controller is aborted by the call too: cancel() and the call both end the poll.
+    const linked = linkedAbort([callSignal], poll.controller);
     return {
-      signal: AbortSignal.any([callSignal, poll.controller.signal]),
+      signal: poll.controller.signal,
       done: () => {
+        linked.dispose();
         polls.delete(poll);
         if (polls.size === 0 && this.byWorker.get(id) === polls) this.byWorker.delete(id);
       },

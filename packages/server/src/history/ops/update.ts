@@ -24,6 +24,7 @@ import type { MutableState } from '../mutable-state.js';
 import { isRunning } from '../machines/workflow.js';
 import { admitUpdate, continuedAsNew, findUpdate, inFlightUpdateCount, outcomeOfEvent, stageReached, totalUpdateCount, updateStatus } from '../machines/update.js';
 import { requireState, resolveRun, WORKFLOW_COMPLETED, WORKFLOW_NOT_FOUND, type HistoryContext } from '../service-context.js';
+import { linkedAbort } from '../../linked-abort.js';
 import { startWorkflow } from './start-workflow.js';
 
 type UpdateResponse = Loose<temporal.api.workflowservice.v1.IUpdateWorkflowExecutionResponse>;
@@ -158,9 +159,11 @@ async function admit(ctx: HistoryContext, key: ExecutionKey, call: UpdateCall): 
 async function waitForUpdate(ctx: HistoryContext, key: ExecutionKey, updateId: string, stage: number, endMs: number, signal: AbortSignal): Promise<WaitResult> {
   const clock = ctx.engine.clock;
   for (;;) {
+    // Aborted by the caller, or by this iteration's end (which drops the pending wait).
     const iteration = new AbortController();
+    const linked = linkedAbort([signal], iteration);
     try {
-      const changed = ctx.engine.waitForChange(key, Math.max(0, endMs - clock.now()), AbortSignal.any([signal, iteration.signal]));
+      const changed = ctx.engine.waitForChange(key, Math.max(0, endMs - clock.now()), iteration.signal);
       const state = requireState(await ctx.engine.read(key), key);
       const status = updateStatus(state, updateId);
       if (status.kind === 'missing') return { kind: 'missing' };
@@ -173,6 +176,7 @@ async function waitForUpdate(ctx: HistoryContext, key: ExecutionKey, updateId: s
       if (signal.aborted) throw new DeadlineExceededError('update call deadline exceeded');
       await changed;
     } finally {
+      linked.dispose();
       iteration.abort();
     }
   }
