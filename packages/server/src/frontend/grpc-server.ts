@@ -1,9 +1,12 @@
 // The gRPC front door: a @grpc/grpc-js Server whose service definitions are built from the protobufjs
 // reflection root of @temporalio/proto (the official generated API), so no protoc or proto-loader.
 // Handlers see decoded protobufjs messages and answer with messages or plain objects; everything
-// about the wire (UTF-8 checks, status codes, error-detail trailers, health) is settled here.
+// about the wire (UTF-8 checks, status codes, error-detail trailers, health) is settled here. Unary
+// calls are read and answered on the HTTP/2 stream itself (fast-unary.ts, docs/adr/0008); grpc-js keeps
+// the connections, TLS, shutdown and the streaming health Watch.
 import * as grpc from '@grpc/grpc-js';
 import { GrpcCode, ServiceError } from '../errors.js';
+import { cancelReason, installFastUnary, type StatusAnswer, type UnaryExchange, type UnaryServe } from './fast-unary.js';
 import { installSyncInflate } from './grpc-inflate.js';
 import type { Logger } from '../logger.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -19,9 +22,6 @@ import {
 
 export type UnaryHandler = (request: unknown, call: CallContext) => Promise<object>;
 export type ServiceHandlers = Partial<Record<string, UnaryHandler>>;
-
-/** How early grpc-js may cancel a call for its deadline (see onCancelled). */
-const DEADLINE_SLACK_MS = 50;
 
 export interface CallContext {
   /**
@@ -43,8 +43,7 @@ export const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
 const MAX_RECEIVE_MESSAGE_BYTES = 128 * 1024 * 1024;
 
-/** What the deserializer hands to a handler: grpc-js turns a throwing deserializer into INTERNAL, so
- * a bad request travels as a value and becomes INVALID_ARGUMENT in the handler wrapper. */
+/** A decoded request, or why it could not be decoded (answered INVALID_ARGUMENT). */
 type DecodedRequest = { readonly ok: true; readonly message: object } | { readonly ok: false; readonly error: string };
 
 /**
@@ -72,7 +71,7 @@ class LazyAbort {
 /** Calls the server must wind up when it shuts down, or grpc-js's graceful shutdown would wait on them. */
 interface OpenCalls {
   readonly unary: Set<LazyAbort>;
-  readonly watches: Set<grpc.ServerWritableStream<DecodedRequest, Buffer>>;
+  readonly watches: Set<grpc.ServerWritableStream<Buffer, Buffer>>;
 }
 
 class FrontendGrpcServer extends grpc.Server {
@@ -126,18 +125,23 @@ export function createGrpcServer(
   // anyway); keep them in the structured log instead. The grpc-js logger is process-wide.
   grpc.setLogger({ error: (...args: unknown[]) => log.debug('grpc-js', { message: args.map(String).join(' ') }) });
   if (!syncInflate) log.warn('this grpc-js has no decompressMessage to replace: compressed requests take its slower streaming path');
-  addUnaryService(server, WORKFLOW_SERVICE, services.workflowService, log, openCalls, clock);
-  addUnaryService(server, OPERATOR_SERVICE, services.operatorService, log, openCalls, clock);
+  // Every unary call of these services is served on the HTTP/2 stream directly (fast-unary.ts); the
+  // same handlers are registered with grpc-js too, which serves them if that path cannot be installed.
+  const routes = new Map<string, UnaryServe>();
+  addUnaryService(server, routes, WORKFLOW_SERVICE, services.workflowService, log, openCalls, clock);
+  addUnaryService(server, routes, OPERATOR_SERVICE, services.operatorService, log, openCalls, clock);
   if (services.testService !== undefined) {
-    addUnaryService(server, TEST_SERVICE, services.testService, log, openCalls, clock);
+    addUnaryService(server, routes, TEST_SERVICE, services.testService, log, openCalls, clock);
   }
   const served = new Set(['', WORKFLOW_SERVICE, OPERATOR_SERVICE, ...(services.testService !== undefined ? [TEST_SERVICE] : [])]);
-  addHealthService(server, log, openCalls, clock, served);
+  addHealthService(server, routes, log, openCalls, clock, served);
+  if (!installFastUnary(server, routes, MAX_RECEIVE_MESSAGE_BYTES)) log.warn('this grpc-js has no createHttp2Server to wrap: every call takes its slower path');
   return server;
 }
 
 function addUnaryService(
   server: grpc.Server,
+  routes: Map<string, UnaryServe>,
   serviceName: string,
   handlers: ServiceHandlers,
   logger: Logger,
@@ -149,13 +153,15 @@ function addUnaryService(
   for (const name of Object.keys(handlers)) {
     if (!known.has(name)) throw new Error(`handler given for unknown method ${serviceName}/${name}`);
   }
-  const definition: Record<string, grpc.MethodDefinition<DecodedRequest, Buffer>> = {};
+  const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const method of service.methodsArray) {
     const path = `/${serviceName}/${method.name}`;
     const { request, response } = methodTypes(method);
-    definition[method.name] = methodDefinition(path, request, false);
-    implementation[method.name] = unaryCall(path, response, handlers[method.name], logger, openCalls, clock);
+    const serve = unaryServe(path, request, response, handlers[method.name], logger, openCalls, clock);
+    routes.set(path, serve);
+    definition[method.name] = methodDefinition(path, false);
+    implementation[method.name] = grpcJsUnary(serve);
   }
   server.addService(definition, implementation);
 }
@@ -167,18 +173,15 @@ function methodTypes(method: ReflectedMethod): { request: ReflectedType; respons
   return { request, response };
 }
 
-function methodDefinition(
-  path: string,
-  requestType: ReflectedType,
-  responseStream: boolean,
-): grpc.MethodDefinition<DecodedRequest, Buffer> {
+/** Bytes in and out: requests are decoded, and responses encoded, by the handler wrapper, which can then report failures. */
+function methodDefinition(path: string, responseStream: boolean): grpc.MethodDefinition<Buffer, Buffer> {
   const passThrough = (bytes: Buffer): Buffer => bytes;
   return {
     path,
     requestStream: false,
     responseStream,
-    requestDeserialize: (bytes) => decodeRequest(requestType, bytes),
-    responseSerialize: passThrough, // responses are encoded by the wrapper, which can then report failures
+    requestDeserialize: passThrough,
+    responseSerialize: passThrough,
     requestSerialize: () => {
       throw new Error('server-side definition: requests are never serialized here');
     },
@@ -197,26 +200,28 @@ function decodeRequest(type: ReflectedType, bytes: Buffer): DecodedRequest {
   }
 }
 
-function unaryCall(
+/** A unary method's handler behind the wire: decoding, cancellation, the answer, the log line. */
+function unaryServe(
   path: string,
+  requestType: ReflectedType,
   responseType: ReflectedType,
   handler: UnaryHandler | undefined,
   logger: Logger,
   openCalls: OpenCalls,
   clock: Clock,
-): grpc.handleUnaryCall<DecodedRequest, Buffer> {
+): UnaryServe {
   const method = path.slice(path.lastIndexOf('/') + 1);
-  return (call, callback) => {
+  return (call) => {
     const startedAt = performance.now();
     const done = (status: StatusAnswer | null, response?: Buffer): void => {
-      if (status === null) callback(null, response);
-      else callback(status);
+      const cancelled = call.cancelled;
+      call.answer(status, response);
       const code = status?.code ?? grpc.status.OK;
       logger.debug('rpc', {
         method,
         code: grpc.status[code],
         ms: Math.round((performance.now() - startedAt) * 10) / 10,
-        ...(call.cancelled ? { cancelled: true } : {}),
+        ...(cancelled ? { cancelled: true } : {}),
       });
     };
     if (handler === undefined) {
@@ -224,54 +229,81 @@ function unaryCall(
       done({ code: grpc.status.UNIMPLEMENTED, details: `The server does not implement the method ${path}` });
       return;
     }
-    const decoded = call.request;
+    const decoded = decodeRequest(requestType, call.message);
     if (!decoded.ok) {
       done({ code: grpc.status.INVALID_ARGUMENT, details: decoded.error });
       return;
     }
     const controller = new LazyAbort();
-    const deadlineMs = deadlineToMs(call.getDeadline());
-    // grpc-js reports a passed deadline as a cancellation too; say which it was. Its deadline timer may
-    // fire a few milliseconds before the clock reads the deadline (timer rounding, a busy event loop).
-    const onCancelled = (): void =>
-      controller.abort(
-        new Error(deadlineMs !== undefined && Date.now() >= deadlineMs - DEADLINE_SLACK_MS ? 'call deadline exceeded' : 'call cancelled by the client'),
-      );
-    call.once('cancelled', onCancelled);
+    call.onCancel((reason) => controller.abort(reason));
     openCalls.unary.add(controller);
+    const deadlineMs = call.deadlineMs;
     const context: CallContext = {
       // Handlers compare deadlines with the server clock, which may be ahead of the wall clock.
       deadlineMs: deadlineMs === undefined ? undefined : deadlineMs + (clock.now() - Date.now()),
       get signal() {
         return controller.signal;
       },
-      metadata: textMetadata(call.metadata),
-      peer: call.getPeer(),
+      metadata: call.metadata,
+      peer: call.peer,
     };
     // Through a promise executor so that a handler that throws synchronously is answered too.
     new Promise<object>((resolve) => resolve(handler(decoded.message, context)))
       .then((result) => done(null, encodeMessage(responseType, result)))
       .catch((err: unknown) => done(errorToStatus(err, path, logger)))
-      .finally(() => {
-        call.off('cancelled', onCancelled);
-        openCalls.unary.delete(controller);
-      });
+      .finally(() => openCalls.unary.delete(controller));
   };
 }
 
-type StatusAnswer = { code: grpc.status; details: string; metadata?: grpc.Metadata };
+/** A UnaryServe as a grpc-js unary handler (the path when the fast one is not installed). */
+function grpcJsUnary(serve: UnaryServe): grpc.handleUnaryCall<Buffer, Buffer> {
+  return (call, callback) => {
+    const deadlineMs = deadlineToMs(call.getDeadline());
+    let cancelListener: ((reason: Error) => void) | undefined;
+    let metadata: ReadonlyMap<string, string> | undefined;
+    // grpc-js reports a passed deadline as a cancellation too; cancelReason says which it was.
+    const onCancelled = (): void => {
+      const listener = cancelListener;
+      cancelListener = undefined;
+      listener?.(cancelReason(deadlineMs));
+    };
+    call.once('cancelled', onCancelled);
+    const exchange: UnaryExchange = {
+      message: call.request,
+      deadlineMs,
+      get metadata() {
+        return (metadata ??= textMetadata(call.metadata));
+      },
+      peer: call.getPeer(),
+      get cancelled() {
+        return call.cancelled;
+      },
+      onCancel(listener) {
+        cancelListener = listener;
+      },
+      answer(status, response) {
+        call.off('cancelled', onCancelled);
+        cancelListener = undefined;
+        if (status === null) {
+          callback(null, response);
+          return;
+        }
+        const metadata = new grpc.Metadata();
+        if (status.detailsBin !== undefined) metadata.set('grpc-status-details-bin', status.detailsBin);
+        callback({ code: status.code, details: status.details, metadata });
+      },
+    };
+    serve(exchange);
+  };
+}
 
 function errorToStatus(err: unknown, path: string, logger: Logger): StatusAnswer {
   if (err instanceof ServiceError) {
     if (err.code === GrpcCode.INTERNAL || err.code === GrpcCode.UNKNOWN) {
       logger.error('internal error in handler', { path, error: err.message, cause: err.cause, stack: err.stack });
     }
-    const answer: StatusAnswer = { code: err.code, details: err.message };
-    if (err.details !== undefined) {
-      answer.metadata = new grpc.Metadata();
-      answer.metadata.set('grpc-status-details-bin', encodeStatusDetails(err.code, err.message, err.details));
-    }
-    return answer;
+    if (err.details === undefined) return { code: err.code, details: err.message };
+    return { code: err.code, details: err.message, detailsBin: encodeStatusDetails(err.code, err.message, err.details) };
   }
   const message = err instanceof Error ? err.message : String(err);
   logger.error('unexpected error in handler', {
@@ -312,7 +344,14 @@ function textMetadata(metadata: grpc.Metadata): ReadonlyMap<string, string> {
 }
 
 // grpc.health.v1.Health: the Go `temporal` CLI and load balancers check it before anything else.
-function addHealthService(server: grpc.Server, logger: Logger, openCalls: OpenCalls, clock: Clock, served: ReadonlySet<string>): void {
+function addHealthService(
+  server: grpc.Server,
+  routes: Map<string, UnaryServe>,
+  logger: Logger,
+  openCalls: OpenCalls,
+  clock: Clock,
+  served: ReadonlySet<string>,
+): void {
   const service = lookupService(HEALTH_SERVICE);
   const checkMethod = service.methodsArray.find((m) => m.name === 'Check');
   const watchMethod = service.methodsArray.find((m) => m.name === 'Watch');
@@ -327,22 +366,23 @@ function addHealthService(server: grpc.Server, logger: Logger, openCalls: OpenCa
     if (status !== 'SERVING') throw new ServiceError(GrpcCode.NOT_FOUND, 'unknown service');
     return Promise.resolve({ status });
   };
-  const watch: grpc.handleServerStreamingCall<DecodedRequest, Buffer> = (call) => {
-    if (!call.request.ok) {
-      call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: call.request.error });
+  const watch: grpc.handleServerStreamingCall<Buffer, Buffer> = (call) => {
+    const decoded = decodeRequest(request, call.request);
+    if (!decoded.ok) {
+      call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: decoded.error });
       return;
     }
     // The status never changes while the process lives, so one message and then an open stream.
-    call.write(encodeMessage(response, { status: servingStatus(call.request.message) }));
+    call.write(encodeMessage(response, { status: servingStatus(decoded.message) }));
     openCalls.watches.add(call);
     call.once('cancelled', () => openCalls.watches.delete(call));
   };
+  const checkPath = `/${HEALTH_SERVICE}/Check`;
+  const serveCheck = unaryServe(checkPath, request, response, check, logger, openCalls, clock);
+  routes.set(checkPath, serveCheck);
   server.addService(
-    {
-      Check: methodDefinition(`/${HEALTH_SERVICE}/Check`, request, false),
-      Watch: methodDefinition(`/${HEALTH_SERVICE}/Watch`, request, true),
-    },
-    { Check: unaryCall(`/${HEALTH_SERVICE}/Check`, response, check, logger, openCalls, clock), Watch: watch },
+    { Check: methodDefinition(checkPath, false), Watch: methodDefinition(`/${HEALTH_SERVICE}/Watch`, true) },
+    { Check: grpcJsUnary(serveCheck), Watch: watch },
   );
 }
 
