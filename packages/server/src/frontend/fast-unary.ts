@@ -15,7 +15,7 @@ import type http2 from 'node:http2';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import { GrpcCode } from '../errors.js';
-import { inflateSmall, SYNC_INFLATE_MAX_BYTES } from './grpc-inflate.js';
+import { inflateFailure, inflateSmall, SYNC_INFLATE_MAX_BYTES } from './grpc-inflate.js';
 
 /** A status to answer with; `detailsBin` is the encoded google.rpc.Status of `grpc-status-details-bin`. */
 export interface StatusAnswer {
@@ -45,6 +45,7 @@ export interface UnaryExchange {
 export type UnaryServe = (exchange: UnaryExchange) => void;
 
 const FRAME_HEADER_BYTES = 5;
+const NO_BYTES = Buffer.alloc(0);
 /** Response headers as grpc-js sends them. */
 const RESPONSE_HEADERS = {
   ':status': 200,
@@ -128,16 +129,12 @@ function receive(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHea
 /** The one message of a unary request, or undefined once the call was answered with an error. */
 function unframe(body: Buffer, call: FastCall): { compressed: boolean; message: Buffer } | undefined {
   const path = call.path;
-  if (body.length < FRAME_HEADER_BYTES) {
+  // A stream that ends inside a message: grpc-js never delivers it, and answers as for no message.
+  if (body.length < FRAME_HEADER_BYTES || body.length < FRAME_HEADER_BYTES + body.readUInt32BE(1)) {
     call.answer({ code: GrpcCode.UNIMPLEMENTED, details: `Received no request message for server streaming method ${path}` });
     return undefined;
   }
   const end = FRAME_HEADER_BYTES + body.readUInt32BE(1);
-  if (body.length < end) {
-    // The stream ended inside a message: grpc-js never delivers it, and answers as for no message.
-    call.answer({ code: GrpcCode.UNIMPLEMENTED, details: `Received no request message for server streaming method ${path}` });
-    return undefined;
-  }
   if (body.length > end) {
     call.answer({ code: GrpcCode.UNIMPLEMENTED, details: `Received a second request message for server streaming method ${path}` });
     return undefined;
@@ -153,15 +150,12 @@ async function decompress(message: Buffer, encoding: string, maxBytes: number): 
   try {
     return await (encoding === 'gzip' ? gunzipAsync : inflateAsync)(message, { maxOutputLength: maxBytes });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw { code: GrpcCode.RESOURCE_EXHAUSTED, details: `Received message that decompresses to a size larger than ${maxBytes}` } satisfies StatusAnswer;
-    }
-    throw { code: GrpcCode.INTERNAL, details: 'Failed to decompress message' } satisfies StatusAnswer;
+    throw inflateFailure(error, maxBytes) satisfies StatusAnswer;
   }
 }
 
 class FastCall implements UnaryExchange {
-  message: Buffer = Buffer.alloc(0);
+  message: Buffer = NO_BYTES;
   readonly deadlineMs: number | undefined;
   readonly path: string;
   readonly peer: string;
@@ -234,7 +228,7 @@ class FastCall implements UnaryExchange {
       if (status === null) {
         stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
         stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
-        const body = response ?? Buffer.alloc(0);
+        const body = response ?? NO_BYTES;
         const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
         frame[0] = 0;
         frame.writeUInt32BE(body.length, 1);

@@ -50,10 +50,14 @@ export function inflateSmall(message: Buffer, encoding: 'gzip' | 'deflate', maxB
   try {
     return encoding === 'gzip' ? gunzipSync(message, options) : inflateSync(message, options);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      const details = `Received message that decompresses to a size larger than ${maxBytes}`;
-      return Promise.reject({ code: status.RESOURCE_EXHAUSTED, details });
-    }
-    return Promise.reject({ code: status.INTERNAL, details: 'Failed to decompress message' });
+    return Promise.reject(inflateFailure(error, maxBytes));
   }
+}
+
+/** The status grpc-js answers a failed inflate with: too large, or not a valid stream. */
+export function inflateFailure(error: unknown, maxBytes: number): { code: number; details: string } {
+  if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+    return { code: status.RESOURCE_EXHAUSTED, details: `Received message that decompresses to a size larger than ${maxBytes}` };
+  }
+  return { code: status.INTERNAL, details: 'Failed to decompress message' };
 }

@@ -288,9 +288,9 @@ function grpcJsUnary(serve: UnaryServe): grpc.handleUnaryCall<Buffer, Buffer> {
           callback(null, response);
           return;
         }
-        const metadata = new grpc.Metadata();
-        if (status.detailsBin !== undefined) metadata.set('grpc-status-details-bin', status.detailsBin);
-        callback({ code: status.code, details: status.details, metadata });
+        const trailers = new grpc.Metadata();
+        if (status.detailsBin !== undefined) trailers.set('grpc-status-details-bin', status.detailsBin);
+        callback({ code: status.code, details: status.details, metadata: trailers });
       },
     };
     serve(exchange);
