@@ -1,7 +1,8 @@
 import { Server, ServerCredentials, status, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
+import { AsyncResource, executionAsyncId } from 'node:async_hooks';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GrpcCallError, GrpcCode, H2UnaryChannel } from './h2-unary.js';
+import { GrpcCallError, GrpcCode, H2UnaryChannel, installLeanAsyncResourceBind } from './h2-unary.js';
 
 const identity = (bytes: Buffer): Buffer => bytes;
 const method = (name: string) => ({
@@ -26,6 +27,8 @@ describe('H2UnaryChannel against a grpc-js server', () => {
   };
 
   beforeAll(async () => {
+    // The raw workers' threads run with it (bench/raw-calls.ts), so the calls below do too.
+    installLeanAsyncResourceBind();
     server.addService({ Echo: method('Echo'), Refuse: method('Refuse'), Hang: method('Hang') }, { Echo: echo, Refuse: refuse, Hang: hang });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
@@ -94,5 +97,19 @@ describe('H2UnaryChannel against a grpc-js server', () => {
       nowhere.close();
       late.forceShutdown();
     }
+  });
+
+  it('binds as AsyncResource.bind does: in the resource\'s scope, with the caller\'s or the given this', () => {
+    const resource = new AsyncResource('KairosBenchProbe');
+    function probe(this: unknown, a: number, b: number): [unknown, number, number] {
+      return [this, executionAsyncId(), a + b];
+    }
+    const receiver = { name: 'receiver' };
+    const bound = resource.bind(probe);
+    expect(bound.length).toBe(2);
+    expect(bound.call(receiver, 1, 2)).toEqual([receiver, resource.asyncId(), 3]);
+    const fixed = Reflect.apply(resource.bind, resource, [probe, 'fixed']) as typeof probe; // thisArg: untyped in @types/node
+    expect(fixed.call(receiver, 2, 3)).toEqual(['fixed', resource.asyncId(), 5]);
+    expect(() => resource.bind(42 as unknown as () => void)).toThrow(TypeError);
   });
 });

@@ -7,6 +7,7 @@
  * server. grpc-js's client spends about twice the CPU per call on this machine (docs/performance.md,
  * "The load generator's own gRPC client").
  */
+import { AsyncResource } from 'node:async_hooks';
 import http2 from 'node:http2';
 
 const { NGHTTP2_CANCEL } = http2.constants;
@@ -24,6 +25,36 @@ export class GrpcCallError extends Error {
     super(`${path}: gRPC status ${code}: ${details}`);
     this.name = 'GrpcCallError';
   }
+}
+
+/**
+ * Makes `AsyncResource.prototype.bind` of this thread cheap: for the load generator's threads only.
+ *
+ * node:http2's client wraps every `request()` in an AsyncResource and binds its connect callback with
+ * it. Node 20's `bind` gives each bound function an `asyncResource` accessor whose getter and setter
+ * are two fresh `util.deprecate` wrappers (DEP0172). That was about a tenth of the raw worker thread's
+ * CPU, a quarter counting the rest of `request()` (docs/performance.md, "The load generator's HTTP/2
+ * requests"). The replacement runs the function in the resource's async scope as Node's does,
+ * without the deprecated accessor. Every call of the raw workers (grpc-js's too) goes through it.
+ */
+export function installLeanAsyncResourceBind(): void {
+  if (AsyncResource.prototype.bind === leanBind) return;
+  AsyncResource.prototype.bind = leanBind;
+}
+
+type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+
+const leanBind = function (this: AsyncResource, fn: AnyFunction, thisArg?: unknown): AnyFunction {
+  if (typeof fn !== 'function') throw new TypeError('AsyncResource.bind: fn must be a function');
+  return boundIn(this, fn, thisArg);
+} as typeof AsyncResource.prototype.bind;
+
+function boundIn(resource: AsyncResource, fn: AnyFunction, thisArg: unknown): AnyFunction {
+  const bound = function (this: unknown, ...args: unknown[]): unknown {
+    return resource.runInAsyncScope(fn, thisArg === undefined ? this : thisArg, ...args);
+  };
+  Object.defineProperty(bound, 'length', { configurable: true, enumerable: false, value: fn.length, writable: false });
+  return bound;
 }
 
 /** The 5-byte gRPC message prefix (flag 0: not compressed, then the length) followed by the message. */

@@ -7,7 +7,7 @@
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import proto from '@temporalio/proto';
 import type { Slots } from '../packages/worker/src/slots.js';
-import { H2UnaryChannel } from './h2-unary.js';
+import { H2UnaryChannel, installLeanAsyncResourceBind } from './h2-unary.js';
 
 const ws = proto.temporal.api.workflowservice.v1;
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
@@ -94,7 +94,9 @@ export function rawTransportOption(value: string | undefined, worker: string): R
   return transport;
 }
 
+/** The raw workers' channel; they run in threads of their own, whose AsyncResource.bind this makes lean. */
 export function rawChannel(address: string, transport: RawTransport): RawChannel {
+  installLeanAsyncResourceBind();
   return transport === 'http2' ? new H2UnaryChannel(address) : new GrpcJsChannel(address);
 }
 
