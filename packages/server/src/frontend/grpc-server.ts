@@ -244,7 +244,10 @@ function unaryServe(
       get signal() {
         return controller.signal;
       },
-      metadata: call.metadata,
+      // Built only when a handler reads it: most calls never do.
+      get metadata() {
+        return call.metadata;
+      },
       peer: call.peer,
     };
     // Through a promise executor so that a handler that throws synchronously is answered too.
