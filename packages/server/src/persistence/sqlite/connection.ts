@@ -35,8 +35,9 @@ export function openConnection(filename: string): Database.Database {
     db.pragma('synchronous = FULL');
     if (process.platform === 'darwin') db.pragma('fullfsync = ON');
     db.pragma('foreign_keys = OFF');
-    // Group commit runs each transition in a savepoint, so a page a transition changes is first copied
-    // to the statement (sub)journal; in memory, that copy is a memcpy instead of a write to a temp file.
+    // A batch whose write failed its conditions runs again with each transition in a savepoint, so a page
+    // a transition changes is first copied to the statement (sub)journal; in memory, that copy is a
+    // memcpy instead of a write to a temp file.
     // Only rollbacks within an open transaction read it: durability does not depend on it.
     db.pragma('temp_store = MEMORY');
     // Checkpoint (copy the WAL into the file, two fsyncs) every ~16 MB of WAL rather than every ~4 MB:

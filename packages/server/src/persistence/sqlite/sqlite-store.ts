@@ -1,9 +1,10 @@
 // The embedded backend: one SQLite file owned by exactly one server process (see connection.ts for how
 // it is opened, locked and checked).
 //
-// Group commit: `commitBatch` applies many transitions in one transaction, each inside its own
-// SAVEPOINT, so one fsync (at the outer COMMIT, synchronous=FULL) makes all of them durable. A
-// transition that fails its conditions rolls back only its savepoint.
+// Group commit: `commitBatch` applies many transitions in one transaction, so one fsync (at its COMMIT,
+// synchronous=FULL) makes all of them durable. A transition that fails its conditions fails alone: the
+// batch then runs again with each transition in a SAVEPOINT, and only the failing ones are rolled back
+// (`commitTogether`).
 
 import Database from 'better-sqlite3';
 import { ConditionFailedError, PersistenceError } from '../errors.js';
