@@ -16,7 +16,7 @@
 // are the run id / the first request id (as they are for most runs).
 //
 // Evolution: a field list only ever grows at its end. A state packed before a field existed has a
-// shorter array; its missing fields decode as absent and `decodeMutableState` fills their defaults, as
+// shorter array; its missing fields decode as undefined and `decodeMutableState` fills their defaults, as
 // it does for the older format below. Reordering or removing an entry would misread stored states.
 //
 // Format 0 (first byte 0xFF, the v8 version tag): the bare v8 serialization of the state object, what
