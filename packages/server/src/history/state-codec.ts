@@ -91,8 +91,13 @@ function pack(record: object, fields: readonly PropertyKey[]): Packed {
  */
 function recordOf<T>(fields: readonly string[]): (values: Packed) => T {
   const body = fields.map((field, i) => `${JSON.stringify(field)}: values[${i}]`).join(', ');
-  // The field names are this module's constants, not input.
-  return new Function('values', `return { ${body} };`) as (values: Packed) => T;
+  try {
+    // The field names are this module's constants, not input.
+    return new Function('values', `return { ${body} };`) as (values: Packed) => T;
+  } catch {
+    // Code generation from strings is disallowed (node --disallow-code-generation-from-strings).
+    return (values) => Object.fromEntries(fields.map((field, i) => [field, values[i]])) as T;
+  }
 }
 
 function packMap(map: Record<PropertyKey, object>, fields: readonly PropertyKey[]): Packed {
