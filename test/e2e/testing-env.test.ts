@@ -1,12 +1,11 @@
 /**
  * `@temporalio/testing`'s TestWorkflowEnvironment.createLocal launches `kairos` as its dev server (it
- * passes `server start-dev --port --namespace --ip --log-format --log-level ...`), runs a workflow
- * through `env.client` and `env.nativeConnection`, and tears the server down.
+ * passes `server start-dev --port --namespace --ip --log-format --log-level ...`, and no database
+ * file), runs a workflow through `env.client` and `env.nativeConnection`, and tears the server down.
+ * Two environments start at once, as test runners with parallel files do: each server is in memory.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -26,7 +25,7 @@ import {
 import { greetingWorkflow } from './workflows/index.js';
 
 let env: TestWorkflowEnvironment | undefined;
-let dbDir: string | undefined;
+let other: TestWorkflowEnvironment | undefined;
 let workflowBundle: WorkflowBundle;
 const recorder = new HistoryRecorder();
 
@@ -49,16 +48,13 @@ beforeAll(async () => {
   installQuietRuntime();
   workflowBundle = await bundleWorkflows();
   const executable = process.env['KAIROS_E2E_SERVER_BIN'] ?? KAIROS_BIN;
-  // A throwaway file: the default would be the durable kairos.db in the user's data directory.
-  dbDir = mkdtempSync(join(tmpdir(), 'kairos-testing-env-'));
-  env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: executable }, dbFilename: join(dbDir, 'kairos.db') },
-  });
+  // No dbFilename, as most users call it: start-dev then keeps its database in memory, as Temporal's does.
+  const options = { server: { executable: { type: 'existing-path', path: executable } } } as const;
+  [env, other] = await Promise.all([TestWorkflowEnvironment.createLocal(options), TestWorkflowEnvironment.createLocal(options)]);
 });
 
 afterAll(async () => {
-  await env?.teardown();
-  if (dbDir) rmSync(dbDir, { recursive: true, force: true });
+  await Promise.all([env?.teardown(), other?.teardown()]);
 });
 
 it('runs a workflow with an activity on a server launched by TestWorkflowEnvironment.createLocal', async () => {
@@ -81,6 +77,14 @@ it('runs a workflow with an activity on a server launched by TestWorkflowEnviron
     },
   );
   expect(result).toBe('Hello, test environment!');
+});
+
+it('runs two environments at once, each on a database of its own', async () => {
+  const workflowId = uniqueWorkflowId('testing-env-other');
+  const handle = await other!.client.workflow.start(greetingWorkflow, { taskQueue: uniqueTaskQueue('testing-env-other'), workflowId, args: ['x'] });
+  expect((await handle.describe()).status.name).toBe('RUNNING');
+  await expect(env!.client.workflow.getHandle(workflowId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  await handle.terminate();
 });
 
 it('replays every history of this file without nondeterminism', async () => {

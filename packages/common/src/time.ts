@@ -31,6 +31,14 @@ export function msToDuration(ms: number): Loose<google.protobuf.IDuration> {
   return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
 }
 
+/**
+ * Milliseconds to a google.protobuf.Duration, or null for 0: an unset execution or run timeout stays
+ * absent from events and descriptions, as Temporal leaves the request's nil field nil.
+ */
+export function msToOptionalDuration(ms: number): Loose<google.protobuf.IDuration> | null {
+  return ms > 0 ? msToDuration(ms) : null;
+}
+
 /** google.protobuf.Duration to milliseconds; 0 when unset. */
 export function durationToMs(d: Loose<google.protobuf.IDuration> | null | undefined): number {
   if (!d) return 0;

@@ -1,11 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CommanderError } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunningServer, StartServerOptions } from '@kairos/server';
 import {
-  defaultDataDir,
   parseConfigValue,
   parseStartDevArgs,
   runStartDev,
@@ -27,12 +26,12 @@ function usageError(argv: string[]): CommanderError {
 }
 
 describe('parseStartDevArgs', () => {
-  it('fills every option with Temporal start-dev defaults and a durable database', () => {
-    const { options, defaultDataDir: dir, warnings } = parseStartDevArgs([], linux);
+  it('fills every option with Temporal start-dev defaults, the database in memory', () => {
+    const { options, warnings } = parseStartDevArgs([], linux);
     expect(options).toEqual({
       ip: 'localhost',
       port: 7233,
-      dbFilename: '/home/ada/.local/share/kairos/kairos.db',
+      dbFilename: ':memory:',
       namespaces: ['default'],
       logLevel: 'warn',
       logFormat: 'text',
@@ -43,7 +42,6 @@ describe('parseStartDevArgs', () => {
       httpPort: undefined,
       metricsPort: undefined,
     } satisfies StartServerOptions);
-    expect(dir).toBe('/home/ada/.local/share/kairos');
     expect(warnings).toEqual([]);
   });
 
@@ -76,7 +74,7 @@ describe('parseStartDevArgs', () => {
   });
 
   it('takes short flags, repeated namespaces, and resolves the database path', () => {
-    const { options, defaultDataDir: dir } = parseStartDevArgs(
+    const { options } = parseStartDevArgs(
       ['-p', '7300', '-n', 'orders', '-n', 'default', '-n', 'billing', '-n', 'orders', '-f', 'data/dev.db'],
       linux,
     );
@@ -84,7 +82,6 @@ describe('parseStartDevArgs', () => {
     expect(options.uiPort).toBe(8300);
     expect(options.namespaces).toEqual(['default', 'orders', 'billing']);
     expect(options.dbFilename).toBe(path.resolve('/work/app', 'data/dev.db'));
-    expect(dir).toBeUndefined();
     expect(parseStartDevArgs(['--db-filename', ':memory:'], linux).options.dbFilename).toBe(':memory:');
   });
 
@@ -137,20 +134,6 @@ describe('parseStartDevArgs', () => {
   });
 });
 
-describe('defaultDataDir', () => {
-  it('follows each platform convention', () => {
-    expect(defaultDataDir({ ...linux, env: { XDG_DATA_HOME: '/data' } })).toBe('/data/kairos');
-    expect(defaultDataDir({ ...linux, env: { XDG_DATA_HOME: 'relative/ignored' } })).toBe('/home/ada/.local/share/kairos');
-    expect(defaultDataDir({ ...linux, platform: 'darwin', homedir: '/Users/ada' })).toBe(
-      '/Users/ada/Library/Application Support/kairos',
-    );
-    const windows: HostEnvironment = { platform: 'win32', env: { LOCALAPPDATA: 'C:\\Users\\ada\\AppData\\Local' }, homedir: 'C:\\Users\\ada', cwd: 'C:\\' };
-    expect(defaultDataDir(windows)).toBe('C:\\Users\\ada\\AppData\\Local\\kairos');
-    expect(defaultDataDir({ ...windows, env: {} })).toBe('C:\\Users\\ada\\AppData\\Local\\kairos');
-    expect(parseStartDevArgs([], windows).options.dbFilename).toBe('C:\\Users\\ada\\AppData\\Local\\kairos\\kairos.db');
-  });
-});
-
 describe('runStartDev', () => {
   const scratch = mkdtempSync(path.join(tmpdir(), 'kairos-cli-'));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -199,15 +182,11 @@ describe('runStartDev', () => {
   it('prints the banner, warns on stderr, and closes then exits 0 on the first signal', async () => {
     const dataDir = path.join(scratch, 'data', 'kairos');
     const parsed = parseStartDevArgs(['--metrics-port', '9090', '--sqlite-pragma', 'cache_size=100'], linux);
-    const invocation: StartDevInvocation = {
-      ...parsed,
-      defaultDataDir: dataDir,
-      options: { ...parsed.options, dbFilename: path.join(dataDir, 'kairos.db') },
-    };
+    mkdirSync(dataDir, { recursive: true });
+    const invocation: StartDevInvocation = { ...parsed, options: { ...parsed.options, dbFilename: path.join(dataDir, 'kairos.db') } };
     let server: ReturnType<typeof fakeServer> | undefined;
     const fake = fakeIo((options) => Promise.resolve((server = fakeServer(options))));
     await runStartDev(invocation, fake.io);
-    expect(existsSync(dataDir)).toBe(true);
     expect(fake.out).toEqual([
       'Kairos Server:  localhost:7233',
       'Kairos UI:      http://localhost:8233',

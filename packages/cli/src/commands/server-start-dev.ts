@@ -1,6 +1,5 @@
 // `kairos server start-dev`: the flags of `temporal server start-dev` (so @temporalio/testing can
 // launch Kairos in its place), normalised once into the complete StartServerOptions.
-import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -26,23 +25,8 @@ export function currentHostEnvironment(): HostEnvironment {
 
 export interface StartDevInvocation {
   readonly options: StartServerOptions;
-  /** Set when the database is the default durable file, whose directory start-dev creates. */
-  readonly defaultDataDir: string | undefined;
   /** Flags that were accepted but have no effect yet, one line each. */
   readonly warnings: readonly string[];
-}
-
-/** The user data directory for Kairos, following each platform's convention. */
-export function defaultDataDir(host: HostEnvironment): string {
-  if (host.platform === 'win32') {
-    const local = host.env['LOCALAPPDATA'] || path.win32.join(host.homedir, 'AppData', 'Local');
-    return path.win32.join(local, 'kairos');
-  }
-  if (host.platform === 'darwin') return path.posix.join(host.homedir, 'Library', 'Application Support', 'kairos');
-  // The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
-  const xdg = host.env['XDG_DATA_HOME'];
-  const dataHome = xdg !== undefined && path.posix.isAbsolute(xdg) ? xdg : path.posix.join(host.homedir, '.local', 'share');
-  return path.posix.join(dataHome, 'kairos');
 }
 
 // No default array, so that help does not print "(default: [])".
@@ -64,7 +48,7 @@ export function addStartDevOptions(command: Command): Command {
   return command
     .option('-p, --port <port>', 'port of the gRPC frontend', parsePort, DEFAULT_PORT)
     .option('--ip <ip>', 'address to listen on (e.g. 0.0.0.0 for all interfaces)', parseNonEmpty, 'localhost')
-    .option('-f, --db-filename <path>', 'SQLite database file, or :memory: (default: kairos.db in the user data directory)')
+    .option('-f, --db-filename <path>', 'SQLite database file (default: in memory, as in Temporal\'s dev server: lost when the server stops)')
     .addOption(new Option('--database-url <url>', 'PostgreSQL database instead of SQLite (postgres://user:password@host:port/db)').env('KAIROS_DATABASE_URL').argParser(parseNonEmpty))
     .option('-n, --namespace <name>', 'namespace to create at start, repeatable ("default" is always created)', collect)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('warn'))
@@ -119,13 +103,13 @@ export function startDevInvocation(command: Command, host: HostEnvironment): Sta
   const databaseUrl = text('databaseUrl');
   if (databaseUrl !== undefined && dbFlag !== undefined) invalid('--db-filename and --database-url name two databases; pass one');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) invalid(`--database-url must be a postgres:// or postgresql:// URL, got "${databaseUrl.replace(/:[^:@/]*@/, ':***@')}"`);
-  let dataDir: string | undefined;
   let dbFilename: string;
   if (databaseUrl !== undefined) {
     dbFilename = '';
   } else if (dbFlag === undefined) {
-    dataDir = defaultDataDir(host);
-    dbFilename = hostPath.join(dataDir, 'kairos.db');
+    // As `temporal server start-dev`: without a file the server is a throwaway, so that test
+    // environments (TestWorkflowEnvironment.createLocal) can start several at once and leave nothing.
+    dbFilename = ':memory:';
   } else {
     dbFilename = dbFlag === ':memory:' ? dbFlag : hostPath.resolve(host.cwd, dbFlag);
   }
@@ -178,7 +162,7 @@ export function startDevInvocation(command: Command, host: HostEnvironment): Sta
     metricsPort: port('metricsPort'),
     ...(raw['timeSkipping'] === true ? { timeSkipping: true } : {}),
   };
-  return { options, defaultDataDir: dataDir, warnings };
+  return { options, warnings };
 }
 
 /** VALUE is JSON when it parses as JSON (`false`, `10`, `"x"`, `{...}`), else the bare string. */
@@ -229,7 +213,6 @@ export async function runStartDev(invocation: StartDevInvocation, io: StartDevIo
   });
 
   try {
-    if (invocation.defaultDataDir !== undefined) mkdirSync(invocation.defaultDataDir, { recursive: true });
     running = await io.startServer(options);
   } catch (err) {
     io.stderr(`Error: ${errorMessage(err)}`);

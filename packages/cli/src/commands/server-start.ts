@@ -34,5 +34,5 @@ export function serverInvocation(flags: StartFlags, env: Readonly<Record<string,
   if (flags.logLevel !== undefined) section('log')['level'] = flags.logLevel;
   const baseDir = file ? path.dirname(path.resolve(cwd, file)) : cwd;
   const { options, warnings } = buildServerOptions(merged, baseDir);
-  return { options, defaultDataDir: undefined, warnings };
+  return { options, warnings };
 }

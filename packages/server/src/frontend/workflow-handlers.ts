@@ -114,6 +114,9 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
       const workflowId = requireId(req.execution?.workflowId, 'WorkflowId');
       const key = await resolveRun(ctx, namespace.id, workflowId, req.execution?.runId);
       const described = describeExecution(requireState(await ctx.engine.read(key), key));
+      // The summary and details given at start live on the first event, as in Temporal.
+      const [started] = await ctx.engine.readEvents(key, 1, 2, 1);
+      if (started?.userMetadata && described.executionConfig) described.executionConfig.userMetadata = started.userMetadata;
       // Values stored before types were stamped get theirs here (the TS client skips untyped ones).
       const info = described.workflowExecutionInfo;
       if (info) info.searchAttributes = withTypeMetadata(searchAttributes.custom(namespace.id), info.searchAttributes);

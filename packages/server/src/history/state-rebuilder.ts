@@ -19,6 +19,7 @@ import {
 } from '../proto-types.js';
 import { newRunState, type ActivityInfo, type MutableState } from './mutable-state.js';
 import { mergeMemo, mergeSearchAttributes } from './api/commands.js';
+import { recordBuildId } from './machines/build-ids.js';
 import { normalizeWorkflowTimeouts } from './api/start-workflow.js';
 import { childInfoOf } from './machines/child-workflow.js';
 
@@ -130,6 +131,7 @@ function applyEvent(state: MutableState, event: HistoryEvent): void {
     }
     case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
       state.lastCompletedWftStartedEventId = Number(event.workflowTaskCompletedEventAttributes?.startedEventId ?? 0);
+      recordBuildId(state, event.workflowTaskCompletedEventAttributes?.workerVersion);
       state.workflowTask = null;
       return;
     case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:

@@ -41,6 +41,12 @@ export class Transition {
     readonly nowMs: number,
   ) {}
 
+  /**
+   * The user metadata (summary, details) of the next event added, then cleared: the start request's for
+   * WorkflowExecutionStarted, a command's for the event the command writes first, as Temporal copies it.
+   */
+  nextEventUserMetadata: HistoryEvent['userMetadata'] = null;
+
   /** Appends an event with the next event id and returns it. */
   addEvent<K extends EventAttributesKey>(eventType: number, key: K, attributes: NonNullable<HistoryEvent[K]>, timeMs = this.nowMs): HistoryEvent {
     const event: HistoryEvent = {
@@ -49,6 +55,10 @@ export class Transition {
       eventType,
       [key]: attributes,
     };
+    if (this.nextEventUserMetadata) {
+      event.userMetadata = this.nextEventUserMetadata;
+      this.nextEventUserMetadata = null;
+    }
     this.state.nextEventId++;
     this.pushEncoded(event);
     return event;

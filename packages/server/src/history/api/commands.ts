@@ -76,7 +76,10 @@ export function applyCommands(t: Transition, commands: readonly Command[], ctx: 
     if (CLOSING.has(type) && index !== commands.length - 1) {
       throw new CommandError(closeCause(type), `invalid command sequence: ${CommandType[type] ?? type} must be the last command`);
     }
+    // Protocol messages write their own events (an update's), which keep no command metadata.
+    if (type !== CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE) t.nextEventUserMetadata = command.userMetadata ?? null;
     applyCommand(t, command, ctx);
+    t.nextEventUserMetadata = null;
   });
 }
 

@@ -1,6 +1,6 @@
 // Creates a new run: WorkflowExecutionStarted, an optional WorkflowExecutionSignaled (signal-with-start),
 // and the first workflow task — or, with a start delay, a backoff timer that schedules it later.
-import { durationToMs, msToDuration, msToTimestamp } from '@kairos/common';
+import { durationToMs, msToDuration, msToOptionalDuration, msToTimestamp } from '@kairos/common';
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { EventType, HeaderCodec, MemoCodec, PayloadsCodec, RetryPolicyCodec, SearchAttributesCodec, type Failure, type Payloads, type Header } from '../../proto-types.js';
@@ -98,12 +98,13 @@ export function createWorkflowRun(p: NewRunParams): Transition {
   if (p.signal?.requestId) t.signalRequestIds.push(p.signal.requestId);
   const expirationMs = c ? c.executionExpirationMs : executionTimeoutMs > 0 ? p.nowMs + backoffMs + executionTimeoutMs : 0;
   state.executionExpirationMs = expirationMs;
+  t.nextEventUserMetadata = req.userMetadata ?? null;
   t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, 'workflowExecutionStartedEventAttributes', {
     workflowType: { name: state.workflowType },
     taskQueue: { name: state.taskQueue, kind: 1 },
     input: req.input ?? null,
-    workflowExecutionTimeout: msToDuration(executionTimeoutMs),
-    workflowRunTimeout: msToDuration(runTimeoutMs),
+    workflowExecutionTimeout: msToOptionalDuration(executionTimeoutMs),
+    workflowRunTimeout: msToOptionalDuration(runTimeoutMs),
     workflowTaskTimeout: msToDuration(workflowTaskTimeoutMs),
     originalExecutionRunId: p.runId,
     firstExecutionRunId,

@@ -2,7 +2,7 @@
 // workflow asks), workflow retry (a failed or timed-out run with a retry policy). The new run inherits
 // the chain's first run id and execution deadline; its first workflow task waits for the backoff.
 import { randomUUID } from 'node:crypto';
-import { durationToMs, msToDuration } from '@kairos/common';
+import { durationToMs, msToDuration, msToOptionalDuration } from '@kairos/common';
 import {
   ContinueAsNewInitiator,
   EventType,
@@ -21,6 +21,7 @@ import {
 import type { Transition } from '../transition.js';
 import { createWorkflowRun, type Continuation } from '../api/start-workflow.js';
 import { closeWorkflow } from './workflow.js';
+import { withoutWorkerAttributes } from './build-ids.js';
 import { decideRetry, normalizeRetryPolicy } from '../retry.js';
 import { cronBackoffMs, parseCronSchedule } from '../cron.js';
 import type { MutableState } from '../mutable-state.js';
@@ -35,14 +36,14 @@ function startNewRun(t: Transition, runId: string, overrides: Partial<ContinueAs
     workflowType: { name: overrides.workflowType?.name || state.workflowType },
     taskQueue: { name: overrides.taskQueue?.name || state.taskQueue },
     input: overrides.input ?? null,
-    workflowExecutionTimeout: msToDuration(state.executionTimeoutMs),
-    workflowRunTimeout: overrides.workflowRunTimeout && durationToMs(overrides.workflowRunTimeout) > 0 ? overrides.workflowRunTimeout : msToDuration(state.runTimeoutMs),
+    workflowExecutionTimeout: msToOptionalDuration(state.executionTimeoutMs),
+    workflowRunTimeout: overrides.workflowRunTimeout && durationToMs(overrides.workflowRunTimeout) > 0 ? overrides.workflowRunTimeout : msToOptionalDuration(state.runTimeoutMs),
     workflowTaskTimeout: overrides.workflowTaskTimeout && durationToMs(overrides.workflowTaskTimeout) > 0 ? overrides.workflowTaskTimeout : msToDuration(state.workflowTaskTimeoutMs),
     identity: '',
     requestId: randomUUID(),
     retryPolicy: overrides.retryPolicy ?? (state.retryPolicy ? RetryPolicyCodec.decode(state.retryPolicy) : null),
     memo: overrides.memo ?? (state.memo ? MemoCodec.decode(state.memo) : null),
-    searchAttributes: overrides.searchAttributes ?? (state.searchAttributes ? SearchAttributesCodec.decode(state.searchAttributes) : null),
+    searchAttributes: overrides.searchAttributes ?? (state.searchAttributes ? { indexedFields: withoutWorkerAttributes(SearchAttributesCodec.decode(state.searchAttributes).indexedFields) } : null),
     header: overrides.header ?? null,
     cronSchedule: overrides.cronSchedule ?? state.cronSchedule ?? '',
   };
@@ -80,7 +81,7 @@ export function continueAsNew(t: Transition, attrs: ContinueAsNewAttributes, com
     workflowType: { name: newState.workflowType },
     taskQueue: { name: newState.taskQueue, kind: 1 },
     input: attrs.input ?? null,
-    workflowRunTimeout: msToDuration(newState.runTimeoutMs),
+    workflowRunTimeout: msToOptionalDuration(newState.runTimeoutMs),
     workflowTaskTimeout: msToDuration(newState.workflowTaskTimeoutMs),
     workflowTaskCompletedEventId: completedEventId,
     backoffStartInterval: backoffMs > 0 ? msToDuration(backoffMs) : null,
@@ -132,11 +133,15 @@ export function failWorkflow(t: Transition, failure: Failure | null, completedEv
 /** The run (or execution) timeout fired. A run timeout is retried when the policy allows. */
 export function timeOutWorkflow(t: Transition, executionTimeout: boolean): void {
   const failure: Failure = { message: 'workflow timeout', source: 'Server', timeoutFailureInfo: { timeoutType: 1 } };
-  const decision = executionTimeout ? { retryState: RetryState.RETRY_STATE_TIMEOUT, delayMs: 0 } : workflowRetry(t, failure);
+  // A run timeout that falls when the execution has expired too (a run timeout equal to the execution
+  // timeout, say) is not retried and reports TIMEOUT, as Temporal's run-timeout task decides.
+  const expiration = t.state.executionExpirationMs ?? 0;
+  const expired = executionTimeout || (expiration > 0 && expiration <= t.nowMs);
+  const decision = expired ? { retryState: RetryState.RETRY_STATE_TIMEOUT, delayMs: 0 } : workflowRetry(t, failure);
   const retryState = decision.retryState === RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET ? RetryState.RETRY_STATE_TIMEOUT : decision.retryState;
   let newExecutionRunId = '';
   if (retryState === RetryState.RETRY_STATE_IN_PROGRESS) newExecutionRunId = retryRun(t, decision.delayMs, failure);
-  else if (!executionTimeout) newExecutionRunId = cronRun(t, { result: null, failure });
+  else if (!expired) newExecutionRunId = cronRun(t, { result: null, failure });
   closeWorkflow(t, Status.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, 'workflowExecutionTimedOutEventAttributes', {
     retryState,
     newExecutionRunId,

@@ -19,6 +19,7 @@ import type { Transition, EventAttributesKey } from '../transition.js';
 import { LIMITS } from '../../limits.js';
 import type { BufferedEvent, MutableState, WorkflowTaskInfo } from '../mutable-state.js';
 import { clearStickiness } from './sticky.js';
+import { recordBuildId } from './build-ids.js';
 
 const { HistoryEvent: HistoryEventType } = api.history.v1;
 const SuggestReason = api.enums.v1.SuggestContinueAsNewReason;
@@ -238,6 +239,7 @@ export function completeWorkflowTask(t: Transition, details: CompletionDetails):
     workerVersion: details.workerVersion ?? null,
   });
   state.lastCompletedWftStartedEventId = wft.startedEventId;
+  recordBuildId(state, details.workerVersion);
   t.deleteTimer(wft.timeoutTaskId);
   state.workflowTask = null;
   return Number(ev.eventId);

@@ -1,7 +1,7 @@
 // DescribeWorkflowExecution from mutable state.
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
-import { msToDuration, msToTimestamp } from '@kairos/common';
+import { msToDuration, msToOptionalDuration, msToTimestamp } from '@kairos/common';
 import { FailureCodec, MemoCodec, PayloadsCodec, PendingActivityState, PendingWorkflowTaskState, SearchAttributesCodec } from '../../proto-types.js';
 import { decodeScheduledAttributes } from '../machines/activity.js';
 import type { MutableState } from '../mutable-state.js';
@@ -45,8 +45,8 @@ export function describeExecution(state: MutableState): DescribeResponse {
   return {
     executionConfig: {
       taskQueue: { name: state.taskQueue, kind: 1 },
-      workflowExecutionTimeout: msToDuration(state.executionTimeoutMs),
-      workflowRunTimeout: msToDuration(state.runTimeoutMs),
+      workflowExecutionTimeout: msToOptionalDuration(state.executionTimeoutMs),
+      workflowRunTimeout: msToOptionalDuration(state.runTimeoutMs),
       defaultWorkflowTaskTimeout: msToDuration(state.workflowTaskTimeoutMs),
     },
     workflowExecutionInfo: {

@@ -36,6 +36,12 @@ export async function handleTransferTask(ctx: HistoryContext, row: TimerTaskRow,
   await ctx.engine.deleteTimerRows(row.key, [row.taskId]);
 }
 
+/** The summary and details the parent gave its child's start command, which the child's first event carries. */
+async function initiatedUserMetadata(ctx: HistoryContext, parentKey: ExecutionKey, initiatedEventId: number): Promise<StartRequest['userMetadata']> {
+  const [event] = await ctx.engine.readEvents(parentKey, initiatedEventId, initiatedEventId + 1, 1);
+  return event?.userMetadata ?? null;
+}
+
 async function startChild(ctx: HistoryContext, parentKey: ExecutionKey, initiatedEventId: number): Promise<void> {
   const parent = await ctx.engine.read(parentKey);
   const info = parent?.children?.[initiatedEventId];
@@ -65,6 +71,7 @@ async function startChild(ctx: HistoryContext, parentKey: ExecutionKey, initiate
       header: attrs.header ?? null,
       priority: attrs.priority ?? null,
       cronSchedule: attrs.cronSchedule ?? '',
+      userMetadata: await initiatedUserMetadata(ctx, parentKey, initiatedEventId),
     };
     try {
       const parentRef = {
