@@ -131,7 +131,7 @@ function applyEvent(state: MutableState, event: HistoryEvent): void {
     }
     case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
       state.lastCompletedWftStartedEventId = Number(event.workflowTaskCompletedEventAttributes?.startedEventId ?? 0);
-      recordBuildId(state, event.workflowTaskCompletedEventAttributes?.workerVersion);
+      recordBuildId(state, event.workflowTaskCompletedEventAttributes?.workerVersion, event.workflowTaskCompletedEventAttributes?.binaryChecksum ?? '');
       state.workflowTask = null;
       return;
     case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:

@@ -1,7 +1,9 @@
-// The BuildIds search attribute: the builds of the workers that completed a run's workflow tasks, which
-// Temporal keeps on every workflow task completion for its reachability queries and which SDKs read back
-// in DescribeWorkflowExecution. An unversioned worker's run holds `unversioned` first (the sentinel),
-// then `unversioned:<build id>` for each build seen; a versioned worker's stamp adds `versioned:<build id>`.
+// The BuildIds and BinaryChecksums search attributes: the builds of the workers that completed a run's
+// workflow tasks, which Temporal keeps on every workflow task completion (for its reachability queries
+// and its auto-reset points) and which SDKs read back in DescribeWorkflowExecution. BuildIds holds
+// `unversioned` first for an unversioned worker (the sentinel), then `unversioned:<build id>` for each
+// build its version stamp named; a versioned stamp adds `versioned:<build id>`. BinaryChecksums holds
+// the binary checksums completions reported (the TypeScript SDK sends its build id there), the last 20.
 import type { HistoryEvent, Payload } from '../../proto-types.js';
 import { SearchAttributesCodec } from '../../proto-types.js';
 import type { MutableState } from '../mutable-state.js';
@@ -9,7 +11,10 @@ import type { MutableState } from '../mutable-state.js';
 type WorkerVersionStamp = NonNullable<HistoryEvent['workflowTaskCompletedEventAttributes']>['workerVersion'];
 
 export const BUILD_IDS = 'BuildIds';
+const BINARY_CHECKSUMS = 'BinaryChecksums';
 const UNVERSIONED = 'unversioned';
+/** Temporal keeps this many auto-reset points, and one checksum for each (history.maxAutoResetPoints). */
+const MAX_CHECKSUMS = 20;
 /** Temporal's default limit on one search attribute value (limit.searchAttributesSizeOfValue). */
 const MAX_VALUE_BYTES = 2048;
 
@@ -18,19 +23,32 @@ const decoder = new TextDecoder();
 /** Search attribute bytes already known to hold a given build id entry: most completions change nothing. */
 const known = new WeakMap<Uint8Array, string>();
 
-/** Adds the completing worker's build to BuildIds; the state's search attributes change only when the list does. */
-export function recordBuildId(state: MutableState, stamp: WorkerVersionStamp | undefined): void {
+/**
+ * Adds the completing worker's build to BuildIds and its checksum to BinaryChecksums; the state's search
+ * attributes change only when a list does.
+ */
+export function recordBuildId(state: MutableState, stamp: WorkerVersionStamp | undefined, binaryChecksum = ''): void {
   const entry = stampEntry(stamp);
+  const seen = `${entry}\n${binaryChecksum}`;
   const current = state.searchAttributes;
-  if (current && known.get(current) === entry) return;
+  if (current && known.get(current) === seen) return;
   const fields: Record<string, Payload> = current ? { ...(SearchAttributesCodec.decode(current).indexedFields ?? {}) } : {};
+  let changed = false;
   const existing = readList(fields[BUILD_IDS]);
   const next = withEntry(existing, entry, !stamp?.useVersioning);
   if (!sameList(existing, next)) {
     fields[BUILD_IDS] = keywordList(trimmed(next));
-    state.searchAttributes = SearchAttributesCodec.encode({ indexedFields: fields }).finish();
+    changed = true;
   }
-  if (state.searchAttributes) known.set(state.searchAttributes, entry);
+  if (binaryChecksum !== '') {
+    const checksums = readList(fields[BINARY_CHECKSUMS]);
+    if (!checksums.includes(binaryChecksum)) {
+      fields[BINARY_CHECKSUMS] = keywordList([...checksums, binaryChecksum].slice(-MAX_CHECKSUMS));
+      changed = true;
+    }
+  }
+  if (changed) state.searchAttributes = SearchAttributesCodec.encode({ indexedFields: fields }).finish();
+  if (state.searchAttributes) known.set(state.searchAttributes, seen);
 }
 
 function stampEntry(stamp: WorkerVersionStamp | undefined): string {
@@ -84,6 +102,6 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 export function withoutWorkerAttributes(fields: Record<string, Payload> | null | undefined): Record<string, Payload> {
   const copy = { ...(fields ?? {}) };
   delete copy[BUILD_IDS];
-  delete copy['BinaryChecksums'];
+  delete copy[BINARY_CHECKSUMS];
   return copy;
 }

@@ -239,7 +239,7 @@ export function completeWorkflowTask(t: Transition, details: CompletionDetails):
     workerVersion: details.workerVersion ?? null,
   });
   state.lastCompletedWftStartedEventId = wft.startedEventId;
-  recordBuildId(state, details.workerVersion);
+  recordBuildId(state, details.workerVersion, details.binaryChecksum);
   t.deleteTimer(wft.timeoutTaskId);
   state.workflowTask = null;
   return Number(ev.eventId);
