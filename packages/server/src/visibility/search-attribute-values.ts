@@ -10,6 +10,7 @@
 import { SearchAttributesCodec, type Payload, type SearchAttributes } from '../proto-types.js';
 import type { SearchAttributeTypeName, SearchAttributeValue, SearchAttributeValues } from '../persistence/visibility.js';
 import { parseRfc3339Ms } from './datetime.js';
+import { ContentMemo } from '../content-memo.js';
 import { isSearchAttributeTypeName, PREDEFINED_SEARCH_ATTRIBUTES, SYSTEM_SEARCH_ATTRIBUTES, USER_SETTABLE_PREDEFINED } from './search-attributes.js';
 
 /** The custom attributes of one namespace (a snapshot: the registry replaces, never mutates, it). */
@@ -64,6 +65,17 @@ export function checkSearchAttributes(custom: NamespaceSearchAttributes, searchA
 /** The typed values of a run's encoded SearchAttributes, for the store to filter on; null when none. */
 export function indexSearchAttributes(encoded: Uint8Array | null): SearchAttributeValues | null {
   if (encoded === null) return null;
+  const remembered = indexed.get(encoded);
+  if (remembered !== undefined) return remembered;
+  const values = indexFresh(encoded);
+  indexed.set(encoded, values);
+  return values;
+}
+
+/** Indexed values by encoded content: runs of one workflow type and worker build repeat theirs. Shared, so frozen. */
+const indexed = new ContentMemo<SearchAttributeValues | null>(256, 4096);
+
+function indexFresh(encoded: Uint8Array): SearchAttributeValues | null {
   const values: Record<string, SearchAttributeValue> = {};
   for (const [name, payload] of Object.entries(SearchAttributesCodec.decode(encoded).indexedFields ?? {})) {
     const decoded = decodeJson(payload);
@@ -72,7 +84,7 @@ export function indexSearchAttributes(encoded: Uint8Array | null): SearchAttribu
     const value = typeText !== undefined && isSearchAttributeTypeName(typeText) ? toIndexValue(typeText, decoded) : inferIndexValue(decoded);
     if (value !== undefined) values[name] = value;
   }
-  return Object.keys(values).length === 0 ? null : values;
+  return Object.keys(values).length === 0 ? null : Object.freeze(values);
 }
 
 /** `searchAttributes` with `metadata.type` added where it is missing and the type is known. */

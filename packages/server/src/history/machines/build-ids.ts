@@ -7,6 +7,7 @@
 import type { HistoryEvent, Payload } from '../../proto-types.js';
 import { SearchAttributesCodec } from '../../proto-types.js';
 import type { MutableState } from '../mutable-state.js';
+import { ContentMemo } from '../../content-memo.js';
 
 type WorkerVersionStamp = NonNullable<HistoryEvent['workflowTaskCompletedEventAttributes']>['workerVersion'];
 
@@ -20,8 +21,8 @@ const MAX_VALUE_BYTES = 2048;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-/** Search attribute bytes already known to hold a given build id entry: most completions change nothing. */
-const known = new WeakMap<Uint8Array, string>();
+/** Search attributes already known to hold a given build entry and checksum: most completions change nothing. */
+const known = new ContentMemo<true>(256, 4096);
 
 /**
  * Adds the completing worker's build to BuildIds and its checksum to BinaryChecksums; the state's search
@@ -31,7 +32,7 @@ export function recordBuildId(state: MutableState, stamp: WorkerVersionStamp | u
   const entry = stampEntry(stamp);
   const seen = `${entry}\n${binaryChecksum}`;
   const current = state.searchAttributes;
-  if (current && known.get(current) === seen) return;
+  if (current && known.get(current, seen)) return;
   const fields: Record<string, Payload> = current ? { ...(SearchAttributesCodec.decode(current).indexedFields ?? {}) } : {};
   let changed = false;
   const existing = readList(fields[BUILD_IDS]);
@@ -48,7 +49,7 @@ export function recordBuildId(state: MutableState, stamp: WorkerVersionStamp | u
     }
   }
   if (changed) state.searchAttributes = SearchAttributesCodec.encode({ indexedFields: fields }).finish();
-  if (state.searchAttributes) known.set(state.searchAttributes, seen);
+  if (state.searchAttributes) known.set(state.searchAttributes, true, seen);
 }
 
 function stampEntry(stamp: WorkerVersionStamp | undefined): string {
