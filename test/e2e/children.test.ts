@@ -14,6 +14,7 @@ import {
   parentLeavesChild,
   parentOfFailure,
   parentOfGreeting,
+  reportsRoot,
   signalsAnother,
 } from './workflows/index.js';
 
@@ -43,6 +44,27 @@ describe('child workflows', () => {
       const child = recorder.record(client.workflow.getHandle(`${workflowId}-child`));
       const started = (await child.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
       expect(started?.parentWorkflowExecution?.workflowId).toBe(workflowId);
+    });
+  });
+
+  it('names the first run of the tree as every descendant\'s root, as Temporal does', async () => {
+    await env.withTaskQueue('child-root', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('root');
+      const handle = recorder.record(await client.workflow.start(reportsRoot, { taskQueue, workflowId, args: [2] }));
+      // The top run has no root in its started event; the child and the grandchild name the top run.
+      expect(await handle.result()).toEqual(['none', workflowId, workflowId]);
+      const top = { workflowId, runId: handle.firstExecutionRunId };
+      expect((await handle.describe()).rootExecution).toEqual(top);
+      for (const id of [`${workflowId}-c`, `${workflowId}-c-c`]) {
+        const descendant = recorder.record(client.workflow.getHandle(id));
+        expect((await descendant.describe()).rootExecution).toEqual(top);
+        const started = (await descendant.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+        expect(started?.rootWorkflowExecution).toMatchObject(top);
+      }
+      const listed = [];
+      for await (const info of client.workflow.list({ query: `WorkflowId = '${workflowId}-c-c'` })) listed.push(info.rootExecution);
+      expect(listed).toEqual([top]);
+      expect((await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes?.rootWorkflowExecution ?? null).toBeNull();
     });
   });
 

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as activities from './activities.js';
 import { activityProbe } from './activities.js';
 import { startEnvironment, type E2EEnvironment } from './helpers/environment.js';
-import { EventType, eventsOfType, uniqueTaskQueue, uniqueWorkflowId, waitFor, waitForHistory, type HistoryRecorder } from './helpers/sdk.js';
-import { fanOutActivities, fanOutPauses, prioritizedActivities } from './workflows/index.js';
+import { EventType, eventsOfType, uniqueTaskQueue, uniqueWorkflowId, waitFor, waitForHistory, withWorker, type HistoryRecorder } from './helpers/sdk.js';
+import { buildIdQuery, fanOutActivities, fanOutPauses, prioritizedActivities, proceedSignal, reportsBuildId } from './workflows/index.js';
 
 let env: E2EEnvironment;
 let client: Client;
@@ -109,6 +109,25 @@ describe('task queues', () => {
       },
       { maxConcurrentActivityTaskExecutions: 1 },
     );
+  });
+
+  it('keeps the build id of each completing worker in the history, which a replaying worker reads back', async () => {
+    const taskQueue = uniqueTaskQueue('build-id');
+    const workflowId = uniqueWorkflowId('build-id');
+    const worker = (buildId: string) => ({ connection: env.sdk.nativeConnection, taskQueue, workflowBundle: env.workflowBundle, buildId });
+    const handle = recorder.record(await client.workflow.start(reportsBuildId, { taskQueue, workflowId }));
+    await withWorker(worker('1.0'), async () => expect(await handle.query(buildIdQuery)).toBe('1.0'));
+    // A worker of another build replays the history: the task it replays was completed by 1.0.
+    await client.workflowService.resetStickyTaskQueue({ namespace: 'default', execution: { workflowId } });
+    await withWorker(worker('1.1'), async () => {
+      expect(await handle.query(buildIdQuery)).toBe('1.0');
+      await handle.signal(proceedSignal);
+      expect(await handle.result()).toBe('1.1');
+    });
+    const completed = eventsOfType(await handle.fetchHistory(), EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+    expect(completed.map((e) => e.workflowTaskCompletedEventAttributes?.workerVersion?.buildId)).toEqual(['1.0', '1.1']);
+    const { searchAttributes } = await handle.describe();
+    expect(searchAttributes.BuildIds).toEqual(['unversioned', 'unversioned:1.0', 'unversioned:1.1']);
   });
 
   it('replays every history it produced', async () => {

@@ -27,6 +27,13 @@ describe('Kairos SDK child workflows', () => {
     });
   });
 
+  it('tells every descendant the first run of its tree (workflowInfo().root)', async () => {
+    await env.withWorker(async (taskQueue) => {
+      const workflowId = uniqueName('root');
+      expect(await env.client.workflow.execute('reportsRoot', { taskQueue, workflowId, args: [2] })).toEqual(['none', workflowId, workflowId]);
+    });
+  });
+
   it('reports a failed child as ChildWorkflowFailure with the child failure as cause', async () => {
     await env.withWorker(async (taskQueue) => {
       const result = await env.client.workflow.execute('parentOfFailure', { taskQueue, workflowId: uniqueName('parent') });

@@ -40,6 +40,8 @@ export interface WorkflowInfo {
   readonly currentUpdateInfo?: UpdateInfo | undefined;
   /** The parent workflow, for a child workflow. */
   readonly parent?: { readonly workflowId: string; readonly runId: string; readonly namespace: string } | undefined;
+  /** The first run of the tree of children this workflow belongs to; unset for a workflow without a parent. */
+  readonly root?: { readonly workflowId: string; readonly runId: string } | undefined;
 }
 
 /** What the worker learns from WorkflowExecutionStarted, in data form (times as epoch ms). */
@@ -62,6 +64,7 @@ export interface StartInfo {
   memo: Record<string, Payload>;
   searchAttributes: Record<string, Payload>;
   parent: { workflowId: string; runId: string; namespace: string } | undefined;
+  root: { workflowId: string; runId: string } | undefined;
 }
 
 export type ActivityResolution =

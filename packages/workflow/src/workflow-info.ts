@@ -27,6 +27,7 @@ export function buildWorkflowInfo(s: StartInfo, converter: PayloadConverter): Wo
     searchAttributes: decodeSearchAttributes(s.searchAttributes),
     typedSearchAttributes: decodeTypedSearchAttributes(s.searchAttributes),
     parent: s.parent,
+    root: s.root,
   };
   // A getter, not a value: it depends on the code reading it (not enumerable, so not serialised).
   Object.defineProperty(info, 'currentUpdateInfo', { get: currentUpdateInfo, enumerable: false });

@@ -1,5 +1,6 @@
 /** Workflows for task-queues.test.ts: fan-outs of activities, with priorities or a rate limit. */
-import { proxyActivities } from '@temporalio/workflow';
+import { condition, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { proceedSignal } from './crash.js';
 import type * as activities from '../activities.js';
 
 /** Schedules one `flaky` activity per priority key, all at once, on `activityQueue`. */
@@ -21,4 +22,15 @@ export async function fanOutActivities(key: string, count: number): Promise<void
 export async function fanOutPauses(key: string, count: number, ms: number): Promise<void> {
   const { pause } = proxyActivities<typeof activities>({ startToCloseTimeout: '20s' });
   await Promise.all(Array.from({ length: count }, (_, i) => pause(`${key}-${i}`, ms)));
+}
+
+export const buildIdQuery = defineQuery<string>('buildId');
+
+/** Answers with the build id its WorkflowInfo names (the worker of the last completed task) until signalled. */
+export async function reportsBuildId(): Promise<string> {
+  let proceed = false;
+  setHandler(buildIdQuery, () => workflowInfo().currentBuildId ?? '');
+  setHandler(proceedSignal, () => void (proceed = true));
+  await condition(() => proceed);
+  return workflowInfo().currentBuildId ?? '';
 }

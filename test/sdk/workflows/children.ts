@@ -62,3 +62,11 @@ export async function parentOfDuplicate(takenWorkflowId: string): Promise<string
     throw error;
   }
 }
+
+/** Starts a chain of `depth` descendants; returns the root each level's workflowInfo() names, top first. */
+export async function reportsRoot(depth: number): Promise<string[]> {
+  const own = workflowInfo().root?.workflowId ?? 'none';
+  if (depth === 0) return [own];
+  const below = await executeChild(reportsRoot, { args: [depth - 1], workflowId: `${workflowInfo().workflowId}-c` });
+  return [own, ...below];
+}

@@ -15,7 +15,7 @@ export function systemHandlers(clusterId: string): ServiceHandlers {
           activityFailureIncludeHeartbeat: true,
           supportsSchedules: true,
           encodedFailureAttributes: true,
-          buildIdBasedVersioning: false,
+          buildIdBasedVersioning: true,
           upsertMemo: true,
           eagerWorkflowStart: true,
           sdkMetadata: true,

@@ -28,9 +28,9 @@ export function summarizeRun(state: MutableState, previous: ExecutionSummary | u
     executionDurationMs: closed ? Math.max(0, state.closeTimeMs - state.executionTimeMs) : null,
     parentWorkflowId: state.parent?.workflowId ?? null,
     parentRunId: state.parent?.runId ?? null,
-    // A child's root is not kept in its state yet: known only for runs without a parent (themselves).
-    rootWorkflowId: state.parent ? null : state.workflowId,
-    rootRunId: state.parent ? null : state.runId,
+    // The run at the top of its tree (rootExecutionOf, without building an object on every transition).
+    rootWorkflowId: state.parent ? (state.parent.rootWorkflowId ?? state.parent.workflowId) : state.workflowId,
+    rootRunId: state.parent ? (state.parent.rootRunId ?? state.parent.runId) : state.runId,
     memo: state.memo,
     searchAttributes: state.searchAttributes,
   };

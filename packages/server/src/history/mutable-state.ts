@@ -122,6 +122,12 @@ export interface ParentInfo {
   workflowId: string;
   runId: string;
   initiatedEventId: number;
+  /**
+   * The first run of the tree this child belongs to: the parent's own root, or the parent when it has
+   * none (Temporal's RootWorkflowExecution). Absent in states stored before it was kept; read as the parent.
+   */
+  rootWorkflowId?: string;
+  rootRunId?: string;
 }
 
 /**
@@ -257,6 +263,13 @@ export function newRunState(run: NewRunFields): MutableState {
 
 export function cloneMutableState(state: MutableState): MutableState {
   return structuredClone(state);
+}
+
+/** The run at the top of this run's tree of children: its parent's root, or the run itself when it has no parent. */
+export function rootExecutionOf(state: MutableState): { workflowId: string; runId: string } {
+  const parent = state.parent;
+  if (!parent) return { workflowId: state.workflowId, runId: state.runId };
+  return { workflowId: parent.rootWorkflowId ?? parent.workflowId, runId: parent.rootRunId ?? parent.runId };
 }
 
 export function executionKeyOf(state: MutableState): { namespaceId: string; workflowId: string; runId: string } {

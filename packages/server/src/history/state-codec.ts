@@ -62,7 +62,7 @@ const CHILD = fieldsOf<ChildInfo>()(
   'parentClosePolicy', 'initiatedAttributes',
 );
 const EXTERNAL_REQUEST = fieldsOf<ExternalRequestInfo>()('initiatedEventId', 'kind', 'initiatedAttributes');
-const PARENT = fieldsOf<ParentInfo>()('namespaceId', 'namespace', 'workflowId', 'runId', 'initiatedEventId');
+const PARENT = fieldsOf<ParentInfo>()('namespaceId', 'namespace', 'workflowId', 'runId', 'initiatedEventId', 'rootWorkflowId', 'rootRunId');
 const UPDATE = fieldsOf<UpdateInfo>()(
   'updateId', 'phase', 'seq', 'admittedTimeMs', 'request', 'sentInWft', 'acceptedEventId', 'completedEventId', 'outcome',
 );

@@ -59,6 +59,8 @@ function initialState(namespaceId: string, a: StartedAttributes, id: RebuildIden
         workflowId: a.parentWorkflowExecution.workflowId,
         runId: a.parentWorkflowExecution.runId ?? '',
         initiatedEventId: Number(a.parentInitiatedEventId ?? 0),
+        rootWorkflowId: a.rootWorkflowExecution?.workflowId || a.parentWorkflowExecution.workflowId,
+        rootRunId: a.rootWorkflowExecution?.workflowId ? (a.rootWorkflowExecution.runId ?? '') : (a.parentWorkflowExecution.runId ?? ''),
       }
     : null;
   return newRunState({

@@ -47,6 +47,9 @@ export function initializeJob(event: HistoryEvent, run: RunIdentity): Activation
             namespace: a.parentWorkflowNamespace ?? '',
           }
         : undefined,
+      root: a.rootWorkflowExecution?.workflowId
+        ? { workflowId: a.rootWorkflowExecution.workflowId, runId: a.rootWorkflowExecution.runId ?? '' }
+        : undefined,
     },
   };
 }

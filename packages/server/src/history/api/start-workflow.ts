@@ -130,6 +130,11 @@ export function createWorkflowRun(p: NewRunParams): Transition {
           parentWorkflowNamespaceId: p.parent.namespaceId,
           parentWorkflowExecution: { workflowId: p.parent.workflowId, runId: p.parent.runId },
           parentInitiatedEventId: p.parent.initiatedEventId,
+          // Only a child names its root (Temporal leaves it unset on a run without a parent).
+          rootWorkflowExecution: {
+            workflowId: p.parent.rootWorkflowId ?? p.parent.workflowId,
+            runId: p.parent.rootRunId ?? p.parent.runId,
+          },
         }
       : {}),
   });

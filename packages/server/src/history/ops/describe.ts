@@ -4,7 +4,7 @@ import type { Loose } from '@kairos/common';
 import { msToDuration, msToOptionalDuration, msToTimestamp } from '@kairos/common';
 import { FailureCodec, MemoCodec, PayloadsCodec, PendingActivityState, PendingWorkflowTaskState, SearchAttributesCodec } from '../../proto-types.js';
 import { decodeScheduledAttributes } from '../machines/activity.js';
-import type { MutableState } from '../mutable-state.js';
+import { rootExecutionOf, type MutableState } from '../mutable-state.js';
 
 type DescribeResponse = Loose<temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse>;
 
@@ -65,6 +65,7 @@ export function describeExecution(state: MutableState): DescribeResponse {
       firstRunId: state.firstExecutionRunId,
       parentExecution: state.parent ? { workflowId: state.parent.workflowId, runId: state.parent.runId } : null,
       parentNamespaceId: state.parent?.namespaceId ?? '',
+      rootExecution: rootExecutionOf(state),
       executionDuration: state.closeTimeMs > 0 ? msToDuration(state.closeTimeMs - state.executionTimeMs) : null,
     },
     pendingActivities,

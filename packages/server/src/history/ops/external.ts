@@ -9,6 +9,7 @@ import type { ExecutionKey, TimerTaskRow } from '../../persistence/store.js';
 import type { TransferTask } from '../../timers/timer-task.js';
 import { Transition } from '../transition.js';
 import { isRunning } from '../machines/workflow.js';
+import { rootExecutionOf } from '../mutable-state.js';
 import { decodeChildInitiated, recordChildClosed, recordChildStarted, recordChildStartFailed, recordExternalRequestOutcome, type ChildOutcome } from '../machines/child-workflow.js';
 import { resolveRun, type HistoryContext } from '../service-context.js';
 import { startWorkflow } from './start-workflow.js';
@@ -74,12 +75,15 @@ async function startChild(ctx: HistoryContext, parentKey: ExecutionKey, initiate
       userMetadata: await initiatedUserMetadata(ctx, parentKey, initiatedEventId),
     };
     try {
+      const root = rootExecutionOf(parent);
       const parentRef = {
         namespaceId: parent.namespaceId,
         namespace: ctx.namespaces.findById(parent.namespaceId)?.name ?? '',
         workflowId: parent.workflowId,
         runId: parent.runId,
         initiatedEventId,
+        rootWorkflowId: root.workflowId,
+        rootRunId: root.runId,
       };
       outcome = await runOnOwner(ctx, ns.id, info.workflowId, 'startChild', { namespaceId: ns.id, request, parent: parentRef });
     } catch (err) {
