@@ -4,6 +4,7 @@
 import {
   CancelledFailure,
   TerminatedFailure,
+  WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
   type Client,
@@ -119,6 +120,25 @@ describe('signals', () => {
       expect(await original.result()).toEqual(['before', 'via signal-with-start']);
       const history = await original.fetchHistory();
       expect(eventsOfType(history, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)).toHaveLength(1);
+    });
+  });
+
+  it('signal-with-start follows its id-conflict policy: FAIL refuses, TERMINATE_EXISTING replaces the running run', async () => {
+    await withTaskQueue('signal-with-start-conflict', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('signal-with-start-conflict');
+      const original = recorder.record(await client.workflow.start(collectorWorkflow, { taskQueue, workflowId }));
+      const options = { taskQueue, workflowId, signal: addItemSignal, signalArgs: ['fresh'] as [string] };
+      await expect(client.workflow.signalWithStart(collectorWorkflow, { ...options, workflowIdConflictPolicy: 'FAIL' })).rejects.toBeInstanceOf(
+        WorkflowExecutionAlreadyStartedError,
+      );
+      const replacement = recorder.record(await client.workflow.signalWithStart(collectorWorkflow, { ...options, workflowIdConflictPolicy: 'TERMINATE_EXISTING' }));
+      expect(replacement.signaledRunId).not.toBe(original.firstExecutionRunId);
+      expect((await client.workflow.getHandle(workflowId, original.firstExecutionRunId).describe()).status.name).toBe('TERMINATED');
+      await replacement.signal(closeSignal);
+      expect(await replacement.result()).toEqual(['fresh']);
+      const described = await client.workflow.getHandle(workflowId, replacement.signaledRunId).describe();
+      // A run that replaced a terminated one heads its own chain.
+      expect(described.raw.workflowExecutionInfo?.firstRunId).toBe(replacement.signaledRunId);
     });
   });
 

@@ -56,8 +56,9 @@ export async function startWorkflow(
           return { runId: cur.runId, started: true, ...(eager && firstTaskStillEager(cur) ? { eagerTask: cur } : {}) };
         }
         if (isRunning(cur)) {
-          if (signal) return { runId: cur.runId, started: false, existing: cur };
-          const policy = conflictPolicy(request);
+          // Signal-with-start signals the running run unless told to fail or to replace it.
+          const policy = conflictPolicy(request, signal ? Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING : Conflict.WORKFLOW_ID_CONFLICT_POLICY_FAIL);
+          if (signal && policy === Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) return { runId: cur.runId, started: false, existing: cur };
           if (policy === Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) return { runId: cur.runId, started: false };
           if (policy !== Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING) {
             throw alreadyStarted(`Workflow execution is already running. WorkflowId: ${workflowId}, RunId: ${cur.runId}.`, cur);
@@ -100,9 +101,11 @@ function firstTaskStillEager(state: MutableState): boolean {
   return isRunning(state) && wft !== null && wft.startedEventId === 3 && wft.attempt === 1;
 }
 
-function conflictPolicy(request: StartRequest): number {
+/** The conflict policy a request asks for: unset, the deprecated TERMINATE_IF_RUNNING reuse policy reads as TERMINATE_EXISTING. */
+function conflictPolicy(request: StartRequest, unset: number): number {
+  if (request.workflowIdConflictPolicy) return request.workflowIdConflictPolicy;
   if (request.workflowIdReusePolicy === Reuse.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING) return Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING;
-  return request.workflowIdConflictPolicy || Conflict.WORKFLOW_ID_CONFLICT_POLICY_FAIL;
+  return unset;
 }
 
 function checkReusePolicy(request: StartRequest, previous: MutableState): void {
