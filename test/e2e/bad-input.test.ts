@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Long from 'long';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { ActivityNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { protocolSuite } from './helpers/environment.js';
@@ -100,6 +100,44 @@ describe('task tokens', () => {
 
     const after = await suite.conns.client.workflow.getHandle(workflowId).fetchHistory();
     expect(after.events?.length).toBe(before.events?.length);
+    await suite.conns.client.workflow.getHandle(workflowId).terminate('test over');
+  });
+});
+
+/**
+ * A task token in the form Temporal's server writes (temporal.server.api.token.v1.Task): string fields
+ * and small numbers only, which is all a test needs.
+ */
+function temporalTaskToken(fields: Record<number, string | number>): Buffer {
+  const parts = Object.entries(fields).map(([field, value]) => {
+    const tag = Number(field) << 3;
+    if (typeof value === 'number') return Buffer.from([tag, value]);
+    const bytes = Buffer.from(value);
+    return Buffer.concat([Buffer.from([tag | 2, bytes.length]), bytes]);
+  });
+  return Buffer.concat(parts);
+}
+
+describe('task tokens in Temporal\'s form', () => {
+  it('finds the task such a token names, or reports it not found', async () => {
+    const ns = (await suite.conns.connection.workflowService.describeNamespace({ namespace: 'default' })).namespaceInfo?.id ?? '';
+    // An activity of a workflow that does not exist: the client's ActivityNotFoundError, not a bad token.
+    const missing = temporalTaskToken({ 1: ns, 2: randomUUID(), 3: randomUUID(), 4: 5, 5: 1, 6: '1', 8: 'completeAsync' });
+    await expect(suite.conns.client.activity.complete(missing, 'done')).rejects.toBeInstanceOf(ActivityNotFoundError);
+    await expect(suite.conns.client.activity.heartbeat(missing, 'beat')).rejects.toBeInstanceOf(ActivityNotFoundError);
+
+    // A workflow task attempt of a real run that is not the one started.
+    const workflowId = uniqueWorkflowId('temporal-token');
+    const { runId } = await suite.conns.connection.workflowService.startWorkflowExecution(startRequest({ workflowId }));
+    const stale = temporalTaskToken({ 1: ns, 2: workflowId, 3: runId ?? '', 4: 2, 5: 7, 10: 3 });
+    const err = await grpcError(() => suite.conns.connection.workflowService.respondWorkflowTaskCompleted({ namespace: 'default', taskToken: stale, commands: [] }));
+    expect([err.code, err.details]).toEqual([grpcStatus.NOT_FOUND, 'Workflow task not found.']);
+
+    // Bytes that are neither form.
+    const garbage = await grpcError(() =>
+      suite.conns.connection.workflowService.respondActivityTaskCompleted({ namespace: 'default', taskToken: Buffer.from([0x0a, 0x40, 1, 2]) }),
+    );
+    expect([garbage.code, garbage.details]).toEqual([grpcStatus.INVALID_ARGUMENT, 'Error deserializing task token.']);
     await suite.conns.client.workflow.getHandle(workflowId).terminate('test over');
   });
 });
