@@ -162,6 +162,35 @@ export async function heartbeatUntilCancelled(key: string): Promise<string> {
   }
 }
 
+/**
+ * For the operator tests (pause, unpause, reset). Under 'fail-first' the first call fails and every
+ * later one returns at once. Otherwise an attempt heartbeats until it is cancelled, then returns how
+ * it was cancelled ('return') or fails with the cancellation ('rethrow', which the SDK reports as a
+ * failure of a paused or reset activity); under 'rethrow' an attempt after the first returns at once.
+ */
+export async function operatedActivity(key: string, mode: 'return' | 'rethrow' | 'fail-first'): Promise<string> {
+  const ctx = Context.current();
+  const attempt = noteAttempt(key);
+  if (mode === 'fail-first') {
+    if (activityProbe.attempts.get(key)?.length === 1) throw ApplicationFailure.retryable('first attempt fails', 'FirstAttempt');
+    return `attempt ${attempt}`;
+  }
+  if (mode === 'rethrow' && attempt > 1) return `attempt ${attempt}`;
+  activityProbe.running.add(key);
+  try {
+    for (;;) {
+      ctx.heartbeat();
+      await ctx.sleep(100);
+    }
+  } catch (error) {
+    if (!(error instanceof CancelledFailure) || mode === 'rethrow') throw error;
+    const details = ctx.cancellationDetails;
+    return `attempt ${attempt}: paused ${details?.paused === true}, reset ${details?.reset === true}`;
+  } finally {
+    activityProbe.running.delete(key);
+  }
+}
+
 export async function cleanup(key: string): Promise<void> {
   activityProbe.cleanups.set(key, (activityProbe.cleanups.get(key) ?? 0) + 1);
 }

@@ -34,3 +34,13 @@ export async function reportsBuildId(): Promise<string> {
   await condition(() => proceed);
   return workflowInfo().currentBuildId ?? '';
 }
+
+/** Runs `operatedActivity` with a short heartbeat timeout and a retry interval long enough to notice. */
+export async function runsOperatedActivity(key: string, mode: 'return' | 'rethrow' | 'fail-first'): Promise<string> {
+  const { operatedActivity } = proxyActivities<typeof activities>({
+    startToCloseTimeout: '60s',
+    heartbeatTimeout: '2s',
+    retry: { initialInterval: mode === 'fail-first' ? '1h' : '200ms', maximumAttempts: 5 },
+  });
+  return await operatedActivity(key, mode);
+}

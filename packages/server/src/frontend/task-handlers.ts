@@ -8,6 +8,7 @@ import type { HistoryContext } from '../history/service-context.js';
 import { recordWorkflowTaskStarted, resetStickiness, respondWorkflowTaskCompleted, respondWorkflowTaskFailed, workflowTaskPollResponse } from '../history/ops/workflow-task.js';
 import { resolveRun } from '../history/service-context.js';
 import { heartbeatActivity, recordActivityTaskStarted, resolveActivityTarget, respondActivity, type ActivityTarget } from '../history/ops/activity-task.js';
+import { pauseActivities, resetActivities, unpauseActivities } from '../history/ops/activity-operator.js';
 import { pollBudgetMs, type QueueKind, type RemoteHint, type WorkflowQueueEntry } from '../matching/matching.js';
 import { TaskQueueKind } from '../proto-types.js';
 import type { CallContext, ServiceHandlers, UnaryHandler } from './grpc-server.js';
@@ -176,6 +177,21 @@ export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = 
         ctx.cluster?.announceStickyQueueGone(namespace.id, req.stickyTaskQueue);
       }
       return {};
+    },
+
+    async PauseActivity(request) {
+      const req = request as temporal.api.workflowservice.v1.IPauseActivityRequest;
+      return pauseActivities(ctx, ns(req.namespace), req);
+    },
+
+    async UnpauseActivity(request) {
+      const req = request as temporal.api.workflowservice.v1.IUnpauseActivityRequest;
+      return unpauseActivities(ctx, ns(req.namespace), req);
+    },
+
+    async ResetActivity(request) {
+      const req = request as temporal.api.workflowservice.v1.IResetActivityRequest;
+      return resetActivities(ctx, ns(req.namespace), req);
     },
 
     async ResetStickyTaskQueue(request) {

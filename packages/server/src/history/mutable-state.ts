@@ -69,6 +69,20 @@ export interface ActivityInfo {
   heartbeatTimerTaskId: string;
   /** Priority key from the schedule command (0 = the workflow's). */
   priorityKey?: number;
+  /**
+   * Paused by an operator (PauseActivity): no new attempt is dispatched until it is unpaused; a running
+   * attempt is told so in its heartbeat responses. Absent (not paused) in states stored before pausing existed.
+   */
+  paused?: boolean;
+  /** When, by whom, why and with which request id the activity was paused ('' / 0 when not paused). */
+  pausedAtMs?: number;
+  pausedBy?: string;
+  pauseReason?: string;
+  pauseRequestId?: string;
+  /** ResetActivity on a running attempt: its heartbeats report the reset; its failure retries from attempt 1. */
+  resetRequested?: boolean;
+  /** The reset asked for the heartbeat details to be dropped before the next attempt. */
+  resetHeartbeats?: boolean;
 }
 
 export interface UserTimerInfo {

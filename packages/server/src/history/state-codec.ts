@@ -53,7 +53,8 @@ const ACTIVITY = fieldsOf<ActivityInfo>()(
   'scheduledEventId', 'activityId', 'activityType', 'taskQueue', 'scheduledAttributes', 'scheduledTimeMs', 'phase', 'attempt',
   'awaitingRetry', 'currentAttemptScheduledTimeMs', 'startedTimeMs', 'startedIdentity', 'startedRequestId', 'scheduleToCloseMs',
   'scheduleToStartMs', 'startToCloseMs', 'heartbeatMs', 'heartbeatDetails', 'lastHeartbeatMs', 'lastFailure', 'cancelRequested',
-  'cancelRequestedEventId', 'timerTaskIds', 'heartbeatTimerTaskId', 'priorityKey',
+  'cancelRequestedEventId', 'timerTaskIds', 'heartbeatTimerTaskId', 'priorityKey', 'paused', 'pausedAtMs', 'pausedBy',
+  'pauseReason', 'pauseRequestId', 'resetRequested', 'resetHeartbeats',
 );
 const TIMER = fieldsOf<UserTimerInfo>()('timerId', 'startedEventId', 'fireAtMs', 'taskId');
 const BUFFERED = fieldsOf<BufferedEvent>()('event', 'eventType', 'scheduledEventId', 'timerId');

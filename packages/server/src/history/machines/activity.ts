@@ -84,7 +84,22 @@ function armScheduleToClose(t: Transition, info: ActivityInfo): void {
   );
 }
 
-function dispatchAttempt(t: Transition, info: ActivityInfo): void {
+/**
+ * Drops the activity's timers but its schedule-to-close deadline (kept where it was): what a new
+ * attempt, or a paused one, starts from.
+ */
+export function keepOnlyScheduleToClose(t: Transition, info: ActivityInfo): void {
+  for (const id of info.timerTaskIds) t.deleteTimer(id);
+  info.timerTaskIds = [];
+  info.heartbeatTimerTaskId = '';
+  if (info.scheduleToCloseMs > 0) {
+    info.timerTaskIds.push(
+      t.addTimer(info.scheduledTimeMs + info.scheduleToCloseMs, { kind: 'activityTimeout', scheduledEventId: info.scheduledEventId, attempt: 0, timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE }),
+    );
+  }
+}
+
+export function dispatchAttempt(t: Transition, info: ActivityInfo): void {
   if (info.scheduleToStartMs > 0) {
     info.timerTaskIds.push(
       t.addTimer(t.nowMs + info.scheduleToStartMs, {
@@ -187,26 +202,31 @@ export function failActivityAttempt(
   opts: { identity: string; heartbeatDetails?: Payloads | null; timeoutType?: number },
 ): void {
   if (opts.heartbeatDetails) info.heartbeatDetails = PayloadsCodec.encode(opts.heartbeatDetails).finish();
+  // ResetActivity while this attempt ran: retry as if it had been the first.
+  if (info.resetRequested) info.attempt = 1;
   const attrs = decodeScheduledAttributes(info);
   const policy = normalizeRetryPolicy(attrs.retryPolicy);
   const deadline = info.scheduleToCloseMs > 0 ? info.scheduledTimeMs + info.scheduleToCloseMs : 0;
   const decision = info.cancelRequested
     ? { retryState: RetryState.RETRY_STATE_CANCEL_REQUESTED, delayMs: 0 }
     : decideRetry(policy, info.attempt, failure, t.nowMs, deadline);
-  if (decision.retryState === RetryState.RETRY_STATE_IN_PROGRESS) {
-    for (const id of info.timerTaskIds) t.deleteTimer(id);
-    info.timerTaskIds = [];
-    if (info.scheduleToCloseMs > 0) {
-      info.timerTaskIds.push(
-        t.addTimer(deadline, { kind: 'activityTimeout', scheduledEventId: info.scheduledEventId, attempt: 0, timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE }),
-      );
-    }
+  // A paused activity is not closed for running out of attempts (as Temporal): it waits, paused, for
+  // an operator to unpause or reset it.
+  const waitsPaused =
+    info.paused === true && (decision.retryState === RetryState.RETRY_STATE_IN_PROGRESS || decision.retryState === RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED);
+  if (decision.retryState === RetryState.RETRY_STATE_IN_PROGRESS || waitsPaused) {
+    keepOnlyScheduleToClose(t, info);
     info.lastFailure = FailureCodec.encode(failure).finish();
     info.phase = 'scheduled';
     info.attempt++;
-    info.awaitingRetry = true;
-    info.heartbeatTimerTaskId = '';
-    info.timerTaskIds.push(t.addTimer(t.nowMs + decision.delayMs, { kind: 'activityRetry', scheduledEventId: info.scheduledEventId, attempt: info.attempt }));
+    if (info.resetHeartbeats) {
+      info.heartbeatDetails = null;
+      info.lastHeartbeatMs = 0;
+    }
+    info.resetRequested = false;
+    info.resetHeartbeats = false;
+    info.awaitingRetry = !waitsPaused;
+    if (!waitsPaused) info.timerTaskIds.push(t.addTimer(t.nowMs + decision.delayMs, { kind: 'activityRetry', scheduledEventId: info.scheduledEventId, attempt: info.attempt }));
     t.stateChanged = true;
     return;
   }
@@ -230,7 +250,8 @@ export function retryTimerFired(t: Transition, info: ActivityInfo): void {
   info.awaitingRetry = false;
   info.currentAttemptScheduledTimeMs = t.nowMs;
   t.stateChanged = true;
-  dispatchAttempt(t, info);
+  // Paused while it waited: the attempt is dispatched when the activity is unpaused.
+  if (!info.paused) dispatchAttempt(t, info);
 }
 
 const TIMEOUT_NAMES: Record<number, string> = {
@@ -264,7 +285,7 @@ export function activityTimeoutFired(t: Transition, info: ActivityInfo, timeoutT
       });
       return true;
     case TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START:
-      if (info.attempt !== attempt || info.phase !== 'scheduled' || info.awaitingRetry) return false;
+      if (info.attempt !== attempt || info.phase !== 'scheduled' || info.awaitingRetry || info.paused) return false;
       closeActivity(t, info, EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, 'activityTaskTimedOutEventAttributes', {
         failure: timeoutFailure(timeoutType, info),
         retryState: RetryState.RETRY_STATE_TIMEOUT,

@@ -24,7 +24,8 @@ export async function recordActivityTaskStarted(ctx: HistoryContext, ns: Namespa
   return ctx.engine.update(ref.key, (state, nowMs) => {
     if (!state || !isRunning(state)) return { transition: null, value: null };
     const info = state.activities[ref.scheduledEventId];
-    if (!info || info.attempt !== ref.attempt || info.phase !== 'scheduled' || info.awaitingRetry) return { transition: null, value: null };
+    // A paused activity's queued task is dropped: unpausing dispatches the attempt again.
+    if (!info || info.attempt !== ref.attempt || info.phase !== 'scheduled' || info.awaitingRetry || info.paused) return { transition: null, value: null };
     const t = new Transition(state, nowMs);
     startActivity(t, info, poll.identity ?? '', requestId);
     return { transition: t, value: activityTaskResponse(ns.name, state, info) };
@@ -94,7 +95,14 @@ export function resolveActivityTarget(
   return useToken ? Promise.resolve(byToken(ns, req.taskToken)) : byId(ctx, ns, req.workflowId, req.runId, req.activityId);
 }
 
-export async function heartbeatActivity(ctx: HistoryContext, target: ActivityTarget, details: Payloads | null | undefined): Promise<{ cancelRequested: boolean }> {
+/** What a heartbeat answers: the running attempt should stop when its activity was cancelled, paused or reset. */
+export interface HeartbeatAnswer {
+  cancelRequested: boolean;
+  activityPaused: boolean;
+  activityReset: boolean;
+}
+
+export async function heartbeatActivity(ctx: HistoryContext, target: ActivityTarget, details: Payloads | null | undefined): Promise<HeartbeatAnswer> {
   const problem = checkPayloadSize(details, 'Details');
   if (problem) throw new InvalidArgumentError(problem);
   return ctx.engine.update(target.key, (loaded, nowMs) => {
@@ -102,7 +110,7 @@ export async function heartbeatActivity(ctx: HistoryContext, target: ActivityTar
     const info = target.find(state);
     const t = new Transition(state, nowMs);
     recordHeartbeat(t, info, details);
-    return { transition: t, value: { cancelRequested: info.cancelRequested } };
+    return { transition: t, value: { cancelRequested: info.cancelRequested, activityPaused: info.paused === true, activityReset: info.resetRequested === true } };
   });
 }
 

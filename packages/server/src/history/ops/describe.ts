@@ -4,7 +4,7 @@ import type { Loose } from '@kairos/common';
 import { msToDuration, msToOptionalDuration, msToTimestamp } from '@kairos/common';
 import { FailureCodec, MemoCodec, PayloadsCodec, PendingActivityState, PendingWorkflowTaskState, SearchAttributesCodec } from '../../proto-types.js';
 import { decodeScheduledAttributes } from '../machines/activity.js';
-import { rootExecutionOf, type MutableState } from '../mutable-state.js';
+import { rootExecutionOf, type ActivityInfo, type MutableState } from '../mutable-state.js';
 
 type DescribeResponse = Loose<temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse>;
 
@@ -12,11 +12,7 @@ export function describeExecution(state: MutableState): DescribeResponse {
   const execution = { workflowId: state.workflowId, runId: state.runId };
   const pendingActivities = Object.values(state.activities).map((a) => {
     const attrs = decodeScheduledAttributes(a);
-    const activityState = a.cancelRequested
-      ? PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
-      : a.phase === 'started'
-        ? PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
-        : PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED;
+    const activityState = pendingActivityState(a);
     return {
       activityId: a.activityId,
       activityType: { name: a.activityType },
@@ -31,6 +27,8 @@ export function describeExecution(state: MutableState): DescribeResponse {
       lastFailure: a.lastFailure ? FailureCodec.decode(a.lastFailure) : null,
       lastWorkerIdentity: a.startedIdentity,
       currentRetryInterval: null,
+      paused: a.paused === true,
+      pauseInfo: a.paused ? { pauseTime: msToTimestamp(a.pausedAtMs ?? 0), manual: { identity: a.pausedBy ?? '', reason: a.pauseReason ?? '' } } : null,
       activityOptions: {
         taskQueue: { name: a.taskQueue, kind: 1 },
         scheduleToCloseTimeout: msToDuration(a.scheduleToCloseMs),
@@ -86,4 +84,11 @@ export function describeExecution(state: MutableState): DescribeResponse {
         }
       : null,
   };
+}
+
+/** As Temporal reports it: a paused activity is PAUSED while no attempt runs, PAUSE_REQUESTED while one does. */
+function pendingActivityState(a: ActivityInfo): number {
+  if (a.cancelRequested) return PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED;
+  if (a.phase === 'started') return a.paused ? PendingActivityState.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED : PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+  return a.paused ? PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED : PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED;
 }

@@ -1,0 +1,124 @@
+/**
+ * An operator pausing, unpausing and resetting a workflow's activity (PauseActivity, UnpauseActivity,
+ * ResetActivity) while the official SDK's worker runs it: a running attempt learns of a pause or a
+ * reset through its heartbeats (the SDK's cancellationDetails), a paused activity starts no attempt
+ * until it is unpaused, and a reset starts again from attempt 1 at once.
+ */
+import { status as grpcStatus } from '@grpc/grpc-js';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activityProbe } from './activities.js';
+import { startEnvironment, type E2EEnvironment } from './helpers/environment.js';
+import { enums, uniqueWorkflowId, waitFor, type HistoryRecorder } from './helpers/sdk.js';
+import { runsOperatedActivity } from './workflows/index.js';
+
+const { PendingActivityState } = enums;
+
+let env: E2EEnvironment;
+let client: Client;
+let recorder: HistoryRecorder;
+
+beforeAll(async () => {
+  env = await startEnvironment();
+  ({ client, recorder } = env);
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+const execution = (workflowId: string) => ({ namespace: 'default', execution: { workflowId }, identity: 'operator' });
+
+async function pendingActivity(workflowId: string) {
+  const described = await client.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId } });
+  return described.pendingActivities?.[0];
+}
+
+async function grpcCode(call: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await call;
+  } catch (err) {
+    return (err as { code?: number }).code;
+  }
+  return undefined;
+}
+
+describe('activity operator commands', () => {
+  it('pausing a running activity tells its heartbeats, and the SDK cancels it as paused', async () => {
+    await env.withTaskQueue('pause-running', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('pause-running');
+      const handle = recorder.record(await client.workflow.start(runsOperatedActivity, { taskQueue, workflowId, args: [workflowId, 'return'] }));
+      await waitFor(() => activityProbe.running.has(workflowId), { description: 'the activity to run' });
+      await client.workflowService.pauseActivity({ ...execution(workflowId), id: '1', reason: 'investigating', requestId: 'pause-1' });
+      // A retried request succeeds again; another one is refused.
+      await client.workflowService.pauseActivity({ ...execution(workflowId), id: '1', reason: 'investigating', requestId: 'pause-1' });
+      expect(await grpcCode(client.workflowService.pauseActivity({ ...execution(workflowId), id: '1', requestId: 'pause-2' }))).toBe(grpcStatus.FAILED_PRECONDITION);
+      const pending = await pendingActivity(workflowId);
+      if (pending) {
+        // Still running (the worker has not heartbeated since): the pause is requested.
+        expect(pending.state).toBe(PendingActivityState.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED);
+        expect(pending.paused).toBe(true);
+        expect(pending.pauseInfo?.manual).toMatchObject({ identity: 'operator', reason: 'investigating' });
+      }
+      expect(await handle.result()).toBe('attempt 1: paused true, reset false');
+    });
+  });
+
+  it('a paused activity whose attempt fails waits, paused, until it is unpaused', async () => {
+    await env.withTaskQueue('pause-waits', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('pause-waits');
+      const handle = recorder.record(await client.workflow.start(runsOperatedActivity, { taskQueue, workflowId, args: [workflowId, 'rethrow'] }));
+      await waitFor(() => activityProbe.running.has(workflowId), { description: 'the activity to run' });
+      await client.workflowService.pauseActivity({ ...execution(workflowId), type: 'operatedActivity' });
+      const paused = await waitFor(async () => {
+        const pending = await pendingActivity(workflowId);
+        return pending?.state === PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED && pending;
+      });
+      expect(paused.attempt).toBe(2);
+      expect(paused.lastFailure?.message).toBe('Activity paused');
+      // The retry interval is 200 ms: a second attempt would have started by now if it were not paused.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(activityProbe.attempts.get(workflowId)).toEqual([1]);
+      expect((await pendingActivity(workflowId))?.state).toBe(PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED);
+
+      await client.workflowService.unpauseActivity({ ...execution(workflowId), id: '1' });
+      expect(await handle.result()).toBe('attempt 2');
+      expect(activityProbe.attempts.get(workflowId)).toEqual([1, 2]);
+    });
+  });
+
+  it('resetting a running activity tells its heartbeats; resetting a waiting one starts attempt 1 at once', async () => {
+    await env.withTaskQueue('reset', async (taskQueue) => {
+      const running = uniqueWorkflowId('reset-running');
+      const first = recorder.record(await client.workflow.start(runsOperatedActivity, { taskQueue, workflowId: running, args: [running, 'return'] }));
+      await waitFor(() => activityProbe.running.has(running), { description: 'the activity to run' });
+      await client.workflowService.resetActivity({ ...execution(running), id: '1' });
+      expect(await first.result()).toBe('attempt 1: paused false, reset true');
+
+      // Attempt 1 failed and the next waits an hour; the reset runs attempt 1 again now.
+      const waiting = uniqueWorkflowId('reset-waiting');
+      const second = recorder.record(await client.workflow.start(runsOperatedActivity, { taskQueue, workflowId: waiting, args: [waiting, 'fail-first'] }));
+      await waitFor(async () => (await pendingActivity(waiting))?.attempt === 2, { description: 'the retry to wait' });
+      await client.workflowService.resetActivity({ ...execution(waiting), type: 'operatedActivity' });
+      expect(await second.result()).toBe('attempt 1');
+      expect(activityProbe.attempts.get(waiting)).toEqual([1, 1]);
+    });
+  });
+
+  it('refuses a request that names no activity, or one the workflow does not have', async () => {
+    await env.withTaskQueue('operator-bad', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('operator-bad');
+      const handle = recorder.record(await client.workflow.start(runsOperatedActivity, { taskQueue, workflowId, args: [workflowId, 'return'] }));
+      await waitFor(() => activityProbe.running.has(workflowId), { description: 'the activity to run' });
+      expect(await grpcCode(client.workflowService.pauseActivity(execution(workflowId)))).toBe(grpcStatus.INVALID_ARGUMENT);
+      expect(await grpcCode(client.workflowService.unpauseActivity({ ...execution(workflowId), id: 'nope' }))).toBe(grpcStatus.NOT_FOUND);
+      expect(await grpcCode(client.workflowService.resetActivity({ ...execution(uniqueWorkflowId('nobody')), id: '1' }))).toBe(grpcStatus.NOT_FOUND);
+      await handle.terminate('test over');
+    });
+  });
+});
+
+it('replays every history of this file without nondeterminism', async () => {
+  expect(recorder.size).toBeGreaterThan(0);
+  expect(await recorder.replayAll(env.workflowBundle)).toEqual([]);
+});
