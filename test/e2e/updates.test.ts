@@ -69,6 +69,16 @@ describe('UpdateWorkflowExecution', () => {
     });
   });
 
+  it('delivers an update to a workflow whose start is delayed at once, ending the delay as Temporal does', async () => {
+    await env.withTaskQueue('update-start-delay', async (taskQueue) => {
+      const handle = recorder.record(await client.workflow.start(counterWorkflow, { taskQueue, workflowId: uniqueWorkflowId('update-delayed'), args: [1], startDelay: '1 day' }));
+      expect(await handle.executeUpdate(addUpdate, { args: [2] })).toBe(3);
+      expect(await finish(handle)).toBe(3);
+      const names = eventTypeNames(await handle.fetchHistory());
+      expect(names.slice(0, 4)).toEqual(['WORKFLOW_EXECUTION_STARTED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_COMPLETED']);
+    });
+  });
+
   it('rejects an update in its validator without writing any event for it', async () => {
     await env.withTaskQueue('update-reject', async (taskQueue) => {
       const handle = await startCounter(taskQueue, 1);

@@ -243,13 +243,18 @@ describe('admission', () => {
     expect(() => h.admitUpdate(updateRequest('u1'), { firstExecutionRunId: 'another-chain' })).toThrow(NotFoundError);
   });
 
-  it('holds the request until the start delay is over', () => {
-    const h = EngineHarness.start({ startDelayMs: 5000 });
-    h.admitUpdate(updateRequest('early'));
+  it('delivers the request at once to a workflow whose start is delayed, ending the delay', () => {
+    const h = EngineHarness.start({ startDelayMs: 60_000 });
     expect(h.workflowTask).toBeNull();
-    h.runUntil(h.nowMs + 5000);
+    h.admitUpdate(updateRequest('early'));
     h.startWorkflowTask();
-    expect(onlyMessage(h).protocolInstanceId).toBe('early');
+    const request = onlyMessage(h);
+    expect(request.protocolInstanceId).toBe('early');
+    h.completeWorkflowTask([cmd.protocolMessage('early/request/accept')], { messages: [updateReply.accept(request)] });
+    expectValid(h);
+    // The delay's timer finds the first task done and schedules nothing.
+    h.runUntil(h.nowMs + 60_000);
+    expect(h.workflowTask).toBeNull();
   });
 });
 

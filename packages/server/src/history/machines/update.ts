@@ -86,20 +86,17 @@ export function totalUpdateCount(state: MutableState): number {
   return Object.values(updatesOf(state)).filter((u) => u.phase !== 'rejected').length;
 }
 
-/** True while the first workflow task waits for the start delay (or a continue-as-new/retry backoff). */
-function inFirstTaskBackoff(state: MutableState, nowMs: number): boolean {
-  return state.workflowTask === null && state.lastCompletedWftStartedEventId === 0 && state.executionTimeMs > nowMs;
-}
-
 /**
  * Admits an update (limits and duplicates are the caller's business) and, when no workflow task is
- * pending, schedules one to deliver it. A rejected update with the same id is replaced: as in
- * Temporal, a rejected update leaves nothing that de-duplicates a new request.
+ * pending, schedules one to deliver it: also while the first task waits for a start delay or a
+ * backoff, which the update ends, as in Temporal (the SDK's first activation then holds the update and
+ * the start). A rejected update with the same id is replaced: as in Temporal, a rejected update leaves
+ * nothing that de-duplicates a new request.
  */
 export function admitUpdate(t: Transition, request: UpdateRequest): UpdateInfo {
   const info = recordAdmission(t, request);
   const state = t.state;
-  if (isRunning(state) && state.workflowTask === null && !inFirstTaskBackoff(state, t.nowMs)) scheduleWorkflowTask(t, 1, true);
+  if (isRunning(state) && state.workflowTask === null) scheduleWorkflowTask(t, 1, true);
   return info;
 }
 
