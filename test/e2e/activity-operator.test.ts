@@ -95,6 +95,14 @@ describe('activity operator commands', () => {
       await client.workflowService.resetActivity({ ...execution(running), id: '1' });
       expect(await first.result()).toBe('attempt 1: paused false, reset true');
 
+      // Paused and reset while running, in either order: the heartbeats report both.
+      const both = uniqueWorkflowId('reset-paused');
+      const third = recorder.record(await client.workflow.start(runsOperatedActivity, { taskQueue, workflowId: both, args: [both, 'return'] }));
+      await waitFor(() => activityProbe.running.has(both), { description: 'the activity to run' });
+      await client.workflowService.pauseActivity({ ...execution(both), id: '1' });
+      await client.workflowService.resetActivity({ ...execution(both), id: '1' });
+      expect(await third.result()).toBe('attempt 1: paused true, reset true');
+
       // Attempt 1 failed and the next waits an hour; the reset runs attempt 1 again now.
       const waiting = uniqueWorkflowId('reset-waiting');
       const second = recorder.record(await client.workflow.start(runsOperatedActivity, { taskQueue, workflowId: waiting, args: [waiting, 'fail-first'] }));

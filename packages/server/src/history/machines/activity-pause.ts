@@ -8,7 +8,8 @@
 //   unpause                   -> a waiting attempt is dispatched now (or after a random jitter),
 //                                optionally from attempt 1 and without heartbeat details
 //   reset    waiting attempt  -> attempt 1, dispatched now unless it stays paused (keep_paused)
-//            running attempt  -> heartbeats answer activity_reset; its failure retries as attempt 2
+//            running attempt  -> heartbeats answer activity_reset; its failure retries as attempt 2;
+//                                a pause stays
 //
 // No event is written for any of these: the history shows only what the attempts did.
 import { FailedPreconditionError } from '../../errors.js';
@@ -60,15 +61,17 @@ export interface ResetOptions {
 }
 
 export function resetActivity(t: Transition, info: ActivityInfo, options: ResetOptions): void {
-  if (info.paused && !options.keepPaused) clearPause(info);
   t.stateChanged = true;
   if (info.phase === 'started') {
     // Temporal sets the attempt to 1 at once; Kairos keeps the running attempt's number (its token and
-    // timers name it) and starts again from 1 when that attempt fails (failActivityAttempt).
+    // timers name it) and starts again from 1 when that attempt fails (failActivityAttempt). A pause
+    // stays, as in Temporal's released servers: the TypeScript SDK's tests pause and reset a running
+    // activity at once and expect its heartbeats to report both, whichever request lands first.
     info.resetRequested = true;
     if (options.resetHeartbeats) info.resetHeartbeats = true;
     return;
   }
+  if (info.paused && !options.keepPaused) clearPause(info);
   info.attempt = 1;
   if (options.resetHeartbeats) dropHeartbeat(info);
   if (!info.paused) scheduleNow(t, info, options.jitterMs);
