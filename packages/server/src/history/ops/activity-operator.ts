@@ -9,7 +9,6 @@ import type { ActivityInfo, MutableState } from '../mutable-state.js';
 import { Transition } from '../transition.js';
 import { pauseActivity, resetActivity, unpauseActivity } from '../machines/activity-pause.js';
 import { requireRunning, resolveRun, type HistoryContext } from '../service-context.js';
-import { requireString } from '../../frontend/validation.js';
 
 /** Temporal's wording. */
 const ACTIVITY_NOT_FOUND = "Can't find pending activity with such ID. Invalid activityID or activity already completed";
@@ -45,7 +44,8 @@ export async function resetActivities(ctx: HistoryContext, ns: NamespaceRecord, 
 
 /** Applies `act` to the chosen pending activities of the run in one transition; NOT_FOUND when none is chosen. */
 async function onActivities(ctx: HistoryContext, ns: NamespaceRecord, req: Selector, all: boolean, act: (t: Transition, info: ActivityInfo) => void): Promise<void> {
-  const workflowId = requireString(req.execution?.workflowId, 'WorkflowId');
+  const workflowId = req.execution?.workflowId;
+  if (!workflowId) throw new InvalidArgumentError('WorkflowId is not set on request.');
   if (!all && !req.id && !req.type) throw new InvalidArgumentError('Either Activity.Id or Activity.Type should be set on request.');
   const key = await resolveRun(ctx, ns.id, workflowId, req.execution?.runId);
   await ctx.engine.update(key, (loaded, nowMs) => {
