@@ -64,6 +64,16 @@ export async function greet(name: string): Promise<string> {
   return `Hello, ${name}!`;
 }
 
+/** Returns `size` characters, or heartbeats them first when `heartbeat` (payload size limits). */
+export async function bigOutput(size: number, heartbeat: boolean): Promise<string> {
+  const big = 'z'.repeat(size);
+  if (heartbeat) {
+    Context.current().heartbeat(big);
+    await Context.current().sleep(5_000);
+  }
+  return big;
+}
+
 export async function noop(): Promise<void> {
   // The benchmark and the simplest workflows only need an activity round trip.
 }

@@ -33,6 +33,7 @@ import { DEFAULT_NAMESPACE_RPS, NamespaceRateLimiter, rateLimited } from './fron
 import { startHttpFrontend, type HttpFrontend } from './http/http-server.js';
 import { defaultUiDirectory } from './http/static-files.js';
 import { TimeSkipping } from './testing/time-skipping.js';
+import { configureSizeLimits, SIZE_LIMIT_KEYS } from './limits.js';
 
 export interface StartServerOptions {
   ip: string;
@@ -106,6 +107,7 @@ const KNOWN_DYNAMIC_CONFIG = new Set([
   'frontend.enableUpdateWorkflowExecution',
   'frontend.enableUpdateWorkflowExecutionAsyncAccepted',
   'frontend.enableCancelWorkerPollsOnShutdown',
+  ...Object.values(SIZE_LIMIT_KEYS),
 ]);
 
 /** A boolean dynamic config value (true, or the string "true"), else `fallback`. */
@@ -123,6 +125,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const logger = options.logger ?? createLogger({ level: options.logLevel, format: options.logFormat });
   // Virtual time belongs to one process: a cluster's nodes share the database's (and each other's) clock.
   if (options.timeSkipping && options.databaseUrl) throw new Error('time skipping is for tests on one node: it cannot run on a PostgreSQL (cluster) database');
+  const sizeLimits = configureSizeLimits(options.dynamicConfig);
   const timeSkipping = options.timeSkipping ? new TimeSkipping() : null;
   const clock = timeSkipping?.clock ?? options.clock ?? systemClock;
   const leaseMs = options.cluster?.leaseMs ?? DEFAULT_LEASE_MS;
@@ -173,7 +176,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // One set of handlers behind both front doors: the HTTP API calls exactly what gRPC calls.
     const localHandlers = {
       ...systemHandlers(randomUUID()),
-      ...namespaceHandlers(namespaces, { workerPollCompleteOnShutdown: cancelPollsOnShutdown }),
+      ...namespaceHandlers(namespaces, { workerPollCompleteOnShutdown: cancelPollsOnShutdown, sizeLimits }),
       ...executionHandlers(ctx, searchAttributes),
       ...updateHandlers(ctx),
       ...taskHandlers(ctx, { cancelPollsOnShutdown }),

@@ -162,3 +162,19 @@ export async function waitForFinishWorkflow(): Promise<string> {
   await condition(() => finished);
   return 'finished';
 }
+
+/** Sends an activity an argument of `size` characters (payload size limits). */
+export async function bigActivityInputWorkflow(size: number): Promise<string> {
+  return await greet('x'.repeat(size));
+}
+
+/** Runs bigOutput once (no retries) and reports how it failed; throws if it succeeded. */
+export async function bigActivityOutputWorkflow(size: number, heartbeat: boolean): Promise<CaughtFailure> {
+  const { bigOutput } = proxyActivities<typeof activities>({ startToCloseTimeout: '20s', heartbeatTimeout: '10s', retry: { maximumAttempts: 3 } });
+  try {
+    await bigOutput(size, heartbeat);
+  } catch (error) {
+    return describeFailure(error);
+  }
+  throw ApplicationFailure.nonRetryable('the activity was expected to fail');
+}

@@ -7,6 +7,7 @@ import type { NamespaceRecord, NamespaceRegistry } from '../namespace/registry.j
 import { DEFAULT_RETENTION_MS } from '../namespace/registry.js';
 import type { ServiceHandlers } from './grpc-server.js';
 import { requireString } from './validation.js';
+import { DEFAULT_SIZE_LIMITS, type SizeLimits } from '../limits.js';
 
 type WS = typeof temporal.api.workflowservice.v1;
 type DescribeNamespaceResponse = Loose<temporal.api.workflowservice.v1.IDescribeNamespaceResponse>;
@@ -17,6 +18,17 @@ const MIN_RETENTION_MS = 24 * 3600 * 1000;
 export interface NamespaceCapabilityOptions {
   /** ShutdownWorker answers the worker's outstanding polls (`frontend.enableCancelWorkerPollsOnShutdown`). */
   readonly workerPollCompleteOnShutdown?: boolean;
+  /** The size limits reported to SDKs (they refuse oversized payloads before sending them). */
+  readonly sizeLimits?: SizeLimits;
+}
+
+/** NamespaceInfo.limits: what Temporal's frontend reports from its dynamic config. */
+function namespaceLimits(l: SizeLimits): Record<string, number> {
+  return {
+    blobSizeLimitError: l.blobSizeLimitError,
+    memoSizeLimitError: l.memoSizeLimitError,
+    workflowTaskCompletionSizeLimitError: l.workflowTaskCompletionSizeLimitError,
+  };
 }
 
 export function describeNamespaceRecord(r: NamespaceRecord, options: NamespaceCapabilityOptions = {}): DescribeNamespaceResponse {
@@ -37,6 +49,7 @@ export function describeNamespaceRecord(r: NamespaceRecord, options: NamespaceCa
         workerPollCompleteOnShutdown: options.workerPollCompleteOnShutdown === true,
       },
       supportsSchedules: true,
+      limits: namespaceLimits(options.sizeLimits ?? DEFAULT_SIZE_LIMITS),
     },
     config: {
       workflowExecutionRetentionTtl: msToDuration(r.retentionMs),

@@ -24,7 +24,7 @@ type ActivityRequest = temporal.api.workflowservice.v1.IRespondActivityTaskCompl
   temporal.api.workflowservice.v1.IRespondActivityTaskCanceledRequest &
   temporal.api.workflowservice.v1.IRecordActivityTaskHeartbeatRequest;
 
-const heartbeat = (ctx: HistoryContext, target: ActivityTarget, req: ActivityRequest) => heartbeatActivity(ctx, target, req.details);
+const heartbeat = (ctx: HistoryContext, target: ActivityTarget, req: ActivityRequest) => heartbeatActivity(ctx, target, req.details, req.identity ?? '');
 const completed = (ctx: HistoryContext, target: ActivityTarget, req: ActivityRequest) =>
   respondActivity(ctx, target, { kind: 'completed', result: req.result, identity: req.identity ?? '' });
 const canceled = (ctx: HistoryContext, target: ActivityTarget, req: ActivityRequest) =>

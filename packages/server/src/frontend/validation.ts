@@ -4,7 +4,7 @@ import { durationToMs } from '@kairos/common';
 import type { Duration, Memo, Payloads } from '../proto-types.js';
 import { MemoCodec } from '../proto-types.js';
 import { InvalidArgumentError } from '../errors.js';
-import { LIMITS, checkPayloadSize } from '../limits.js';
+import { LIMITS, checkPayloadSize, exceedsMemoLimit } from '../limits.js';
 import { validateRetryPolicy } from '../history/retry.js';
 import type { RetryPolicy, SearchAttributes } from '../proto-types.js';
 import { checkSearchAttributes, type NamespaceSearchAttributes } from '../visibility/search-attribute-values.js';
@@ -35,7 +35,7 @@ export function checkPayloads(p: Payloads | null | undefined, field: string): vo
 }
 
 export function checkMemo(memo: Memo | null | undefined): void {
-  if (memo && MemoCodec.encode(memo).len > LIMITS.memoSizeLimitError) throw new InvalidArgumentError('Memo size exceeds limit.');
+  if (memo && exceedsMemoLimit(MemoCodec.encode(memo).len)) throw new InvalidArgumentError('Memo size exceeds limit.');
 }
 
 export function checkRetryPolicy(policy: RetryPolicy | null | undefined): void {

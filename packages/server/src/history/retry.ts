@@ -69,6 +69,10 @@ export function decideRetry(
 ): RetryDecision {
   const app = failure?.applicationFailureInfo;
   if (app?.nonRetryable) return { retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, delayMs: 0 };
+  // Temporal's IsRetryableFailure: a server failure marked so, a termination or a cancellation.
+  if (failure?.serverFailureInfo?.nonRetryable || failure?.terminatedFailureInfo || failure?.canceledFailureInfo) {
+    return { retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, delayMs: 0 };
+  }
   const type = app?.type ?? '';
   if (app && policy.nonRetryableErrorTypes.includes(type)) return { retryState: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, delayMs: 0 };
   if (failure?.timeoutFailureInfo && policy.nonRetryableErrorTypes.includes(timeoutTypeName(failure.timeoutFailureInfo.timeoutType ?? 0))) {

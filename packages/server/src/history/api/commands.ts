@@ -4,6 +4,7 @@ import { durationToMs, msToDuration } from '@kairos/common';
 import {
   CommandType,
   EventType,
+  FailureCodec,
   MemoCodec,
   SearchAttributesCodec,
   WorkflowExecutionStatus,
@@ -23,16 +24,30 @@ import { checkSearchAttributes, type NamespaceSearchAttributes } from '../../vis
 import { applyExternalCommand } from './external-commands.js';
 import { applyProtocolMessageCommand, type ProtocolMessage } from './update-commands.js';
 import { normalizeRetryPolicy, retryPolicyToProto, validateRetryPolicy } from '../retry.js';
-import { checkPayloadSize, LIMITS } from '../../limits.js';
+import { exceedsBlobLimit, exceedsMemoLimit, LIMITS, payloadMapSize, payloadsMapSize, payloadsSize } from '../../limits.js';
 
 export class CommandError extends Error {
   override name = 'CommandError';
   constructor(
     readonly failedCause: number,
     message: string,
+    /** The run is terminated after the task fails (a payload over the size limits, as Temporal does). */
+    readonly terminatesRun = false,
   ) {
     super(message);
   }
+}
+
+/**
+ * Temporal's size checks on commands: a payload above the blob size limit fails the task and then
+ * terminates the run, since every retry of the task would carry the same payload.
+ */
+export function sizeLimitCheck(size: number, cause: number, message: string): void {
+  if (exceedsBlobLimit(size)) throw new CommandError(cause, message, true);
+}
+
+export function memoLimitCheck(memo: Memo | null | undefined, cause: number, message: string): void {
+  if (memo && exceedsMemoLimit(MemoCodec.encode(memo).len)) throw new CommandError(cause, message, true);
 }
 
 const CLOSING = new Set<number>([
@@ -138,6 +153,7 @@ function applyCommand(t: Transition, command: Command, ctx: CommandContext): voi
     case CommandType.COMMAND_TYPE_RECORD_MARKER: {
       const a = command.recordMarkerCommandAttributes;
       if (!a?.markerName) throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES, 'MarkerName is not set on RecordMarkerCommand.');
+      sizeLimitCheck(payloadsMapSize(a.details), Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES, 'RecordMarkerCommandAttributes.Details exceeds size limit.');
       t.addEvent(EventType.EVENT_TYPE_MARKER_RECORDED, 'markerRecordedEventAttributes', {
         markerName: a.markerName,
         details: a.details ?? {},
@@ -149,19 +165,25 @@ function applyCommand(t: Transition, command: Command, ctx: CommandContext): voi
     }
     case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: {
       const result = command.completeWorkflowExecutionCommandAttributes?.result ?? null;
-      payloadCheck(result, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES, 'CompleteWorkflowExecutionCommand.Result');
+      // Temporal reports this one with the schedule-activity cause.
+      sizeLimitCheck(payloadsSize(result), Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, 'CompleteWorkflowExecutionCommandAttributes.Result exceeds size limit.');
       completeWorkflow(t, result, completedEventId);
       return;
     }
-    case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
-      failWorkflow(t, command.failWorkflowExecutionCommandAttributes?.failure ?? null, completedEventId);
+    case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: {
+      const failure = command.failWorkflowExecutionCommandAttributes?.failure ?? null;
+      const size = failure ? FailureCodec.encode(failure).len : 0;
+      sizeLimitCheck(size, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES, 'FailWorkflowExecutionCommandAttributes.Failure exceeds size limit.');
+      failWorkflow(t, failure, completedEventId);
       return;
+    }
     case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: {
       const a = command.continueAsNewWorkflowExecutionCommandAttributes;
       const bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES;
       if (!a) throw new CommandError(bad, 'ContinueAsNewWorkflowExecutionCommandAttributes is not set on command.');
       if (a.cronSchedule) cronCheck(a.cronSchedule, bad);
-      payloadCheck(a.input, bad, 'ContinueAsNewWorkflowExecutionCommand.Input');
+      sizeLimitCheck(payloadsSize(a.input), bad, 'ContinueAsNewWorkflowExecutionCommandAttributes. Input exceeds size limit.');
+      memoLimitCheck(a.memo, bad, 'ContinueAsNewWorkflowExecutionCommandAttributes. Memo exceeds size limit.');
       const policyProblem = validateRetryPolicy(a.retryPolicy, 'RetryPolicy');
       if (policyProblem) throw new CommandError(bad, policyProblem);
       continueAsNew(t, a.searchAttributes ? { ...a, searchAttributes: checkedSearchAttributes(ctx, a.searchAttributes, bad) } : a, completedEventId);
@@ -178,6 +200,7 @@ function applyCommand(t: Transition, command: Command, ctx: CommandContext): voi
       if (!sa?.indexedFields || Object.keys(sa.indexedFields).length === 0) {
         throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, 'SearchAttributes is not set on UpsertWorkflowSearchAttributesCommand.');
       }
+      sizeLimitCheck(payloadMapSize(sa.indexedFields), Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, 'UpsertWorkflowSearchAttributesCommandAttributes exceeds size limit.');
       const typed = checkedSearchAttributes(ctx, sa, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES);
       t.addEvent(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, 'upsertWorkflowSearchAttributesEventAttributes', {
         searchAttributes: typed,
@@ -191,11 +214,15 @@ function applyCommand(t: Transition, command: Command, ctx: CommandContext): voi
       if (!memo?.fields || Object.keys(memo.fields).length === 0) {
         throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES, 'UpsertedMemo is not set on ModifyWorkflowPropertiesCommand.');
       }
+      const bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES;
+      sizeLimitCheck(payloadMapSize(memo.fields), bad, 'ModifyWorkflowPropertiesCommandAttributes exceeds size limit.');
+      const merged = mergeMemo(state.memo, memo);
+      if (exceedsMemoLimit(merged.length)) throw new CommandError(bad, 'ModifyWorkflowPropertiesCommandAttributes. Memo exceeds size limit.', true);
       t.addEvent(EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED, 'workflowPropertiesModifiedEventAttributes', {
         upsertedMemo: memo,
         workflowTaskCompletedEventId: completedEventId,
       });
-      state.memo = mergeMemo(state.memo, memo);
+      state.memo = merged;
       return;
     }
     case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
@@ -222,11 +249,6 @@ export function cronCheck(expr: string, cause: number): void {
   }
 }
 
-function payloadCheck(p: Parameters<typeof checkPayloadSize>[0], cause: number, field: string): void {
-  const problem = checkPayloadSize(p, field);
-  if (problem) throw new CommandError(cause, problem);
-}
-
 function scheduleActivityCommand(t: Transition, command: Command, completedEventId: number): void {
   const state = t.state;
   const a = command.scheduleActivityTaskCommandAttributes;
@@ -239,10 +261,10 @@ function scheduleActivityCommand(t: Transition, command: Command, completedEvent
   if (Object.values(state.activities).some((x) => x.activityId === activityId)) {
     throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_SCHEDULE_ACTIVITY_DUPLICATE_ID, `invalid activity: ActivityId ${activityId} is already in use`);
   }
+  sizeLimitCheck(payloadsSize(a.input), bad, 'ScheduleActivityTaskCommandAttributes.Input exceeds size limit.');
   if (Object.keys(state.activities).length >= LIMITS.maxPendingActivities) {
     throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_PENDING_ACTIVITIES_LIMIT_EXCEEDED, `the number of pending activities ${LIMITS.maxPendingActivities} has reached the limit`);
   }
-  payloadCheck(a.input, bad, 'ScheduleActivityTaskCommand.Input');
   const policyProblem = validateRetryPolicy(a.retryPolicy, 'RetryPolicy');
   if (policyProblem) throw new CommandError(bad, policyProblem);
   const run = state.runTimeoutMs;

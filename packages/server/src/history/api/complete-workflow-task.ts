@@ -13,6 +13,7 @@ import { completeWorkflowTask, discardSpeculativeWorkflowTask, failWorkflowTask,
 import { startActivity } from '../machines/activity.js';
 import { hasUndeliveredUpdates, isRejectionMessage, markUpdatesDelivered, rejectUnprocessedUpdates } from '../machines/update.js';
 import { setStickiness, type StickyAttributes } from '../machines/sticky.js';
+import { terminateWorkflow } from '../machines/workflow.js';
 import { applyCommands, CommandError, hasClosingCommand, type CommandContext } from './commands.js';
 import { applyUnreferencedMessages } from './update-commands.js';
 
@@ -75,13 +76,16 @@ export function applyCompletion(state: MutableState, nowMs: number, c: Completio
     applyUnreferencedMessages(t, c.commands, c.messages);
   } catch (err) {
     if (!(err instanceof CommandError)) throw err;
-    const error = new InvalidArgumentError(err.message);
+    // Temporal's wording: "<cause in PascalCase>: <problem>", in the task's failure and the error.
+    const message = `${causeShorthand(err.failedCause)}: ${err.message}`;
+    const error = new InvalidArgumentError(message);
     // A retried (transient) attempt that fails validation is dropped; its timeout retries it.
     const pristine = original();
     const wft = pristine.workflowTask;
     if (wft?.transient && !wft.speculative) return { transition: null, error, state: pristine };
     const tf = new Transition(pristine, nowMs);
-    failWorkflowTask(tf, err.failedCause, { message: err.message, source: 'Server', serverFailureInfo: {} }, c.identity, c.binaryChecksum);
+    failWorkflowTask(tf, err.failedCause, { message, serverFailureInfo: {} }, c.identity, c.binaryChecksum);
+    if (err.terminatesRun) terminateWorkflow(tf, message, null, 'history-service');
     return { transition: tf, error, state: tf.state };
   }
   if (t.closed) return { transition: t, error: null, state: t.state };
@@ -95,6 +99,16 @@ export function applyCompletion(state: MutableState, nowMs: number, c: Completio
   const eagerActivities = startEagerActivities(t, c);
   const newWorkflowTaskStarted = startReturnedWorkflowTask(t, c);
   return { transition: t, error: null, state: t.state, eagerActivities, newWorkflowTaskStarted };
+}
+
+/** WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES -> BadScheduleActivityAttributes. */
+export function causeShorthand(cause: number): string {
+  const name = String(WorkflowTaskFailedCause[cause] ?? 'WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED').replace(/^WORKFLOW_TASK_FAILED_CAUSE_/, '');
+  return name
+    .toLowerCase()
+    .split('_')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('');
 }
 
 /**

@@ -4,9 +4,9 @@
 import { durationToMs } from '@kairos/common';
 import { CommandType, WorkflowTaskFailedCause as Cause, type Command } from '../../proto-types.js';
 import type { Transition } from '../transition.js';
-import { CommandError, checkedSearchAttributes, cronCheck, type CommandContext } from './commands.js';
+import { CommandError, checkedSearchAttributes, cronCheck, memoLimitCheck, sizeLimitCheck, type CommandContext } from './commands.js';
 import { initiateCancelExternal, initiateChild, initiateSignalExternal } from '../machines/child-workflow.js';
-import { checkPayloadSize, LIMITS } from '../../limits.js';
+import { LIMITS, payloadsSize } from '../../limits.js';
 import { validateRetryPolicy } from '../retry.js';
 
 /** The namespace a command names ('' = this run's); a command naming an unknown one is invalid. */
@@ -32,8 +32,8 @@ export function applyExternalCommand(t: Transition, command: Command, ctx: Comma
       for (const [d, name] of [[a.workflowExecutionTimeout, 'WorkflowExecutionTimeout'], [a.workflowRunTimeout, 'WorkflowRunTimeout'], [a.workflowTaskTimeout, 'WorkflowTaskTimeout']] as const) {
         if (durationToMs(d) < 0) throw new CommandError(bad, `Invalid ${name}.`);
       }
-      const sizeProblem = checkPayloadSize(a.input, 'Input');
-      if (sizeProblem) throw new CommandError(bad, sizeProblem);
+      sizeLimitCheck(payloadsSize(a.input), bad, 'StartChildWorkflowExecutionCommandAttributes. Input exceeds size limit.');
+      memoLimitCheck(a.memo, bad, 'StartChildWorkflowExecutionCommandAttributes.Memo exceeds size limit.');
       const policyProblem = validateRetryPolicy(a.retryPolicy, 'RetryPolicy');
       if (policyProblem) throw new CommandError(bad, policyProblem);
       if (Object.keys(state.children ?? {}).length >= LIMITS.maxPendingChildren) {
@@ -68,8 +68,7 @@ export function applyExternalCommand(t: Transition, command: Command, ctx: Comma
       const bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES;
       if (!a?.execution?.workflowId) throw new CommandError(bad, 'WorkflowId is not set on SignalExternalWorkflowExecutionCommand.');
       if (!a.signalName) throw new CommandError(bad, 'SignalName is not set on SignalExternalWorkflowExecutionCommand.');
-      const sizeProblem = checkPayloadSize(a.input, 'Input');
-      if (sizeProblem) throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_INPUT_SIZE, sizeProblem);
+      sizeLimitCheck(payloadsSize(a.input), bad, 'SignalExternalWorkflowExecutionCommandAttributes.Input exceeds size limit.');
       if (pendingOf(t, 'signal') >= LIMITS.maxPendingSignals) {
         throw new CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_PENDING_SIGNALS_LIMIT_EXCEEDED, `the number of pending signals to external workflows ${LIMITS.maxPendingSignals} has reached the limit`);
       }

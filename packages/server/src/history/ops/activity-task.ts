@@ -3,7 +3,7 @@
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
-import { PayloadsCodec, type Failure, type Payloads } from '../../proto-types.js';
+import { FailureCodec, PayloadsCodec, type Failure, type Payloads } from '../../proto-types.js';
 import type { NamespaceRecord } from '../../namespace/registry.js';
 import type { ActivityInfo, MutableState } from '../mutable-state.js';
 import { Transition } from '../transition.js';
@@ -13,7 +13,7 @@ import { decodeTaskToken, encodeTaskToken, type ActivityTaskToken } from '../tas
 import type { TaskRef } from '../../matching/matching.js';
 import { requireRunning, resolveRun, type HistoryContext } from '../service-context.js';
 import type { ExecutionKey } from '../../persistence/store.js';
-import { checkPayloadSize } from '../../limits.js';
+import { currentSizeLimits, exceedsBlobLimit, payloadsSize } from '../../limits.js';
 
 type PollRequest = Loose<temporal.api.workflowservice.v1.IPollActivityTaskQueueRequest>;
 type PollResponse = Loose<temporal.api.workflowservice.v1.IPollActivityTaskQueueResponse>;
@@ -102,13 +102,17 @@ export interface HeartbeatAnswer {
   activityReset: boolean;
 }
 
-export async function heartbeatActivity(ctx: HistoryContext, target: ActivityTarget, details: Payloads | null | undefined): Promise<HeartbeatAnswer> {
-  const problem = checkPayloadSize(details, 'Details');
-  if (problem) throw new InvalidArgumentError(problem);
+export async function heartbeatActivity(ctx: HistoryContext, target: ActivityTarget, details: Payloads | null | undefined, identity = ''): Promise<HeartbeatAnswer> {
+  const tooLarge = exceedsBlobLimit(payloadsSize(details));
   return ctx.engine.update(target.key, (loaded, nowMs) => {
     const state = requireRunning(loaded, target.key);
     const info = target.find(state);
     const t = new Transition(state, nowMs);
+    if (tooLarge) {
+      // Temporal fails the attempt (not retried) and tells the activity to stop.
+      failActivityAttempt(t, info, serverFailure(HEARTBEAT_TOO_LARGE), { identity });
+      return { transition: t, value: { cancelRequested: true, activityPaused: false, activityReset: false } };
+    }
     recordHeartbeat(t, info, details);
     return { transition: t, value: { cancelRequested: info.cancelRequested, activityPaused: info.paused === true, activityReset: info.resetRequested === true } };
   });
@@ -120,29 +124,74 @@ export type ActivityOutcome =
   | { kind: 'canceled'; details: Payloads | null | undefined; identity: string };
 
 export async function respondActivity(ctx: HistoryContext, target: ActivityTarget, outcome: ActivityOutcome): Promise<object> {
+  // RespondActivityTaskFailed: oversize parts are dropped or replaced, and the response lists what
+  // the server recorded in their place.
+  const replaced: Failure[] = [];
+  let failure = outcome.kind === 'failed' ? outcome.failure : null;
+  const heartbeatTooLarge = outcome.kind === 'failed' && exceedsBlobLimit(payloadsSize(outcome.lastHeartbeatDetails));
+  if (heartbeatTooLarge) replaced.push(serverFailure(HEARTBEAT_TOO_LARGE));
+  if (failure && exceedsBlobLimit(FailureCodec.encode(failure).len)) {
+    failure = { ...serverFailure(FAILURE_TOO_LARGE), cause: truncateFailure(failure, currentSizeLimits().blobSizeLimitWarn) };
+    replaced.push(failure);
+  }
   await ctx.engine.update(target.key, (loaded, nowMs) => {
     const state = requireRunning(loaded, target.key);
     const info = target.find(state);
     const t = new Transition(state, nowMs);
     switch (outcome.kind) {
-      case 'completed': {
-        const problem = checkPayloadSize(outcome.result, 'Result');
-        if (problem) {
-          // Temporal fails the activity instead of storing an oversize result.
-          failActivityAttempt(t, info, { message: 'Complete result exceeds size limit.', source: 'Server', applicationFailureInfo: { type: 'PayloadSizeExceeded', nonRetryable: true } }, { identity: outcome.identity });
-        } else {
-          completeActivity(t, info, outcome.result, outcome.identity);
-        }
+      case 'completed':
+        // Temporal fails the attempt, without retrying it, instead of storing an oversize payload.
+        if (exceedsBlobLimit(payloadsSize(outcome.result))) failActivityAttempt(t, info, serverFailure(RESULT_TOO_LARGE), { identity: outcome.identity });
+        else completeActivity(t, info, outcome.result, outcome.identity);
         break;
-      }
       case 'failed':
-        failActivityAttempt(t, info, outcome.failure, { identity: outcome.identity, heartbeatDetails: outcome.lastHeartbeatDetails });
+        failActivityAttempt(t, info, failure ?? outcome.failure, { identity: outcome.identity, heartbeatDetails: heartbeatTooLarge ? null : outcome.lastHeartbeatDetails });
         break;
       case 'canceled':
-        cancelActivity(t, info, outcome.details, outcome.identity);
+        if (exceedsBlobLimit(payloadsSize(outcome.details))) failActivityAttempt(t, info, serverFailure(CANCEL_DETAILS_TOO_LARGE), { identity: outcome.identity });
+        else cancelActivity(t, info, outcome.details, outcome.identity);
         break;
     }
     return { transition: t, value: undefined };
   });
-  return {};
+  return replaced.length > 0 ? { failures: replaced } : {};
+}
+
+const RESULT_TOO_LARGE = 'Complete result exceeds size limit.';
+const FAILURE_TOO_LARGE = 'Failure exceeds size limit.';
+const CANCEL_DETAILS_TOO_LARGE = 'Cancel details exceed size limit.';
+const HEARTBEAT_TOO_LARGE = 'Heartbeat details exceed size limit.';
+
+function serverFailure(message: string): Failure {
+  return { message, serverFailureInfo: { nonRetryable: true } };
+}
+
+/**
+ * A failure that passes the size limit is replaced, as Temporal's frontend does, by a non-retryable
+ * server failure whose cause keeps the original's type, source, message and stack trace, cut to `budget`
+ * bytes (earlier fields first), down its chain of causes.
+ */
+export function truncateFailure(f: Failure, budget: number, depth = 20): Failure {
+  let left = budget;
+  const cut = (text: string | null | undefined): string => {
+    const bytes = Buffer.from(text ?? '');
+    let end = Math.min(bytes.length, Math.max(left, 0));
+    while (end > 0 && end < bytes.length && (bytes[end]! & 0xc0) === 0x80) end--; // whole UTF-8 characters
+    const kept = bytes.subarray(0, end).toString();
+    left -= end + (end > 0 ? 4 : 0);
+    return kept;
+  };
+  const out: Failure = {};
+  if (f.applicationFailureInfo) {
+    out.applicationFailureInfo = { nonRetryable: f.applicationFailureInfo.nonRetryable ?? false, type: cut(f.applicationFailureInfo.type) };
+    left -= 8;
+  } else if (f.serverFailureInfo) {
+    out.serverFailureInfo = { nonRetryable: f.serverFailureInfo.nonRetryable ?? false };
+    left -= 4;
+  }
+  out.source = cut(f.source);
+  out.message = cut(f.message);
+  out.stackTrace = cut(f.stackTrace);
+  if (f.cause && left > 4 && depth > 0) out.cause = truncateFailure(f.cause, left - 4, depth - 1);
+  return out;
 }

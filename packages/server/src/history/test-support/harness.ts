@@ -418,7 +418,7 @@ export class EngineHarness {
       const t = new Transition(state, nowMs);
       const identity = opts.identity ?? 'activity-worker';
       if (checkPayloadSize(result, 'Result')) {
-        failActivityAttempt(t, info, { message: 'Complete result exceeds size limit.', source: 'Server', applicationFailureInfo: { type: 'PayloadSizeExceeded', nonRetryable: true } }, { identity });
+        failActivityAttempt(t, info, { message: 'Complete result exceeds size limit.', serverFailureInfo: { nonRetryable: true } }, { identity });
       } else {
         completeAct(t, info, result, identity);
       }
