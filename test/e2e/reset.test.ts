@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activityProbe } from './activities.js';
 import { startEnvironment, type E2EEnvironment } from './helpers/environment.js';
 import { EventType, enums, events, eventsOfType, eventTypeNames, uniqueWorkflowId, waitForHistory, type HistoryRecorder } from './helpers/sdk.js';
-import { addItemSignal, stepsAroundSignal } from './workflows/index.js';
+import { addItemSignal, parentAroundChild, pokeSignal, stepsAroundSignal } from './workflows/index.js';
 
 let env: E2EEnvironment;
 let client: Client;
@@ -141,6 +141,57 @@ describe('reset', () => {
       expect(missing.code).toBe(5);
       // Nothing changed: the run is still the current one.
       expect((await client.workflow.getHandle(workflowId).describe()).runId).toBe(runId);
+    });
+  });
+
+  /** Starts parentAroundChild and returns the id of the task completed after its child started. */
+  async function parentWithStartedChild(taskQueue: string, label: string) {
+    const workflowId = uniqueWorkflowId(label);
+    const childId = `${workflowId}-child`;
+    const handle = await client.workflow.start(parentAroundChild, { taskQueue, workflowId, args: [childId] });
+    recorder.record(client.workflow.getHandle(workflowId, handle.firstExecutionRunId));
+    const history = await waitForHistory(handle, (h) => eventsOfType(h, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED).length >= 2);
+    const started = Number(eventsOfType(history, EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED)[0]!.eventId);
+    const resetPoint = Number(eventsOfType(history, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED).find((e) => Number(e.eventId) > started)!.eventId);
+    return { workflowId, childId, handle, baseRunId: handle.firstExecutionRunId, resetPoint };
+  }
+
+  it('resets a run with a running child: the child goes on, and its result reaches the reset run', async () => {
+    await env.withTaskQueue('reset-child-running', async (taskQueue) => {
+      const { workflowId, childId, baseRunId, resetPoint } = await parentWithStartedChild(taskQueue, 'reset-child-running');
+      const newRunId = await reset(workflowId, baseRunId, resetPoint, 'reset with a child');
+
+      // The terminated base run left its child running (no parent-close policy) and names the reset run.
+      const base = await client.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId, runId: baseRunId } });
+      expect(base.workflowExecutionInfo?.status).toBe(enums.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED);
+      expect(base.workflowExtendedInfo?.resetRunId).toBe(newRunId);
+      const child = client.workflow.getHandle(childId);
+      const childInfo = await child.describe();
+      expect(childInfo.status.name).toBe('RUNNING');
+      expect(childInfo.parentExecution).toEqual({ workflowId, runId: baseRunId });
+      const resetRun = await client.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId, runId: newRunId } });
+      expect(resetRun.pendingChildren?.map((c) => c.workflowId)).toEqual([childId]);
+
+      const resetHandle = recorder.record(client.workflow.getHandle(workflowId, newRunId));
+      await resetHandle.signal(addItemSignal, 'b');
+      await child.signal(pokeSignal, 'x');
+      expect(await resetHandle.result()).toEqual(['b', 'poked with x']);
+      expect(eventTypeNames(await resetHandle.fetchHistory())).toContain('CHILD_WORKFLOW_EXECUTION_COMPLETED');
+    });
+  });
+
+  it('re-applies what happened to a pending child after the reset point', async () => {
+    await env.withTaskQueue('reset-child-closed', async (taskQueue) => {
+      const { workflowId, childId, handle, baseRunId, resetPoint } = await parentWithStartedChild(taskQueue, 'reset-child-closed');
+      await client.workflow.getHandle(childId).signal(pokeSignal, 'early');
+      await waitForHistory(handle, (h) => eventsOfType(h, EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED).length > 0);
+      const newRunId = await reset(workflowId, baseRunId, resetPoint, 'reset after the child closed');
+
+      const resetHandle = recorder.record(client.workflow.getHandle(workflowId, newRunId));
+      const history = await resetHandle.fetchHistory();
+      expect(eventTypeNames(history).slice(resetPoint - 1, resetPoint + 2)).toEqual(['WORKFLOW_TASK_FAILED', 'CHILD_WORKFLOW_EXECUTION_COMPLETED', 'WORKFLOW_TASK_SCHEDULED']);
+      await resetHandle.signal(addItemSignal, 'c');
+      expect(await resetHandle.result()).toEqual(['c', 'poked with early']);
     });
   });
 

@@ -1,7 +1,8 @@
 /** Workflows for reset.test.ts. */
-import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, proxyActivities, setHandler, startChild } from '@temporalio/workflow';
 import type * as activities from '../activities.js';
 import { addItemSignal } from './messaging.js';
+import { childWaits } from './children.js';
 
 /**
  * Runs a first activity, waits for at least one `addItem` signal, runs a second activity and returns
@@ -18,4 +19,18 @@ export async function stepsAroundSignal(key: string): Promise<string[]> {
   await condition(() => items.length > 0);
   await flaky(`${key}-second`, 0);
   return items;
+}
+
+/**
+ * Starts a child that waits to be poked, waits for an `addItem` signal, then returns the items and the
+ * child's result: a reset to the task after the child started keeps the child (it goes on running).
+ */
+export async function parentAroundChild(childId: string): Promise<string[]> {
+  const items: string[] = [];
+  setHandler(addItemSignal, (item) => {
+    items.push(item);
+  });
+  const child = await startChild(childWaits, { workflowId: childId });
+  await condition(() => items.length > 0);
+  return [...items, await child.result()];
 }

@@ -26,7 +26,8 @@ export function closeWorkflow<K extends EventAttributesKey>(t: Transition, statu
   // The parent learns of the close (unless a new run continues the chain), and open children get
   // their parent-close policy (default TERMINATE; ABANDON leaves them alone).
   if (state.parent && !t.newRun) t.addTimer(t.nowMs, { kind: 'notifyParent' });
-  for (const child of Object.values(state.children ?? {})) {
+  // A run closed by a reset leaves its children to the reset run (ops/reset.ts).
+  for (const child of state.resetRunId ? [] : Object.values(state.children ?? {})) {
     const policy = child.parentClosePolicy || ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE;
     if (policy === ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON) continue;
     t.addTimer(t.nowMs, { kind: 'parentClosePolicy', initiatedEventId: child.initiatedEventId, workflowId: child.workflowId, runId: child.runId, namespaceId: child.namespaceId, policy });

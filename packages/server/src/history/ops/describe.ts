@@ -66,6 +66,14 @@ export function describeExecution(state: MutableState): DescribeResponse {
       rootExecution: rootExecutionOf(state),
       executionDuration: state.closeTimeMs > 0 ? msToDuration(state.closeTimeMs - state.executionTimeMs) : null,
     },
+    workflowExtendedInfo: {
+      executionExpirationTime: state.executionExpirationMs > 0 ? msToTimestamp(state.executionExpirationMs) : null,
+      runExpirationTime: state.runTimeoutMs > 0 ? msToTimestamp(state.executionTimeMs + state.runTimeoutMs) : null,
+      cancelRequested: state.cancelRequested === true,
+      originalStartTime: msToTimestamp(state.startTimeMs),
+      // The run a reset replaced this one with (it was the reset's base run).
+      resetRunId: state.resetRunId ?? '',
+    },
     pendingActivities,
     pendingChildren: Object.values(state.children ?? {}).map((c) => ({
       workflowId: c.workflowId,

@@ -114,16 +114,28 @@ async function notifyParent(ctx: HistoryContext, childKey: ExecutionKey): Promis
   await runOnOwner(ctx, p.namespaceId, p.workflowId, 'childClosed', { parentKey, initiatedEventId: p.initiatedEventId, childFirstRunId: child.firstExecutionRunId, outcome });
 }
 
-/** Records in the parent (on the node owning it) that its child closed. */
+/** How many resets a child's report follows from the run that started it (Temporal's limit). */
+const MAX_RESET_REDIRECTS = 100;
+
+/**
+ * Records in the parent (on the node owning it) that its child closed. A parent run that was reset
+ * hands the report on to its reset run, which took over the children pending at the reset point.
+ */
 async function recordChildClosedInParent(ctx: HistoryContext, a: { parentKey: ExecutionKey; initiatedEventId: number; childFirstRunId: string; outcome: ChildOutcome }): Promise<void> {
-  await ctx.engine.update(a.parentKey, (state, nowMs) => {
-    const info = state?.children?.[a.initiatedEventId];
-    if (!state || !isRunning(state) || !info || (info.runId && info.runId !== a.childFirstRunId)) return { transition: null, value: undefined };
-    if (!info.runId) info.runId = a.childFirstRunId;
-    const t = new Transition(state, nowMs);
-    recordChildClosed(t, info, a.outcome);
-    return { transition: t, value: undefined };
-  });
+  let parentKey = a.parentKey;
+  for (let redirects = 0; redirects <= MAX_RESET_REDIRECTS; redirects++) {
+    const resetRunId = await ctx.engine.update(parentKey, (state, nowMs) => {
+      if (state && !isRunning(state)) return { transition: null, value: state.resetRunId ?? '' };
+      const info = state?.children?.[a.initiatedEventId];
+      if (!state || !info || (info.runId && info.runId !== a.childFirstRunId)) return { transition: null, value: '' };
+      if (!info.runId) info.runId = a.childFirstRunId;
+      const t = new Transition(state, nowMs);
+      recordChildClosed(t, info, a.outcome);
+      return { transition: t, value: '' };
+    });
+    if (!resetRunId) return;
+    parentKey = { ...parentKey, runId: resetRunId };
+  }
 }
 
 function childOutcome(status: number, close: ReturnType<typeof HistoryEventCodec.decode>): ChildOutcome | null {

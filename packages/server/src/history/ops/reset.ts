@@ -8,7 +8,15 @@
 //   WorkflowTaskFailed      cause RESET_WORKFLOW, base_run_id, new_run_id
 //   WorkflowExecutionSignaled ...  re-applied signals (base run after N, later runs of its chain,
 //                                  and signals buffered in the terminated current run)
+//   ChildWorkflowExecution* ...    what happened after N to the children pending at N (they go on
+//                                  running; they were started, or closed, for the base run)
 //   WorkflowTaskScheduled
+//
+// Children pending at the reset point stay pending in the new run, as on Temporal (whose
+// history.allowResetWithPendingChildren is on by default). The base run records the new run's id
+// (resetRunId): a child that closes later reports to its parent run as before, and a closed run that was
+// reset hands the report on to its reset run. When the run the reset terminates is the base run, its
+// children keep running (no parent-close policy), so that the new run can reconnect to them.
 import { randomUUID } from 'node:crypto';
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
@@ -21,6 +29,7 @@ import type { MutableState } from '../mutable-state.js';
 import { isRunning, terminateWorkflow } from '../machines/workflow.js';
 import { scheduleWorkflowTask } from '../machines/workflow-task.js';
 import { rearmRebuiltActivity } from '../machines/activity.js';
+import { recordChildClosed, recordChildStarted, recordChildStartFailed } from '../machines/child-workflow.js';
 import { RebuildError, rebuildState } from '../state-rebuilder.js';
 import { requireState, resolveRun, type HistoryContext } from '../service-context.js';
 import { keyString } from '../engine.js';
@@ -54,9 +63,13 @@ export async function resetWorkflow(ctx: HistoryContext, ns: NamespaceRecord, re
     if (req.requestId && current.startRequestId === req.requestId) return current.runId; // a retried request
 
     const copied = await ctx.engine.readEvents(baseKey, 1, finishEventId);
-    const later = reapplySignals ? await laterSignals(ctx, baseKey, finishEventId, base.nextEventId, current.runId) : { signals: [], currentNextEventId: -1 };
+    const later = await laterEvents(ctx, baseKey, finishEventId, base.nextEventId, current.runId);
+    const reapplied = later.events.filter((e) => (isSignal(e) ? reapplySignals : true));
     const newRunId = randomUUID();
-    const build = (nowMs: number): Transition => buildResetRun(ns.id, copied, later.signals, { baseRunId: base.runId, newRunId, nowMs, reason: req.reason ?? '', requestId: req.requestId ?? '' });
+    const build = (nowMs: number): Transition => buildResetRun(ns.id, copied, reapplied, { baseRunId: base.runId, newRunId, nowMs, reason: req.reason ?? '', requestId: req.requestId ?? '' });
+    // A closed base run learns its reset run first: if the reset then fails, it names a run that does
+    // not exist, which changes nothing (children's reports to it are dropped, as they would be anyway).
+    if (base.runId !== current.runId || !isRunning(current)) await markReset(ctx, baseKey, newRunId);
 
     const committed = isRunning(current)
       ? await ctx.engine.update(currentKey, (loaded, nowMs) => {
@@ -65,11 +78,13 @@ export async function resetWorkflow(ctx: HistoryContext, ns: NamespaceRecord, re
           const resetRun = build(nowMs);
           const t = new Transition(state, nowMs);
           t.newRun = resetRun; // the chain goes on in the reset run: the parent is not told of this close
+          // The base run's children stay: the reset run takes over those pending at the reset point.
+          if (state.runId === base.runId) state.resetRunId = newRunId;
           const before = t.events.length;
           terminateWorkflow(t, req.reason ?? '', null, TERMINATE_IDENTITY);
-          // Signals that were buffered in the terminated run's workflow task are written by the
+          // Events that were buffered in the terminated run's workflow task are written by the
           // terminate: they are re-applied too.
-          if (reapplySignals) for (const e of t.events.slice(before)) if (isSignal(e)) reapplySignal(resetRun, e);
+          for (const e of t.events.slice(before)) if (isSignal(e) ? reapplySignals : state.runId === base.runId && isChildEvent(e)) reapplyEvent(resetRun, e);
           finishResetRun(resetRun);
           return { transition: t, value: true };
         })
@@ -93,7 +108,7 @@ interface ResetRunParams {
 }
 
 /** The new run up to its re-applied signals; finishResetRun schedules its workflow task. */
-function buildResetRun(namespaceId: string, copied: readonly HistoryEvent[], signals: readonly HistoryEvent[], p: ResetRunParams): Transition {
+function buildResetRun(namespaceId: string, copied: readonly HistoryEvent[], later: readonly HistoryEvent[], p: ResetRunParams): Transition {
   const finishEventId = copied.length + 1;
   let state: MutableState;
   try {
@@ -106,7 +121,6 @@ function buildResetRun(namespaceId: string, copied: readonly HistoryEvent[], sig
   if (!wft) {
     throw new InvalidArgumentError(`Can only reset workflow to event ID in range [WorkflowTaskScheduled +1, WorkflowTaskStarted + 1]: ${finishEventId}`);
   }
-  if (Object.keys(state.children).length > 0) throw new InvalidArgumentError('WorkflowResetter encountered pending child workflows.');
   const t = new Transition(state, p.nowMs);
   t.events.push(...copied);
   if (wft.startedEventId === 0) {
@@ -128,12 +142,23 @@ function buildResetRun(namespaceId: string, copied: readonly HistoryEvent[], sig
   });
   state.workflowTask = null;
   rearm(t);
-  for (const signal of signals) reapplySignal(t, signal);
+  for (const event of later) reapplyEvent(t, event);
   return t;
 }
 
 function finishResetRun(t: Transition): void {
+  // A child initiated before the reset point that the base run never saw started is started afresh.
+  for (const child of Object.values(t.state.children)) if (!child.started) t.addTimer(t.nowMs, { kind: 'startChild', initiatedEventId: child.initiatedEventId });
   scheduleWorkflowTask(t, 1);
+}
+
+/** Records the reset run in a closed base run (ops/external.ts forwards its children's reports). */
+async function markReset(ctx: HistoryContext, key: ExecutionKey, resetRunId: string): Promise<void> {
+  await ctx.engine.update(key, (state, nowMs) => {
+    if (!state || isRunning(state)) return { transition: null, value: undefined };
+    state.resetRunId = resetRunId;
+    return { transition: new Transition(state, nowMs), value: undefined };
+  });
 }
 
 /** Timers and dispatches for what the rebuilt run has pending, counted from now where Temporal does. */
@@ -152,36 +177,57 @@ function isSignal(e: HistoryEvent): boolean {
   return e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED;
 }
 
-function reapplySignal(t: Transition, e: HistoryEvent): void {
-  const a = e.workflowExecutionSignaledEventAttributes;
-  t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', {
-    signalName: a?.signalName ?? '',
-    input: a?.input ?? null,
-    identity: a?.identity ?? '',
-    header: a?.header ?? null,
-  });
+/** What happens to a child after it is initiated (the initiation itself is not re-applied). */
+const CHILD_EVENTS = new Set<number>([
+  EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+  EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
+]);
+
+function isChildEvent(e: HistoryEvent): boolean {
+  return CHILD_EVENTS.has(e.eventType ?? 0);
+}
+
+/** Writes a later signal again, or a later child event when that child is pending in the reset run. */
+function reapplyEvent(t: Transition, e: HistoryEvent): void {
+  if (isSignal(e)) {
+    const a = e.workflowExecutionSignaledEventAttributes;
+    t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', {
+      signalName: a?.signalName ?? '',
+      input: a?.input ?? null,
+      identity: a?.identity ?? '',
+      header: a?.header ?? null,
+    });
+    return;
+  }
+  reapplyChildEvent(t, e);
 }
 
 /**
- * Signals written after the reset point: in the base run, then in each later run its close event
- * continued into (continue-as-new, retry, cron), up to the current run. Also returns the current run's
- * next event id as read, when the current run was read (-1 otherwise), to detect a race.
+ * Signals and child events written after the reset point: in the base run, then in each later run its
+ * close event continued into (continue-as-new, retry, cron), up to the current run. Also returns the
+ * current run's next event id as read, when the current run was read (-1 otherwise), to detect a race.
  */
-async function laterSignals(
+async function laterEvents(
   ctx: HistoryContext,
   baseKey: ExecutionKey,
   fromEventId: number,
   baseNextEventId: number,
   currentRunId: string,
-): Promise<{ signals: HistoryEvent[]; currentNextEventId: number }> {
-  const signals: HistoryEvent[] = [];
+): Promise<{ events: HistoryEvent[]; currentNextEventId: number }> {
+  const later: HistoryEvent[] = [];
   let key = baseKey;
   let from = fromEventId;
   let next = baseNextEventId;
   for (let runs = 0; runs < MAX_CHAIN_RUNS; runs++) {
     const events = await ctx.engine.readEvents(key, from, next);
-    signals.push(...events.filter(isSignal));
-    if (key.runId === currentRunId) return { signals, currentNextEventId: next };
+    // Child events only from the base run: a later run's initiated ids name other children.
+    later.push(...events.filter((e) => isSignal(e) || (key === baseKey && isChildEvent(e))));
+    if (key.runId === currentRunId) return { events: later, currentNextEventId: next };
     const continuedRunId = continuedInto(events.at(-1));
     if (!continuedRunId) break;
     key = { ...key, runId: continuedRunId };
@@ -190,7 +236,7 @@ async function laterSignals(
     from = 1;
     next = state.nextEventId;
   }
-  return { signals, currentNextEventId: -1 };
+  return { events: later, currentNextEventId: -1 };
 }
 
 function continuedInto(close: HistoryEvent | undefined): string {
@@ -202,4 +248,52 @@ function continuedInto(close: HistoryEvent | undefined): string {
     close.workflowExecutionTimedOutEventAttributes?.newExecutionRunId ??
     ''
   );
+}
+
+/** A child event of the base run, for a child the reset run has pending under the same initiated id. */
+function reapplyChildEvent(t: Transition, e: HistoryEvent): void {
+  const a =
+    e.startChildWorkflowExecutionFailedEventAttributes ??
+    e.childWorkflowExecutionStartedEventAttributes ??
+    e.childWorkflowExecutionCompletedEventAttributes ??
+    e.childWorkflowExecutionFailedEventAttributes ??
+    e.childWorkflowExecutionCanceledEventAttributes ??
+    e.childWorkflowExecutionTimedOutEventAttributes ??
+    e.childWorkflowExecutionTerminatedEventAttributes;
+  const info = a ? t.state.children[Number(a.initiatedEventId ?? 0)] : undefined;
+  if (!a || !info) return;
+  const workflowId = 'workflowExecution' in a ? a.workflowExecution?.workflowId : 'workflowId' in a ? a.workflowId : undefined;
+  if (workflowId !== info.workflowId) return;
+  const runId = ('workflowExecution' in a ? a.workflowExecution?.runId : '') ?? '';
+  if (info.started && runId && info.runId && runId !== info.runId) return;
+  switch (e.eventType) {
+    case EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED:
+      if (!info.started) recordChildStartFailed(t, info, e.startChildWorkflowExecutionFailedEventAttributes?.cause ?? 0);
+      return;
+    case EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
+      if (!info.started) recordChildStarted(t, info, runId);
+      return;
+    case EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
+      if (!info.runId) info.runId = runId;
+      recordChildClosed(t, info, { kind: 'completed', event: { result: e.childWorkflowExecutionCompletedEventAttributes?.result ?? null } });
+      return;
+    case EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED: {
+      const f = e.childWorkflowExecutionFailedEventAttributes;
+      if (!info.runId) info.runId = runId;
+      recordChildClosed(t, info, { kind: 'failed', event: { failure: f?.failure ?? null, retryState: f?.retryState ?? 0 } });
+      return;
+    }
+    case EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED:
+      if (!info.runId) info.runId = runId;
+      recordChildClosed(t, info, { kind: 'canceled', event: { details: e.childWorkflowExecutionCanceledEventAttributes?.details ?? null } });
+      return;
+    case EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT:
+      if (!info.runId) info.runId = runId;
+      recordChildClosed(t, info, { kind: 'timedOut', event: { retryState: e.childWorkflowExecutionTimedOutEventAttributes?.retryState ?? 0 } });
+      return;
+    case EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
+      if (!info.runId) info.runId = runId;
+      recordChildClosed(t, info, { kind: 'terminated' });
+      return;
+  }
 }
