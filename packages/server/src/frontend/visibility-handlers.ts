@@ -14,6 +14,8 @@ import type { SearchAttributeRegistry } from '../visibility/search-attribute-reg
 import { typeValue } from '../visibility/search-attributes.js';
 import type { ServiceHandlers } from './grpc-server.js';
 import { requireString } from './validation.js';
+import { InvalidArgumentError } from '../errors.js';
+import { timestampToMs } from '@kairos/common';
 
 type ListRequest = temporal.api.workflowservice.v1.IListWorkflowExecutionsRequest;
 type ListResponse = Loose<temporal.api.workflowservice.v1.IListWorkflowExecutionsResponse>;
@@ -47,6 +49,15 @@ export function visibilityHandlers({ namespaces, searchAttributes, store }: Visi
     async ListWorkflowExecutions(request) {
       return list(request as ListRequest);
     },
+    // The older listing calls, as Temporal's frontend serves them: a query built from the filters.
+    async ListOpenWorkflowExecutions(request) {
+      const req = request as temporal.api.workflowservice.v1.IListOpenWorkflowExecutionsRequest;
+      return list({ namespace: req.namespace, pageSize: req.maximumPageSize, nextPageToken: req.nextPageToken, query: filterQuery(req, true) });
+    },
+    async ListClosedWorkflowExecutions(request) {
+      const req = request as temporal.api.workflowservice.v1.IListClosedWorkflowExecutionsRequest;
+      return list({ namespace: req.namespace, pageSize: req.maximumPageSize, nextPageToken: req.nextPageToken, query: filterQuery(req, false) });
+    },
 
     // Deprecated in Temporal; on SQL visibility it is a list in list order.
     async ScanWorkflowExecutions(request) {
@@ -77,4 +88,28 @@ function keywordPayload(value: string): Loose<temporal.api.common.v1.IPayload> {
     metadata: { encoding: Buffer.from('json/plain'), type: Buffer.from('Keyword') },
     data: Buffer.from(JSON.stringify(value)),
   };
+}
+
+type FilterRequest = temporal.api.workflowservice.v1.IListClosedWorkflowExecutionsRequest;
+
+/**
+ * ListOpen/ListClosedWorkflowExecutions as a list query: open runs by start time, closed runs by close
+ * time, and at most one of a workflow id, a workflow type or (closed runs) a status.
+ */
+export function filterQuery(req: FilterRequest, open: boolean): string {
+  const parts = [open ? `ExecutionStatus = 'Running'` : `ExecutionStatus != 'Running'`];
+  const timeField = open ? 'StartTime' : 'CloseTime';
+  const earliest = timestampToMs(req.startTimeFilter?.earliestTime) ?? 0;
+  const latest = timestampToMs(req.startTimeFilter?.latestTime) ?? 0;
+  if (earliest > 0 && latest > 0 && earliest > latest) throw new InvalidArgumentError('EarliestTime in StartTimeFilter should not be larger than LatestTime.');
+  if (earliest > 0) parts.push(`${timeField} >= ${quoted(new Date(earliest).toISOString())}`);
+  if (latest > 0) parts.push(`${timeField} <= ${quoted(new Date(latest).toISOString())}`);
+  if (req.executionFilter) parts.push(`WorkflowId = ${quoted(req.executionFilter.workflowId ?? '')}`);
+  else if (req.typeFilter) parts.push(`WorkflowType = ${quoted(req.typeFilter.name ?? '')}`);
+  else if (!open && req.statusFilter) parts.push(`ExecutionStatus = ${quoted(statusName(req.statusFilter.status ?? 0))}`);
+  return parts.join(' AND ');
+}
+
+function quoted(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
