@@ -290,6 +290,10 @@ describe('listing schedules', () => {
       expect(await ids(`ScheduleId STARTS_WITH "${prefix}"`, 1)).toEqual([`${prefix}-0`, `${prefix}-1`, `${prefix}-2`]);
       expect(await ids(`ScheduleId STARTS_WITH "${prefix}" AND CustomKeywordField = "some-value"`)).toEqual([`${prefix}-0`, `${prefix}-1`]);
       expect(await ids(`ScheduleId STARTS_WITH "${prefix}" AND TemporalSchedulePaused = true`)).toEqual([`${prefix}-0`]);
+      // CountSchedules counts what the same query lists.
+      const count = async (query: string) => Number((await client.workflowService.countSchedules({ namespace: 'default', query })).count);
+      expect(await count(`ScheduleId STARTS_WITH "${prefix}"`)).toBe(3);
+      expect(await count(`ScheduleId STARTS_WITH "${prefix}" AND CustomKeywordField = "some-value"`)).toBe(2);
       const summaries: Array<{ id: string; paused: boolean; next: number }> = [];
       for await (const s of client.schedule.list({ query: `ScheduleId = "${prefix}-1"` })) summaries.push({ id: s.scheduleId, paused: s.state.paused, next: s.info.nextActionTimes.length });
       expect(summaries).toEqual([{ id: `${prefix}-1`, paused: false, next: 5 }]);

@@ -153,6 +153,22 @@ export function scheduleHandlers(scheduler: Scheduler, namespaces: NamespaceRegi
         }
       }
     },
+
+    async CountSchedules(request) {
+      const req = request as temporal.api.workflowservice.v1.ICountSchedulesRequest;
+      const namespace = ns(req.namespace);
+      const filter = scheduleQueryFilter(req.query ?? '', searchAttributes.custom(namespace.id));
+      let count = 0;
+      let after: string | null = null;
+      for (;;) {
+        const page = await scheduler.list(namespace.id, after, DEFAULT_PAGE_SIZE);
+        for (const { scheduleId, record } of page) {
+          after = scheduleId;
+          if (filter(scheduleId, record)) count++;
+        }
+        if (page.length < DEFAULT_PAGE_SIZE) return { count, groups: [] };
+      }
+    },
   };
 }
 
