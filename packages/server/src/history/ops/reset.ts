@@ -266,6 +266,7 @@ function reapplyChildEvent(t: Transition, e: HistoryEvent): void {
   if (workflowId !== info.workflowId) return;
   const runId = ('workflowExecution' in a ? a.workflowExecution?.runId : '') ?? '';
   if (info.started && runId && info.runId && runId !== info.runId) return;
+  if (!info.runId) info.runId = runId;
   switch (e.eventType) {
     case EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED:
       if (!info.started) recordChildStartFailed(t, info, e.startChildWorkflowExecutionFailedEventAttributes?.cause ?? 0);
@@ -274,25 +275,20 @@ function reapplyChildEvent(t: Transition, e: HistoryEvent): void {
       if (!info.started) recordChildStarted(t, info, runId);
       return;
     case EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
-      if (!info.runId) info.runId = runId;
       recordChildClosed(t, info, { kind: 'completed', event: { result: e.childWorkflowExecutionCompletedEventAttributes?.result ?? null } });
       return;
     case EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED: {
       const f = e.childWorkflowExecutionFailedEventAttributes;
-      if (!info.runId) info.runId = runId;
       recordChildClosed(t, info, { kind: 'failed', event: { failure: f?.failure ?? null, retryState: f?.retryState ?? 0 } });
       return;
     }
     case EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED:
-      if (!info.runId) info.runId = runId;
       recordChildClosed(t, info, { kind: 'canceled', event: { details: e.childWorkflowExecutionCanceledEventAttributes?.details ?? null } });
       return;
     case EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT:
-      if (!info.runId) info.runId = runId;
       recordChildClosed(t, info, { kind: 'timedOut', event: { retryState: e.childWorkflowExecutionTimedOutEventAttributes?.retryState ?? 0 } });
       return;
     case EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
-      if (!info.runId) info.runId = runId;
       recordChildClosed(t, info, { kind: 'terminated' });
       return;
   }
