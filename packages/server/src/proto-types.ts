@@ -16,6 +16,7 @@ export type SearchAttributes = Loose<temporal.api.common.v1.ISearchAttributes>;
 export type Command = Loose<temporal.api.command.v1.ICommand>;
 export type UpdateRequest = Loose<temporal.api.update.v1.IRequest>;
 export type UpdateOutcome = Loose<temporal.api.update.v1.IOutcome>;
+export type ActivityOutcome = Loose<temporal.api.activity.v1.IActivityExecutionOutcome>;
 export type ProtocolMessage = Loose<temporal.api.protocol.v1.IMessage>;
 export type Timestamp = Loose<google.protobuf.ITimestamp>;
 export type Duration = Loose<google.protobuf.IDuration>;
@@ -50,6 +51,8 @@ export const HistoryEventCodec = looseCodec(api.history.v1.HistoryEvent);
 export const ActivityScheduledAttributesCodec = looseCodec(api.history.v1.ActivityTaskScheduledEventAttributes);
 export const UpdateRequestCodec = looseCodec(api.update.v1.Request);
 export const UpdateOutcomeCodec = looseCodec(api.update.v1.Outcome);
+export const ActivityOutcomeCodec = looseCodec(api.activity.v1.ActivityExecutionOutcome);
+export const UserMetadataCodec = looseCodec(api.sdk.v1.UserMetadata);
 
 interface Writer {
   finish(): Uint8Array;

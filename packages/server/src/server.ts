@@ -1,5 +1,8 @@
 // Assembles one Kairos server process: the SQLite store, namespace registry, history engine, matching,
 // timer queue and the gRPC frontend; recovers pending work from the database before listening.
+import { activityExecutionHandlers } from './frontend/activity-execution-handlers.js';
+import { parseDurationMs } from './visibility/query/literals.js';
+import { ownerNamespaceId } from './history/standalone-activity/key-space.js';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import * as grpc from '@grpc/grpc-js';
@@ -100,6 +103,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Temporal's activity.longPollTimeout: how long a standalone activity's Describe or Poll waits at most. */
+const DEFAULT_ACTIVITY_LONG_POLL_MS = 60_000;
+
 /** Dynamic config keys the server understands (others are accepted and warned about). */
 const KNOWN_DYNAMIC_CONFIG = new Set([
   'frontend.namespaceRPS',
@@ -107,6 +113,9 @@ const KNOWN_DYNAMIC_CONFIG = new Set([
   'frontend.enableUpdateWorkflowExecution',
   'frontend.enableUpdateWorkflowExecutionAsyncAccepted',
   'frontend.enableCancelWorkerPollsOnShutdown',
+  'activity.enableStandalone',
+  'activity.startDelayEnabled',
+  'activity.longPollTimeout',
   ...Object.values(SIZE_LIMIT_KEYS),
 ]);
 
@@ -114,6 +123,15 @@ const KNOWN_DYNAMIC_CONFIG = new Set([
 function booleanConfig(config: ReadonlyMap<string, unknown>, key: string, fallback: boolean): boolean {
   const value = config.get(key);
   return value === true || value === 'true' ? true : value === false || value === 'false' ? false : fallback;
+}
+
+/** A duration dynamic config value: a Go duration string ('5s', '5000ms') or a number of seconds; else `fallbackMs`. */
+function durationConfigMs(config: ReadonlyMap<string, unknown>, key: string, fallbackMs: number): number {
+  const value = config.get(key);
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value * 1000;
+  const ms = typeof value === 'string' ? parseDurationMs(value.trim()) : null;
+  if (value !== undefined && (ms === null || ms < 0)) throw new Error(`dynamic config ${key}: ${JSON.stringify(value)} is not a duration`);
+  return ms ?? fallbackMs;
 }
 
 function numberConfig(config: ReadonlyMap<string, unknown>, key: string, fallback: number): number {
@@ -140,7 +158,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const engine = new ExecutionEngine(store, clock, logger.child({ component: 'history' }));
     const matching = new Matching(clock);
     engine.stickyQueueAvailable = (namespaceId, taskQueue) => matching.stickyQueueAvailable(namespaceId, taskQueue);
-    engine.retentionMsFor = (namespaceId) => namespaces.findById(namespaceId)?.retentionMs ?? DEFAULT_RETENTION_MS;
+    engine.retentionMsFor = (namespaceId) => namespaces.findById(ownerNamespaceId(namespaceId))?.retentionMs ?? DEFAULT_RETENTION_MS;
     engine.reserveWorkflowPoll = (namespaceId, taskQueue) => matching.reserveWorkflowPoll(namespaceId, taskQueue);
     engine.dispatchSink = {
       dispatch(key, d) {
@@ -173,13 +191,24 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
     // Temporal's default: off (workers then cancel their own polls when they shut down).
     const cancelPollsOnShutdown = booleanConfig(options.dynamicConfig, 'frontend.enableCancelWorkerPollsOnShutdown', false);
+    const activityOptions = {
+      enabled: booleanConfig(options.dynamicConfig, 'activity.enableStandalone', true),
+      startDelayEnabled: booleanConfig(options.dynamicConfig, 'activity.startDelayEnabled', true),
+      longPollTimeoutMs: durationConfigMs(options.dynamicConfig, 'activity.longPollTimeout', DEFAULT_ACTIVITY_LONG_POLL_MS),
+    };
     // One set of handlers behind both front doors: the HTTP API calls exactly what gRPC calls.
     const localHandlers = {
       ...systemHandlers(randomUUID()),
-      ...namespaceHandlers(namespaces, { workerPollCompleteOnShutdown: cancelPollsOnShutdown, sizeLimits }),
+      ...namespaceHandlers(namespaces, {
+        workerPollCompleteOnShutdown: cancelPollsOnShutdown,
+        sizeLimits,
+        standaloneActivities: activityOptions.enabled,
+        standaloneActivityStartDelay: activityOptions.startDelayEnabled,
+      }),
       ...executionHandlers(ctx, searchAttributes),
       ...updateHandlers(ctx),
       ...taskHandlers(ctx, { cancelPollsOnShutdown }),
+      ...activityExecutionHandlers(ctx, activityOptions),
       ...visibilityHandlers({ namespaces, searchAttributes, store }),
       ...scheduleHandlers(scheduler, namespaces, searchAttributes),
     };

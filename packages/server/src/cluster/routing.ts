@@ -29,7 +29,9 @@ function byToken(token: Uint8Array | null | undefined): Target | null {
 
 const execution = (r: { namespace?: string | null; workflowExecution?: temporal.api.common.v1.IWorkflowExecution | null }): Target | null =>
   byName(r.namespace, r.workflowExecution?.workflowId);
-const byId = (r: { namespace?: string | null; workflowId?: string | null }): Target | null => byName(r.namespace, r.workflowId);
+/** By id: a workflow's activity, or with no workflow id, a standalone activity (on the shard of its activity id). */
+const byId = (r: { namespace?: string | null; workflowId?: string | null; activityId?: string | null }): Target | null => byName(r.namespace, r.workflowId || r.activityId);
+const activity = (r: { namespace?: string | null; activityId?: string | null }): Target | null => byName(r.namespace, r.activityId);
 const token = (r: { taskToken?: Uint8Array | null }): Target | null => byToken(r.taskToken);
 /** A schedule lives on the shard of the workflow id Temporal's scheduler workflow would have. */
 const schedule = (r: { namespace?: string | null; scheduleId?: string | null }): Target | null =>
@@ -69,6 +71,12 @@ export const EXECUTION_ROUTES: Readonly<Record<string, TargetOf>> = {
   RespondActivityTaskCompletedById: byId,
   RespondActivityTaskFailedById: byId,
   RespondActivityTaskCanceledById: byId,
+  StartActivityExecution: activity,
+  DescribeActivityExecution: activity,
+  PollActivityExecution: activity,
+  RequestCancelActivityExecution: activity,
+  TerminateActivityExecution: activity,
+  DeleteActivityExecution: activity,
   CreateSchedule: schedule,
   DescribeSchedule: schedule,
   UpdateSchedule: schedule,

@@ -3,6 +3,7 @@
 // A shard is a fixed slice of the workflow-id space: every run of one workflow id (its current-run row,
 // all its runs, their events and timers) lives in one shard, so a transition never spans two shards.
 // The shard count is fixed for the life of a database (changing it would move rows between shards).
+import { ownerNamespaceId } from '../history/standalone-activity/key-space.js';
 import { createHash } from 'node:crypto';
 
 export const DEFAULT_SHARD_COUNT = 64;
@@ -19,7 +20,8 @@ function fnv1a(text: string): number {
 
 /** The shard (0 .. shardCount-1) of every run of `workflowId` in `namespaceId`. */
 export function shardOf(namespaceId: string, workflowId: string, shardCount: number): number {
-  return fnv1a(`${namespaceId}\u0000${workflowId}`) % shardCount;
+  // A standalone activity lives on the shard a workflow of its id would: requests name its namespace.
+  return fnv1a(`${ownerNamespaceId(namespaceId)}\u0000${workflowId}`) % shardCount;
 }
 
 /** Rendezvous weight of a node for a shard: a well-mixed hash, so shards spread evenly. */

@@ -18,6 +18,9 @@ const MIN_RETENTION_MS = 24 * 3600 * 1000;
 export interface NamespaceCapabilityOptions {
   /** ShutdownWorker answers the worker's outstanding polls (`frontend.enableCancelWorkerPollsOnShutdown`). */
   readonly workerPollCompleteOnShutdown?: boolean;
+  /** Standalone activities are served (`activity.enableStandalone`), and with a start delay (`activity.startDelayEnabled`). */
+  readonly standaloneActivities?: boolean;
+  readonly standaloneActivityStartDelay?: boolean;
   /** The size limits reported to SDKs (they refuse oversized payloads before sending them). */
   readonly sizeLimits?: SizeLimits;
 }
@@ -47,6 +50,8 @@ export function describeNamespaceRecord(r: NamespaceRecord, options: NamespaceCa
         asyncUpdate: true,
         workerHeartbeats: false,
         workerPollCompleteOnShutdown: options.workerPollCompleteOnShutdown === true,
+        standaloneActivities: options.standaloneActivities === true,
+        standaloneActivityStartDelay: options.standaloneActivities === true && options.standaloneActivityStartDelay === true,
       },
       supportsSchedules: true,
       limits: namespaceLimits(options.sizeLimits ?? DEFAULT_SIZE_LIMITS),

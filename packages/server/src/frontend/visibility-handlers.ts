@@ -83,7 +83,7 @@ export function visibilityHandlers({ namespaces, searchAttributes, store }: Visi
 }
 
 /** A group value as Temporal encodes it: a JSON string typed Keyword. */
-function keywordPayload(value: string): Loose<temporal.api.common.v1.IPayload> {
+export function keywordPayload(value: string): Loose<temporal.api.common.v1.IPayload> {
   return {
     metadata: { encoding: Buffer.from('json/plain'), type: Buffer.from('Keyword') },
     data: Buffer.from(JSON.stringify(value)),

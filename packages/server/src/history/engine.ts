@@ -501,6 +501,8 @@ export function withNewRun(t: Transition, expectedVersion: number): Array<{ t: T
 }
 
 export function needsDispatch(state: MutableState): boolean {
+  // A closed standalone activity keeps its ActivityInfo (for describe), never a task.
+  if (!isRunning(state)) return false;
   if (state.workflowTask && state.workflowTask.startedEventId === 0) return true;
   return Object.values(state.activities).some((a) => a.phase === 'scheduled' && !a.awaitingRetry);
 }

@@ -244,6 +244,35 @@ export interface MutableState {
    * later reports to the reset run instead, which took over the children pending at the reset point.
    */
   resetRunId?: string;
+  /**
+   * Set on a standalone activity (StartActivityExecution; history/standalone-activity/): a run of its own
+   * kind whose one activity, keyed 1 in `activities`, is all it does. It writes no events.
+   */
+  standalone?: StandaloneActivity | null;
+}
+
+/** What a standalone activity keeps beside its ActivityInfo (which it keeps, for describe, once closed). */
+export interface StandaloneActivity {
+  /** Encoded temporal.api.activity.v1.ActivityExecutionOutcome once closed, else null. */
+  outcome: Uint8Array | null;
+  /** Encoded temporal.api.sdk.v1.UserMetadata of the start request, or null. */
+  userMetadata: Uint8Array | null;
+  /** The start's delay before the first attempt is dispatched, ms. */
+  startDelayMs: number;
+  /** The accepted cancel request ('' while none): its reason, requester and request id. */
+  canceledReason: string;
+  cancelIdentity: string;
+  cancelRequestId: string;
+  /** The accepted terminate request's id ('' while none). */
+  terminateRequestId: string;
+  /** When the last attempt failed or completed, epoch ms; 0 = none yet. */
+  lastAttemptCompleteMs: number;
+  /** The backoff before the attempt that waits for its retry, ms. */
+  currentRetryIntervalMs: number;
+  /** Heartbeats recorded over all attempts. */
+  totalHeartbeats: number;
+  /** The last worker to start the activity or to complete or fail it. */
+  lastWorkerIdentity: string;
 }
 
 /** What describes a new run; newRunState adds everything that starts empty. */

@@ -123,3 +123,17 @@ describe('stored run state', () => {
     expect(() => decodeMutableState(new Uint8Array([7, 0, 0]), keyOf(parkedRun()))).toThrow(/unknown format 7/);
   });
 });
+
+describe('stored standalone activity state', () => {
+  it('round-trips the standalone record with its run', () => {
+    const state = parkedRun();
+    state.standalone = {
+      outcome: new Uint8Array([10, 2, 8, 1]), userMetadata: null, startDelayMs: 1500, canceledReason: 'why', cancelIdentity: 'me',
+      cancelRequestId: 'c1', terminateRequestId: '', lastAttemptCompleteMs: 42, currentRetryIntervalMs: 1000, totalHeartbeats: 3,
+      lastWorkerIdentity: 'worker@host',
+    };
+    expect(decodeMutableState(encodeMutableState(state), keyOf(state))).toEqual(state);
+    const workflow = parkedRun();
+    expect(decodeMutableState(encodeMutableState(workflow), keyOf(workflow)).standalone).toBeUndefined();
+  });
+});

@@ -29,6 +29,7 @@ import type {
   ExternalRequestInfo,
   MutableState,
   ParentInfo,
+  StandaloneActivity,
   UpdateInfo,
   UserTimerInfo,
   WorkflowTaskInfo,
@@ -74,7 +75,11 @@ const STATE = fieldsOf<MutableState>()(
   'workflowTask', 'activities', 'timers', 'buffered', 'cancelRequested', 'memo', 'searchAttributes', 'workflowTimerTaskIds',
   'stateTransitionCount', 'attempt', 'retryPolicy', 'cronSchedule', 'children', 'externalRequests', 'parent', 'startInput',
   'startHeader', 'executionExpirationMs', 'updates', 'stickyTaskQueue', 'stickyScheduleToStartMs', 'priorityKey',
-  'resetRunId',
+  'resetRunId', 'standalone',
+);
+const STANDALONE = fieldsOf<StandaloneActivity>()(
+  'outcome', 'userMetadata', 'startDelayMs', 'canceledReason', 'cancelIdentity', 'cancelRequestId', 'terminateRequestId',
+  'lastAttemptCompleteMs', 'currentRetryIntervalMs', 'totalHeartbeats', 'lastWorkerIdentity',
 );
 
 type Packed = unknown[];
@@ -120,6 +125,7 @@ const childRecord = recordOf<ChildInfo>(CHILD);
 const externalRequestRecord = recordOf<ExternalRequestInfo>(EXTERNAL_REQUEST);
 const parentRecord = recordOf<ParentInfo>(PARENT);
 const updateRecord = recordOf<UpdateInfo>(UPDATE);
+const standaloneRecord = recordOf<StandaloneActivity>(STANDALONE);
 const stateRecord = recordOf<MutableState>(STATE);
 
 /** The position of each of the state's fields in its packed array. */
@@ -140,6 +146,7 @@ function packState(state: MutableState): Packed {
   packed[AT.externalRequests] = packMap(state.externalRequests, EXTERNAL_REQUEST);
   packed[AT.parent] = state.parent ? pack(state.parent, PARENT) : null;
   packed[AT.updates] = packMap(state.updates, UPDATE);
+  packed[AT.standalone] = state.standalone ? pack(state.standalone, STANDALONE) : undefined;
   return packed;
 }
 
@@ -161,6 +168,8 @@ function unpackState(packed: Packed, key: ExecutionKey): MutableState {
   const parent = at('parent');
   state.parent = parent ? parentRecord(parent) : null;
   state.updates = unpackMap(at('updates') ?? undefined, updateRecord);
+  const standalone = at('standalone');
+  state.standalone = standalone ? standaloneRecord(standalone) : undefined;
   return state;
 }
 

@@ -1,6 +1,7 @@
 // The matching room: task queues per (namespace, name, kind). Workflow-task queues also carry
 // stand-alone query tasks, which are sync-match only: they wait for a poller until their caller's
 // deadline and are never persisted.
+import { ownerNamespaceId } from '../history/standalone-activity/key-space.js';
 import type { ExecutionKey } from '../persistence/store.js';
 import type { Clock } from '../clock.js';
 import type { MutableState } from '../history/mutable-state.js';
@@ -97,10 +98,12 @@ export class Matching {
 
   addActivityTask(taskQueue: string, ref: TaskRef): void {
     if (this.accepts && !this.accepts(ref.key)) return;
-    const q = this.activityQueue(ref.key.namespaceId, taskQueue);
+    // A standalone activity's key has a namespace id of its own; its task goes to its namespace's queue.
+    const namespaceId = ownerNamespaceId(ref.key.namespaceId);
+    const q = this.activityQueue(namespaceId, taskQueue);
     const polled = q.pollerCount > 0;
     q.add({ kind: 'task', ref }, ref.priorityKey);
-    if (!polled) this.onBacklog?.('activity', ref.key.namespaceId, taskQueue);
+    if (!polled) this.onBacklog?.('activity', namespaceId, taskQueue);
   }
 
   /**

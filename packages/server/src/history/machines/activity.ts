@@ -13,6 +13,7 @@ import type { Transition } from '../transition.js';
 import type { ActivityInfo, MutableState } from '../mutable-state.js';
 import { addExternalEvent, ensureWorkflowTask, hasStartedWorkflowTask } from './workflow-task.js';
 import { decideRetry, normalizeRetryPolicy } from '../retry.js';
+import { closeStandaloneActivity } from '../standalone-activity/close.js';
 
 const ScheduledAttrs = ActivityScheduledAttributesCodec;
 
@@ -28,24 +29,42 @@ export function activityPriorityKey(state: MutableState, info: ActivityInfo): nu
 }
 
 /** Records ActivityTaskScheduled (attributes already validated and normalized) and dispatches it. */
-export function scheduleActivity(t: Transition, attrs: ScheduledAttributes, timeouts: { scheduleToCloseMs: number; scheduleToStartMs: number; startToCloseMs: number; heartbeatMs: number }): ActivityInfo {
+export function scheduleActivity(t: Transition, attrs: ScheduledAttributes, timeouts: ActivityTimeouts): ActivityInfo {
   const ev = t.addEvent(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, 'activityTaskScheduledEventAttributes', attrs);
-  const scheduledEventId = Number(ev.eventId);
-  const info: ActivityInfo = {
+  const info = newActivityInfo(Number(ev.eventId), attrs, timeouts, t.nowMs);
+  t.state.activities[info.scheduledEventId] = info;
+  dispatchAttempt(t, info);
+  armScheduleToClose(t, info);
+  return info;
+}
+
+export interface ActivityTimeouts {
+  scheduleToCloseMs: number;
+  scheduleToStartMs: number;
+  startToCloseMs: number;
+  heartbeatMs: number;
+}
+
+/** A scheduled activity's state before its first attempt (attributes already validated and normalized). */
+export function newActivityInfo(scheduledEventId: number, attrs: ScheduledAttributes, timeouts: ActivityTimeouts, nowMs: number): ActivityInfo {
+  return {
     scheduledEventId,
     activityId: attrs.activityId ?? '',
     activityType: attrs.activityType?.name ?? '',
     taskQueue: attrs.taskQueue?.name ?? '',
     scheduledAttributes: ScheduledAttrs.encode(attrs).finish(),
-    scheduledTimeMs: t.nowMs,
+    scheduledTimeMs: nowMs,
     phase: 'scheduled',
     attempt: 1,
     awaitingRetry: false,
-    currentAttemptScheduledTimeMs: t.nowMs,
+    currentAttemptScheduledTimeMs: nowMs,
     startedTimeMs: 0,
     startedIdentity: '',
     startedRequestId: '',
-    ...timeouts,
+    scheduleToCloseMs: timeouts.scheduleToCloseMs,
+    scheduleToStartMs: timeouts.scheduleToStartMs,
+    startToCloseMs: timeouts.startToCloseMs,
+    heartbeatMs: timeouts.heartbeatMs,
     heartbeatDetails: null,
     lastHeartbeatMs: 0,
     lastFailure: null,
@@ -55,10 +74,6 @@ export function scheduleActivity(t: Transition, attrs: ScheduledAttributes, time
     heartbeatTimerTaskId: '',
     priorityKey: attrs.priority?.priorityKey ?? 0,
   };
-  t.state.activities[scheduledEventId] = info;
-  dispatchAttempt(t, info);
-  armScheduleToClose(t, info);
-  return info;
 }
 
 /**
@@ -77,10 +92,10 @@ export function rearmRebuiltActivity(t: Transition, info: ActivityInfo): void {
  * order they were added, and, as in Temporal (which orders equal timeouts by type), a task nobody
  * picked up times out as SCHEDULE_TO_START when both timeouts are equal (only schedule-to-close set).
  */
-function armScheduleToClose(t: Transition, info: ActivityInfo): void {
+export function armScheduleToClose(t: Transition, info: ActivityInfo, delayMs = 0): void {
   if (info.scheduleToCloseMs <= 0) return;
   info.timerTaskIds.push(
-    t.addTimer(t.nowMs + info.scheduleToCloseMs, { kind: 'activityTimeout', scheduledEventId: info.scheduledEventId, attempt: 0, timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE }),
+    t.addTimer(t.nowMs + delayMs + info.scheduleToCloseMs, { kind: 'activityTimeout', scheduledEventId: info.scheduledEventId, attempt: 0, timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE }),
   );
 }
 
@@ -120,6 +135,7 @@ export function startActivity(t: Transition, info: ActivityInfo, identity: strin
   info.startedIdentity = identity;
   info.startedRequestId = requestId;
   info.lastHeartbeatMs = 0;
+  if (t.state.standalone) t.state.standalone.lastWorkerIdentity = identity;
   t.stateChanged = true;
   if (info.startToCloseMs > 0) {
     info.timerTaskIds.push(
@@ -148,6 +164,7 @@ function armHeartbeatTimer(t: Transition, info: ActivityInfo, atMs: number): voi
 export function recordHeartbeat(t: Transition, info: ActivityInfo, details: Payloads | null | undefined): void {
   if (details) info.heartbeatDetails = PayloadsCodec.encode(details).finish();
   info.lastHeartbeatMs = t.nowMs;
+  if (t.state.standalone) t.state.standalone.totalHeartbeats++;
   t.stateChanged = true;
 }
 
@@ -156,6 +173,11 @@ type CloseKey = 'activityTaskCompletedEventAttributes' | 'activityTaskFailedEven
 /** Writes ActivityTaskStarted (if the attempt started) and the close event, then forgets the activity. */
 function closeActivity<K extends CloseKey>(t: Transition, info: ActivityInfo, eventType: number, key: K, attrs: NonNullable<HistoryEvent[K]>): void {
   const state = t.state;
+  if (state.standalone) {
+    const a = attrs as { result?: Payloads | null; failure?: Failure | null; details?: Payloads | null; identity?: string | null; retryState?: number | null };
+    closeStandaloneActivity(t, state.standalone, info, { eventType, result: a.result ?? null, failure: a.failure ?? null, details: a.details ?? null, identity: a.identity ?? null, retryState: a.retryState ?? null });
+    return;
+  }
   const started = info.phase === 'started';
   const startedAttrs: NonNullable<HistoryEvent['activityTaskStartedEventAttributes']> = {
     scheduledEventId: info.scheduledEventId,
@@ -226,6 +248,10 @@ export function failActivityAttempt(
     info.resetRequested = false;
     info.resetHeartbeats = false;
     info.awaitingRetry = !waitsPaused;
+    if (t.state.standalone) {
+      t.state.standalone.lastAttemptCompleteMs = t.nowMs;
+      t.state.standalone.currentRetryIntervalMs = decision.delayMs;
+    }
     if (!waitsPaused) info.timerTaskIds.push(t.addTimer(t.nowMs + decision.delayMs, { kind: 'activityRetry', scheduledEventId: info.scheduledEventId, attempt: info.attempt }));
     t.stateChanged = true;
     return;

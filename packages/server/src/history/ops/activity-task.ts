@@ -14,6 +14,8 @@ import type { TaskRef } from '../../matching/matching.js';
 import { requireRunning, resolveRun, type HistoryContext } from '../service-context.js';
 import type { ExecutionKey } from '../../persistence/store.js';
 import { currentSizeLimits, exceedsBlobLimit, payloadsSize } from '../../limits.js';
+import { ownerNamespaceId, STANDALONE_ACTIVITY_SLOT } from '../standalone-activity/key-space.js';
+import { resolveStandaloneRun, standaloneNotFoundMessage } from '../standalone-activity/lookup.js';
 
 type PollRequest = Loose<temporal.api.workflowservice.v1.IPollActivityTaskQueueRequest>;
 type PollResponse = Loose<temporal.api.workflowservice.v1.IPollActivityTaskQueueResponse>;
@@ -36,11 +38,14 @@ export async function recordActivityTaskStarted(ctx: HistoryContext, ns: Namespa
 export function activityTaskResponse(namespace: string, state: MutableState, info: ActivityInfo): PollResponse {
   const attrs = decodeScheduledAttributes(info);
   const token: ActivityTaskToken = { k: 'act', ns: state.namespaceId, wid: state.workflowId, rid: state.runId, sid: info.scheduledEventId, att: info.attempt, aid: info.activityId };
+  // A standalone activity has no workflow: Temporal sends an empty execution and the activity's run id.
+  const standalone = Boolean(state.standalone);
   return {
     taskToken: encodeTaskToken(token),
     workflowNamespace: namespace,
-    workflowType: { name: state.workflowType },
-    workflowExecution: { workflowId: state.workflowId, runId: state.runId },
+    workflowType: standalone ? null : { name: state.workflowType },
+    workflowExecution: standalone ? {} : { workflowId: state.workflowId, runId: state.runId },
+    ...(standalone ? { activityRunId: state.runId } : {}),
     activityType: attrs.activityType ?? null,
     activityId: info.activityId,
     header: attrs.header ?? null,
@@ -61,20 +66,44 @@ export interface ActivityTarget {
 
 function byToken(ns: NamespaceRecord, bytes: Uint8Array | null | undefined): ActivityTarget {
   const token = decodeTaskToken(bytes);
-  if (token.k !== 'act' || token.ns !== ns.id) throw new InvalidArgumentError('Invalid task token: not an activity task of this namespace.');
+  if (token.k !== 'act' || ownerNamespaceId(token.ns) !== ns.id) throw new InvalidArgumentError('Invalid task token: not an activity task of this namespace.');
   return {
     key: { namespaceId: token.ns, workflowId: token.wid, runId: token.rid },
     find(state) {
       const info = state.activities[token.sid];
-      if (!info || info.attempt !== token.att || info.phase !== 'started') throw new NotFoundError(ACTIVITY_NOT_FOUND);
+      if (!info || info.attempt !== token.att || info.phase !== 'started') throw activityNotFound(state);
+      return info;
+    },
+  };
+}
+
+/** Temporal's NOT_FOUND for a stale task of a workflow activity, and for any of a standalone one. */
+function activityNotFound(state: MutableState): NotFoundError {
+  return new NotFoundError(state.standalone ? standaloneNotFoundMessage(state.workflowId) : ACTIVITY_NOT_FOUND);
+}
+
+/** The running execution a worker's call is about; a closed standalone activity is not found at all. */
+function requireRunningTarget(loaded: MutableState | null, key: ExecutionKey): MutableState {
+  if (key.namespaceId !== ownerNamespaceId(key.namespaceId) && (!loaded || !isRunning(loaded))) throw new NotFoundError(standaloneNotFoundMessage(key.workflowId));
+  return requireRunning(loaded, key);
+}
+
+/** By id with no workflow id: the standalone activity of that id (its latest run when no run id is given). */
+async function standaloneById(ctx: HistoryContext, ns: NamespaceRecord, runId: string | null | undefined, activityId: string): Promise<ActivityTarget> {
+  const key = await resolveStandaloneRun(ctx, ns.id, activityId, runId);
+  return {
+    key,
+    find(state) {
+      const info = state.activities[STANDALONE_ACTIVITY_SLOT];
+      if (!info || info.phase !== 'started') throw activityNotFound(state);
       return info;
     },
   };
 }
 
 async function byId(ctx: HistoryContext, ns: NamespaceRecord, workflowId: string | null | undefined, runId: string | null | undefined, activityId: string | null | undefined): Promise<ActivityTarget> {
-  if (!workflowId) throw new InvalidArgumentError('WorkflowId is not set on request.');
   if (!activityId) throw new InvalidArgumentError('ActivityId is not set on request.');
+  if (!workflowId) return standaloneById(ctx, ns, runId, activityId);
   const key = await resolveRun(ctx, ns.id, workflowId, runId);
   return {
     key,
@@ -105,7 +134,7 @@ export interface HeartbeatAnswer {
 export async function heartbeatActivity(ctx: HistoryContext, target: ActivityTarget, details: Payloads | null | undefined, identity = ''): Promise<HeartbeatAnswer> {
   const tooLarge = exceedsBlobLimit(payloadsSize(details));
   return ctx.engine.update(target.key, (loaded, nowMs) => {
-    const state = requireRunning(loaded, target.key);
+    const state = requireRunningTarget(loaded, target.key);
     const info = target.find(state);
     const t = new Transition(state, nowMs);
     if (tooLarge) {
@@ -135,7 +164,7 @@ export async function respondActivity(ctx: HistoryContext, target: ActivityTarge
     replaced.push(failure);
   }
   await ctx.engine.update(target.key, (loaded, nowMs) => {
-    const state = requireRunning(loaded, target.key);
+    const state = requireRunningTarget(loaded, target.key);
     const info = target.find(state);
     const t = new Transition(state, nowMs);
     switch (outcome.kind) {
@@ -148,6 +177,7 @@ export async function respondActivity(ctx: HistoryContext, target: ActivityTarge
         failActivityAttempt(t, info, failure ?? outcome.failure, { identity: outcome.identity, heartbeatDetails: heartbeatTooLarge ? null : outcome.lastHeartbeatDetails });
         break;
       case 'canceled':
+        if (state.standalone && !info.cancelRequested) throw new InvalidArgumentError('unable to mark activity as canceled without activity being request canceled first');
         if (exceedsBlobLimit(payloadsSize(outcome.details))) failActivityAttempt(t, info, serverFailure(CANCEL_DETAILS_TOO_LARGE), { identity: outcome.identity });
         else cancelActivity(t, info, outcome.details, outcome.identity);
         break;

@@ -32,11 +32,15 @@ export interface ResolvedAttribute {
 
 const RANGE_TYPES: ReadonlySet<SearchAttributeTypeName> = new Set(['Int', 'Double', 'Datetime', 'Keyword']);
 
-export function compileQuery(text: string, custom: NamespaceSearchAttributes, purpose: QueryPurpose): CompiledQuery {
+/**
+ * `aliases`: names of this kind of execution for system attributes (standalone activities call WorkflowId
+ * ActivityId, and WorkflowType ActivityType).
+ */
+export function compileQuery(text: string, custom: NamespaceSearchAttributes, purpose: QueryPurpose, aliases: ReadonlyMap<string, string> = NO_ALIASES): CompiledQuery {
   const ast = parseQuery(text);
   const first = ast.orderBy[0];
   if (first !== undefined) {
-    resolveAttribute(first.attribute, custom);
+    resolveAttribute(first.attribute, custom, aliases);
     throw new InvalidQueryError(`${NOT_SUPPORTED}: 'ORDER BY' clause`, first.attribute.position);
   }
   let groupByStatus = false;
@@ -44,31 +48,33 @@ export function compileQuery(text: string, custom: NamespaceSearchAttributes, pu
   if (group !== undefined) {
     if (purpose !== 'count') throw new InvalidQueryError(`${NOT_SUPPORTED}: 'GROUP BY' clause is only supported by count`, group.position);
     if (moreGroups.length > 0) throw new InvalidQueryError(`${NOT_SUPPORTED}: 'GROUP BY' clause supports only a single field`, group.position);
-    const resolved = resolveAttribute(group, custom);
+    const resolved = resolveAttribute(group, custom, aliases);
     if (resolved.field !== 'ExecutionStatus') {
       throw new InvalidQueryError(`${NOT_SUPPORTED}: 'GROUP BY' clause is not supported for search attribute ${resolved.alias}`, group.position);
     }
     groupByStatus = true;
   }
   const names = new Set<string>();
-  const filter = ast.where === null ? null : compileExpression(ast.where, custom, names);
+  const filter = ast.where === null ? null : compileExpression(ast.where, custom, names, aliases);
   // As in Temporal: runs of another namespace division (e.g. schedulers) are hidden unless asked for.
   if (names.has(NAMESPACE_DIVISION)) return { filter, groupByStatus };
   const ownDivision: VisibilityFilter = { kind: 'isNull', target: { attribute: NAMESPACE_DIVISION }, negated: false };
   return { filter: filter === null ? ownDivision : and([ownDivision, filter]), groupByStatus };
 }
 
-function compileExpression(expression: Expression, custom: NamespaceSearchAttributes, names: Set<string>): VisibilityFilter {
+const NO_ALIASES: ReadonlyMap<string, string> = new Map();
+
+function compileExpression(expression: Expression, custom: NamespaceSearchAttributes, names: Set<string>, aliases: ReadonlyMap<string, string>): VisibilityFilter {
   switch (expression.kind) {
     case 'and':
     case 'or': {
-      const operands = [expression.left, expression.right].map((operand) => compileExpression(operand, custom, names));
+      const operands = [expression.left, expression.right].map((operand) => compileExpression(operand, custom, names, aliases));
       return expression.kind === 'and' ? and(operands) : or(operands);
     }
     case 'not':
-      return { kind: 'not', operand: compileExpression(expression.operand, custom, names) };
+      return { kind: 'not', operand: compileExpression(expression.operand, custom, names, aliases) };
     default: {
-      const attribute = resolveAttribute(expression.attribute, custom);
+      const attribute = resolveAttribute(expression.attribute, custom, aliases);
       names.add(attribute.field);
       return compilePredicate(expression, attribute);
     }
@@ -141,7 +147,7 @@ function unsupportedOperator(predicate: Predicate, attribute: ResolvedAttribute)
  * Temporal's resolution order: a custom attribute of the namespace, then a system or predefined one,
  * then the ScheduleId alias of WorkflowId, then the name with the `Temporal` prefix added or removed.
  */
-export function resolveAttribute(attribute: AttributeName, custom: NamespaceSearchAttributes): ResolvedAttribute {
+export function resolveAttribute(attribute: AttributeName, custom: NamespaceSearchAttributes, aliases: ReadonlyMap<string, string> = NO_ALIASES): ResolvedAttribute {
   const { name: alias, position } = attribute;
   const known = (field: string): ResolvedAttribute | undefined => {
     const customType = field === alias ? custom.get(field) : undefined;
@@ -154,7 +160,8 @@ export function resolveAttribute(attribute: AttributeName, custom: NamespaceSear
   };
   const prefixed = alias.startsWith('Temporal') ? alias.slice('Temporal'.length) : `Temporal${alias}`;
   const scheduleAlias = alias === 'ScheduleId' || alias === 'TemporalScheduleId' ? 'WorkflowId' : undefined;
-  const resolved = known(alias) ?? (scheduleAlias === undefined ? undefined : known(scheduleAlias)) ?? known(prefixed);
+  const kindAlias = aliases.get(alias);
+  const resolved = (kindAlias === undefined ? undefined : known(kindAlias)) ?? known(alias) ?? (scheduleAlias === undefined ? undefined : known(scheduleAlias)) ?? known(prefixed);
   if (resolved === undefined) {
     throw new InvalidQueryError(`${INVALID_EXPRESSION}: column name '${alias}' is not a valid search attribute (at position ${position})`, position);
   }

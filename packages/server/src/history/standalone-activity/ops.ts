@@ -1,0 +1,211 @@
+// Standalone activities (StartActivityExecution and the calls about one activity): start with Temporal's
+// id reuse and conflict policies, cancel, terminate and delete. The activity itself runs on the activity
+// machine (machines/activity.ts), exactly as a workflow's does: matching, timeouts, retries, heartbeats.
+import { randomUUID } from 'node:crypto';
+import { api } from '@kairos/common';
+import { AlreadyExistsError, FailedPreconditionError } from '../../errors.js';
+import type { NamespaceRecord } from '../../namespace/registry.js';
+import { WorkflowExecutionStatus as Status } from '../../proto-types.js';
+import { statusName } from '../../visibility/query/literals.js';
+import { newRunState, type ActivityInfo, type MutableState } from '../mutable-state.js';
+import { Transition } from '../transition.js';
+import { armScheduleToClose, dispatchAttempt, newActivityInfo, type ActivityTimeouts, type ScheduledAttributes } from '../machines/activity.js';
+import { isRunning } from '../machines/workflow.js';
+import type { HistoryContext } from '../service-context.js';
+import { deleteRun } from '../ops/delete.js';
+import { activityKeySpace, STANDALONE_ACTIVITY_SLOT } from './key-space.js';
+import { closeStandaloneActivity, terminateStandaloneActivity } from './close.js';
+import { requireStandalone, resolveStandaloneRun } from './lookup.js';
+
+const ActivityIdReusePolicy = api.enums.v1.ActivityIdReusePolicy;
+const ActivityIdConflictPolicy = api.enums.v1.ActivityIdConflictPolicy;
+
+/** A validated, normalized StartActivityExecution. */
+export interface StartActivity {
+  readonly activityId: string;
+  readonly requestId: string;
+  /** ActivityTaskScheduled-shaped attributes: type, task queue, input, header, normalized timeouts and retry policy, priority. */
+  readonly attrs: ScheduledAttributes;
+  readonly timeouts: ActivityTimeouts;
+  readonly startDelayMs: number;
+  readonly reusePolicy: number;
+  readonly conflictPolicy: number;
+  /** Encoded SearchAttributes / UserMetadata, or null. */
+  readonly searchAttributes: Uint8Array | null;
+  readonly userMetadata: Uint8Array | null;
+}
+
+export interface StartedActivity {
+  readonly runId: string;
+  readonly started: boolean;
+}
+
+export async function startActivityExecution(ctx: HistoryContext, ns: NamespaceRecord, start: StartActivity): Promise<StartedActivity> {
+  const space = activityKeySpace(ns.id);
+  const engine = ctx.engine;
+  return engine.withLocks([`${space}\u0000${start.activityId}`], async () => {
+    const current = await engine.store.getCurrentRun(space, start.activityId);
+    if (current) {
+      const loaded = await engine.load({ namespaceId: space, workflowId: start.activityId, runId: current.runId });
+      const previous = loaded?.state;
+      if (previous) {
+        // A retried start (same request id) gets its run back, even once it has closed.
+        if (previous.requestIds.includes(start.requestId)) return { runId: previous.runId, started: false };
+        if (isRunning(previous)) {
+          if (start.conflictPolicy === ActivityIdConflictPolicy.ACTIVITY_ID_CONFLICT_POLICY_USE_EXISTING) return { runId: previous.runId, started: false };
+          throw alreadyStarted(previous);
+        }
+        const reuse = start.reusePolicy;
+        if (reuse === ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_REJECT_DUPLICATE) throw alreadyStarted(previous);
+        if (reuse === ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY && previous.status === Status.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
+          throw alreadyStarted(previous);
+        }
+      }
+    }
+    const t = newActivityRun(space, start, engine.clock.now());
+    await engine.commitTransitions([{ t, expectedVersion: 0, setCurrent: { expectedCurrentRunId: current?.runId ?? null } }]);
+    return { runId: t.state.runId, started: true };
+  });
+}
+
+/** The new run's first transition: its activity scheduled, dispatched now or once the start delay passes. */
+function newActivityRun(space: string, start: StartActivity, nowMs: number): Transition {
+  const runId = randomUUID();
+  const state = newRunState({
+    namespaceId: space,
+    workflowId: start.activityId,
+    runId,
+    firstExecutionRunId: runId,
+    workflowType: start.attrs.activityType?.name ?? '',
+    taskQueue: start.attrs.taskQueue?.name ?? '',
+    startTimeMs: nowMs,
+    executionTimeMs: nowMs + start.startDelayMs,
+    workflowTaskTimeoutMs: 0,
+    runTimeoutMs: 0,
+    executionTimeoutMs: 0,
+    startRequestId: start.requestId,
+    requestIds: [start.requestId],
+    signalRequestIds: [],
+    signalCount: 0,
+    memo: null,
+    searchAttributes: start.searchAttributes,
+    attempt: 1,
+    retryPolicy: null,
+    cronSchedule: '',
+    parent: null,
+    startInput: null,
+    startHeader: null,
+    executionExpirationMs: 0,
+    priorityKey: start.attrs.priority?.priorityKey ?? 0,
+    standalone: {
+      outcome: null,
+      userMetadata: start.userMetadata,
+      startDelayMs: start.startDelayMs,
+      canceledReason: '',
+      cancelIdentity: '',
+      cancelRequestId: '',
+      terminateRequestId: '',
+      lastAttemptCompleteMs: 0,
+      currentRetryIntervalMs: 0,
+      totalHeartbeats: 0,
+      lastWorkerIdentity: '',
+    },
+  });
+  const t = new Transition(state, nowMs);
+  const info = newActivityInfo(STANDALONE_ACTIVITY_SLOT, start.attrs, start.timeouts, nowMs);
+  state.activities[STANDALONE_ACTIVITY_SLOT] = info;
+  if (start.startDelayMs > 0) {
+    // The first attempt waits out the delay as a retry waits out its backoff; schedule-to-close counts from its end.
+    info.awaitingRetry = true;
+    info.currentAttemptScheduledTimeMs = nowMs + start.startDelayMs;
+    info.timerTaskIds.push(t.addTimer(nowMs + start.startDelayMs, { kind: 'activityRetry', scheduledEventId: STANDALONE_ACTIVITY_SLOT, attempt: 1 }));
+  } else {
+    dispatchAttempt(t, info);
+  }
+  armScheduleToClose(t, info, start.startDelayMs);
+  t.stateChanged = true;
+  return t;
+}
+
+function alreadyStarted(state: MutableState): AlreadyExistsError {
+  return new AlreadyExistsError('activity execution already started', {
+    typeName: 'temporal.api.errordetails.v1.ActivityExecutionAlreadyStartedFailure',
+    value: api.errordetails.v1.ActivityExecutionAlreadyStartedFailure.encode({ startRequestId: state.startRequestId, runId: state.runId }).finish(),
+  });
+}
+
+export interface ActivityRequestTarget {
+  readonly activityId: string;
+  readonly runId?: string | null;
+}
+
+export interface ControlRequest extends ActivityRequestTarget {
+  readonly requestId: string;
+  readonly identity: string;
+  readonly reason: string;
+}
+
+/**
+ * RequestCancelActivityExecution: an activity no worker runs is canceled at once (its details hold the
+ * reason); a running attempt is asked to stop through its heartbeats and closes when the worker says so.
+ */
+export async function requestCancelActivityExecution(ctx: HistoryContext, ns: NamespaceRecord, req: ControlRequest): Promise<void> {
+  const key = await resolveStandaloneRun(ctx, ns.id, req.activityId, req.runId);
+  await ctx.engine.update(key, (loaded, nowMs) => {
+    const state = requireStandalone(loaded, key);
+    const standalone = state.standalone;
+    if (standalone.cancelRequestId === req.requestId) return { transition: null, value: undefined };
+    if (!isRunning(state)) throw new FailedPreconditionError(`activity is in terminal state ${statusName(state.status)}`);
+    const info = activityOf(state);
+    if (info.cancelRequested) throw new FailedPreconditionError(`cancellation already requested with request ID ${standalone.cancelRequestId}`);
+    const t = new Transition(state, nowMs);
+    standalone.canceledReason = req.reason;
+    standalone.cancelIdentity = req.identity;
+    standalone.cancelRequestId = req.requestId;
+    if (info.phase === 'started') {
+      info.cancelRequested = true;
+      t.stateChanged = true;
+    } else {
+      const reason = { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(req.reason)) };
+      closeStandaloneActivity(t, standalone, info, { eventType: api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED, details: { payloads: [reason] } });
+    }
+    return { transition: t, value: undefined };
+  });
+}
+
+/** TerminateActivityExecution: closes the run at once; a worker still running it is told NOT_FOUND. */
+export async function terminateActivityExecution(ctx: HistoryContext, ns: NamespaceRecord, req: ControlRequest): Promise<void> {
+  const key = await resolveStandaloneRun(ctx, ns.id, req.activityId, req.runId);
+  await ctx.engine.update(key, (loaded, nowMs) => {
+    const state = requireStandalone(loaded, key);
+    const standalone = state.standalone;
+    if (state.status === Status.WORKFLOW_EXECUTION_STATUS_TERMINATED) {
+      if (standalone.terminateRequestId === req.requestId) return { transition: null, value: undefined };
+      throw new FailedPreconditionError(`already terminated with request ID ${standalone.terminateRequestId}`);
+    }
+    if (!isRunning(state)) throw new FailedPreconditionError(`invalid transition from ${statusName(state.status)}`);
+    const t = new Transition(state, nowMs);
+    standalone.terminateRequestId = req.requestId;
+    terminateStandaloneActivity(t, standalone, activityOf(state), req.reason, req.identity);
+    return { transition: t, value: undefined };
+  });
+}
+
+/** DeleteActivityExecution: a running activity is terminated first; then the run and its listing go. */
+export async function deleteActivityExecution(ctx: HistoryContext, ns: NamespaceRecord, req: ActivityRequestTarget): Promise<void> {
+  const key = await resolveStandaloneRun(ctx, ns.id, req.activityId, req.runId);
+  await ctx.engine.update(key, (loaded, nowMs) => {
+    const state = requireStandalone(loaded, key);
+    if (!isRunning(state)) return { transition: null, value: undefined };
+    const t = new Transition(state, nowMs);
+    terminateStandaloneActivity(t, state.standalone, activityOf(state), 'Delete activity execution', '');
+    return { transition: t, value: undefined };
+  });
+  await deleteRun(ctx, key, false);
+}
+
+export function activityOf(state: MutableState): ActivityInfo {
+  const info = state.activities[STANDALONE_ACTIVITY_SLOT];
+  if (!info) throw new Error(`standalone activity ${state.workflowId} has no activity`);
+  return info;
+}
