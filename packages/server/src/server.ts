@@ -27,6 +27,10 @@ import { systemHandlers } from './frontend/system-handlers.js';
 import { visibilityHandlers } from './frontend/visibility-handlers.js';
 import { operatorHandlers } from './frontend/operator-handlers.js';
 import { scheduleHandlers } from './frontend/schedule-handlers.js';
+import { deploymentHandlers } from './frontend/deployment-handlers.js';
+import { WorkerDeployments } from './deployments/registry.js';
+import { stickyKeepsVersion, wireDeployments } from './deployments/wiring.js';
+import { taskDirective } from './history/versioning.js';
 import { Scheduler, type WorkflowCaller } from './schedules/scheduler.js';
 import { SearchAttributeRegistry } from './visibility/search-attribute-registry.js';
 import type { SearchAttributeTypeName } from './visibility/search-attributes.js';
@@ -157,12 +161,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     const engine = new ExecutionEngine(store, clock, logger.child({ component: 'history' }));
     const matching = new Matching(clock);
-    engine.stickyQueueAvailable = (namespaceId, taskQueue) => matching.stickyQueueAvailable(namespaceId, taskQueue);
+    const deployments = await WorkerDeployments.load(store, clock, logger.child({ component: 'deployments' }));
+    wireDeployments(deployments, engine, matching, store, searchAttributes);
+    engine.stickyQueueAvailable = (namespaceId, taskQueue, state) => matching.stickyQueueAvailable(namespaceId, taskQueue) && stickyKeepsVersion(deployments, state);
     engine.retentionMsFor = (namespaceId) => namespaces.findById(ownerNamespaceId(namespaceId))?.retentionMs ?? DEFAULT_RETENTION_MS;
-    engine.reserveWorkflowPoll = (namespaceId, taskQueue) => matching.reserveWorkflowPoll(namespaceId, taskQueue);
+    engine.reserveWorkflowPoll = (namespaceId, taskQueue, state) => matching.reserveWorkflowPoll(namespaceId, taskQueue, state.versioning ? { key: state, ...taskDirective(state) } : { key: state });
     engine.dispatchSink = {
-      dispatch(key, d) {
-        const ref = { key, scheduledEventId: d.scheduledEventId, attempt: d.attempt, priorityKey: d.priorityKey };
+      dispatch(key, d, state) {
+        const ref = state.versioning
+          ? { key, scheduledEventId: d.scheduledEventId, attempt: d.attempt, priorityKey: d.priorityKey, ...taskDirective(state) }
+          : { key, scheduledEventId: d.scheduledEventId, attempt: d.attempt, priorityKey: d.priorityKey };
         if (d.kind === 'workflowTask') matching.addWorkflowTask(d.taskQueue, ref);
         else matching.addActivityTask(d.taskQueue, ref);
       },
@@ -183,7 +191,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const cluster = options.databaseUrl
       ? new ClusterNode(clusterOptions(options, options.databaseUrl, leaseMs), { store, engine, matching, timers, namespaces, searchAttributes, logger, scheduler })
       : null;
-    const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, searchAttributes, logger, cluster };
+    const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, searchAttributes, logger, cluster, deployments };
     if (!cluster) {
       await recoverDispatches(store, matching);
       await timers.start();
@@ -211,6 +219,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...activityExecutionHandlers(ctx, activityOptions),
       ...visibilityHandlers({ namespaces, searchAttributes, store }),
       ...scheduleHandlers(scheduler, namespaces, searchAttributes),
+      ...deploymentHandlers(deployments, namespaces),
     };
     cluster?.attach(ctx, localHandlers);
     workflowHandlers = cluster ? cluster.route(localHandlers) : localHandlers;
@@ -248,6 +257,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     // Alone, this node runs every schedule; a cluster node runs those of its shards (ClusterNode).
     if (!cluster) await scheduler.resume();
+    deployments.start();
     const unknownDynamicConfigKeys = [...options.dynamicConfig.keys()].filter((k) => !KNOWN_DYNAMIC_CONFIG.has(k));
     let closed = false;
     return {
@@ -263,6 +273,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         await cluster?.stop().catch((err: unknown) => logger.warn('leaving the cluster failed', { error: String(err) }));
         timers.stop();
         scheduler.stop();
+        deployments.stop();
         timeSkipping?.close();
         await Promise.all(httpFrontends.map((f) => f.close()));
         await new Promise<void>((resolve) => {

@@ -9,12 +9,16 @@ import { recordWorkflowTaskStarted, resetStickiness, respondWorkflowTaskComplete
 import { resolveRun } from '../history/service-context.js';
 import { heartbeatActivity, recordActivityTaskStarted, resolveActivityTarget, respondActivity, type ActivityTarget } from '../history/ops/activity-task.js';
 import { pauseActivities, resetActivities, unpauseActivities } from '../history/ops/activity-operator.js';
-import { pollBudgetMs, type QueueKind, type RemoteHint, type WorkflowQueueEntry } from '../matching/matching.js';
+import { pollBudgetMs, versionedQueueName, type QueueKind, type RemoteHint, type WorkflowQueueEntry } from '../matching/matching.js';
 import { TaskQueueKind } from '../proto-types.js';
 import type { CallContext, ServiceHandlers, UnaryHandler } from './grpc-server.js';
 import { requireString } from './validation.js';
 import { WorkerPolls } from './worker-polls.js';
-import { ShardUnavailableError } from '../errors.js';
+import { InvalidArgumentError, ShardUnavailableError } from '../errors.js';
+import { versionKey } from '../deployments/registry.js';
+
+/** WorkerVersioningMode.WORKER_VERSIONING_MODE_VERSIONED. */
+const WORKER_VERSIONING_MODE_VERSIONED = 2;
 
 type PollWorkflowResponse = Loose<temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse>;
 
@@ -62,13 +66,14 @@ export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = 
     const namespace = ns(req.namespace);
     const queue = requireString(req.taskQueue?.name, 'TaskQueue');
     const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
+    const physical = await polledQueue(ctx, namespace.id, queue, req.taskQueue?.kind ?? 0, 'workflow', req.deploymentOptions);
     const poll = trackPoll(namespace.id, req.workerInstanceKey, queue, 'workflow', call);
     try {
       for (;;) {
-        const entry = await ctx.matching.pollWorkflowTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), poll.signal, req.identity ?? '');
+        const entry = await ctx.matching.pollWorkflowTaskQueue(namespace.id, physical, Math.max(0, endMs - clock.now()), poll.signal, req.identity ?? '');
         if (!entry) return {};
         if (entry.kind === 'remote') {
-          const response = await takeFromPeer(ctx, 'workflow', namespace.id, queue, entry.node, req, poll.signal);
+          const response = await takeFromPeer(ctx, 'workflow', namespace.id, physical, entry.node, req, poll.signal);
           if (response) return response;
           continue;
         }
@@ -107,13 +112,14 @@ export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = 
       const limit = req.taskQueueMetadata?.maxTasksPerSecond;
       const maxTasksPerSecond = limit ? Number(limit.value ?? 0) : undefined;
       const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
+      const physical = await polledQueue(ctx, namespace.id, queue, req.taskQueue?.kind ?? 0, 'activity', req.deploymentOptions);
       const poll = trackPoll(namespace.id, req.workerInstanceKey, queue, 'activity', call);
       try {
         for (;;) {
-          const entry = await ctx.matching.pollActivityTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), poll.signal, req.identity ?? '', maxTasksPerSecond);
+          const entry = await ctx.matching.pollActivityTaskQueue(namespace.id, physical, Math.max(0, endMs - clock.now()), poll.signal, req.identity ?? '', maxTasksPerSecond);
           if (!entry) return {};
           if (entry.kind === 'remote') {
-            const response = await takeFromPeer(ctx, 'activity', namespace.id, queue, entry.node, req, poll.signal);
+            const response = await takeFromPeer(ctx, 'activity', namespace.id, physical, entry.node, req, poll.signal);
             if (response) return response;
             continue;
           }
@@ -204,9 +210,25 @@ export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = 
   };
 }
 
+/**
+ * The physical queue a poll waits on: its task queue's own, or, for a worker of a Worker Deployment
+ * version (VERSIONED mode, normal queues), that version's part of it. A version's first poll on a
+ * task queue registers the version there (deployments/registry.ts) before it waits, as Temporal's does.
+ */
+async function polledQueue(ctx: HistoryContext, namespaceId: string, queue: string, queueKind: number, kind: QueueKind, options: temporal.api.deployment.v1.IWorkerDeploymentOptions | null | undefined): Promise<string> {
+  if (!options || options.workerVersioningMode !== WORKER_VERSIONING_MODE_VERSIONED) return queue;
+  const deploymentName = options.deploymentName ?? '';
+  const buildId = options.buildId ?? '';
+  if (deploymentName === '' || buildId === '') throw new InvalidArgumentError('Deployment name and build id must be set together.');
+  // A sticky queue belongs to one worker: it is not split by version.
+  if (queueKind === TaskQueueKind.TASK_QUEUE_KIND_STICKY || !ctx.deployments) return queue;
+  if (!ctx.deployments.isRegistered(namespaceId, queue, kind, deploymentName, buildId)) await ctx.deployments.register(namespaceId, queue, kind, deploymentName, buildId);
+  return versionedQueueName(queue, versionKey(deploymentName, buildId));
+}
+
 /** Puts a workflow-queue entry back for the next poll (its poller left before it was handed over). */
 function requeueEntry(ctx: HistoryContext, queue: string, entry: Exclude<WorkflowQueueEntry, RemoteHint>): void {
-  if (entry.kind === 'query') ctx.matching.addQueryTask(queue, entry.queryId, entry.key, entry.expiresAtMs);
+  if (entry.kind === 'query') ctx.matching.addQueryTask(queue, entry.queryId, entry.key, entry.expiresAtMs, entry);
   else ctx.matching.addWorkflowTask(queue, entry.ref);
 }
 

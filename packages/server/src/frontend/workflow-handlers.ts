@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
-import { InvalidArgumentError } from '../errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../errors.js';
 import { parseCronSchedule } from '../history/cron.js';
 import type { HistoryContext } from '../history/service-context.js';
 import { requireState, resolveRun } from '../history/service-context.js';
@@ -14,6 +14,9 @@ import { deleteWorkflowExecution } from '../history/ops/delete.js';
 import { resetWorkflow } from '../history/ops/reset.js';
 import { getHistory, getHistoryReverse } from '../history/ops/history-read.js';
 import { queryWorkflow, respondQueryTaskCompleted } from '../history/ops/query.js';
+import { updateExecutionOptions } from '../history/ops/execution-options.js';
+import { parseOverride } from '../history/versioning.js';
+import { versionKey } from '../deployments/registry.js';
 import type { SearchAttributeRegistry } from '../visibility/search-attribute-registry.js';
 import { withTypeMetadata } from '../visibility/search-attribute-values.js';
 import type { ServiceHandlers } from './grpc-server.js';
@@ -52,6 +55,7 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
       const req = request as StartRequest;
       validateStart(req);
       checkStartSearchAttributes(req, searchAttributes.custom(ns(req.namespace).id));
+      checkStartOverride(ctx, ns(req.namespace).id, req);
       const outcome = await startWorkflow(ctx, ns(req.namespace), req);
       const eagerWorkflowTask = outcome.eagerTask ? await workflowTaskPollResponse(ctx, outcome.eagerTask, outcome.eagerTask.taskQueue) : null;
       return { runId: outcome.runId, started: outcome.started, status: 1, eagerWorkflowTask } satisfies Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionResponse>;
@@ -61,6 +65,7 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
       const req = request as temporal.api.workflowservice.v1.ISignalWithStartWorkflowExecutionRequest;
       validateStart(req);
       checkStartSearchAttributes(req, searchAttributes.custom(ns(req.namespace).id));
+      checkStartOverride(ctx, ns(req.namespace).id, req);
       const signalName = requireString(req.signalName, 'SignalName');
       checkPayloads(req.signalInput, 'SignalInput');
       const namespace = ns(req.namespace);
@@ -82,6 +87,11 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
       const key = await resolveRun(ctx, namespace.id, workflowId, req.workflowExecution?.runId);
       await signalWorkflow(ctx, key, { signalName, input: req.input, header: req.header, identity: req.identity ?? '', requestId: req.requestId ?? '' });
       return {};
+    },
+
+    async UpdateWorkflowExecutionOptions(request) {
+      const req = request as temporal.api.workflowservice.v1.IUpdateWorkflowExecutionOptionsRequest;
+      return updateExecutionOptions(ctx, ns(req.namespace), req);
     },
 
     async RequestCancelWorkflowExecution(request) {
@@ -147,3 +157,13 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
 }
 
 export { randomUUID };
+
+/** A start's versioning override: valid, and pinned only to a version that serves the workflow's task queue (as Temporal checks). */
+function checkStartOverride(ctx: HistoryContext, namespaceId: string, req: { versioningOverride?: temporal.api.workflow.v1.IVersioningOverride | null; taskQueue?: { name?: string | null } | null }): void {
+  const override = parseOverride(req.versioningOverride);
+  if (override?.overrideKind !== 1 || !ctx.deployments) return;
+  const taskQueue = req.taskQueue?.name ?? '';
+  if (!ctx.deployments.hasTaskQueue(namespaceId, versionKey(override.overrideDeploymentName, override.overrideBuildId), taskQueue, 'workflow')) {
+    throw new FailedPreconditionError(`Pinned version '${override.overrideDeploymentName}:${override.overrideBuildId}' is not present in task queue '${taskQueue}' of type 'Workflow'`);
+  }
+}

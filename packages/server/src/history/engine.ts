@@ -26,7 +26,8 @@ import { CommitBatcher, type CommitBatcherOptions, type CommitBatcherStats } fro
 import { summarizeRun } from './execution-summary.js';
 
 export interface DispatchSink {
-  dispatch(key: ExecutionKey, d: Dispatch): void;
+  /** `state`: the run as committed (read only), for routing (its versioning, history/versioning.ts). */
+  dispatch(key: ExecutionKey, d: Dispatch, state: MutableState): void;
 }
 
 /** A workflow poll waiting in matching, taken for a task the committing transition starts for it. */
@@ -114,14 +115,19 @@ export class ExecutionEngine {
    * Whether a sticky queue still has its worker (matching knows); a task for a sticky queue without one
    * goes to the normal queue in the same commit. Unset: sticky queues are trusted.
    */
-  stickyQueueAvailable: ((namespaceId: string, taskQueue: string) => boolean) | null = null;
+  stickyQueueAvailable: ((namespaceId: string, taskQueue: string, state: MutableState) => boolean) | null = null;
+  /**
+   * Worker Deployments: whether a pinned run's task queue now routes new work to another version than
+   * the run's (WorkflowTaskStarted's target_worker_deployment_version_changed). Unset: never.
+   */
+  targetVersionChanged: ((state: MutableState) => boolean) | null = null;
   /**
    * Takes a poll waiting on a workflow task queue (matching), or null when none waits. A transition that
    * schedules a workflow task while a poll waits for it also starts it, for that poll, in the same
    * commit: one transition and one commit fewer than dispatching the task and starting it when the poll
    * takes it. Unset: every task is dispatched after its commit.
    */
-  reserveWorkflowPoll: ((namespaceId: string, taskQueue: string) => ReservedPoll | null) | null = null;
+  reserveWorkflowPoll: ((namespaceId: string, taskQueue: string, state: MutableState) => ReservedPoll | null) | null = null;
   /** Namespace retention: how long a closed run is kept before it is deleted (unset: kept forever). */
   retentionMsFor: ((namespaceId: string) => number) | null = null;
   timerSink: TimerSink | null = null;
@@ -327,7 +333,7 @@ export class ExecutionEngine {
       const state = t.state;
       const wft = state.workflowTask;
       if (wft?.sticky && wft.startedEventId === 0 && this.stickyQueueAvailable && t.dispatches.some((d) => d.kind === 'workflowTask')) {
-        if (!this.stickyQueueAvailable(state.namespaceId, wft.taskQueue)) moveStickyTaskToNormalQueue(t);
+        if (!this.stickyQueueAvailable(state.namespaceId, wft.taskQueue, state)) moveStickyTaskToNormalQueue(t);
       }
       const poll = this.startForWaitingPoll(t);
       if (poll) reserved.push({ poll, state });
@@ -371,7 +377,7 @@ export class ExecutionEngine {
       if (exec.events.length > 0) this.recentEvents.append(k, exec.events[0]!.eventId, exec.events.map((e) => e.data));
       const storedIds = this.signalRequestIdSets.get(k);
       if (storedIds) for (const id of t.signalRequestIds) storedIds.add(id);
-      for (const d of t.dispatches) this.dispatchSink?.dispatch(exec.key, d);
+      for (const d of t.dispatches) this.dispatchSink?.dispatch(exec.key, d, t.state);
       this.onCommitted?.(t.state);
       // Waiters re-check what they wait for: new events, a close, an update's stage (which can change
       // without an event when a speculative task is discarded).
@@ -392,10 +398,10 @@ export class ExecutionEngine {
     if (!this.reserveWorkflowPoll || !wft || wft.startedEventId !== 0 || !isRunning(t.state)) return null;
     const i = t.dispatches.findIndex((d) => d.kind === 'workflowTask' && d.scheduledEventId === wft.scheduledEventId && d.attempt === wft.attempt && d.taskQueue === wft.taskQueue);
     if (i < 0) return null;
-    const poll = this.reserveWorkflowPoll(t.state.namespaceId, wft.taskQueue);
+    const poll = this.reserveWorkflowPoll(t.state.namespaceId, wft.taskQueue, t.state);
     if (!poll) return null;
     t.dispatches.splice(i, 1);
-    markUpdatesDelivered(t.state, startWorkflowTask(t, poll.identity, randomUUID()));
+    markUpdatesDelivered(t.state, startWorkflowTask(t, poll.identity, randomUUID(), this.targetVersionChanged?.(t.state) ?? false));
     return poll;
   }
 

@@ -249,6 +249,25 @@ export interface MutableState {
    * kind whose one activity, keyed 1 in `activities`, is all it does. It writes no events.
    */
   standalone?: StandaloneActivity | null;
+  /** Worker Deployment versioning (history/versioning.ts); unset on a run that never met it. */
+  versioning?: VersioningInfo | null;
+}
+
+/** A run's Worker Deployment versioning (history/versioning.ts). */
+export interface VersioningInfo {
+  /** VersioningBehavior the last completed workflow task's worker reported (0 = unspecified). */
+  behavior: number;
+  /** That worker's version when it ran versioned and reported a behavior, else ''. */
+  deploymentName: string;
+  buildId: string;
+  /** The deployment name the last completing worker sent (versioned or not). */
+  workerDeploymentName: string;
+  /** The versioning override: 0 none, 1 pinned (to the version below), 2 auto-upgrade. */
+  overrideKind: number;
+  overrideDeploymentName: string;
+  overrideBuildId: string;
+  /** Continue-as-new with USE_RAMPING_VERSION: tasks go to the ramping version until a task completes. */
+  useRamping: boolean;
 }
 
 /** What a standalone activity keeps beside its ActivityInfo (which it keeps, for describe, once closed). */

@@ -1,4 +1,5 @@
 // What the history operations share: the engine, matching, queries and namespaces.
+import type { WorkerDeployments } from '../deployments/registry.js';
 import type { ExecutionEngine } from './engine.js';
 import type { Matching, QueueInfo, QueueKind } from '../matching/matching.js';
 import type { OwnerOpArgs, OwnerOpName, OwnerOpResult } from './ops/external.js';
@@ -38,6 +39,8 @@ export interface HistoryContext {
   readonly logger: Logger;
   /** Set on a cluster node (PostgreSQL); unset when this process owns every execution. */
   readonly cluster?: ClusterPeers | null;
+  /** Worker Deployments (deployments/registry.ts); unset: every poll and task is unversioned. */
+  readonly deployments?: WorkerDeployments | null;
 }
 
 export const WORKFLOW_NOT_FOUND = 'workflow execution not found';

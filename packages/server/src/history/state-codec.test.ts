@@ -137,3 +137,16 @@ describe('stored standalone activity state', () => {
     expect(decodeMutableState(encodeMutableState(workflow), keyOf(workflow)).standalone).toBeUndefined();
   });
 });
+
+describe('stored versioning state', () => {
+  it('round-trips a run’s Worker Deployment versioning, and leaves it unset on a run that never met it', () => {
+    const state = parkedRun();
+    state.versioning = {
+      behavior: 1, deploymentName: 'orders', buildId: '2.0', workerDeploymentName: 'orders', overrideKind: 1,
+      overrideDeploymentName: 'orders', overrideBuildId: '1.0', useRamping: false,
+    };
+    expect(decodeMutableState(encodeMutableState(state), keyOf(state))).toEqual(state);
+    const plain = parkedRun();
+    expect(decodeMutableState(encodeMutableState(plain), keyOf(plain)).versioning).toBeUndefined();
+  });
+});

@@ -30,6 +30,7 @@ import type {
   MutableState,
   ParentInfo,
   StandaloneActivity,
+  VersioningInfo,
   UpdateInfo,
   UserTimerInfo,
   WorkflowTaskInfo,
@@ -75,7 +76,11 @@ const STATE = fieldsOf<MutableState>()(
   'workflowTask', 'activities', 'timers', 'buffered', 'cancelRequested', 'memo', 'searchAttributes', 'workflowTimerTaskIds',
   'stateTransitionCount', 'attempt', 'retryPolicy', 'cronSchedule', 'children', 'externalRequests', 'parent', 'startInput',
   'startHeader', 'executionExpirationMs', 'updates', 'stickyTaskQueue', 'stickyScheduleToStartMs', 'priorityKey',
-  'resetRunId', 'standalone',
+  'resetRunId', 'standalone', 'versioning',
+);
+const VERSIONING = fieldsOf<VersioningInfo>()(
+  'behavior', 'deploymentName', 'buildId', 'workerDeploymentName', 'overrideKind', 'overrideDeploymentName', 'overrideBuildId',
+  'useRamping',
 );
 const STANDALONE = fieldsOf<StandaloneActivity>()(
   'outcome', 'userMetadata', 'startDelayMs', 'canceledReason', 'cancelIdentity', 'cancelRequestId', 'terminateRequestId',
@@ -126,6 +131,7 @@ const externalRequestRecord = recordOf<ExternalRequestInfo>(EXTERNAL_REQUEST);
 const parentRecord = recordOf<ParentInfo>(PARENT);
 const updateRecord = recordOf<UpdateInfo>(UPDATE);
 const standaloneRecord = recordOf<StandaloneActivity>(STANDALONE);
+const versioningRecord = recordOf<VersioningInfo>(VERSIONING);
 const stateRecord = recordOf<MutableState>(STATE);
 
 /** The position of each of the state's fields in its packed array. */
@@ -147,6 +153,7 @@ function packState(state: MutableState): Packed {
   packed[AT.parent] = state.parent ? pack(state.parent, PARENT) : null;
   packed[AT.updates] = packMap(state.updates, UPDATE);
   packed[AT.standalone] = state.standalone ? pack(state.standalone, STANDALONE) : undefined;
+  packed[AT.versioning] = state.versioning ? pack(state.versioning, VERSIONING) : undefined;
   return packed;
 }
 
@@ -170,6 +177,8 @@ function unpackState(packed: Packed, key: ExecutionKey): MutableState {
   state.updates = unpackMap(at('updates') ?? undefined, updateRecord);
   const standalone = at('standalone');
   state.standalone = standalone ? standaloneRecord(standalone) : undefined;
+  const versioning = at('versioning');
+  state.versioning = versioning ? versioningRecord(versioning) : undefined;
   return state;
 }
 

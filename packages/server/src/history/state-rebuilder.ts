@@ -3,6 +3,7 @@
 // as the transition that wrote it would have left the state. What history does not record (request ids
 // of signals, retry progress of an unfinished activity attempt) starts afresh, as in Temporal's
 // rebuilder. The caller re-arms timers and dispatches for the rebuilt state (rearmRebuiltState).
+import { rebuildCompletionVersioning, startedVersioning } from './versioning.js';
 import { durationToMs, timestampToMs } from '@kairos/common';
 import {
   ActivityScheduledAttributesCodec,
@@ -39,6 +40,8 @@ export function rebuildState(namespaceId: string, events: readonly HistoryEvent[
   const started = first?.workflowExecutionStartedEventAttributes;
   if (!first || Number(first.eventId) !== 1 || !started) throw new RebuildError('history does not start with WorkflowExecutionStarted');
   const state = initialState(namespaceId, started, identity);
+  const versioning = startedVersioning(started);
+  if (versioning) state.versioning = versioning;
   for (const event of events) {
     if (Number(event.eventId) !== state.nextEventId) throw new RebuildError(`history is not contiguous at event ${state.nextEventId}`);
     applyEvent(state, event);
@@ -134,6 +137,7 @@ function applyEvent(state: MutableState, event: HistoryEvent): void {
     case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
       state.lastCompletedWftStartedEventId = Number(event.workflowTaskCompletedEventAttributes?.startedEventId ?? 0);
       recordBuildId(state, event.workflowTaskCompletedEventAttributes?.workerVersion, event.workflowTaskCompletedEventAttributes?.binaryChecksum ?? '');
+      rebuildCompletionVersioning(state, event.workflowTaskCompletedEventAttributes);
       state.workflowTask = null;
       return;
     case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:

@@ -14,6 +14,26 @@ export interface TaskRef {
   readonly attempt: number;
   /** Priority key 1 (first) .. 5 (last); unset = 3. */
   readonly priorityKey?: number;
+  /** Worker Deployments: the version (deployments/registry.ts versionKey) a pinned run's task goes to. */
+  readonly version?: string;
+  /** Worker Deployments: the task goes to its queue's ramping version when one is set. */
+  readonly useRamping?: boolean;
+}
+
+/**
+ * Worker Deployments: the physical queue a task goes to, by the versioning of its run (the task queue's
+ * own name for unversioned work, `versionedQueueName` for a version's). Unset: the task queue's name.
+ */
+export type TaskRouter = (kind: QueueKind, namespaceId: string, taskQueue: string, workflowId: string, version: string | undefined, useRamping: boolean | undefined) => string;
+
+/** What a task's routing reads of its run. */
+type Routed = Pick<TaskRef, 'key' | 'version' | 'useRamping'>;
+
+const VERSION_SEPARATOR = '\u0001';
+
+/** The physical queue of a version's workers on a task queue (they poll it, and only it). */
+export function versionedQueueName(taskQueue: string, version: string): string {
+  return `${taskQueue}${VERSION_SEPARATOR}${version}`;
 }
 
 /**
@@ -25,7 +45,7 @@ export interface RemoteHint {
   readonly node: string;
 }
 
-export type WorkflowQueueEntry = { readonly kind: 'task'; readonly ref: TaskRef } | { readonly kind: 'query'; readonly queryId: string; readonly key: ExecutionKey; readonly expiresAtMs: number } | RemoteHint;
+export type WorkflowQueueEntry = { readonly kind: 'task'; readonly ref: TaskRef } | { readonly kind: 'query'; readonly queryId: string; readonly key: ExecutionKey; readonly expiresAtMs: number; readonly version?: string; readonly useRamping?: boolean } | RemoteHint;
 
 /**
  * What a reserved workflow poll is handed (`reserveWorkflowPoll`): the run as committed by the
@@ -71,6 +91,8 @@ export class Matching {
   onBacklog: ((kind: QueueKind, namespaceId: string, name: string) => void) | null = null;
   /** Cluster mode: called when a poll finds its queue new here (so that peers' tasks are looked for). */
   onNewPolledQueue: ((kind: QueueKind, namespaceId: string, name: string) => void) | null = null;
+  /** Worker Deployments (server.ts wires the registry's routing). */
+  router: TaskRouter | null = null;
 
   constructor(private readonly clock: Clock) {}
 
@@ -88,30 +110,60 @@ export class Matching {
     return q;
   }
 
+  /** The physical queue of `ref`'s task on `taskQueue`. */
+  private route(kind: QueueKind, namespaceId: string, taskQueue: string, ref: Routed): string {
+    return this.router ? this.router(kind, namespaceId, taskQueue, ref.key.workflowId, ref.version, ref.useRamping) : taskQueue;
+  }
+
   addWorkflowTask(taskQueue: string, ref: TaskRef): void {
     if (this.accepts && !this.accepts(ref.key)) return;
-    const q = this.workflowQueue(ref.key.namespaceId, taskQueue);
+    const name = this.route('workflow', ref.key.namespaceId, taskQueue, ref);
+    const q = this.workflowQueue(ref.key.namespaceId, name);
     const polled = q.pollerCount > 0;
     q.add({ kind: 'task', ref }, ref.priorityKey);
-    if (!polled) this.onBacklog?.('workflow', ref.key.namespaceId, taskQueue);
+    if (!polled) this.onBacklog?.('workflow', ref.key.namespaceId, name);
   }
 
   addActivityTask(taskQueue: string, ref: TaskRef): void {
     if (this.accepts && !this.accepts(ref.key)) return;
     // A standalone activity's key has a namespace id of its own; its task goes to its namespace's queue.
     const namespaceId = ownerNamespaceId(ref.key.namespaceId);
-    const q = this.activityQueue(namespaceId, taskQueue);
+    const name = this.route('activity', namespaceId, taskQueue, ref);
+    const q = this.activityQueue(namespaceId, name);
     const polled = q.pollerCount > 0;
     q.add({ kind: 'task', ref }, ref.priorityKey);
-    if (!polled) this.onBacklog?.('activity', namespaceId, taskQueue);
+    if (!polled) this.onBacklog?.('activity', namespaceId, name);
+  }
+
+  /**
+   * Worker Deployments: the routing of `taskQueue` changed; moves the tasks waiting in its physical
+   * queues that now go to another one (a pinned run's stay with their version).
+   */
+  reroute(kind: QueueKind, namespaceId: string, taskQueue: string): void {
+    const prefix = `${namespaceId}\u0000${taskQueue}`;
+    const moved: TaskRef[] = [];
+    for (const [k, q] of kind === 'workflow' ? this.workflowQueues : this.activityQueues) {
+      if (k !== prefix && !k.startsWith(prefix + VERSION_SEPARATOR)) continue;
+      const name = k.slice(namespaceId.length + 1);
+      (q as TaskQueue<WorkflowQueueEntry | ActivityQueueEntry>).removeWhere((e) => {
+        if (e.kind !== 'task' || this.route(kind, namespaceId, taskQueue, e.ref) === name) return false;
+        moved.push(e.ref);
+        return true;
+      });
+    }
+    for (const ref of moved) {
+      if (kind === 'workflow') this.addWorkflowTask(taskQueue, ref);
+      else this.addActivityTask(taskQueue, ref);
+    }
   }
 
   /**
    * Takes a poll waiting on this workflow queue for a task the caller starts in the transition that
    * schedules it, when one waits and no task is queued ahead; null otherwise (the task is dispatched).
    */
-  reserveWorkflowPoll(namespaceId: string, taskQueue: string): ReservedPoll | null {
-    const poll = this.workflowQueues.get(`${namespaceId}\u0000${taskQueue}`)?.reserve();
+  reserveWorkflowPoll(namespaceId: string, taskQueue: string, routed?: Routed): ReservedPoll | null {
+    const name = routed ? this.route('workflow', namespaceId, taskQueue, routed) : taskQueue;
+    const poll = this.workflowQueues.get(`${namespaceId}\u0000${name}`)?.reserve();
     return poll ? { identity: poll.identity, deliver: (state) => poll.deliver({ kind: 'started', state }), release: () => poll.release() } : null;
   }
 
@@ -171,14 +223,16 @@ export class Matching {
     for (const q of this.activityQueues.values()) q.removeWhere((e) => e.kind === 'task' && belongs(e.ref.key));
   }
 
-  addQueryTask(taskQueue: string, queryId: string, key: ExecutionKey, expiresAtMs: number): void {
+  /** `directive`: the run's versioning (history/versioning.ts taskDirective), so the query reaches its version's workers. */
+  addQueryTask(taskQueue: string, queryId: string, key: ExecutionKey, expiresAtMs: number, directive?: Omit<Routed, 'key'>): void {
     if (this.accepts && !this.accepts(key)) return;
-    const q = this.workflowQueue(key.namespaceId, taskQueue);
+    const name = this.route('workflow', key.namespaceId, taskQueue, { key, ...directive });
+    const q = this.workflowQueue(key.namespaceId, name);
     const now = this.clock.now();
     q.removeWhere((e) => e.kind === 'query' && e.expiresAtMs <= now);
     const polled = q.pollerCount > 0;
-    q.add({ kind: 'query', queryId, key, expiresAtMs }, 1, true);
-    if (!polled) this.onBacklog?.('workflow', key.namespaceId, taskQueue);
+    q.add(directive ? { kind: 'query', queryId, key, expiresAtMs, ...directive } : { kind: 'query', queryId, key, expiresAtMs }, 1, true);
+    if (!polled) this.onBacklog?.('workflow', key.namespaceId, name);
   }
 
   pollWorkflowTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal, identity = ''): Promise<WorkflowQueueEntry | StartedWorkflowTask | null> {

@@ -11,6 +11,7 @@
 // Every change is written to the schedule's row under a version check before the next wake-up is armed;
 // starts carry request ids derived from the schedule and the nominal time, so a start repeated after a
 // crash finds the run it started before instead of starting another.
+import { isDeploymentKeySpace } from '../deployments/registry.js';
 import { api, timestampToMs, type Loose } from '@kairos/common';
 import type { temporal } from '@temporalio/proto';
 import type { Clock } from '../clock.js';
@@ -105,6 +106,8 @@ export class Scheduler {
   /** Arms every accepted schedule not armed yet (at start-up, and when a cluster node takes shards). */
   async resume(): Promise<void> {
     for (const row of await this.store.listAllSchedules()) {
+      // Worker Deployments keep their records in the same table, in a key space of their own.
+      if (isDeploymentKeySpace(row.namespaceId)) continue;
       const key = { namespaceId: row.namespaceId, scheduleId: row.scheduleId };
       if (!this.accepts(key) || this.wakeups.has(keyText(key))) continue;
       this.wake(key, this.clock.now());

@@ -8,6 +8,7 @@ import { Transition } from '../transition.js';
 import { newRunState, type MutableState, type ParentInfo } from '../mutable-state.js';
 import { scheduleWorkflowTask, startFirstWorkflowTaskEagerly } from '../machines/workflow-task.js';
 import { cronBackoffMs, parseCronSchedule } from '../cron.js';
+import { overrideMessage, refreshSearchAttributes, startVersioning, type InheritedVersioning } from '../versioning.js';
 
 type StartRequest = Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest>;
 
@@ -42,6 +43,8 @@ export interface NewRunParams {
    * first task waits for a backoff (start delay, cron), as Temporal denies it then.
    */
   readonly eagerStart?: { readonly identity: string; readonly requestId: string };
+  /** Set when the run continues a versioned one (history/versioning.ts). */
+  readonly versioning?: InheritedVersioning | null;
 }
 
 /** Normalized timeouts: run timeout = min(run, execution) when both are set; task timeout default 10 s, capped. */
@@ -67,6 +70,7 @@ export function createWorkflowRun(p: NewRunParams): Transition {
   const cronFirstBackoff = !c && req.cronSchedule ? cronBackoffMs(parseCronSchedule(req.cronSchedule), p.nowMs, p.nowMs) : 0;
   const backoffMs = c ? c.backoffMs : Math.max(durationToMs(req.workflowStartDelay), cronFirstBackoff);
   const firstExecutionRunId = c?.firstExecutionRunId ?? p.runId;
+  const versioning = p.versioning?.info ?? startVersioning(req.versioningOverride);
   const state: MutableState = newRunState({
     namespaceId: p.namespaceId,
     workflowId: req.workflowId ?? '',
@@ -93,7 +97,9 @@ export function createWorkflowRun(p: NewRunParams): Transition {
     parent: p.parent ?? null,
     startInput: req.input ? PayloadsCodec.encode(req.input).finish() : null,
     startHeader: req.header ? HeaderCodec.encode(req.header).finish() : null,
+    ...(versioning ? { versioning } : {}),
   });
+  if (versioning) refreshSearchAttributes(state);
   const t = new Transition(state, p.nowMs);
   if (p.signal?.requestId) t.signalRequestIds.push(p.signal.requestId);
   const expirationMs = c ? c.executionExpirationMs : executionTimeoutMs > 0 ? p.nowMs + backoffMs + executionTimeoutMs : 0;
@@ -124,6 +130,7 @@ export function createWorkflowRun(p: NewRunParams): Transition {
     header: req.header ? HeaderCodec.decode(HeaderCodec.encode(req.header).finish()) : null,
     workflowId: state.workflowId,
     priority: req.priority ?? null,
+    ...(p.versioning ? p.versioning.event : versioning ? { versioningOverride: overrideMessage(versioning, false) } : {}),
     ...(p.parent
       ? {
           parentWorkflowNamespace: p.parent.namespace,

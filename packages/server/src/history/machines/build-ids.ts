@@ -104,5 +104,7 @@ export function withoutWorkerAttributes(fields: Record<string, Payload> | null |
   const copy = { ...(fields ?? {}) };
   delete copy[BUILD_IDS];
   delete copy[BINARY_CHECKSUMS];
+  // A new run's versioning attributes come from its own versioning (history/versioning.ts).
+  for (const name of ['TemporalWorkerDeployment', 'TemporalWorkerDeploymentVersion', 'TemporalWorkflowVersioningBehavior', 'TemporalUsedWorkerDeploymentVersions']) delete copy[name];
   return copy;
 }

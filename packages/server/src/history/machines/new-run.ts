@@ -21,6 +21,7 @@ import {
 import type { Transition } from '../transition.js';
 import { createWorkflowRun, type Continuation } from '../api/start-workflow.js';
 import { closeWorkflow } from './workflow.js';
+import { inheritedVersioning } from '../versioning.js';
 import { withoutWorkerAttributes } from './build-ids.js';
 import { decideRetry, normalizeRetryPolicy } from '../retry.js';
 import { cronBackoffMs, parseCronSchedule } from '../cron.js';
@@ -30,6 +31,8 @@ type ContinueAsNewAttributes = NonNullable<Command['continueAsNewWorkflowExecuti
 
 function startNewRun(t: Transition, runId: string, overrides: Partial<ContinueAsNewAttributes>, continuation: Continuation): void {
   const state = t.state;
+  const taskQueue = overrides.taskQueue?.name || state.taskQueue;
+  const versioning = inheritedVersioning(state, overrides.initialVersioningBehavior ?? 0, taskQueue === state.taskQueue);
   const request = {
     namespace: '',
     workflowId: state.workflowId,
@@ -47,7 +50,7 @@ function startNewRun(t: Transition, runId: string, overrides: Partial<ContinueAs
     header: overrides.header ?? null,
     cronSchedule: overrides.cronSchedule ?? state.cronSchedule ?? '',
   };
-  t.newRun = createWorkflowRun({ namespaceId: state.namespaceId, namespaceName: '', runId, request, nowMs: t.nowMs, continuation, parent: state.parent ?? null });
+  t.newRun = createWorkflowRun({ namespaceId: state.namespaceId, namespaceName: '', runId, request, nowMs: t.nowMs, continuation, parent: state.parent ?? null, versioning });
 }
 
 function continuationOf(state: MutableState, init: { initiator: number; attempt: number; backoffMs: number; failure: Failure | null; lastCompletionResult: Payloads | null }): Continuation {

@@ -20,6 +20,7 @@ import { LIMITS } from '../../limits.js';
 import type { BufferedEvent, MutableState, WorkflowTaskInfo } from '../mutable-state.js';
 import { clearStickiness } from './sticky.js';
 import { recordBuildId } from './build-ids.js';
+import { completedEventVersioning, recordCompletion, type CompletingWorker } from '../versioning.js';
 
 const { HistoryEvent: HistoryEventType } = api.history.v1;
 const SuggestReason = api.enums.v1.SuggestContinueAsNewReason;
@@ -146,7 +147,8 @@ function msTs(ms: number): { seconds: number; nanos: number } {
 }
 
 /** Marks the scheduled task started (writing WorkflowTaskStarted unless transient) and arms its timeout. */
-export function startWorkflowTask(t: Transition, identity: string, requestId: string): WorkflowTaskInfo {
+/** `targetVersionChanged`: the run is pinned and its task queue's new work goes to another version now. */
+export function startWorkflowTask(t: Transition, identity: string, requestId: string, targetVersionChanged = false): WorkflowTaskInfo {
   const state = t.state;
   const wft = state.workflowTask;
   if (!wft || wft.startedEventId !== 0) throw new Error('no scheduled workflow task to start');
@@ -163,6 +165,7 @@ export function startWorkflowTask(t: Transition, identity: string, requestId: st
       requestId,
       historySizeBytes: state.historySizeBytes,
       ...continueAsNewSuggestion(state),
+      ...(targetVersionChanged ? { targetWorkerDeploymentVersionChanged: true } : {}),
     });
     wft.startedEventId = Number(ev.eventId);
   }
@@ -221,6 +224,9 @@ export interface CompletionDetails {
   sdkMetadata: NonNullable<HistoryEvent['workflowTaskCompletedEventAttributes']>['sdkMetadata'];
   meteringMetadata: NonNullable<HistoryEvent['workflowTaskCompletedEventAttributes']>['meteringMetadata'];
   workerVersion: NonNullable<HistoryEvent['workflowTaskCompletedEventAttributes']>['workerVersion'];
+  /** The worker's deployment options (Worker Deployments), and the VersioningBehavior it reported. */
+  worker?: CompletingWorker | null;
+  versioningBehavior?: number;
 }
 
 /** Writes WorkflowTaskCompleted and clears the task; returns the completed event id. */
@@ -237,9 +243,12 @@ export function completeWorkflowTask(t: Transition, details: CompletionDetails):
     sdkMetadata: details.sdkMetadata ?? null,
     meteringMetadata: details.meteringMetadata ?? null,
     workerVersion: details.workerVersion ?? null,
+    ...(details.worker ? completedEventVersioning(details.versioningBehavior ?? 0, details.worker) : {}),
   });
   state.lastCompletedWftStartedEventId = wft.startedEventId;
   recordBuildId(state, details.workerVersion, details.binaryChecksum);
+  if (details.worker) recordCompletion(state, details.versioningBehavior ?? 0, details.worker);
+  else if (state.versioning) recordCompletion(state, 0, { deploymentName: '', buildId: '', versioned: false });
   t.deleteTimer(wft.timeoutTaskId);
   state.workflowTask = null;
   return Number(ev.eventId);

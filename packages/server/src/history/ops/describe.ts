@@ -1,4 +1,5 @@
 // DescribeWorkflowExecution from mutable state.
+import { versioningInfoMessage } from '../versioning.js';
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { msToDuration, msToOptionalDuration, msToTimestamp } from '@kairos/common';
@@ -65,6 +66,8 @@ export function describeExecution(state: MutableState): DescribeResponse {
       parentNamespaceId: state.parent?.namespaceId ?? '',
       rootExecution: rootExecutionOf(state),
       executionDuration: state.closeTimeMs > 0 ? msToDuration(state.closeTimeMs - state.executionTimeMs) : null,
+      versioningInfo: versioningInfoMessage(state),
+      workerDeploymentName: state.versioning?.workerDeploymentName || state.versioning?.overrideDeploymentName || '',
     },
     workflowExtendedInfo: {
       executionExpirationTime: state.executionExpirationMs > 0 ? msToTimestamp(state.executionExpirationMs) : null,

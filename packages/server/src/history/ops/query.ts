@@ -10,6 +10,7 @@ import { isRunning } from '../machines/workflow.js';
 import { requireState, resolveRun, type HistoryContext } from '../service-context.js';
 import type { QueryAnswer } from '../queries.js';
 import { decodeTaskToken } from '../task-token.js';
+import { taskDirective } from '../versioning.js';
 
 type QueryRequest = Loose<temporal.api.workflowservice.v1.IQueryWorkflowRequest>;
 type QueryResponse = Loose<temporal.api.workflowservice.v1.IQueryWorkflowResponse>;
@@ -28,7 +29,7 @@ export async function queryWorkflow(ctx: HistoryContext, ns: NamespaceRecord, re
     }
     const attach = isRunning(state) && (state.workflowTask !== null || state.lastCompletedWftStartedEventId === 0);
     const { pending, answer } = ctx.queries.create(key, req.query!, attach ? 'wft' : 'task');
-    if (!attach) ctx.matching.addQueryTask(state.taskQueue, pending.id, key, deadlineMs ?? Number.MAX_SAFE_INTEGER);
+    if (!attach) ctx.matching.addQueryTask(state.taskQueue, pending.id, key, deadlineMs ?? Number.MAX_SAFE_INTEGER, taskDirective(state));
     return { transition: null, value: { id: pending.id, answer } };
   });
   if ('rejected' in created) return { queryRejected: { status: created.rejected } };

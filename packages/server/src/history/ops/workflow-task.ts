@@ -4,6 +4,7 @@ import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { msToTimestamp } from '@kairos/common';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
+import { checkCompletionVersioning, completingWorker, taskDirective } from '../versioning.js';
 import { TaskQueueKind } from '../../proto-types.js';
 import type { NamespaceRecord } from '../../namespace/registry.js';
 import type { MutableState } from '../mutable-state.js';
@@ -37,7 +38,7 @@ export async function recordWorkflowTaskStarted(ctx: HistoryContext, ref: TaskRe
     const wft = state.workflowTask;
     if (!wft || wft.scheduledEventId !== ref.scheduledEventId || wft.attempt !== ref.attempt || wft.startedEventId !== 0) return { transition: null, value: null };
     const t = new Transition(state, nowMs);
-    const started = startWorkflowTask(t, poll.identity ?? '', requestId);
+    const started = startWorkflowTask(t, poll.identity ?? '', requestId, ctx.engine.targetVersionChanged?.(state) ?? false);
     markUpdatesDelivered(t.state, started);
     return { transition: t, value: t.state };
   });
@@ -94,6 +95,9 @@ function checkStarted(state: MutableState, token: WorkflowTaskToken): void {
 export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: NamespaceRecord, req: CompletedRequest): Promise<object> {
   const { token, key } = tokenKey(ns, req.taskToken);
   const answers: Array<[string, QueryAnswer]> = Object.entries(req.queryResults ?? {}).map(([id, r]) => [id, r]);
+  const worker = completingWorker(req.deploymentOptions);
+  const versioningBehavior = req.versioningBehavior ?? 0;
+  checkCompletionVersioning(versioningBehavior, worker);
   const result = await ctx.engine.update<CompletionResult>(key, (loaded, nowMs, _signalRequestIds, original) => {
     const state = requireRunning(loaded, key);
     checkStarted(state, token);
@@ -103,6 +107,8 @@ export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: Name
       sdkMetadata: req.sdkMetadata ?? null,
       meteringMetadata: req.meteringMetadata ?? null,
       workerVersion: req.workerVersionStamp ?? null,
+      worker,
+      versioningBehavior,
       commands: req.commands ?? [],
       messages: req.messages ?? [],
       forceCreateNewWorkflowTask: req.forceCreateNewWorkflowTask ?? false,
@@ -147,7 +153,7 @@ export function settleQueries(ctx: HistoryContext, key: ExecutionKey, startedEve
   if (state.workflowTask && isRunning(state)) return;
   for (const q of ctx.queries.unattached(key)) {
     q.mode = 'task';
-    ctx.matching.addQueryTask(state.taskQueue, q.id, key, Number.MAX_SAFE_INTEGER);
+    ctx.matching.addQueryTask(state.taskQueue, q.id, key, Number.MAX_SAFE_INTEGER, taskDirective(state));
   }
 }
 
