@@ -29,6 +29,7 @@ import { operatorHandlers } from './frontend/operator-handlers.js';
 import { scheduleHandlers } from './frontend/schedule-handlers.js';
 import { deploymentHandlers } from './frontend/deployment-handlers.js';
 import { WorkerDeployments } from './deployments/registry.js';
+import { DeploymentRefresher } from './deployments/cluster-refresh.js';
 import { stickyKeepsVersion, wireDeployments } from './deployments/wiring.js';
 import { taskDirective } from './history/versioning.js';
 import { Scheduler, type WorkflowCaller } from './schedules/scheduler.js';
@@ -163,7 +164,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const matching = new Matching(clock);
     const deployments = await WorkerDeployments.load(store, clock, logger.child({ component: 'deployments' }));
     wireDeployments(deployments, engine, matching, store, searchAttributes);
-    engine.stickyQueueAvailable = (namespaceId, taskQueue, state) => matching.stickyQueueAvailable(namespaceId, taskQueue) && stickyKeepsVersion(deployments, state);
+    engine.stickyQueueAvailable = (namespaceId, taskQueue) => matching.stickyQueueAvailable(namespaceId, taskQueue);
     engine.retentionMsFor = (namespaceId) => namespaces.findById(ownerNamespaceId(namespaceId))?.retentionMs ?? DEFAULT_RETENTION_MS;
     engine.reserveWorkflowPoll = (namespaceId, taskQueue, state) => matching.reserveWorkflowPoll(namespaceId, taskQueue, state.versioning ? { key: state, ...taskDirective(state) } : { key: state });
     engine.dispatchSink = {
@@ -191,6 +192,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const cluster = options.databaseUrl
       ? new ClusterNode(clusterOptions(options, options.databaseUrl, leaseMs), { store, engine, matching, timers, namespaces, searchAttributes, logger, scheduler })
       : null;
+    // Whatever decides a sticky worker's liveness (matching, or the cluster), a run keeps its sticky queue only while its version does.
+    const stickyAlive = engine.stickyQueueAvailable;
+    engine.stickyQueueAvailable = (namespaceId, taskQueue, state) => stickyKeepsVersion(deployments, state) && stickyAlive(namespaceId, taskQueue, state);
     const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, searchAttributes, logger, cluster, deployments };
     if (!cluster) {
       await recoverDispatches(store, matching);
@@ -258,6 +262,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // Alone, this node runs every schedule; a cluster node runs those of its shards (ClusterNode).
     if (!cluster) await scheduler.resume();
     deployments.start();
+    // Versions and routings another node writes reach this node's matching by a refresh.
+    const deploymentRefresher = cluster ? new DeploymentRefresher(deployments, store, logger.child({ component: 'deployments' })) : null;
+    deploymentRefresher?.start();
     const unknownDynamicConfigKeys = [...options.dynamicConfig.keys()].filter((k) => !KNOWN_DYNAMIC_CONFIG.has(k));
     let closed = false;
     return {
@@ -274,6 +281,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         timers.stop();
         scheduler.stop();
         deployments.stop();
+        await deploymentRefresher?.stop();
         timeSkipping?.close();
         await Promise.all(httpFrontends.map((f) => f.close()));
         await new Promise<void>((resolve) => {

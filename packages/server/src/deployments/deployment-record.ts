@@ -348,3 +348,12 @@ export function decodeDeploymentRecord(data: Uint8Array): DeploymentRecord {
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** The queues some version of the records holds. */
+export function queuesOf(records: ReadonlyArray<DeploymentView | null>): Map<string, QueueRef> {
+  const queues = new Map<string, QueueRef>();
+  for (const record of records) {
+    for (const version of record?.versions ?? []) for (const q of version.taskQueues) queues.set(queueKey(q.name, q.kind), { taskQueue: q.name, kind: q.kind });
+  }
+  return queues;
+}

@@ -17,9 +17,10 @@ import { FailedPreconditionError, NotFoundError } from '../errors.js';
 import { KeyedMutex } from '../history/keyed-mutex.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../persistence/store.js';
+import { ConditionFailedError } from '../persistence/errors.js';
 import {
   checkConflictToken, checkManager, decodeDeploymentRecord, decodeMetadata, deploymentNotFound, encodeConflictToken, encodeDeploymentRecord, limitError, makeCurrent, makeRamping, managerMismatch, newDeploymentRecord,
-  newVersionRecord, nextConflictToken, parseVersionKey, queueKey, rampThreshold, routingChangedMs, startDraining, v31String, v32String, validateBuildId, validateDeploymentName, versionKey,
+  newVersionRecord, nextConflictToken, parseVersionKey, queueKey, queuesOf, rampThreshold, routingChangedMs, startDraining, v31String, v32String, validateBuildId, validateDeploymentName, versionKey,
 } from './deployment-record.js';
 import type { DeploymentLimits, DeploymentQueueKind, DeploymentRecord, QueueRef, SetCurrentVersionRequest, SetRampingVersionRequest, SetRampingVersionResult, WorkerDeploymentsOptions, DeploymentView, VersionRecord, VersionView } from './deployment-record.js';
 import { DrainageMonitor, type DrainingVersion } from './drainage.js';
@@ -123,8 +124,6 @@ export class WorkerDeployments {
     this.drainage.stop();
   }
 
-  // ---- matching's hot path ----
-
   isRegistered(namespaceId: string, taskQueue: string, kind: DeploymentQueueKind, deploymentName: string, buildId: string): boolean {
     return this.namespaces.get(namespaceId)?.deployments.get(deploymentName)?.versions.get(buildId)?.queues.has(queueKey(taskQueue, kind)) ?? false;
   }
@@ -166,8 +165,6 @@ export class WorkerDeployments {
     return { current, ramp: rampVersion?.queues.has(qk) ? { target: rampVersion.key, percentage: ramp.percentage } : null };
   }
 
-  // ---- registration by pollers ----
-
   async register(namespaceId: string, taskQueue: string, kind: DeploymentQueueKind, deploymentName: string, buildId: string): Promise<void> {
     if (this.isRegistered(namespaceId, taskQueue, kind, deploymentName, buildId)) return;
     validateDeploymentName(deploymentName);
@@ -189,8 +186,6 @@ export class WorkerDeployments {
     });
   }
 
-  // ---- reads ----
-
   describe(namespaceId: string, deploymentName: string): DeploymentView {
     validateDeploymentName(deploymentName);
     const state = this.lookup(namespaceId, deploymentName);
@@ -211,8 +206,6 @@ export class WorkerDeployments {
     if (!state || !version) throw new NotFoundError('Worker Deployment Version not found');
     return { deployment: state.record, version: version.record };
   }
-
-  // ---- routing changes ----
 
   async setCurrentVersion(namespaceId: string, req: SetCurrentVersionRequest): Promise<{ conflictToken: Uint8Array; previousBuildId: string | null }> {
     const name = req.deploymentName;
@@ -317,8 +310,6 @@ export class WorkerDeployments {
     });
   }
 
-  // ---- deletes and metadata ----
-
   async deleteVersion(namespaceId: string, req: { deploymentName: string; buildId: string; skipDrainage: boolean; identity: string }): Promise<void> {
     await this.mutate(namespaceId, req.deploymentName, (record) => {
       if (!record) throw deploymentNotFound(req.deploymentName);
@@ -370,8 +361,6 @@ export class WorkerDeployments {
       return { result: undefined, write: record };
     });
   }
-
-  // ---- rules ----
 
   private createDeployment(namespaceId: string, name: string, nowMs: number): DeploymentRecord {
     const { maxDeployments } = this.options.limits;
@@ -454,8 +443,6 @@ export class WorkerDeployments {
     return count;
   }
 
-  // ---- writes ----
-
   private lookup(namespaceId: string, name: string): DeploymentState | undefined {
     return this.namespaces.get(namespaceId)?.deployments.get(name);
   }
@@ -476,19 +463,44 @@ export class WorkerDeployments {
       if (write === undefined) return result;
       const rowVersion = state?.rowVersion ?? 0;
       const namespaceKey = namespaceId + DEPLOYMENTS_SUFFIX;
-      if (write === 'delete') {
-        if (state) await this.store.deleteSchedule(namespaceKey, name);
-      } else {
-        await this.store.putSchedule({ namespaceId: namespaceKey, scheduleId: name, data: encodeDeploymentRecord(write), version: rowVersion + 1 }, rowVersion);
+      try {
+        if (write === 'delete') {
+          if (state) await this.store.deleteSchedule(namespaceKey, name);
+        } else {
+          await this.store.putSchedule({ namespaceId: namespaceKey, scheduleId: name, data: encodeDeploymentRecord(write), version: rowVersion + 1 }, rowVersion);
+        }
+      } catch (err) {
+        // Another node of a cluster wrote the row since this one read it: take its row in; the caller may retry.
+        if (err instanceof ConditionFailedError) {
+          const row = await this.store.getSchedule(namespaceKey, name);
+          this.adoptNow(namespaceId, name, row ? decodeDeploymentRecord(row.data) : null, row?.version ?? 0);
+        }
+        throw err;
       }
-      const after = write === 'delete' ? null : write;
-      const queues = queuesOf([before, after]);
-      const routingBefore = this.routingOf(namespaceId, queues);
-      this.install(namespaceId, name, after, rowVersion + 1);
-      this.notifyRoutingChange(namespaceId, queues, routingBefore);
-      this.drainage.rearm();
+      this.adoptNow(namespaceId, name, write === 'delete' ? null : write, rowVersion + 1);
       return result;
     });
+  }
+
+  /** Cluster mode: makes a row another node wrote (null: deleted) the truth here, unless this node holds that version or a later one. */
+  adopt(namespaceId: string, name: string, record: DeploymentRecord | null, rowVersion: number): Promise<void> {
+    return this.mutex.runMany([`${namespaceId}\u0001${name}`], async () => {
+      const held = this.lookup(namespaceId, name);
+      if (record ? !held || held.rowVersion < rowVersion : held) this.adoptNow(namespaceId, name, record, rowVersion);
+    });
+  }
+
+  /** The deployments held here and their row versions (cluster mode compares them with the store's). */
+  *rowVersions(): Iterable<{ namespaceId: string; name: string; rowVersion: number }> {
+    for (const [namespaceId, ns] of this.namespaces) for (const [name, state] of ns.deployments) yield { namespaceId, name, rowVersion: state.rowVersion };
+  }
+
+  private adoptNow(namespaceId: string, name: string, after: DeploymentRecord | null, rowVersion: number): void {
+    const queues = queuesOf([this.lookup(namespaceId, name)?.record ?? null, after]);
+    const routingBefore = this.routingOf(namespaceId, queues);
+    this.install(namespaceId, name, after, rowVersion);
+    this.notifyRoutingChange(namespaceId, queues, routingBefore);
+    this.drainage.rearm();
   }
 
   /** Makes a record (or its absence) the in-memory truth and re-indexes its queues. */
@@ -553,8 +565,6 @@ export class WorkerDeployments {
     }
   }
 
-  // ---- drainage ----
-
   private *allVersions(): Iterable<DrainingVersion> {
     for (const [namespaceId, ns] of this.namespaces) {
       for (const [deploymentName, state] of ns.deployments) for (const v of state.versions.values()) yield { namespaceId, deploymentName, version: v.record };
@@ -575,13 +585,4 @@ export class WorkerDeployments {
       return { result: undefined, write: record };
     });
   }
-}
-
-/** The queues some version of the records holds. */
-function queuesOf(records: ReadonlyArray<DeploymentView | null>): Map<string, QueueRef> {
-  const queues = new Map<string, QueueRef>();
-  for (const record of records) {
-    for (const version of record?.versions ?? []) for (const q of version.taskQueues) queues.set(queueKey(q.name, q.kind), { taskQueue: q.name, kind: q.kind });
-  }
-  return queues;
 }
