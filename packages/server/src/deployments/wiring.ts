@@ -32,6 +32,7 @@ export function wireDeployments(deployments: WorkerDeployments, engine: Executio
     return (await store.countExecutions({ namespaceId, filter, groupByStatus: false })).count;
   };
   engine.targetVersionChanged = (state) => {
+    if (!state.versioning) return false;
     const e = effectiveVersioning(state);
     if (e.behavior !== BEHAVIOR_PINNED) return false;
     return deployments.target(state.namespaceId, state.taskQueue, 'workflow', state.workflowId) !== versionKey(e.deploymentName, e.buildId);

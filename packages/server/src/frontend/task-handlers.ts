@@ -66,7 +66,8 @@ export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = 
     const namespace = ns(req.namespace);
     const queue = requireString(req.taskQueue?.name, 'TaskQueue');
     const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
-    const physical = await polledQueue(ctx, namespace.id, queue, req.taskQueue?.kind ?? 0, 'workflow', req.deploymentOptions);
+    const polled = polledQueue(ctx, namespace.id, queue, req.taskQueue?.kind ?? 0, 'workflow', req.deploymentOptions);
+    const physical = typeof polled === 'string' ? polled : await polled;
     const poll = trackPoll(namespace.id, req.workerInstanceKey, queue, 'workflow', call);
     try {
       for (;;) {
@@ -112,7 +113,8 @@ export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = 
       const limit = req.taskQueueMetadata?.maxTasksPerSecond;
       const maxTasksPerSecond = limit ? Number(limit.value ?? 0) : undefined;
       const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
-      const physical = await polledQueue(ctx, namespace.id, queue, req.taskQueue?.kind ?? 0, 'activity', req.deploymentOptions);
+      const polled = polledQueue(ctx, namespace.id, queue, req.taskQueue?.kind ?? 0, 'activity', req.deploymentOptions);
+      const physical = typeof polled === 'string' ? polled : await polled;
       const poll = trackPoll(namespace.id, req.workerInstanceKey, queue, 'activity', call);
       try {
         for (;;) {
@@ -215,15 +217,16 @@ export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = 
  * version (VERSIONED mode, normal queues), that version's part of it. A version's first poll on a
  * task queue registers the version there (deployments/registry.ts) before it waits, as Temporal's does.
  */
-async function polledQueue(ctx: HistoryContext, namespaceId: string, queue: string, queueKind: number, kind: QueueKind, options: temporal.api.deployment.v1.IWorkerDeploymentOptions | null | undefined): Promise<string> {
+function polledQueue(ctx: HistoryContext, namespaceId: string, queue: string, queueKind: number, kind: QueueKind, options: temporal.api.deployment.v1.IWorkerDeploymentOptions | null | undefined): string | Promise<string> {
   if (!options || options.workerVersioningMode !== WORKER_VERSIONING_MODE_VERSIONED) return queue;
   const deploymentName = options.deploymentName ?? '';
   const buildId = options.buildId ?? '';
   if (deploymentName === '' || buildId === '') throw new InvalidArgumentError('Deployment name and build id must be set together.');
   // A sticky queue belongs to one worker: it is not split by version.
   if (queueKind === TaskQueueKind.TASK_QUEUE_KIND_STICKY || !ctx.deployments) return queue;
-  if (!ctx.deployments.isRegistered(namespaceId, queue, kind, deploymentName, buildId)) await ctx.deployments.register(namespaceId, queue, kind, deploymentName, buildId);
-  return versionedQueueName(queue, versionKey(deploymentName, buildId));
+  const physical = versionedQueueName(queue, versionKey(deploymentName, buildId));
+  if (ctx.deployments.isRegistered(namespaceId, queue, kind, deploymentName, buildId)) return physical;
+  return ctx.deployments.register(namespaceId, queue, kind, deploymentName, buildId).then(() => physical);
 }
 
 /** Puts a workflow-queue entry back for the next poll (its poller left before it was handed over). */
