@@ -90,9 +90,13 @@ export function completedEventVersioning(behavior: number, worker: CompletingWor
   };
 }
 
+/** A worker outside any deployment. */
+export const NO_DEPLOYMENT: CompletingWorker = { deploymentName: '', buildId: '', versioned: false };
+
 /** A workflow task completed: the run takes the completing worker's behavior and version. */
 export function recordCompletion(state: MutableState, behavior: number, worker: CompletingWorker): void {
   const v = (state.versioning ??= emptyVersioning());
+  const before = `${v.behavior}\n${v.deploymentName}\n${v.buildId}\n${v.workerDeploymentName}\n${v.useRamping}`;
   v.useRamping = false;
   v.workerDeploymentName = worker.deploymentName;
   if (!worker.versioned || behavior === BEHAVIOR_UNSPECIFIED) {
@@ -104,7 +108,10 @@ export function recordCompletion(state: MutableState, behavior: number, worker: 
     v.deploymentName = worker.deploymentName;
     v.buildId = worker.buildId;
   }
-  refreshSearchAttributes(state, worker.versioned ? `${worker.deploymentName}:${worker.buildId}` : '');
+  const used = worker.versioned ? `${worker.deploymentName}:${worker.buildId}` : '';
+  // Most completions come from the worker that completed the last task: the attributes stay as they are.
+  if (used === '' && before === `${v.behavior}\n${v.deploymentName}\n${v.buildId}\n${v.workerDeploymentName}\n${v.useRamping}`) return;
+  refreshSearchAttributes(state, used);
 }
 
 /** Validates an override (start, UpdateWorkflowExecutionOptions) and returns it in the run's terms. */

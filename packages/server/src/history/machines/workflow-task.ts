@@ -20,7 +20,7 @@ import { LIMITS } from '../../limits.js';
 import type { BufferedEvent, MutableState, WorkflowTaskInfo } from '../mutable-state.js';
 import { clearStickiness } from './sticky.js';
 import { recordBuildId } from './build-ids.js';
-import { completedEventVersioning, recordCompletion, type CompletingWorker } from '../versioning.js';
+import { completedEventVersioning, NO_DEPLOYMENT, recordCompletion, type CompletingWorker } from '../versioning.js';
 
 const { HistoryEvent: HistoryEventType } = api.history.v1;
 const SuggestReason = api.enums.v1.SuggestContinueAsNewReason;
@@ -247,8 +247,9 @@ export function completeWorkflowTask(t: Transition, details: CompletionDetails):
   });
   state.lastCompletedWftStartedEventId = wft.startedEventId;
   recordBuildId(state, details.workerVersion, details.binaryChecksum);
-  if (details.worker) recordCompletion(state, details.versioningBehavior ?? 0, details.worker);
-  else if (state.versioning) recordCompletion(state, 0, { deploymentName: '', buildId: '', versioned: false });
+  // A run that never met versioning, completed by a worker outside any deployment, has nothing to record.
+  const worker = details.worker;
+  if (worker?.versioned || worker?.deploymentName || state.versioning) recordCompletion(state, details.versioningBehavior ?? 0, worker ?? NO_DEPLOYMENT);
   t.deleteTimer(wft.timeoutTaskId);
   state.workflowTask = null;
   return Number(ev.eventId);
