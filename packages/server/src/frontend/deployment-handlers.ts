@@ -8,6 +8,7 @@ import type { NamespaceRegistry } from '../namespace/registry.js';
 import { parseVersionString, UNVERSIONED, v31String, type VersionStatus } from '../deployments/deployment-record.js';
 import { encodeConflictToken, type DeploymentView, type VersionView, type WorkerDeployments } from '../deployments/registry.js';
 import type { ServiceHandlers } from './grpc-server.js';
+import { decodeListToken, encodeListToken } from './list-token.js';
 import { requireString } from './validation.js';
 
 type WS = typeof temporal.api.workflowservice.v1;
@@ -247,20 +248,6 @@ function invalidVersionString(s: string): InvalidArgumentError {
   return new InvalidArgumentError(`invalid version string "${s}", expected format is "<deployment_name>.<build_id>"`);
 }
 
-function encodeListToken(after: string): Uint8Array {
-  return Buffer.from(JSON.stringify({ after }), 'utf8');
-}
-
-function decodeListToken(token: Uint8Array | null | undefined): string | null {
-  if (!token || token.length === 0) return null;
-  try {
-    const parsed = JSON.parse(Buffer.from(token).toString('utf8')) as { after?: unknown };
-    if (typeof parsed.after === 'string') return parsed.after;
-  } catch {
-    // fall through
-  }
-  throw new InvalidArgumentError('invalid next page token');
-}
 
 // ---- answers ----
 

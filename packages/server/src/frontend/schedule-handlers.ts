@@ -9,6 +9,7 @@ import { Scheduler, withDefaults, type ScheduleKey } from '../schedules/schedule
 import type { ScheduleRecord } from '../schedules/schedule-record.js';
 import type { CompiledSpec } from '../schedules/spec.js';
 import type { ServiceHandlers } from './grpc-server.js';
+import { decodeListToken, encodeListToken } from './list-token.js';
 import { checkDuration, checkMemo, checkPayloads, checkRetryPolicy, checkStartSearchAttributes, requireId, requireString } from './validation.js';
 import { LIMITS } from '../limits.js';
 import { SearchAttributesCodec, type SearchAttributes } from '../proto-types.js';
@@ -238,20 +239,6 @@ function decodeConflictToken(bytes: Uint8Array | null | undefined): number {
   return Number(Buffer.from(bytes).readBigInt64BE());
 }
 
-function encodeListToken(after: string): Uint8Array {
-  return Buffer.from(JSON.stringify({ after }), 'utf8');
-}
-
-function decodeListToken(token: Uint8Array | null | undefined): string | null {
-  if (!token || token.length === 0) return null;
-  try {
-    const parsed = JSON.parse(Buffer.from(token).toString('utf8')) as { after?: unknown };
-    if (typeof parsed.after === 'string') return parsed.after;
-  } catch {
-    // fall through
-  }
-  throw new InvalidArgumentError('invalid next page token');
-}
 
 /**
  * The list filter of schedules: Temporal's list-filter language over ScheduleId (Temporal rewrites it to
