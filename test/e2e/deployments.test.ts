@@ -3,7 +3,7 @@
  * (workflows/versioning/build-1.ts and build-2.ts) polling one task queue: a version's first poll
  * registers it; the current version takes new and auto-upgrading work while a pinned run stays on
  * its version (activities too); a ramp splits new work; continue-as-new moves a pinned run to the new
- * version when it asks; an override pins a run at start; and the deployment calls' answers and errors.
+ * version when it asks; an override pins a run at start; a pinned parent's child starts on its version; and the deployment calls' answers and errors.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +164,30 @@ describe('worker deployments', () => {
       expect(started.versioningOverride?.pinned?.version).toMatchObject({ deploymentName, buildId: '1' });
       await wf.signal(unblockSignal);
       expect(await wf.result()).toBe('v1');
+    });
+  });
+
+  it('starts a pinned parent’s child on the parent’s version', async () => {
+    const deploymentName = `child-${randomUUID().slice(0, 8)}`;
+    const taskQueue = uniqueTaskQueue('deploy-child');
+    await withBuilds(deploymentName, taskQueue, async () => {
+      await waitForVersions(deploymentName, ['1', '2']);
+      await setCurrent(deploymentName, '1');
+      const childId = `child-${randomUUID()}`;
+      const parent = await env.client.workflow.start('pinnedParent', { taskQueue, workflowId: `parent-${randomUUID()}`, args: [childId] });
+      expect(await parent.query(buildQuery)).toBe('v1');
+      await setCurrent(deploymentName, '2');
+      await parent.signal(unblockSignal);
+      // Build 2 is current now, but the child takes over its parent's pinned version.
+      expect(await parent.result()).toBe('v1:v1');
+      const child = env.client.workflow.getHandle(childId);
+      const started = eventsOfType(await child.fetchHistory(), EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)[0]!.workflowExecutionStartedEventAttributes!;
+      expect(started.inheritedPinnedVersion).toMatchObject({ deploymentName, buildId: '1' });
+      const run = (await child.describe()).raw.workflowExecutionInfo!;
+      expect(run.versioningInfo).toMatchObject({ behavior: PINNED, deploymentVersion: { deploymentName, buildId: '1' } });
+      // An unversioned parent's child is not pinned.
+      const fresh = await env.client.workflow.execute('whichBuild', { taskQueue, workflowId: `plain-${randomUUID()}` });
+      expect(fresh).toBe('v2');
     });
   });
 

@@ -2,11 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
-import { FailedPreconditionError, InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { parseCronSchedule } from '../history/cron.js';
 import type { HistoryContext } from '../history/service-context.js';
 import { requireState, resolveRun } from '../history/service-context.js';
-import { startWorkflow } from '../history/ops/start-workflow.js';
+import { checkStartOverride, startWorkflow } from '../history/ops/start-workflow.js';
 import { workflowTaskPollResponse } from '../history/ops/workflow-task.js';
 import { requestCancelWorkflow, signalExisting, signalWorkflow, terminate } from '../history/ops/signal-cancel-terminate.js';
 import { describeExecution } from '../history/ops/describe.js';
@@ -15,8 +15,6 @@ import { resetWorkflow } from '../history/ops/reset.js';
 import { getHistory, getHistoryReverse } from '../history/ops/history-read.js';
 import { queryWorkflow, respondQueryTaskCompleted } from '../history/ops/query.js';
 import { updateExecutionOptions } from '../history/ops/execution-options.js';
-import { parseOverride } from '../history/versioning.js';
-import { versionKey } from '../deployments/registry.js';
 import type { SearchAttributeRegistry } from '../visibility/search-attribute-registry.js';
 import { withTypeMetadata } from '../visibility/search-attribute-values.js';
 import type { ServiceHandlers } from './grpc-server.js';
@@ -157,13 +155,3 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
 }
 
 export { randomUUID };
-
-/** A start's versioning override: valid, and pinned only to a version that serves the workflow's task queue (as Temporal checks). */
-function checkStartOverride(ctx: HistoryContext, namespaceId: string, req: { versioningOverride?: temporal.api.workflow.v1.IVersioningOverride | null; taskQueue?: { name?: string | null } | null }): void {
-  const override = parseOverride(req.versioningOverride);
-  if (override?.overrideKind !== 1 || !ctx.deployments) return;
-  const taskQueue = req.taskQueue?.name ?? '';
-  if (!ctx.deployments.hasTaskQueue(namespaceId, versionKey(override.overrideDeploymentName, override.overrideBuildId), taskQueue, 'workflow')) {
-    throw new FailedPreconditionError(`Pinned version '${override.overrideDeploymentName}:${override.overrideBuildId}' is not present in task queue '${taskQueue}' of type 'Workflow'`);
-  }
-}

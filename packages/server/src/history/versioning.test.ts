@@ -6,6 +6,7 @@ import {
   BEHAVIOR_PINNED,
   CAN_AUTO_UPGRADE,
   CAN_USE_RAMPING_VERSION,
+  childVersioning,
   effectiveVersioning,
   inheritedVersioning,
   parseOverride,
@@ -78,5 +79,32 @@ describe('a run’s versioning', () => {
     const next = run();
     next.versioning = ramping.info;
     expect(taskDirective(next)).toEqual({ useRamping: true });
+  });
+
+  it('passes a pinned or auto-upgrading version on to a child in the namespace, on a task queue the version serves', () => {
+    const parent = run();
+    const same = { sameNamespace: true, sameTaskQueue: true };
+    const never = () => false;
+    expect(childVersioning(parent, same, never)).toBeNull();
+    recordCompletion(parent, BEHAVIOR_PINNED, v1);
+    expect(childVersioning(parent, same, never)).toMatchObject({ info: { behavior: BEHAVIOR_PINNED, buildId: '1' }, event: { inheritedPinnedVersion: { deploymentName: 'orders', buildId: '1' } } });
+    expect(childVersioning(parent, { sameNamespace: false, sameTaskQueue: true }, () => true)).toBeNull();
+    expect(childVersioning(parent, { sameNamespace: true, sameTaskQueue: false }, never)).toBeNull();
+    const asked: unknown[] = [];
+    const other = childVersioning(parent, { sameNamespace: true, sameTaskQueue: false }, (v) => (asked.push(v), true));
+    expect(asked).toEqual([{ deploymentName: 'orders', buildId: '1' }]);
+    expect(other?.info.behavior).toBe(BEHAVIOR_PINNED);
+
+    // A pinned override goes along as the child's override.
+    parent.versioning = { ...parent.versioning!, ...parseOverride({ pinned: { behavior: 1, version: { deploymentName: 'orders', buildId: '2' } } }) };
+    const overridden = childVersioning(parent, same, never)!;
+    expect(overridden.event).toMatchObject({ inheritedPinnedVersion: { buildId: '2' }, versioningOverride: { pinned: { version: { buildId: '2' } } } });
+    expect(effectiveVersioning({ ...run(), versioning: overridden.info })).toMatchObject({ behavior: BEHAVIOR_PINNED, buildId: '2' });
+
+    const upgrading = run();
+    recordCompletion(upgrading, BEHAVIOR_AUTO_UPGRADE, v2);
+    const child = childVersioning(upgrading, same, never)!;
+    expect(child.info).toMatchObject({ behavior: BEHAVIOR_AUTO_UPGRADE, buildId: '2', useRamping: false });
+    expect(child.event.inheritedAutoUpgradeInfo).toMatchObject({ sourceDeploymentVersion: { buildId: '2' }, continueAsNewInitialVersioningBehavior: 0 });
   });
 });

@@ -235,6 +235,36 @@ export function inheritedVersioning(state: MutableState, initialBehavior: number
   return { info, event: { inheritedAutoUpgradeInfo: { sourceDeploymentVersion: version, continueAsNewInitialVersioningBehavior: initialBehavior } } };
 }
 
+/**
+ * What a child takes over from its parent when its start command names no override, as Temporal's
+ * transfer task decides: within the parent's namespace, on the parent's task queue or on one the
+ * parent's version also serves (`inVersion`), a pinned parent's child starts pinned to that version
+ * (with the parent's pinned override, if any) and an auto-upgrading parent's child starts as
+ * auto-upgrade from the parent's version.
+ */
+export function childVersioning(
+  parent: MutableState,
+  child: { sameNamespace: boolean; sameTaskQueue: boolean },
+  inVersion: (version: DeploymentVersion) => boolean,
+): InheritedVersioning | null {
+  const v = parent.versioning;
+  if (!v || !child.sameNamespace) return null;
+  const e = effectiveVersioning(parent);
+  if (e.buildId === '') return null;
+  const version = { deploymentName: e.deploymentName, buildId: e.buildId };
+  if (!child.sameTaskQueue && !inVersion(version)) return null;
+  const info = emptyVersioning();
+  if (e.behavior === BEHAVIOR_PINNED) {
+    Object.assign(info, { behavior: BEHAVIOR_PINNED, deploymentName: e.deploymentName, buildId: e.buildId });
+    if (v.overrideKind !== OVERRIDE_PINNED) return { info, event: { inheritedPinnedVersion: version } };
+    Object.assign(info, { overrideKind: OVERRIDE_PINNED, overrideDeploymentName: e.deploymentName, overrideBuildId: e.buildId });
+    return { info, event: { inheritedPinnedVersion: version, versioningOverride: overrideMessage(info, false) } };
+  }
+  if (e.behavior !== BEHAVIOR_AUTO_UPGRADE) return null;
+  Object.assign(info, { behavior: BEHAVIOR_AUTO_UPGRADE, deploymentName: e.deploymentName, buildId: e.buildId });
+  return { info, event: { inheritedAutoUpgradeInfo: { sourceDeploymentVersion: version, continueAsNewInitialVersioningBehavior: 0 } } };
+}
+
 /** A new run's versioning from its start request's override (already validated). */
 export function startVersioning(override: VersioningOverride | null | undefined): VersioningInfo | null {
   const parsed = parseOverride(override);

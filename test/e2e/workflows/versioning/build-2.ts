@@ -1,4 +1,4 @@
 // Build 2 of the versioned workflows of deployments.test.ts (shared.ts).
 import { workflowsOfBuild } from './shared.js';
 
-export const { autoUpgrading, pinned, upgradeByContinueAsNew } = workflowsOfBuild('v2');
+export const { autoUpgrading, pinned, upgradeByContinueAsNew, whichBuild, pinnedParent } = workflowsOfBuild('v2');

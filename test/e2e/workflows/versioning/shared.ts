@@ -1,7 +1,7 @@
 // The versioned workflows of deployments.test.ts. Each build (build-1.ts, build-2.ts) is bundled apart
 // and makes the same workflow types, each answering with its build, so a test sees which version's
 // worker ran a task.
-import { condition, defineQuery, defineSignal, makeContinueAsNewFunc, proxyActivities, setHandler, setWorkflowOptions, sleep, workflowInfo } from '@temporalio/workflow';
+import { condition, defineQuery, defineSignal, executeChild, makeContinueAsNewFunc, proxyActivities, setHandler, setWorkflowOptions, sleep, workflowInfo } from '@temporalio/workflow';
 
 export const unblockSignal = defineSignal('unblock');
 export const buildQuery = defineQuery<string>('build');
@@ -42,5 +42,18 @@ export function workflowsOfBuild(build: string) {
   }
   setWorkflowOptions({ versioningBehavior: 'PINNED' }, upgradeByContinueAsNew);
 
-  return { autoUpgrading, pinned, upgradeByContinueAsNew };
+  /** Answers with the build that ran it. */
+  async function whichBuild(): Promise<string> {
+    return build;
+  }
+  setWorkflowOptions({ versioningBehavior: 'PINNED' }, whichBuild);
+
+  /** Pinned; once unblocked, runs `whichBuild` as its child, which starts on the parent's version. */
+  async function pinnedParent(childId: string): Promise<string> {
+    await untilUnblocked();
+    return build + ':' + (await executeChild(whichBuild, { workflowId: childId }));
+  }
+  setWorkflowOptions({ versioningBehavior: 'PINNED' }, pinnedParent);
+
+  return { autoUpgrading, pinned, upgradeByContinueAsNew, whichBuild, pinnedParent };
 }

@@ -60,6 +60,7 @@ export function applyExternalCommand(t: Transition, command: Command, ctx: Comma
         memo: a.memo ?? null,
         searchAttributes: a.searchAttributes ? checkedSearchAttributes(ctx, a.searchAttributes, bad) : null,
         priority: a.priority ?? null,
+        versioningOverride: a.versioningOverride ?? null,
       });
       return;
     }

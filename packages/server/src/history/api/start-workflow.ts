@@ -43,7 +43,7 @@ export interface NewRunParams {
    * first task waits for a backoff (start delay, cron), as Temporal denies it then.
    */
   readonly eagerStart?: { readonly identity: string; readonly requestId: string };
-  /** Set when the run continues a versioned one (history/versioning.ts). */
+  /** Set when the run continues a versioned one, or is the child of one (history/versioning.ts). */
   readonly versioning?: InheritedVersioning | null;
 }
 

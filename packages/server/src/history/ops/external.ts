@@ -3,19 +3,20 @@
 // a parent its child closed, apply a parent-close policy. The row is deleted once the effect is done.
 import type { Loose } from '@kairos/common';
 import type { temporal } from '@temporalio/proto';
-import { AlreadyExistsError, NotFoundError } from '../../errors.js';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../errors.js';
 import { HistoryEventCodec, ParentClosePolicy, WorkflowExecutionStatus as Status } from '../../proto-types.js';
 import type { ExecutionKey, TimerTaskRow } from '../../persistence/store.js';
 import type { TransferTask } from '../../timers/timer-task.js';
 import { Transition } from '../transition.js';
 import { isRunning } from '../machines/workflow.js';
-import { rootExecutionOf } from '../mutable-state.js';
+import { rootExecutionOf, type MutableState, type ParentInfo } from '../mutable-state.js';
 import { decodeChildInitiated, recordChildClosed, recordChildStarted, recordChildStartFailed, recordExternalRequestOutcome, type ChildOutcome } from '../machines/child-workflow.js';
 import { resolveRun, type HistoryContext } from '../service-context.js';
-import { startWorkflow } from './start-workflow.js';
+import { checkStartOverride, startWorkflow } from './start-workflow.js';
+import { childVersioning, type InheritedVersioning } from '../versioning.js';
+import { versionKey } from '../../deployments/registry.js';
 import { requestCancelWorkflow, signalWorkflow, terminate, type SignalInput } from './signal-cancel-terminate.js';
 import type { NamespaceRecord } from '../../namespace/registry.js';
-import type { ParentInfo } from '../mutable-state.js';
 
 type StartRequest = Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest>;
 
@@ -73,8 +74,11 @@ async function startChild(ctx: HistoryContext, parentKey: ExecutionKey, initiate
       priority: attrs.priority ?? null,
       cronSchedule: attrs.cronSchedule ?? '',
       userMetadata: await initiatedUserMetadata(ctx, parentKey, initiatedEventId),
+      versioningOverride: attrs.versioningOverride ?? null,
     };
+    const versioning = childStartVersioning(ctx, parent, ns.id, request);
     try {
+      if (versioning === 'invalid') throw new InvalidOverride();
       const root = rootExecutionOf(parent);
       const parentRef = {
         namespaceId: parent.namespaceId,
@@ -85,10 +89,11 @@ async function startChild(ctx: HistoryContext, parentKey: ExecutionKey, initiate
         rootWorkflowId: root.workflowId,
         rootRunId: root.runId,
       };
-      outcome = await runOnOwner(ctx, ns.id, info.workflowId, 'startChild', { namespaceId: ns.id, request, parent: parentRef });
+      outcome = await runOnOwner(ctx, ns.id, info.workflowId, 'startChild', { namespaceId: ns.id, request, parent: parentRef, versioning });
     } catch (err) {
-      if (!(err instanceof AlreadyExistsError)) throw err;
-      outcome = { cause: 1 /* WORKFLOW_ALREADY_EXISTS */ };
+      if (err instanceof InvalidOverride) outcome = { cause: 3 /* INVALID_VERSIONING_OVERRIDE */ };
+      else if (err instanceof AlreadyExistsError) outcome = { cause: 1 /* WORKFLOW_ALREADY_EXISTS */ };
+      else throw err;
     }
   }
   await ctx.engine.update(parentKey, (state, nowMs) => {
@@ -99,6 +104,30 @@ async function startChild(ctx: HistoryContext, parentKey: ExecutionKey, initiate
     else recordChildStartFailed(t, child, outcome.cause);
     return { transition: t, value: undefined };
   });
+}
+
+class InvalidOverride extends Error {}
+
+/**
+ * The child's versioning: its start command's own override, checked as a start's is ('invalid' when
+ * it is malformed or pins a version that does not serve the child's task queue), or else what it
+ * takes over from its parent.
+ */
+function childStartVersioning(ctx: HistoryContext, parent: MutableState, namespaceId: string, request: StartRequest): InheritedVersioning | null | 'invalid' {
+  const taskQueue = request.taskQueue?.name ?? '';
+  if (request.versioningOverride) {
+    try {
+      checkStartOverride(ctx, namespaceId, request);
+    } catch (err) {
+      if (err instanceof InvalidArgumentError || err instanceof FailedPreconditionError) return 'invalid';
+      throw err;
+    }
+    return null;
+  }
+  const deployments = ctx.deployments;
+  return childVersioning(parent, { sameNamespace: namespaceId === parent.namespaceId, sameTaskQueue: taskQueue === parent.taskQueue }, (v) =>
+    deployments ? deployments.hasTaskQueue(namespaceId, versionKey(v.deploymentName ?? '', v.buildId ?? ''), taskQueue, 'workflow') : false,
+  );
 }
 
 async function notifyParent(ctx: HistoryContext, childKey: ExecutionKey): Promise<void> {
@@ -217,8 +246,9 @@ function namespaceById(ctx: HistoryContext, id: string): NamespaceRecord {
  * target (ctx.cluster routes them there; without a cluster, here). Arguments are plain data.
  */
 export const ownerOps = {
-  async startChild(ctx: HistoryContext, a: { namespaceId: string; request: StartRequest; parent: ParentInfo }): Promise<{ runId: string }> {
-    const started = await startWorkflow(ctx, namespaceById(ctx, a.namespaceId), a.request as temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest, undefined, a.parent);
+  async startChild(ctx: HistoryContext, a: { namespaceId: string; request: StartRequest; parent: ParentInfo; versioning?: InheritedVersioning | null }): Promise<{ runId: string }> {
+    const request = a.request as temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest;
+    const started = await startWorkflow(ctx, namespaceById(ctx, a.namespaceId), request, undefined, a.parent, { versioning: a.versioning ?? null });
     return { runId: started.runId };
   },
   childClosed: recordChildClosedInParent,

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { api } from '@kairos/common';
-import { AlreadyExistsError } from '../../errors.js';
+import { AlreadyExistsError, FailedPreconditionError } from '../../errors.js';
 import { WorkflowExecutionStatus as Status, WorkflowIdConflictPolicy as Conflict, WorkflowIdReusePolicy as Reuse } from '../../proto-types.js';
 import type { NamespaceRecord } from '../../namespace/registry.js';
 import { cloneMutableState, type MutableState, type ParentInfo } from '../mutable-state.js';
@@ -15,6 +15,8 @@ import { createWorkflowRun, type NewRunParams } from '../api/start-workflow.js';
 import { isRunning, terminateWorkflow } from '../machines/workflow.js';
 import { hasStartedWorkflowTask } from '../machines/workflow-task.js';
 import type { HistoryContext } from '../service-context.js';
+import { parseOverride, type InheritedVersioning } from '../versioning.js';
+import { versionKey } from '../../deployments/registry.js';
 
 type StartRequest = Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest>;
 
@@ -30,6 +32,8 @@ export interface StartOutcome {
 export interface StartHooks {
   /** Called with the new run's transition before it commits (update-with-start admits its update). */
   onNewRun?(t: Transition): void;
+  /** What a child takes over from its parent's versioning (history/versioning.ts, childVersioning). */
+  readonly versioning?: InheritedVersioning | null;
 }
 
 export async function startWorkflow(
@@ -71,7 +75,7 @@ export async function startWorkflow(
     }
     const nowMs = engine.clock.now();
     const eagerStart = eager ? { identity: request.identity ?? '', requestId: request.requestId ?? '' } : undefined;
-    const t = createWorkflowRun({ namespaceId: ns.id, namespaceName: ns.name, runId: randomUUID(), request, nowMs, ...(signal ? { signal } : {}), ...(parent ? { parent } : {}), ...(eagerStart ? { eagerStart } : {}) });
+    const t = createWorkflowRun({ namespaceId: ns.id, namespaceName: ns.name, runId: randomUUID(), request, nowMs, ...(signal ? { signal } : {}), ...(parent ? { parent } : {}), ...(eagerStart ? { eagerStart } : {}), versioning: hooks.versioning ?? null });
     hooks.onNewRun?.(t);
     const setCurrent = { expectedCurrentRunId: current?.runId ?? null };
     const outcome: StartOutcome = { runId: t.state.runId, started: true, ...(hasStartedWorkflowTask(t.state) ? { eagerTask: t.state } : {}) };
@@ -127,4 +131,14 @@ function alreadyStarted(message: string, state: MutableState): AlreadyExistsErro
     typeName: 'temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure',
     value: api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure.encode({ startRequestId: state.startRequestId, runId: state.runId }).finish(),
   });
+}
+
+/** A start's versioning override: valid, and pinned only to a version that serves the workflow's task queue (as Temporal checks). */
+export function checkStartOverride(ctx: HistoryContext, namespaceId: string, req: { versioningOverride?: temporal.api.workflow.v1.IVersioningOverride | null; taskQueue?: { name?: string | null } | null }): void {
+  const override = parseOverride(req.versioningOverride);
+  if (override?.overrideKind !== 1 || !ctx.deployments) return;
+  const taskQueue = req.taskQueue?.name ?? '';
+  if (!ctx.deployments.hasTaskQueue(namespaceId, versionKey(override.overrideDeploymentName, override.overrideBuildId), taskQueue, 'workflow')) {
+    throw new FailedPreconditionError(`Pinned version '${override.overrideDeploymentName}:${override.overrideBuildId}' is not present in task queue '${taskQueue}' of type 'Workflow'`);
+  }
 }
