@@ -2,15 +2,18 @@
  * An operator pausing, unpausing and resetting a workflow's activity (PauseActivity, UnpauseActivity,
  * ResetActivity) while the official SDK's worker runs it: a running attempt learns of a pause or a
  * reset through its heartbeats (the SDK's cancellationDetails), a paused activity starts no attempt
- * until it is unpaused, and a reset starts again from attempt 1 at once.
+ * until it is unpaused, and a reset starts again from attempt 1 at once. UpdateActivityOptions moves a
+ * waiting activity to another task queue, changes and restores its options, and a shorter
+ * start-to-close timeout times out a running attempt.
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { Client } from '@temporalio/client';
+import Long from 'long';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activityProbe } from './activities.js';
 import { startEnvironment, type E2EEnvironment } from './helpers/environment.js';
 import { enums, uniqueWorkflowId, waitFor, type HistoryRecorder } from './helpers/sdk.js';
-import { runsOperatedActivity } from './workflows/index.js';
+import { awaitsLongActivity, greetsOn, runsOperatedActivity } from './workflows/index.js';
 
 const { PendingActivityState } = enums;
 
@@ -122,6 +125,67 @@ describe('activity operator commands', () => {
       expect(await grpcCode(client.workflowService.unpauseActivity({ ...execution(workflowId), id: 'nope' }))).toBe(grpcStatus.NOT_FOUND);
       expect(await grpcCode(client.workflowService.resetActivity({ ...execution(uniqueWorkflowId('nobody')), id: '1' }))).toBe(grpcStatus.NOT_FOUND);
       await handle.terminate('test over');
+    });
+  });
+
+  it('UpdateActivityOptions moves a waiting activity to another task queue', async () => {
+    await env.withTaskQueue('options-move', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('options-move');
+      const handle = recorder.record(await client.workflow.start(greetsOn, { taskQueue, workflowId, args: [`${taskQueue}-nobody`] }));
+      await waitFor(async () => (await pendingActivity(workflowId))?.state === PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED, { description: 'the activity to be scheduled' });
+      const moved = await client.workflowService.updateActivityOptions({
+        ...execution(workflowId),
+        id: '1',
+        activityOptions: { taskQueue: { name: taskQueue } },
+        updateMask: { paths: ['task_queue.name'] },
+      });
+      expect(moved.activityOptions?.taskQueue?.name).toBe(taskQueue);
+      expect(moved.activityOptions?.startToCloseTimeout?.seconds?.toString()).toBe('60');
+      expect(await handle.result()).toBe('Hello, moved!');
+    });
+  });
+
+  it('UpdateActivityOptions changes the masked options of a running activity, and restore_original brings back its own', async () => {
+    await env.withTaskQueue('options-restore', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('options-restore');
+      const handle = await client.workflow.start(runsOperatedActivity, { taskQueue, workflowId, args: [workflowId, 'return'] });
+      await waitFor(() => activityProbe.running.has(workflowId), { description: 'the activity to run' });
+      const update = (request: object) => client.workflowService.updateActivityOptions({ ...execution(workflowId), ...request });
+      const updated = await update({
+        type: 'operatedActivity',
+        activityOptions: { heartbeatTimeout: { seconds: 5 }, retryPolicy: { maximumAttempts: 9 } },
+        updateMask: { paths: ['heartbeat_timeout', 'retry_policy.maximum_attempts'] },
+      });
+      expect(updated.activityOptions).toMatchObject({ taskQueue: { name: taskQueue }, retryPolicy: { maximumAttempts: 9, backoffCoefficient: 2 } });
+      expect(updated.activityOptions?.heartbeatTimeout?.seconds?.toString()).toBe('5');
+      expect(updated.activityOptions?.retryPolicy?.initialInterval?.nanos).toBe(200_000_000);
+      const described = await pendingActivity(workflowId);
+      expect(described?.activityOptions?.heartbeatTimeout?.seconds?.toString()).toBe('5');
+      expect(described?.maximumAttempts).toBe(9);
+
+      const restored = await update({ matchAll: true, restoreOriginal: true });
+      expect(restored.activityOptions?.heartbeatTimeout?.seconds?.toString()).toBe('2');
+      expect(restored.activityOptions?.retryPolicy?.maximumAttempts).toBe(5);
+      expect((await pendingActivity(workflowId))?.maximumAttempts).toBe(5);
+
+      expect(await grpcCode(update({ id: '1', restoreOriginal: true, updateMask: { paths: ['heartbeat_timeout'] } }))).toBe(grpcStatus.INVALID_ARGUMENT);
+      expect(await grpcCode(update({ id: '1', updateMask: { paths: ['heartbeat_timeout'] } }))).toBe(grpcStatus.INVALID_ARGUMENT);
+      expect(await grpcCode(update({ id: '1', activityOptions: {} }))).toBe(grpcStatus.INVALID_ARGUMENT);
+      expect(await grpcCode(update({ id: 'nope', activityOptions: {}, updateMask: { paths: [] } }))).toBe(grpcStatus.NOT_FOUND);
+      expect(await grpcCode(update({ id: '1', activityOptions: {}, updateMask: { paths: ['start_to_close_timeout', 'schedule_to_close_timeout'] } }))).toBe(grpcStatus.INVALID_ARGUMENT);
+      await handle.terminate();
+    });
+  });
+
+  it('a start-to-close timeout shortened by UpdateActivityOptions times out the running attempt', async () => {
+    await env.withTaskQueue('options-timeout', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('options-timeout');
+      const handle = recorder.record(await client.workflow.start(awaitsLongActivity, { taskQueue, workflowId, args: [workflowId, 10_000] }));
+      await waitFor(() => activityProbe.running.has(workflowId), { description: 'the activity to run' });
+      const started = Date.now();
+      await client.workflowService.updateActivityOptions({ ...execution(workflowId), id: '1', activityOptions: { startToCloseTimeout: { seconds: Long.fromNumber(1) } }, updateMask: { paths: ['start_to_close_timeout'] } });
+      expect(await handle.result()).toBe('activity StartToClose timeout');
+      expect(Date.now() - started).toBeLessThan(8_000);
     });
   });
 });

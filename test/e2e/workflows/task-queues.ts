@@ -44,3 +44,20 @@ export async function runsOperatedActivity(key: string, mode: 'return' | 'rethro
   });
   return await operatedActivity(key, mode);
 }
+
+/** Greets through an activity on `activityQueue` (where an operator may move it from). */
+export async function greetsOn(activityQueue: string): Promise<string> {
+  const { greet } = proxyActivities<typeof activities>({ taskQueue: activityQueue, startToCloseTimeout: '60s', retry: { maximumAttempts: 1 } });
+  return await greet('moved');
+}
+
+/** Runs one `pause` activity of `ms` with a start-to-close timeout of a minute; answers how it ended. */
+export async function awaitsLongActivity(key: string, ms: number): Promise<string> {
+  const { pause } = proxyActivities<typeof activities>({ startToCloseTimeout: '60s', retry: { maximumAttempts: 1 } });
+  try {
+    await pause(key, ms);
+    return 'completed';
+  } catch (err) {
+    return (err as Error & { cause?: Error }).cause?.message ?? String(err);
+  }
+}

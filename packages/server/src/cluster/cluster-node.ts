@@ -313,7 +313,8 @@ export class ClusterNode implements ClusterPeers {
           response = await serveWorkflowEntry(ctx, entry as Parameters<typeof serveWorkflowEntry>[1], poll as temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest);
         } else {
           const ns = ctx.namespaces.findById(a.namespaceId);
-          response = ns && entry.kind === 'task' ? await recordActivityTaskStarted(ctx, ns, entry.ref, poll as temporal.api.workflowservice.v1.IPollActivityTaskQueueRequest, randomUUID()) : null;
+          const activityPoll = poll as temporal.api.workflowservice.v1.IPollActivityTaskQueueRequest;
+          response = ns && entry.kind === 'task' ? await recordActivityTaskStarted(ctx, ns, entry.ref, activityPoll, randomUUID(), activityPoll.taskQueue?.name ?? '') : null;
         }
         if (response) return { response: types.response.encode(types.response.fromObject(response)).finish(), more };
       }

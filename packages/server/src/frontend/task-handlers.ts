@@ -8,7 +8,7 @@ import type { HistoryContext } from '../history/service-context.js';
 import { recordWorkflowTaskStarted, resetStickiness, respondWorkflowTaskCompleted, respondWorkflowTaskFailed, workflowTaskPollResponse } from '../history/ops/workflow-task.js';
 import { resolveRun } from '../history/service-context.js';
 import { heartbeatActivity, recordActivityTaskStarted, resolveActivityTarget, respondActivity, type ActivityTarget } from '../history/ops/activity-task.js';
-import { pauseActivities, resetActivities, unpauseActivities } from '../history/ops/activity-operator.js';
+import { pauseActivities, resetActivities, unpauseActivities, updateActivityOptions } from '../history/ops/activity-operator.js';
 import { pollBudgetMs, versionedQueueName, type QueueKind, type RemoteHint, type WorkflowQueueEntry } from '../matching/matching.js';
 import { TaskQueueKind } from '../proto-types.js';
 import type { CallContext, ServiceHandlers, UnaryHandler } from './grpc-server.js';
@@ -129,7 +129,7 @@ export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = 
             ctx.matching.addActivityTask(queue, entry.ref);
             return {};
           }
-          const response = await orSkipMoved(recordActivityTaskStarted(ctx, namespace, entry.ref, req, randomUUID()));
+          const response = await orSkipMoved(recordActivityTaskStarted(ctx, namespace, entry.ref, req, randomUUID(), queue));
           if (response) return response;
         }
       } finally {
@@ -200,6 +200,11 @@ export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = 
     async ResetActivity(request) {
       const req = request as temporal.api.workflowservice.v1.IResetActivityRequest;
       return resetActivities(ctx, ns(req.namespace), req);
+    },
+
+    async UpdateActivityOptions(request) {
+      const req = request as temporal.api.workflowservice.v1.IUpdateActivityOptionsRequest;
+      return updateActivityOptions(ctx, ns(req.namespace), req);
     },
 
     async ResetStickyTaskQueue(request) {

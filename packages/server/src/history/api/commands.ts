@@ -16,6 +16,7 @@ import {
 } from '../../proto-types.js';
 import type { Transition } from '../transition.js';
 import { requestCancelActivity, scheduleActivity } from '../machines/activity.js';
+import { normalizeActivityTimeouts } from '../machines/activity-options.js';
 import { cancelTimer, startTimer } from '../machines/timer.js';
 import { closeWorkflow } from '../machines/workflow.js';
 import { completeWorkflow, continueAsNew, failWorkflow } from '../machines/new-run.js';
@@ -267,27 +268,9 @@ function scheduleActivityCommand(t: Transition, command: Command, completedEvent
   }
   const policyProblem = validateRetryPolicy(a.retryPolicy, 'RetryPolicy');
   if (policyProblem) throw new CommandError(bad, policyProblem);
-  const run = state.runTimeoutMs;
-  let s2c = durationToMs(a.scheduleToCloseTimeout);
-  let s2s = durationToMs(a.scheduleToStartTimeout);
-  let stc = durationToMs(a.startToCloseTimeout);
-  let hb = durationToMs(a.heartbeatTimeout);
-  if (s2c < 0 || s2s < 0 || stc < 0 || hb < 0) throw new CommandError(bad, 'A valid timeout may not be negative.');
-  if (s2c > 0) {
-    s2s = s2s > 0 ? Math.min(s2s, s2c) : s2c;
-    stc = stc > 0 ? Math.min(stc, s2c) : s2c;
-  } else if (stc > 0) {
-    s2c = run;
-    if (s2s === 0) s2s = run;
-  } else {
-    throw new CommandError(bad, 'A valid StartToClose or ScheduleToCloseTimeout is not set on ScheduleActivityTaskCommand.');
-  }
-  if (run > 0) {
-    s2c = s2c > 0 ? Math.min(s2c, run) : run;
-    s2s = s2s > 0 ? Math.min(s2s, run) : run;
-    stc = Math.min(stc, run);
-  }
-  hb = Math.min(hb, stc);
+  const timeouts = normalizeActivityTimeouts(a, state.runTimeoutMs);
+  if (typeof timeouts === 'string') throw new CommandError(bad, timeouts);
+  const { scheduleToCloseMs: s2c, scheduleToStartMs: s2s, startToCloseMs: stc, heartbeatMs: hb } = timeouts;
   scheduleActivity(
     t,
     {
@@ -305,7 +288,7 @@ function scheduleActivityCommand(t: Transition, command: Command, completedEvent
       useWorkflowBuildId: a.useWorkflowBuildId ?? false,
       priority: a.priority ?? null,
     },
-    { scheduleToCloseMs: s2c, scheduleToStartMs: s2s, startToCloseMs: stc, heartbeatMs: hb },
+    timeouts,
   );
 }
 

@@ -299,12 +299,14 @@ export function timeoutFailure(timeoutType: number, info: ActivityInfo, message?
 }
 
 /**
- * A timeout timer fired. Returns false when it was stale. Schedule-to-start and schedule-to-close
+ * A timeout timer fired. Returns false when it was stale (for another attempt or phase); one armed
+ * for a deadline UpdateActivityOptions has since moved only arms the new one. Schedule-to-start and schedule-to-close
  * are final; start-to-close and heartbeat timeouts are retried like failures.
  */
 export function activityTimeoutFired(t: Transition, info: ActivityInfo, timeoutType: number, attempt: number): boolean {
   switch (timeoutType) {
     case TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE:
+      if (notYetDue(t, info, info.scheduledTimeMs, info.scheduleToCloseMs, timeoutType, 0)) return true;
       closeActivity(t, info, EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, 'activityTaskTimedOutEventAttributes', {
         failure: timeoutFailure(timeoutType, info),
         retryState: RetryState.RETRY_STATE_TIMEOUT,
@@ -312,6 +314,7 @@ export function activityTimeoutFired(t: Transition, info: ActivityInfo, timeoutT
       return true;
     case TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START:
       if (info.attempt !== attempt || info.phase !== 'scheduled' || info.awaitingRetry || info.paused) return false;
+      if (notYetDue(t, info, info.currentAttemptScheduledTimeMs, info.scheduleToStartMs, timeoutType, attempt)) return true;
       closeActivity(t, info, EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, 'activityTaskTimedOutEventAttributes', {
         failure: timeoutFailure(timeoutType, info),
         retryState: RetryState.RETRY_STATE_TIMEOUT,
@@ -330,11 +333,24 @@ export function activityTimeoutFired(t: Transition, info: ActivityInfo, timeoutT
     }
     case TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE:
       if (info.attempt !== attempt || info.phase !== 'started') return false;
+      if (notYetDue(t, info, info.startedTimeMs, info.startToCloseMs, timeoutType, attempt)) return true;
       failActivityAttempt(t, info, timeoutFailure(timeoutType, info), { identity: '', timeoutType });
       return true;
     default:
       return false;
   }
+}
+
+/**
+ * A timeout of `timeoutMs` counted from `fromMs` is not due yet: UpdateActivityOptions moved it later
+ * (and armed a timer for the new deadline) or took it away. A timeout still set is armed again at its
+ * deadline, so that a timer fired by a clock read a moment earlier is not lost.
+ */
+function notYetDue(t: Transition, info: ActivityInfo, fromMs: number, timeoutMs: number, timeoutType: number, attempt: number): boolean {
+  if (timeoutMs > 0 && fromMs + timeoutMs <= t.nowMs) return false;
+  if (timeoutMs > 0) info.timerTaskIds.push(t.addTimer(fromMs + timeoutMs, { kind: 'activityTimeout', scheduledEventId: info.scheduledEventId, attempt, timeoutType }));
+  t.stateChanged = true;
+  return true;
 }
 
 /** RequestCancelActivityTask command: cancels at once if no attempt is running, else asks the worker. */

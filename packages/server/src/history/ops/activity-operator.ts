@@ -1,6 +1,7 @@
-// PauseActivity, UnpauseActivity and ResetActivity: an operator acting on the pending activities of a
-// running workflow, chosen by activity id, by activity type (every pending one of that type) or all of
-// them; the state changes are in machines/activity-pause.ts.
+// PauseActivity, UnpauseActivity, ResetActivity and UpdateActivityOptions: an operator acting on the
+// pending activities of a running workflow, chosen by activity id, by activity type (every pending one
+// of that type) or all of them; the state changes are in machines/activity-pause.ts and
+// machines/activity-options.ts.
 import type { temporal } from '@temporalio/proto';
 import { durationToMs } from '@kairos/common';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
@@ -8,6 +9,7 @@ import type { NamespaceRecord } from '../../namespace/registry.js';
 import type { ActivityInfo, MutableState } from '../mutable-state.js';
 import { Transition } from '../transition.js';
 import { pauseActivity, resetActivity, unpauseActivity } from '../machines/activity-pause.js';
+import { applyActivityOptions, currentActivityOptions, maskPaths, mergeActivityOptions, originalActivityOptions, type ActivityOptions } from '../machines/activity-options.js';
 import { requireRunning, resolveRun, type HistoryContext } from '../service-context.js';
 
 /** Temporal's wording. */
@@ -40,6 +42,39 @@ export async function resetActivities(ctx: HistoryContext, ns: NamespaceRecord, 
   const options = { resetHeartbeats: req.resetHeartbeat === true, keepPaused: req.keepPaused === true, jitterMs: durationToMs(req.jitter) };
   await onActivities(ctx, ns, req, req.matchAll === true, (t, info) => resetActivity(t, info, options));
   return {};
+}
+
+export async function updateActivityOptions(ctx: HistoryContext, ns: NamespaceRecord, req: temporal.api.workflowservice.v1.IUpdateActivityOptionsRequest): Promise<object> {
+  const paths = maskPaths(req.updateMask?.paths);
+  const restore = req.restoreOriginal === true;
+  if (restore && paths.size > 0) throw new InvalidArgumentError('Both UpdateMask and RestoreOriginal are provided');
+  if (!restore && !req.activityOptions) throw new InvalidArgumentError('ActivityOptions are not provided');
+  if (!restore && !req.updateMask) throw new InvalidArgumentError('UpdateMask is not provided');
+  const touchesRetry = [...paths].some((p) => p === 'retryPolicy' || p.startsWith('retryPolicy.'));
+  // Restoring reads each chosen activity's ActivityTaskScheduled event first (outside the transition).
+  const originals = new Map<number, ActivityOptions>();
+  if (restore) {
+    const key = await resolveRun(ctx, ns.id, req.execution?.workflowId ?? '', req.execution?.runId);
+    const state = await ctx.engine.read(key);
+    for (const info of state ? chooseActivities(state, req, req.matchAll === true) : []) {
+      const [event] = await ctx.engine.readEncodedEvents(key, info.scheduledEventId, info.scheduledEventId + 1, 1);
+      if (event) originals.set(info.scheduledEventId, originalActivityOptions(event));
+    }
+  }
+  let answer: ActivityOptions | null = null;
+  await onActivities(ctx, ns, req, req.matchAll === true, (t, info) => {
+    let options: ActivityOptions;
+    if (restore) {
+      const original = originals.get(info.scheduledEventId);
+      if (!original) throw new NotFoundError(ACTIVITY_NOT_FOUND);
+      options = original;
+    } else {
+      options = currentActivityOptions(info);
+      mergeActivityOptions(options, req.activityOptions!, paths);
+    }
+    answer = applyActivityOptions(t, info, options, touchesRetry);
+  });
+  return { activityOptions: answer };
 }
 
 /** Applies `act` to the chosen pending activities of the run in one transition; NOT_FOUND when none is chosen. */

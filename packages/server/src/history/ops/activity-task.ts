@@ -22,12 +22,14 @@ type PollResponse = Loose<temporal.api.workflowservice.v1.IPollActivityTaskQueue
 
 const ACTIVITY_NOT_FOUND = 'Activity task not found.';
 
-export async function recordActivityTaskStarted(ctx: HistoryContext, ns: NamespaceRecord, ref: TaskRef, poll: PollRequest, requestId: string): Promise<PollResponse | null> {
+/** `taskQueue`: the queue the task was polled from; a task left on a queue the activity moved away from is dropped. */
+export async function recordActivityTaskStarted(ctx: HistoryContext, ns: NamespaceRecord, ref: TaskRef, poll: PollRequest, requestId: string, taskQueue: string): Promise<PollResponse | null> {
   return ctx.engine.update(ref.key, (state, nowMs) => {
     if (!state || !isRunning(state)) return { transition: null, value: null };
     const info = state.activities[ref.scheduledEventId];
     // A paused activity's queued task is dropped: unpausing dispatches the attempt again.
     if (!info || info.attempt !== ref.attempt || info.phase !== 'scheduled' || info.awaitingRetry || info.paused) return { transition: null, value: null };
+    if (info.taskQueue !== taskQueue) return { transition: null, value: null };
     const t = new Transition(state, nowMs);
     startActivity(t, info, poll.identity ?? '', requestId);
     return { transition: t, value: activityTaskResponse(ns.name, state, info) };
