@@ -83,6 +83,11 @@ export interface ActivityInfo {
   resetRequested?: boolean;
   /** The reset asked for the heartbeat details to be dropped before the next attempt. */
   resetHeartbeats?: boolean;
+  /**
+   * When the last failed attempt ended (absent before a retry): where UpdateActivityOptions counts a
+   * waiting retry's new backoff from. While a retry waits, currentAttemptScheduledTimeMs is when it is due.
+   */
+  lastAttemptCompleteMs?: number;
 }
 
 export interface UserTimerInfo {

@@ -56,7 +56,7 @@ const ACTIVITY = fieldsOf<ActivityInfo>()(
   'awaitingRetry', 'currentAttemptScheduledTimeMs', 'startedTimeMs', 'startedIdentity', 'startedRequestId', 'scheduleToCloseMs',
   'scheduleToStartMs', 'startToCloseMs', 'heartbeatMs', 'heartbeatDetails', 'lastHeartbeatMs', 'lastFailure', 'cancelRequested',
   'cancelRequestedEventId', 'timerTaskIds', 'heartbeatTimerTaskId', 'priorityKey', 'paused', 'pausedAtMs', 'pausedBy',
-  'pauseReason', 'pauseRequestId', 'resetRequested', 'resetHeartbeats',
+  'pauseReason', 'pauseRequestId', 'resetRequested', 'resetHeartbeats', 'lastAttemptCompleteMs',
 );
 const TIMER = fieldsOf<UserTimerInfo>()('timerId', 'startedEventId', 'fireAtMs', 'taskId');
 const BUFFERED = fieldsOf<BufferedEvent>()('event', 'eventType', 'scheduledEventId', 'timerId');

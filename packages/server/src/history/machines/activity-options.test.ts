@@ -78,4 +78,28 @@ describe('UpdateActivityOptions', () => {
     update(h, { taskQueue: { name: 'elsewhere' } }, ['task_queue.name']);
     expect(h.dispatches.length).toBe(before + 1);
   });
+
+  it('moves a waiting retry to the backoff of the new policy, counted from the failed attempt', () => {
+    const h = EngineHarness.start();
+    h.startWorkflowTask();
+    h.completeWorkflowTask([cmd.scheduleActivity('a1', { startToCloseMs: 60_000, retryPolicy: { initialInterval: msToDuration(600_000), maximumAttempts: 5 } })]);
+    h.startActivity(5);
+    h.failActivity(5);
+    expect(h.activity(5)).toMatchObject({ awaitingRetry: true, attempt: 2, currentAttemptScheduledTimeMs: START_MS + 600_000 });
+    update(h, { retryPolicy: { initialInterval: msToDuration(1_000) } }, ['retry_policy.initial_interval']);
+    // Temporal's count: initial x coefficient^(attempt - 1) = 1 s x 2 after the failure.
+    expect(h.activity(5)?.currentAttemptScheduledTimeMs).toBe(START_MS + 2_000);
+    h.runUntil(START_MS + 2_000);
+    expect(h.activity(5)).toMatchObject({ awaitingRetry: false, attempt: 2, phase: 'scheduled' });
+
+    // Lengthened: the timer armed for the old, earlier time dispatches nothing.
+    h.startActivity(5);
+    h.failActivity(5);
+    update(h, { retryPolicy: { initialInterval: msToDuration(100_000), maximumInterval: msToDuration(1_000_000) } }, ['retry_policy']);
+    h.runUntil(START_MS + 300_000);
+    expect(h.activity(5)).toMatchObject({ awaitingRetry: true, attempt: 3 });
+    h.runUntil(START_MS + 2_000 + 400_000);
+    expect(h.activity(5)).toMatchObject({ awaitingRetry: false, attempt: 3 });
+  });
 });
+

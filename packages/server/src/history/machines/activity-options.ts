@@ -160,7 +160,8 @@ function armNewDeadlines(t: Transition, info: ActivityInfo): void {
   };
   if (info.scheduleToCloseMs > 0) arm(info.scheduledTimeMs + info.scheduleToCloseMs, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, 0);
   if (info.phase === 'scheduled') {
-    if (!info.awaitingRetry && !info.paused && info.scheduleToStartMs > 0) {
+    if (info.awaitingRetry) rearmRetry(t, info);
+    else if (!info.paused && info.scheduleToStartMs > 0) {
       arm(info.currentAttemptScheduledTimeMs + info.scheduleToStartMs, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START, info.attempt);
     }
     return;
@@ -177,4 +178,19 @@ function armNewDeadlines(t: Transition, info: ActivityInfo): void {
       timeoutType: TimeoutType.TIMEOUT_TYPE_HEARTBEAT,
     });
   }
+}
+
+/**
+ * A waiting retry is due a backoff under the new policy after its last attempt ended, counted as
+ * Temporal's GetNextScheduledTime does (initial × coefficient^(attempt − 1), capped by the maximum).
+ */
+function rearmRetry(t: Transition, info: ActivityInfo): void {
+  const completedMs = info.lastAttemptCompleteMs;
+  if (completedMs === undefined) return;
+  const policy = normalizeRetryPolicy(decodeScheduledAttributes(info).retryPolicy);
+  let intervalMs = policy.initialIntervalMs * Math.pow(policy.backoffCoefficient, info.attempt - 1);
+  if (policy.maximumIntervalMs > 0 && (!(intervalMs > 0) || intervalMs > policy.maximumIntervalMs)) intervalMs = policy.maximumIntervalMs;
+  if (!(intervalMs > 0)) return;
+  info.currentAttemptScheduledTimeMs = completedMs + intervalMs;
+  info.timerTaskIds.push(t.addTimer(info.currentAttemptScheduledTimeMs, { kind: 'activityRetry', scheduledEventId: info.scheduledEventId, attempt: info.attempt }));
 }

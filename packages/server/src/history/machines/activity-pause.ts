@@ -96,6 +96,7 @@ function scheduleNow(t: Transition, info: ActivityInfo, jitterMs: number): void 
   const delayMs = jitterMs > 0 ? Math.floor(Math.random() * jitterMs) : 0;
   if (delayMs > 0) {
     info.awaitingRetry = true;
+    info.currentAttemptScheduledTimeMs = t.nowMs + delayMs;
     info.timerTaskIds.push(t.addTimer(t.nowMs + delayMs, { kind: 'activityRetry', scheduledEventId: info.scheduledEventId, attempt: info.attempt }));
     return;
   }

@@ -248,6 +248,8 @@ export function failActivityAttempt(
     info.resetRequested = false;
     info.resetHeartbeats = false;
     info.awaitingRetry = !waitsPaused;
+    info.lastAttemptCompleteMs = t.nowMs;
+    if (!waitsPaused) info.currentAttemptScheduledTimeMs = t.nowMs + decision.delayMs;
     if (t.state.standalone) {
       t.state.standalone.lastAttemptCompleteMs = t.nowMs;
       t.state.standalone.currentRetryIntervalMs = decision.delayMs;
@@ -271,8 +273,16 @@ export function failActivityAttempt(
   }
 }
 
-/** The backoff elapsed: the next attempt becomes dispatchable. */
+/**
+ * The backoff elapsed: the next attempt becomes dispatchable. A timer armed before
+ * UpdateActivityOptions moved the retry later only arms one for the new time.
+ */
 export function retryTimerFired(t: Transition, info: ActivityInfo): void {
+  if (info.currentAttemptScheduledTimeMs > t.nowMs) {
+    info.timerTaskIds.push(t.addTimer(info.currentAttemptScheduledTimeMs, { kind: 'activityRetry', scheduledEventId: info.scheduledEventId, attempt: info.attempt }));
+    t.stateChanged = true;
+    return;
+  }
   info.awaitingRetry = false;
   info.currentAttemptScheduledTimeMs = t.nowMs;
   t.stateChanged = true;
