@@ -11,6 +11,7 @@ import type { Client } from '@temporalio/client';
 import Long from 'long';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activityProbe } from './activities.js';
+import { describeRun, kairos } from './helpers/cli.js';
 import { startEnvironment, type E2EEnvironment } from './helpers/environment.js';
 import { enums, uniqueWorkflowId, waitFor, type HistoryRecorder } from './helpers/sdk.js';
 import { awaitsLongActivity, greetsOn, runsOperatedActivity } from './workflows/index.js';
@@ -187,6 +188,52 @@ describe('activity operator commands', () => {
       expect(await handle.result()).toBe('activity StartToClose timeout');
       expect(Date.now() - started).toBeLessThan(8_000);
     });
+  });
+});
+
+describe('kairos activity', () => {
+  const cli = (...args: string[]) => kairos([...args, '--address', env.server.address]);
+
+  it('moves, completes and pauses workflow activities from the command line', async () => {
+    await env.withTaskQueue('cli-activity', async (taskQueue) => {
+      const movedId = uniqueWorkflowId('cli-move');
+      const moved = recorder.record(await client.workflow.start(greetsOn, { taskQueue, workflowId: movedId, args: [`${taskQueue}-nobody`] }));
+      const completedId = uniqueWorkflowId('cli-complete');
+      const completed = recorder.record(await client.workflow.start(runsOperatedActivity, { taskQueue, workflowId: completedId, args: [completedId, 'return'] }));
+      const pausedId = uniqueWorkflowId('cli-pause');
+      const paused = recorder.record(await client.workflow.start(runsOperatedActivity, { taskQueue, workflowId: pausedId, args: [pausedId, 'return'] }));
+      await waitFor(async () => (await pendingActivity(movedId)) !== undefined, { description: 'the activity to be scheduled' });
+
+      const update = await cli('activity', 'update-options', '-w', movedId, '-a', '1', '--task-queue', taskQueue, '--retry-maximum-attempts', '3');
+      expect(update.code, describeRun(update)).toBe(0);
+      expect(update.stdout).toMatch(new RegExp(`TaskQueue\\s+${taskQueue}\\n`));
+      expect(update.stdout).toMatch(/RetryMaximumAttempts\s+3/);
+      expect(await moved.result()).toBe('Hello, moved!');
+
+      // Completing by id answers for a running attempt, as its worker would.
+      await waitFor(() => activityProbe.running.has(completedId), { description: 'the activity to run' });
+      const complete = await cli('activity', 'complete', '-w', completedId, '-a', '1', '--result', '"by hand"');
+      expect(complete.code, describeRun(complete)).toBe(0);
+      expect(await completed.result()).toBe('by hand');
+
+      await waitFor(() => activityProbe.running.has(pausedId), { description: 'the activity to run' });
+      const pause = await cli('activity', 'pause', '-w', pausedId, '--activity-type', 'operatedActivity', '--reason', 'from the CLI');
+      expect(pause.code, describeRun(pause)).toBe(0);
+      expect(pause.stdout).toContain(`Paused activities of type operatedActivity of workflow "${pausedId}".`);
+      expect(await paused.result()).toBe('attempt 1: paused true, reset false');
+    });
+  });
+
+  it('refuses what it cannot send, and reports what the server refused', async () => {
+    const unnamed = await cli('activity', 'pause', '-w', 'any');
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toContain('name the activities');
+    const nothing = await cli('activity', 'update-options', '-w', 'any', '-a', '1');
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('name at least one option to change');
+    const missing = await cli('activity', 'reset', '-w', uniqueWorkflowId('missing'), '-a', '1');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/not found/i);
   });
 });
 

@@ -6,6 +6,7 @@ import { addStartDevOptions, currentHostEnvironment, runStartDev, startDevInvoca
 import { addOperatorCommands } from './commands/operator.js';
 import { addScheduleCommands } from './commands/schedule.js';
 import { addTaskQueueCommands } from './commands/task-queue.js';
+import { addActivityCommands } from './commands/activity.js';
 import { addWorkflowCommands } from './commands/workflow.js';
 import { CliError } from './errors.js';
 
@@ -69,6 +70,7 @@ export function createProgram(): Command {
     process.stdout.write(`${report.database}: ${change} (${state})\n`);
   });
   addWorkflowCommands(program);
+  addActivityCommands(program);
   addScheduleCommands(program);
   addOperatorCommands(program);
   addTaskQueueCommands(program);

@@ -40,7 +40,12 @@ export async function unpauseActivities(ctx: HistoryContext, ns: NamespaceRecord
 
 export async function resetActivities(ctx: HistoryContext, ns: NamespaceRecord, req: temporal.api.workflowservice.v1.IResetActivityRequest): Promise<object> {
   const options = { resetHeartbeats: req.resetHeartbeat === true, keepPaused: req.keepPaused === true, jitterMs: durationToMs(req.jitter) };
-  await onActivities(ctx, ns, req, req.matchAll === true, (t, info) => resetActivity(t, info, options));
+  const all = req.matchAll === true;
+  const originals = req.restoreOriginalOptions === true ? await originalOptions(ctx, ns, req, all) : null;
+  await onActivities(ctx, ns, req, all, (t, info) => {
+    if (originals) applyActivityOptions(t, info, originalOf(originals, info), false);
+    resetActivity(t, info, options);
+  });
   return {};
 }
 
@@ -51,23 +56,13 @@ export async function updateActivityOptions(ctx: HistoryContext, ns: NamespaceRe
   if (!restore && !req.activityOptions) throw new InvalidArgumentError('ActivityOptions are not provided');
   if (!restore && !req.updateMask) throw new InvalidArgumentError('UpdateMask is not provided');
   const touchesRetry = [...paths].some((p) => p === 'retryPolicy' || p.startsWith('retryPolicy.'));
-  // Restoring reads each chosen activity's ActivityTaskScheduled event first (outside the transition).
-  const originals = new Map<number, ActivityOptions>();
-  if (restore) {
-    const key = await resolveRun(ctx, ns.id, req.execution?.workflowId ?? '', req.execution?.runId);
-    const state = await ctx.engine.read(key);
-    for (const info of state ? chooseActivities(state, req, req.matchAll === true) : []) {
-      const [event] = await ctx.engine.readEncodedEvents(key, info.scheduledEventId, info.scheduledEventId + 1, 1);
-      if (event) originals.set(info.scheduledEventId, originalActivityOptions(event));
-    }
-  }
+  const all = req.matchAll === true;
+  const originals = restore ? await originalOptions(ctx, ns, req, all) : null;
   let answer: ActivityOptions | null = null;
-  await onActivities(ctx, ns, req, req.matchAll === true, (t, info) => {
+  await onActivities(ctx, ns, req, all, (t, info) => {
     let options: ActivityOptions;
-    if (restore) {
-      const original = originals.get(info.scheduledEventId);
-      if (!original) throw new NotFoundError(ACTIVITY_NOT_FOUND);
-      options = original;
+    if (originals) {
+      options = originalOf(originals, info);
     } else {
       options = currentActivityOptions(info);
       mergeActivityOptions(options, req.activityOptions!, paths);
@@ -75,6 +70,24 @@ export async function updateActivityOptions(ctx: HistoryContext, ns: NamespaceRe
     answer = applyActivityOptions(t, info, options, touchesRetry);
   });
   return { activityOptions: answer };
+}
+
+/** The options the chosen activities were scheduled with, from their ActivityTaskScheduled events (read before the transition). */
+async function originalOptions(ctx: HistoryContext, ns: NamespaceRecord, req: Selector, all: boolean): Promise<Map<number, ActivityOptions>> {
+  const originals = new Map<number, ActivityOptions>();
+  const key = await resolveRun(ctx, ns.id, req.execution?.workflowId ?? '', req.execution?.runId);
+  const state = await ctx.engine.read(key);
+  for (const info of state ? chooseActivities(state, req, all) : []) {
+    const [event] = await ctx.engine.readEncodedEvents(key, info.scheduledEventId, info.scheduledEventId + 1, 1);
+    if (event) originals.set(info.scheduledEventId, originalActivityOptions(event));
+  }
+  return originals;
+}
+
+function originalOf(originals: Map<number, ActivityOptions>, info: ActivityInfo): ActivityOptions {
+  const original = originals.get(info.scheduledEventId);
+  if (!original) throw new NotFoundError(ACTIVITY_NOT_FOUND);
+  return original;
 }
 
 /** Applies `act` to the chosen pending activities of the run in one transition; NOT_FOUND when none is chosen. */
