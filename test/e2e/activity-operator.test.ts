@@ -54,9 +54,6 @@ describe('activity operator commands', () => {
       const handle = recorder.record(await client.workflow.start(runsOperatedActivity, { taskQueue, workflowId, args: [workflowId, 'return'] }));
       await waitFor(() => activityProbe.running.has(workflowId), { description: 'the activity to run' });
       await client.workflowService.pauseActivity({ ...execution(workflowId), id: '1', reason: 'investigating', requestId: 'pause-1' });
-      // A retried request succeeds again; another one is refused.
-      await client.workflowService.pauseActivity({ ...execution(workflowId), id: '1', reason: 'investigating', requestId: 'pause-1' });
-      expect(await grpcCode(client.workflowService.pauseActivity({ ...execution(workflowId), id: '1', requestId: 'pause-2' }))).toBe(grpcStatus.FAILED_PRECONDITION);
       const pending = await pendingActivity(workflowId);
       if (pending) {
         // Still running (the worker has not heartbeated since): the pause is requested.
@@ -73,11 +70,15 @@ describe('activity operator commands', () => {
       const workflowId = uniqueWorkflowId('pause-waits');
       const handle = recorder.record(await client.workflow.start(runsOperatedActivity, { taskQueue, workflowId, args: [workflowId, 'rethrow'] }));
       await waitFor(() => activityProbe.running.has(workflowId), { description: 'the activity to run' });
-      await client.workflowService.pauseActivity({ ...execution(workflowId), type: 'operatedActivity' });
+      await client.workflowService.pauseActivity({ ...execution(workflowId), type: 'operatedActivity', requestId: 'pause-1' });
       const paused = await waitFor(async () => {
         const pending = await pendingActivity(workflowId);
         return pending?.state === PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED && pending;
       });
+      // While it stays paused, a retried request succeeds again and another one is refused. (Checked here
+      // rather than on a running attempt, which may end as soon as a heartbeat learns of the pause.)
+      await client.workflowService.pauseActivity({ ...execution(workflowId), id: '1', requestId: 'pause-1' });
+      expect(await grpcCode(client.workflowService.pauseActivity({ ...execution(workflowId), id: '1', requestId: 'pause-2' }))).toBe(grpcStatus.FAILED_PRECONDITION);
       expect(paused.attempt).toBe(2);
       expect(paused.lastFailure?.message).toBe('Activity paused');
       // The retry interval is 200 ms: a second attempt would have started by now if it were not paused.
