@@ -1,5 +1,5 @@
 /**
- * `kairos operator namespace ...` and `kairos operator search-attribute ...`, run as the real binary
+ * `kairos operator namespace ...`, `kairos operator search-attribute ...` and `kairos operator nexus endpoint ...`, run as the real binary
  * against a real server; a registered search attribute is then used by `workflow start` and
  * `workflow list --query` (no worker needed: the workflows only have to exist).
  */
@@ -116,5 +116,38 @@ describe('operator search-attribute', () => {
     const after = await kairosJson<{ name: string }[]>(['operator', 'search-attribute', 'list', ...address]);
     expect(after.map((item) => item.name)).not.toContain('Priority');
     expect(after.map((item) => item.name)).toContain('CustomerId');
+  });
+});
+
+describe('operator nexus endpoint', () => {
+  it('creates, shows, lists, updates and deletes an endpoint by name, with usage and server errors', async () => {
+    const created = await run('operator', 'nexus', 'endpoint', 'create', '--name', 'payments', '--target-namespace', 'default', '--target-task-queue', 'payments-q', '--description', 'card payments');
+    expect(created.code, describeRun(created)).toBe(0);
+    expect(created.stdout).toMatch(/^Endpoint payments created \(id [0-9a-f-]{36}\)\./);
+
+    const shown = await kairosJson<{ name: string; version: number; description: string; target: { worker: { namespace: string; taskQueue: string } } }>(['operator', 'nexus', 'endpoint', 'get', '--name', 'payments', ...address]);
+    expect(shown).toMatchObject({ name: 'payments', version: 1, description: 'card payments', target: { worker: { namespace: 'default', taskQueue: 'payments-q' } } });
+
+    const again = await run('operator', 'nexus', 'endpoint', 'create', '--name', 'payments', '--target-namespace', 'default', '--target-task-queue', 'other');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already registered');
+    const noTarget = await run('operator', 'nexus', 'endpoint', 'create', '--name', 'refunds');
+    expect(noTarget.code).toBe(2);
+    expect(noTarget.stderr).toContain('give a target');
+
+    const updated = await run('operator', 'nexus', 'endpoint', 'update', '--name', 'payments', '--target-task-queue', 'payments-v2');
+    expect(updated.code, describeRun(updated)).toBe(0);
+    const listed = await kairosJson<Array<{ name: string; version: number; target: { worker: { taskQueue: string } } }>>(['operator', 'nexus', 'endpoint', 'list', ...address]);
+    expect(listed.find((e) => e.name === 'payments')).toMatchObject({ version: 2, target: { worker: { taskQueue: 'payments-v2' } } });
+    const table = await run('operator', 'nexus', 'endpoint', 'list');
+    expect(table.stdout).toContain('default/payments-v2');
+
+    const unconfirmed = await run('operator', 'nexus', 'endpoint', 'delete', '--name', 'payments');
+    expect(unconfirmed.code).toBe(1);
+    const deleted = await run('operator', 'nexus', 'endpoint', 'delete', '--name', 'payments', '--yes');
+    expect(deleted.code, describeRun(deleted)).toBe(0);
+    const gone = await run('operator', 'nexus', 'endpoint', 'get', '--name', 'payments');
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('Nexus endpoint "payments" not found');
   });
 });

@@ -1,4 +1,5 @@
-// `operator namespace create|describe|list|update` and `operator search-attribute create|list|remove`.
+// `operator namespace create|describe|list|update`, `operator search-attribute create|list|remove`, and
+// `operator nexus endpoint ...` (nexus-endpoint.ts).
 import type { Command } from 'commander';
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
@@ -8,6 +9,7 @@ import { collect, parseChoice, parseKeyJsonPairs } from '../flags.js';
 import { constantCase, durationMs, formatDuration, msToProtoDuration, parseDurationFlag, pascalEnumName } from '../format.js';
 import { messageToJson, reflected } from '../proto-json.js';
 import { confirm } from './confirm.js';
+import { addNexusEndpointCommands } from './nexus-endpoint.js';
 
 type NamespaceDescription = temporal.api.workflowservice.v1.IDescribeNamespaceResponse;
 
@@ -185,7 +187,8 @@ function addSearchAttributeCommands(operator: Command): void {
 }
 
 export function addOperatorCommands(program: Command): void {
-  const operator = program.command('operator').description('manage namespaces and search attributes');
+  const operator = program.command('operator').description('manage namespaces, search attributes and Nexus endpoints');
   addNamespaceCommands(operator);
   addSearchAttributeCommands(operator);
+  addNexusEndpointCommands(operator);
 }
