@@ -26,6 +26,9 @@ import { namespaceHandlers } from './frontend/namespace-handlers.js';
 import { systemHandlers } from './frontend/system-handlers.js';
 import { visibilityHandlers } from './frontend/visibility-handlers.js';
 import { operatorHandlers } from './frontend/operator-handlers.js';
+import { nexusEndpointHandlers, nexusTaskHandlers } from './frontend/nexus-handlers.js';
+import { NexusEndpoints } from './nexus/endpoints.js';
+import { NexusTasks } from './nexus/nexus-tasks.js';
 import { scheduleHandlers } from './frontend/schedule-handlers.js';
 import { deploymentHandlers } from './frontend/deployment-handlers.js';
 import { WorkerDeployments } from './deployments/registry.js';
@@ -195,7 +198,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // Whatever decides a sticky worker's liveness (matching, or the cluster), a run keeps its sticky queue only while its version does.
     const stickyAlive = engine.stickyQueueAvailable;
     engine.stickyQueueAvailable = (namespaceId, taskQueue, state) => stickyKeepsVersion(deployments, state) && stickyAlive(namespaceId, taskQueue, state);
-    const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, searchAttributes, logger, cluster, deployments };
+    const nexus = { endpoints: await NexusEndpoints.load(store, namespaces, clock, cluster !== null), tasks: new NexusTasks(matching, clock) };
+    const ctx: HistoryContext = { engine, matching, queries: new QueryRegistry(), namespaces, searchAttributes, logger, cluster, deployments, nexus };
     if (!cluster) {
       await recoverDispatches(store, matching);
       await timers.start();
@@ -224,12 +228,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...visibilityHandlers({ namespaces, searchAttributes, store }),
       ...scheduleHandlers(scheduler, namespaces, searchAttributes),
       ...deploymentHandlers(deployments, namespaces),
+      ...nexusTaskHandlers(ctx, nexus.tasks),
     };
     cluster?.attach(ctx, localHandlers);
     workflowHandlers = cluster ? cluster.route(localHandlers) : localHandlers;
     const services = {
       workflowService: rateLimited(workflowHandlers, new NamespaceRateLimiter(numberConfig(options.dynamicConfig, 'frontend.namespaceRPS', DEFAULT_NAMESPACE_RPS), clock)),
-      operatorService: operatorHandlers(namespaces, searchAttributes),
+      operatorService: { ...operatorHandlers(namespaces, searchAttributes), ...nexusEndpointHandlers(nexus.endpoints) },
       ...(timeSkipping ? { testService: timeSkipping.testService } : {}),
     };
     const server = createGrpcServer(services, logger, clock);

@@ -8,3 +8,4 @@ export * from './updates.js';
 export * from './reset.js';
 export * from './task-queues.js';
 export * from './schedules.js';
+export * from './nexus.js';

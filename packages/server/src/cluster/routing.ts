@@ -21,6 +21,8 @@ function byToken(token: Uint8Array | null | undefined): Target | null {
   try {
     const t = decodeTaskToken(token);
     if (t.k === 'qry') return t.ns && t.wid ? { namespaceId: t.ns, workflowId: t.wid } : null;
+    // A Nexus task waits on the node of the run that dispatched it.
+    if (t.k === 'nex') return t.cns && t.cwid ? { namespaceId: t.cns, workflowId: t.cwid } : null;
     return { namespaceId: t.ns, workflowId: t.wid };
   } catch {
     return null; // a malformed token is refused by the local handler, with the usual error
@@ -63,6 +65,8 @@ export const EXECUTION_ROUTES: Readonly<Record<string, TargetOf>> = {
   RespondWorkflowTaskCompleted: token,
   RespondWorkflowTaskFailed: token,
   RespondQueryTaskCompleted: token,
+  RespondNexusTaskCompleted: token,
+  RespondNexusTaskFailed: token,
   RecordActivityTaskHeartbeat: token,
   RespondActivityTaskCompleted: token,
   RespondActivityTaskFailed: token,

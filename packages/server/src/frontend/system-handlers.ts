@@ -20,7 +20,7 @@ export function systemHandlers(clusterId: string): ServiceHandlers {
           eagerWorkflowStart: true,
           sdkMetadata: true,
           countGroupByExecutionStatus: true,
-          nexus: false,
+          nexus: true,
         },
       };
     },

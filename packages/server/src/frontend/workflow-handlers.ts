@@ -10,6 +10,8 @@ import { checkStartOverride, startWorkflow } from '../history/ops/start-workflow
 import { workflowTaskPollResponse } from '../history/ops/workflow-task.js';
 import { requestCancelWorkflow, signalExisting, signalWorkflow, terminate } from '../history/ops/signal-cancel-terminate.js';
 import { describeExecution } from '../history/ops/describe.js';
+import { checkCompletionCallbacks } from '../history/machines/callbacks.js';
+import { EventType } from '../proto-types.js';
 import { deleteWorkflowExecution } from '../history/ops/delete.js';
 import { resetWorkflow } from '../history/ops/reset.js';
 import { getHistory, getHistoryReverse } from '../history/ops/history-read.js';
@@ -54,9 +56,13 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
       validateStart(req);
       checkStartSearchAttributes(req, searchAttributes.custom(ns(req.namespace).id));
       checkStartOverride(ctx, ns(req.namespace).id, req);
-      const outcome = await startWorkflow(ctx, ns(req.namespace), req);
+      const attached = checkCompletionCallbacks(req.completionCallbacks, req.links);
+      const namespace = ns(req.namespace);
+      const outcome = await startWorkflow(ctx, namespace, { ...req, completionCallbacks: attached.callbacks, links: attached.links });
       const eagerWorkflowTask = outcome.eagerTask ? await workflowTaskPollResponse(ctx, outcome.eagerTask, outcome.eagerTask.taskQueue) : null;
-      return { runId: outcome.runId, started: outcome.started, status: 1, eagerWorkflowTask } satisfies Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionResponse>;
+      // The link a Nexus handler hands back to its caller: the run's first event.
+      const link = { workflowEvent: { namespace: namespace.name, workflowId: req.workflowId ?? '', runId: outcome.runId, eventRef: { eventId: 1, eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED } } };
+      return { runId: outcome.runId, started: outcome.started, status: 1, eagerWorkflowTask, link } satisfies Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionResponse>;
     },
 
     async SignalWithStartWorkflowExecution(request) {
@@ -67,12 +73,14 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
       const signalName = requireString(req.signalName, 'SignalName');
       checkPayloads(req.signalInput, 'SignalInput');
       const namespace = ns(req.namespace);
-      const signal = { name: signalName, input: req.signalInput, header: req.header, identity: req.identity ?? '', requestId: req.requestId ?? '' };
+      const links = req.links ?? [];
+      const signal = { name: signalName, input: req.signalInput, header: req.header, identity: req.identity ?? '', requestId: req.requestId ?? '', links };
       const outcome = await startWorkflow(ctx, namespace, req, signal);
       if (outcome.existing) {
-        await signalExisting(ctx, outcome.existing, { signalName, input: req.signalInput, header: req.header, identity: signal.identity, requestId: signal.requestId });
+        await signalExisting(ctx, outcome.existing, { signalName, input: req.signalInput, header: req.header, identity: signal.identity, requestId: signal.requestId, links });
       }
-      return { runId: outcome.runId, started: outcome.started };
+      const signalLink = signaledLink(namespace.name, req.workflowId ?? '', outcome.runId, signal.requestId);
+      return { runId: outcome.runId, started: outcome.started, signalLink };
     },
 
     async SignalWorkflowExecution(request) {
@@ -83,8 +91,9 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
       optionalId(req.requestId, 'RequestId');
       checkPayloads(req.input, 'Input');
       const key = await resolveRun(ctx, namespace.id, workflowId, req.workflowExecution?.runId);
-      await signalWorkflow(ctx, key, { signalName, input: req.input, header: req.header, identity: req.identity ?? '', requestId: req.requestId ?? '' });
-      return {};
+      await signalWorkflow(ctx, key, { signalName, input: req.input, header: req.header, identity: req.identity ?? '', requestId: req.requestId ?? '', links: req.links ?? [] });
+      // As Temporal answers: a link to the signaled event by the signal's request id.
+      return { link: signaledLink(namespace.name, key.workflowId, key.runId, req.requestId ?? '') };
     },
 
     async UpdateWorkflowExecutionOptions(request) {
@@ -155,3 +164,8 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
 }
 
 export { randomUUID };
+
+/** A link to the WorkflowExecutionSignaled event a signal with this request id wrote. */
+function signaledLink(namespace: string, workflowId: string, runId: string, requestId: string): object {
+  return { workflowEvent: { namespace, workflowId, runId, requestIdRef: { requestId, eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED } } };
+}

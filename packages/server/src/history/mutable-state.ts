@@ -256,6 +256,73 @@ export interface MutableState {
   standalone?: StandaloneActivity | null;
   /** Worker Deployment versioning (history/versioning.ts); unset on a run that never met it. */
   versioning?: VersioningInfo | null;
+  /** Nexus operations this run scheduled and that have not closed, keyed by scheduled event id (machines/nexus-operation.ts). */
+  nexusOperations?: Record<number, NexusOperationInfo>;
+  /**
+   * Completion callbacks attached to this run (a Nexus operation's handler started it): delivered when
+   * the run's chain closes (machines/callbacks.ts). Unset or empty when none.
+   */
+  callbacks?: CallbackInfo[];
+}
+
+/** Where a Nexus operation's start stands: invoking, waiting to retry, or started (asynchronous). */
+export type NexusOperationPhase = 'scheduled' | 'backingOff' | 'started';
+
+/** Where a cancel request for a Nexus operation stands ('' none; 'pending': asked before the operation started). */
+export type NexusCancelPhase = '' | 'pending' | 'scheduled' | 'backingOff' | 'succeeded' | 'failed';
+
+/** A Nexus operation this run scheduled (Temporal's operation state machine), until it closes. */
+export interface NexusOperationInfo {
+  scheduledEventId: number;
+  endpoint: string;
+  endpointId: string;
+  service: string;
+  operation: string;
+  requestId: string;
+  scheduledTimeMs: number;
+  scheduleToCloseMs: number;
+  scheduleToStartMs: number;
+  startToCloseMs: number;
+  phase: NexusOperationPhase;
+  /** Attempts made so far (failed ones, and the one that started it). */
+  attempt: number;
+  /** The handler's token once started asynchronously, else ''. */
+  operationToken: string;
+  startedTimeMs: number;
+  lastAttemptCompleteMs: number;
+  /** Encoded Failure of the last failed attempt, or null. */
+  lastAttemptFailure: Uint8Array | null;
+  nextAttemptMs: number;
+  /** The timer rows of this operation (invocation, backoff, timeouts, cancel): deleted when it closes. */
+  timerTaskIds: string[];
+  /** The invocation row in flight ('' none): an outcome for another one is stale. */
+  invocationTaskId: string;
+  cancelPhase: NexusCancelPhase;
+  cancelRequestedEventId: number;
+  cancelRequestedTimeMs: number;
+  cancelAttempt: number;
+  cancelLastAttemptCompleteMs: number;
+  cancelLastFailure: Uint8Array | null;
+  cancelNextAttemptMs: number;
+  /** The cancel invocation row in flight ('' none). */
+  cancelTaskId: string;
+}
+
+/** A completion callback attached to a run (StartWorkflowExecution's completion_callbacks). */
+export interface CallbackInfo {
+  /** Encoded temporal.api.common.v1.Callback. */
+  callback: Uint8Array;
+  /** When it was registered, epoch ms. */
+  registeredMs: number;
+  /** The request id that attached it ('' the start's own). */
+  requestId: string;
+  /** 'standby' until the run closes; 'scheduled' while delivery is attempted; then 'succeeded' or 'failed'. */
+  phase: 'standby' | 'scheduled' | 'backingOff' | 'succeeded' | 'failed';
+  attempt: number;
+  lastAttemptCompleteMs: number;
+  /** Encoded Failure of the last failed delivery, or null. */
+  lastAttemptFailure: Uint8Array | null;
+  nextAttemptMs: number;
 }
 
 /** A run's Worker Deployment versioning (history/versioning.ts). */

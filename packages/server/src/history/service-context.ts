@@ -1,5 +1,7 @@
 // What the history operations share: the engine, matching, queries and namespaces.
 import type { WorkerDeployments } from '../deployments/registry.js';
+import type { NexusEndpoints } from '../nexus/endpoints.js';
+import type { NexusTasks } from '../nexus/nexus-tasks.js';
 import type { ExecutionEngine } from './engine.js';
 import type { Matching, QueueInfo, QueueKind } from '../matching/matching.js';
 import type { OwnerOpArgs, OwnerOpName, OwnerOpResult } from './ops/external.js';
@@ -41,6 +43,8 @@ export interface HistoryContext {
   readonly cluster?: ClusterPeers | null;
   /** Worker Deployments (deployments/registry.ts); unset: every poll and task is unversioned. */
   readonly deployments?: WorkerDeployments | null;
+  /** Nexus endpoints and the Nexus tasks waiting for workers (nexus/); unset: Nexus operations are refused. */
+  readonly nexus?: { readonly endpoints: NexusEndpoints; readonly tasks: NexusTasks } | null;
 }
 
 export const WORKFLOW_NOT_FOUND = 'workflow execution not found';

@@ -150,3 +150,25 @@ describe('stored versioning state', () => {
     expect(decodeMutableState(encodeMutableState(plain), keyOf(plain)).versioning).toBeUndefined();
   });
 });
+
+describe('stored Nexus state', () => {
+  it('round-trips a run’s open Nexus operations and its completion callbacks, and leaves both unset on a run without them', () => {
+    const state = parkedRun();
+    state.nexusOperations = {
+      5: {
+        scheduledEventId: 5, endpoint: 'payments', endpointId: 'e-1', service: 'svc', operation: 'charge', requestId: 'r-1', scheduledTimeMs: 10,
+        scheduleToCloseMs: 60_000, scheduleToStartMs: 0, startToCloseMs: 5_000, phase: 'started', attempt: 2, operationToken: 'tok',
+        startedTimeMs: 20, lastAttemptCompleteMs: 20, lastAttemptFailure: new Uint8Array([1, 2]), nextAttemptMs: 0, timerTaskIds: ['a', 'b'],
+        invocationTaskId: '', cancelPhase: 'backingOff', cancelRequestedEventId: 9, cancelRequestedTimeMs: 30, cancelAttempt: 1,
+        cancelLastAttemptCompleteMs: 31, cancelLastFailure: null, cancelNextAttemptMs: 1_031, cancelTaskId: '',
+      },
+    };
+    state.callbacks = [
+      { callback: new Uint8Array([7]), registeredMs: 1, requestId: 'start', phase: 'standby', attempt: 0, lastAttemptCompleteMs: 0, lastAttemptFailure: null, nextAttemptMs: 0 },
+    ];
+    expect(decodeMutableState(encodeMutableState(state), keyOf(state))).toEqual(state);
+    const plain = decodeMutableState(encodeMutableState(parkedRun()), keyOf(state));
+    expect(plain.nexusOperations).toBeUndefined();
+    expect(plain.callbacks).toBeUndefined();
+  });
+});

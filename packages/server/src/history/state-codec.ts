@@ -25,8 +25,10 @@ import { serialize, deserialize } from 'node:v8';
 import type {
   ActivityInfo,
   BufferedEvent,
+  CallbackInfo,
   ChildInfo,
   ExternalRequestInfo,
+  NexusOperationInfo,
   MutableState,
   ParentInfo,
   StandaloneActivity,
@@ -76,7 +78,16 @@ const STATE = fieldsOf<MutableState>()(
   'workflowTask', 'activities', 'timers', 'buffered', 'cancelRequested', 'memo', 'searchAttributes', 'workflowTimerTaskIds',
   'stateTransitionCount', 'attempt', 'retryPolicy', 'cronSchedule', 'children', 'externalRequests', 'parent', 'startInput',
   'startHeader', 'executionExpirationMs', 'updates', 'stickyTaskQueue', 'stickyScheduleToStartMs', 'priorityKey',
-  'resetRunId', 'standalone', 'versioning',
+  'resetRunId', 'standalone', 'versioning', 'nexusOperations', 'callbacks',
+);
+const NEXUS_OPERATION = fieldsOf<NexusOperationInfo>()(
+  'scheduledEventId', 'endpoint', 'endpointId', 'service', 'operation', 'requestId', 'scheduledTimeMs', 'scheduleToCloseMs',
+  'scheduleToStartMs', 'startToCloseMs', 'phase', 'attempt', 'operationToken', 'startedTimeMs', 'lastAttemptCompleteMs',
+  'lastAttemptFailure', 'nextAttemptMs', 'timerTaskIds', 'invocationTaskId', 'cancelPhase', 'cancelRequestedEventId',
+  'cancelRequestedTimeMs', 'cancelAttempt', 'cancelLastAttemptCompleteMs', 'cancelLastFailure', 'cancelNextAttemptMs', 'cancelTaskId',
+);
+const CALLBACK = fieldsOf<CallbackInfo>()(
+  'callback', 'registeredMs', 'requestId', 'phase', 'attempt', 'lastAttemptCompleteMs', 'lastAttemptFailure', 'nextAttemptMs',
 );
 const VERSIONING = fieldsOf<VersioningInfo>()(
   'behavior', 'deploymentName', 'buildId', 'workerDeploymentName', 'overrideKind', 'overrideDeploymentName', 'overrideBuildId',
@@ -132,6 +143,8 @@ const parentRecord = recordOf<ParentInfo>(PARENT);
 const updateRecord = recordOf<UpdateInfo>(UPDATE);
 const standaloneRecord = recordOf<StandaloneActivity>(STANDALONE);
 const versioningRecord = recordOf<VersioningInfo>(VERSIONING);
+const nexusOperationRecord = recordOf<NexusOperationInfo>(NEXUS_OPERATION);
+const callbackRecord = recordOf<CallbackInfo>(CALLBACK);
 const stateRecord = recordOf<MutableState>(STATE);
 
 /** The position of each of the state's fields in its packed array. */
@@ -154,6 +167,9 @@ function packState(state: MutableState): Packed {
   packed[AT.updates] = packMap(state.updates, UPDATE);
   packed[AT.standalone] = state.standalone ? pack(state.standalone, STANDALONE) : undefined;
   packed[AT.versioning] = state.versioning ? pack(state.versioning, VERSIONING) : undefined;
+  const ops = state.nexusOperations;
+  packed[AT.nexusOperations] = ops && Object.keys(ops).length > 0 ? packMap(ops, NEXUS_OPERATION) : undefined;
+  packed[AT.callbacks] = state.callbacks && state.callbacks.length > 0 ? state.callbacks.map((c) => pack(c, CALLBACK)) : undefined;
   return packed;
 }
 
@@ -179,6 +195,10 @@ function unpackState(packed: Packed, key: ExecutionKey): MutableState {
   state.standalone = standalone ? standaloneRecord(standalone) : undefined;
   const versioning = at('versioning');
   state.versioning = versioning ? versioningRecord(versioning) : undefined;
+  const ops = at('nexusOperations');
+  state.nexusOperations = ops ? unpackMap(ops, nexusOperationRecord) : undefined;
+  const callbacks = at('callbacks');
+  state.callbacks = callbacks ? callbacks.map((c) => callbackRecord(c as Packed)) : undefined;
   return state;
 }
 

@@ -32,7 +32,17 @@ export interface QueryTaskToken {
   readonly wid?: string;
 }
 
-export type TaskToken = WorkflowTaskToken | ActivityTaskToken | QueryTaskToken;
+/** A Nexus task (nexus/nexus-tasks.ts): its id, and the namespace whose queue it came from. */
+export interface NexusTaskToken {
+  readonly k: 'nex';
+  readonly ns: string;
+  readonly tid: string;
+  /** The dispatching run's namespace id and workflow id: where the answer goes in a cluster. */
+  readonly cns?: string;
+  readonly cwid?: string;
+}
+
+export type TaskToken = WorkflowTaskToken | ActivityTaskToken | QueryTaskToken | NexusTaskToken;
 
 export function encodeTaskToken(token: TaskToken): Uint8Array {
   return Buffer.from(JSON.stringify(token), 'utf8');
@@ -59,6 +69,7 @@ function isToken(v: unknown): v is TaskToken {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
   if (o['k'] === 'qry') return typeof o['qid'] === 'string';
+  if (o['k'] === 'nex') return typeof o['ns'] === 'string' && typeof o['tid'] === 'string';
   if (o['k'] !== 'wft' && o['k'] !== 'act') return false;
   return typeof o['ns'] === 'string' && typeof o['wid'] === 'string' && typeof o['rid'] === 'string' && typeof o['sid'] === 'number' && typeof o['att'] === 'number';
 }

@@ -19,6 +19,9 @@ export type Dispatch =
   | { readonly kind: 'workflowTask'; readonly taskQueue: string; readonly scheduledEventId: number; readonly attempt: number; readonly priorityKey: number }
   | { readonly kind: 'activityTask'; readonly taskQueue: string; readonly scheduledEventId: number; readonly attempt: number; readonly priorityKey: number };
 
+/** Event fields beside the attributes some events carry: links (Nexus), worker_may_ignore. */
+export type EventExtras = Pick<HistoryEvent, 'links' | 'workerMayIgnore'>;
+
 /** Attribute field name of a HistoryEvent (e.g. 'activityTaskScheduledEventAttributes'). */
 export type EventAttributesKey = Extract<keyof HistoryEvent, `${string}EventAttributes`>;
 
@@ -48,12 +51,13 @@ export class Transition {
   nextEventUserMetadata: HistoryEvent['userMetadata'] = null;
 
   /** Appends an event with the next event id and returns it. */
-  addEvent<K extends EventAttributesKey>(eventType: number, key: K, attributes: NonNullable<HistoryEvent[K]>, timeMs = this.nowMs): HistoryEvent {
+  addEvent<K extends EventAttributesKey>(eventType: number, key: K, attributes: NonNullable<HistoryEvent[K]>, timeMs = this.nowMs, extra?: EventExtras): HistoryEvent {
     const event: HistoryEvent = {
       eventId: this.state.nextEventId,
       eventTime: msToTimestamp(timeMs),
       eventType,
       [key]: attributes,
+      ...extra,
     };
     if (this.nextEventUserMetadata) {
       event.userMetadata = this.nextEventUserMetadata;
@@ -78,8 +82,8 @@ export class Transition {
   }
 
   /** Builds an event without an id (to be buffered while a workflow task is started). */
-  makeUnnumberedEvent<K extends EventAttributesKey>(eventType: number, key: K, attributes: NonNullable<HistoryEvent[K]>, timeMs = this.nowMs): HistoryEvent {
-    return { eventTime: msToTimestamp(timeMs), eventType, [key]: attributes };
+  makeUnnumberedEvent<K extends EventAttributesKey>(eventType: number, key: K, attributes: NonNullable<HistoryEvent[K]>, timeMs = this.nowMs, extra?: EventExtras): HistoryEvent {
+    return { eventTime: msToTimestamp(timeMs), eventType, [key]: attributes, ...extra };
   }
 
   /** Appends an already-built event (from the buffer), giving it the next id. */

@@ -83,6 +83,8 @@ export const LONG_POLL_MS = 60_000;
 export class Matching {
   private readonly workflowQueues = new Map<string, TaskQueue<WorkflowQueueEntry, StartedWorkflowTask>>();
   private readonly activityQueues = new Map<string, TaskQueue<ActivityQueueEntry>>();
+  /** Nexus tasks (nexus/nexus-tasks.ts): ids of tasks waiting for a poll, sync-match only. */
+  private readonly nexusQueues = new Map<string, TaskQueue<string>>();
   /** Remote hints waiting in some queue, by kind/namespace/queue/node: at most one of each. */
   private readonly hints = new Set<string>();
   /** Cluster mode: tasks of executions this node does not own (any more) are not queued here. */
@@ -165,6 +167,26 @@ export class Matching {
     const name = routed ? this.route('workflow', namespaceId, taskQueue, routed) : taskQueue;
     const poll = this.workflowQueues.get(`${namespaceId}\u0000${name}`)?.reserve();
     return poll ? { identity: poll.identity, deliver: (state) => poll.deliver({ kind: 'started', state }), release: () => poll.release() } : null;
+  }
+
+  private nexusQueue(namespaceId: string, name: string): TaskQueue<string> {
+    const k = `${namespaceId}\u0000${name}`;
+    let q = this.nexusQueues.get(k);
+    if (!q) this.nexusQueues.set(k, (q = new TaskQueue(this.clock)));
+    return q;
+  }
+
+  addNexusTask(namespaceId: string, taskQueue: string, taskId: string): void {
+    this.nexusQueue(namespaceId, taskQueue).add(taskId);
+  }
+
+  /** A Nexus task that was answered or timed out leaves its queue (if no poll took it yet). */
+  removeNexusTask(namespaceId: string, taskQueue: string, taskId: string): void {
+    this.nexusQueues.get(`${namespaceId}\u0000${taskQueue}`)?.removeWhere((id) => id === taskId);
+  }
+
+  pollNexusTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal, identity = ''): Promise<string | null> {
+    return this.nexusQueue(namespaceId, name).poll(timeoutMs, signal, identity);
   }
 
   /** Puts back a task a poll took but could not hand over (its poller left). */
@@ -277,13 +299,15 @@ export class Matching {
   }
 
   /** Pollers seen in the last 5 minutes and the backlog of one queue (DescribeTaskQueue). */
-  queueInfo(namespaceId: string, name: string, kind: QueueKind): QueueInfo {
+  queueInfo(namespaceId: string, name: string, kind: QueueKind | 'nexus'): QueueInfo {
     const k = `${namespaceId}\u0000${name}`;
+    if (kind === 'nexus') {
+      const nq = this.nexusQueues.get(k);
+      return nq ? { pollers: livePollers(nq, this.clock.now()), backlog: nq.backlog, ratePerSecond: null } : { pollers: [], backlog: 0, ratePerSecond: null };
+    }
     const q = kind === 'workflow' ? this.workflowQueues.get(k) : this.activityQueues.get(k);
     if (!q) return { pollers: [], backlog: 0, ratePerSecond: null };
-    const cutoff = this.clock.now() - POLLER_EXPIRY_MS;
-    for (const [identity, at] of q.pollers) if (at < cutoff) q.pollers.delete(identity);
-    return { pollers: [...q.pollers].map(([identity, lastAccessMs]) => ({ identity, lastAccessMs })), backlog: ownBacklog(q), ratePerSecond: q.ratePerSecond };
+    return { pollers: livePollers(q, this.clock.now()), backlog: ownBacklog(q), ratePerSecond: q.ratePerSecond };
   }
 
   describe(namespaceId: string, name: string): { workflowBacklog: number; activityBacklog: number; workflowPollers: number; activityPollers: number } {
@@ -291,6 +315,12 @@ export class Matching {
     const a = this.activityQueues.get(`${namespaceId}\u0000${name}`);
     return { workflowBacklog: w ? ownBacklog(w) : 0, activityBacklog: a ? ownBacklog(a) : 0, workflowPollers: w?.pollerCount ?? 0, activityPollers: a?.pollerCount ?? 0 };
   }
+}
+
+function livePollers(q: { readonly pollers: Map<string, number> }, nowMs: number): QueueInfo['pollers'] {
+  const cutoff = nowMs - POLLER_EXPIRY_MS;
+  for (const [identity, at] of q.pollers) if (at < cutoff) q.pollers.delete(identity);
+  return [...q.pollers].map(([identity, lastAccessMs]) => ({ identity, lastAccessMs }));
 }
 
 /** The part of a queue of either kind that reads and takes what waits in it. */

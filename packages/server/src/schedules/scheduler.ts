@@ -12,6 +12,7 @@
 // starts carry request ids derived from the schedule and the nominal time, so a start repeated after a
 // crash finds the run it started before instead of starting another.
 import { isDeploymentKeySpace } from '../deployments/registry.js';
+import { ENDPOINTS_KEY_SPACE } from '../nexus/endpoints.js';
 import { api, timestampToMs, type Loose } from '@kairos/common';
 import type { temporal } from '@temporalio/proto';
 import type { Clock } from '../clock.js';
@@ -107,7 +108,7 @@ export class Scheduler {
   async resume(): Promise<void> {
     for (const row of await this.store.listAllSchedules()) {
       // Worker Deployments keep their records in the same table, in a key space of their own.
-      if (isDeploymentKeySpace(row.namespaceId)) continue;
+      if (isDeploymentKeySpace(row.namespaceId) || row.namespaceId === ENDPOINTS_KEY_SPACE) continue;
       const key = { namespaceId: row.namespaceId, scheduleId: row.scheduleId };
       if (!this.accepts(key) || this.wakeups.has(keyText(key))) continue;
       this.wake(key, this.clock.now());

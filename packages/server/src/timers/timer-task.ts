@@ -25,7 +25,16 @@ export type TimerTask =
   | { readonly kind: 'startChild'; readonly initiatedEventId: number }
   | { readonly kind: 'externalRequest'; readonly initiatedEventId: number }
   | { readonly kind: 'notifyParent' }
-  | { readonly kind: 'parentClosePolicy'; readonly initiatedEventId: number; readonly workflowId: string; readonly runId: string; readonly namespaceId: string; readonly policy: number };
+  | { readonly kind: 'parentClosePolicy'; readonly initiatedEventId: number; readonly workflowId: string; readonly runId: string; readonly namespaceId: string; readonly policy: number }
+  // Nexus operations (history/machines/nexus-operation.ts): an attempt to start or cancel one runs from
+  // a row due at once that stays until the attempt's outcome is recorded (history/ops/nexus-invocation.ts).
+  | { readonly kind: 'nexusInvoke'; readonly scheduledEventId: number }
+  | { readonly kind: 'nexusCancel'; readonly scheduledEventId: number }
+  | { readonly kind: 'nexusBackoff'; readonly scheduledEventId: number; readonly attempt: number }
+  | { readonly kind: 'nexusCancelBackoff'; readonly scheduledEventId: number; readonly attempt: number }
+  | { readonly kind: 'nexusTimeout'; readonly scheduledEventId: number; readonly timeoutType: number }
+  /** A closed run's completion callbacks are delivered (history/ops/callbacks.ts). */
+  | { readonly kind: 'deliverCallbacks' };
 
 export type TransferTask = Extract<TimerTask, { kind: 'startChild' | 'externalRequest' | 'notifyParent' | 'parentClosePolicy' }>;
 

@@ -23,6 +23,7 @@ import { completeWorkflow, continueAsNew, failWorkflow } from '../machines/new-r
 import { parseCronSchedule } from '../cron.js';
 import { checkSearchAttributes, type NamespaceSearchAttributes } from '../../visibility/search-attribute-values.js';
 import { applyExternalCommand } from './external-commands.js';
+import { applyNexusCommand } from './nexus-commands.js';
 import { applyProtocolMessageCommand, type ProtocolMessage } from './update-commands.js';
 import { normalizeRetryPolicy, retryPolicyToProto, validateRetryPolicy } from '../retry.js';
 import { exceedsBlobLimit, exceedsMemoLimit, LIMITS, payloadMapSize, payloadsMapSize, payloadsSize } from '../../limits.js';
@@ -73,6 +74,8 @@ export interface CommandContext {
   readonly namespaceById?: (id: string) => { id: string; name: string } | undefined;
   /** Custom search attributes registered in the run's namespace (unset: not checked). */
   readonly searchAttributes?: NamespaceSearchAttributes;
+  /** Nexus endpoints by name (unset: Nexus operations are refused as unknown endpoints). */
+  readonly nexusEndpointByName?: (name: string) => { id: string } | undefined;
 }
 
 /**
@@ -233,6 +236,10 @@ function applyCommand(t: Transition, command: Command, ctx: CommandContext): voi
       return;
     case CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE:
       applyProtocolMessageCommand(t, command, ctx);
+      return;
+    case CommandType.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION:
+    case CommandType.COMMAND_TYPE_REQUEST_CANCEL_NEXUS_OPERATION:
+      applyNexusCommand(t, command, ctx);
       return;
     default:
       throw new CommandError(

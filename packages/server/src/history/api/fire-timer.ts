@@ -8,9 +8,10 @@ import { userTimerFired } from '../machines/timer.js';
 import { forceCloseWorkflowTask } from '../machines/workflow.js';
 import { timeOutWorkflow } from '../machines/new-run.js';
 import { stickyScheduleToStartTimedOut } from '../machines/sticky.js';
+import { nexusTimerFired } from '../machines/nexus-operation.js';
 
 /** Applies `task`; returns the started event id of a workflow task it timed out (0 if none). */
-export function applyTimerTask(t: Transition, task: TimerTask): number {
+export function applyTimerTask(t: Transition, task: TimerTask, taskId = ''): number {
   const state = t.state;
   switch (task.kind) {
     case 'workflowTaskTimeout': {
@@ -47,6 +48,11 @@ export function applyTimerTask(t: Transition, task: TimerTask): number {
     }
     case 'workflowBackoff':
       if (!state.workflowTask && state.lastCompletedWftStartedEventId === 0) scheduleWorkflowTask(t, 1);
+      return 0;
+    case 'nexusTimeout':
+    case 'nexusBackoff':
+    case 'nexusCancelBackoff':
+      nexusTimerFired(t, taskId, task);
       return 0;
     default:
       // Transfer tasks reach other executions (ops/external.ts); deletion is ops/delete.ts.

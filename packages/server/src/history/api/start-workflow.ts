@@ -5,7 +5,8 @@ import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { EventType, HeaderCodec, MemoCodec, PayloadsCodec, RetryPolicyCodec, SearchAttributesCodec, type Failure, type Payloads, type Header } from '../../proto-types.js';
 import { Transition } from '../transition.js';
-import { newRunState, type MutableState, type ParentInfo } from '../mutable-state.js';
+import { newRunState, type CallbackInfo, type MutableState, type ParentInfo } from '../mutable-state.js';
+import { decodeCallback, newCallbackInfos } from '../machines/callbacks.js';
 import { scheduleWorkflowTask, startFirstWorkflowTaskEagerly } from '../machines/workflow-task.js';
 import { cronBackoffMs, parseCronSchedule } from '../cron.js';
 import { overrideMessage, refreshSearchAttributes, startVersioning, type InheritedVersioning } from '../versioning.js';
@@ -37,7 +38,7 @@ export interface NewRunParams {
   readonly parent?: ParentInfo | null;
   /** Set when this run continues an earlier one (continue-as-new, retry). */
   readonly continuation?: Continuation;
-  readonly signal?: { readonly name: string; readonly input: Payloads | null | undefined; readonly header: Header | null | undefined; readonly identity: string; readonly requestId: string };
+  readonly signal?: { readonly name: string; readonly input: Payloads | null | undefined; readonly header: Header | null | undefined; readonly identity: string; readonly requestId: string; readonly links?: StartRequest['links'] };
   /**
    * Eager workflow start: start the first workflow task in this transition for the caller, unless the
    * first task waits for a backoff (start delay, cron), as Temporal denies it then.
@@ -45,6 +46,8 @@ export interface NewRunParams {
   readonly eagerStart?: { readonly identity: string; readonly requestId: string };
   /** Set when the run continues a versioned one, or is the child of one (history/versioning.ts). */
   readonly versioning?: InheritedVersioning | null;
+  /** The completion callbacks an earlier run of the chain hands on (unset: the request's own). */
+  readonly callbacks?: CallbackInfo[];
 }
 
 /** Normalized timeouts: run timeout = min(run, execution) when both are set; task timeout default 10 s, capped. */
@@ -100,6 +103,8 @@ export function createWorkflowRun(p: NewRunParams): Transition {
     ...(versioning ? { versioning } : {}),
   });
   if (versioning) refreshSearchAttributes(state);
+  const callbacks = p.callbacks ?? newCallbackInfos(req.completionCallbacks ?? [], p.nowMs, req.requestId ?? '');
+  if (callbacks.length > 0) state.callbacks = callbacks;
   const t = new Transition(state, p.nowMs);
   if (p.signal?.requestId) t.signalRequestIds.push(p.signal.requestId);
   const expirationMs = c ? c.executionExpirationMs : executionTimeoutMs > 0 ? p.nowMs + backoffMs + executionTimeoutMs : 0;
@@ -144,14 +149,15 @@ export function createWorkflowRun(p: NewRunParams): Transition {
           },
         }
       : {}),
-  });
+    ...(callbacks.length > 0 ? { completionCallbacks: callbacks.map(decodeCallback) } : {}),
+  }, p.nowMs, !c && req.links?.length ? { links: req.links } : undefined);
   if (p.signal) {
     t.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', {
       signalName: p.signal.name,
       input: p.signal.input ?? null,
       identity: p.signal.identity,
       header: p.signal.header ?? null,
-    });
+    }, p.nowMs, p.signal.links?.length ? { links: p.signal.links } : undefined);
   }
   if (backoffMs > 0) {
     state.workflowTimerTaskIds.push(t.addTimer(p.nowMs + backoffMs, { kind: 'workflowBackoff' }));

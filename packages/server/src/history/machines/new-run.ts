@@ -19,6 +19,7 @@ import {
   type Payloads,
 } from '../../proto-types.js';
 import type { Transition } from '../transition.js';
+import { carriedCallbacks } from './callbacks.js';
 import { createWorkflowRun, type Continuation } from '../api/start-workflow.js';
 import { closeWorkflow } from './workflow.js';
 import { inheritedVersioning } from '../versioning.js';
@@ -50,7 +51,8 @@ function startNewRun(t: Transition, runId: string, overrides: Partial<ContinueAs
     header: overrides.header ?? null,
     cronSchedule: overrides.cronSchedule ?? state.cronSchedule ?? '',
   };
-  t.newRun = createWorkflowRun({ namespaceId: state.namespaceId, namespaceName: '', runId, request, nowMs: t.nowMs, continuation, parent: state.parent ?? null, versioning });
+  const callbacks = carriedCallbacks(state.callbacks);
+  t.newRun = createWorkflowRun({ namespaceId: state.namespaceId, namespaceName: '', runId, request, nowMs: t.nowMs, continuation, parent: state.parent ?? null, versioning, callbacks });
 }
 
 function continuationOf(state: MutableState, init: { initiator: number; attempt: number; backoffMs: number; failure: Failure | null; lastCompletionResult: Payloads | null }): Continuation {

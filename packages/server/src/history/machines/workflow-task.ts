@@ -321,10 +321,11 @@ export function addExternalEvent<K extends EventAttributesKey>(
   eventType: number,
   key: K,
   attributes: NonNullable<HistoryEvent[K]>,
-  meta: { scheduledEventId?: number; timerId?: string; timeMs?: number } = {},
+  meta: { scheduledEventId?: number; timerId?: string; timeMs?: number; links?: HistoryEvent['links']; workerMayIgnore?: boolean } = {},
 ): void {
+  const extra = meta.links?.length || meta.workerMayIgnore ? { ...(meta.links?.length ? { links: meta.links } : {}), ...(meta.workerMayIgnore ? { workerMayIgnore: true } : {}) } : undefined;
   if (hasStartedWorkflowTask(t.state)) {
-    const event = t.makeUnnumberedEvent(eventType, key, attributes, meta.timeMs);
+    const event = t.makeUnnumberedEvent(eventType, key, attributes, meta.timeMs, extra);
     t.state.buffered.push({
       event: HistoryEventCodec.encode(event).finish(),
       eventType,
@@ -334,7 +335,7 @@ export function addExternalEvent<K extends EventAttributesKey>(
     t.stateChanged = true;
     return;
   }
-  t.addEvent(eventType, key, attributes, meta.timeMs);
+  t.addEvent(eventType, key, attributes, meta.timeMs, extra);
   ensureWorkflowTask(t);
 }
 
@@ -348,6 +349,10 @@ const COMPLETION_TYPES = new Set<number>([
   EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED,
   EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
   EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
+  EventType.EVENT_TYPE_NEXUS_OPERATION_COMPLETED,
+  EventType.EVENT_TYPE_NEXUS_OPERATION_FAILED,
+  EventType.EVENT_TYPE_NEXUS_OPERATION_CANCELED,
+  EventType.EVENT_TYPE_NEXUS_OPERATION_TIMED_OUT,
 ]);
 
 const CLOSE_KEYS_WITH_STARTED_ID = [

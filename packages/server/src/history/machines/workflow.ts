@@ -5,6 +5,7 @@ import { EventType, ParentClosePolicy, WorkflowExecutionStatus, WorkflowTaskFail
 import type { Transition, EventAttributesKey } from '../transition.js';
 import type { MutableState } from '../mutable-state.js';
 import { flushBufferedEvents } from './workflow-task.js';
+import { scheduleCallbacks } from './callbacks.js';
 import { LIMITS } from '../../limits.js';
 
 export function isRunning(state: MutableState): boolean {
@@ -26,6 +27,12 @@ export function closeWorkflow<K extends EventAttributesKey>(t: Transition, statu
   // The parent learns of the close (unless a new run continues the chain), and open children get
   // their parent-close policy (default TERMINATE; ABANDON leaves them alone).
   if (state.parent && !t.newRun) t.addTimer(t.nowMs, { kind: 'notifyParent' });
+  // So do the callers whose Nexus operations this chain serves; a continuing run takes the callbacks over.
+  if (!t.newRun) scheduleCallbacks(t);
+  else if (state.callbacks) state.callbacks = state.callbacks.filter((c) => c.phase !== 'standby');
+  // Nexus operations still open are abandoned, as in Temporal: nothing is sent to their handlers.
+  for (const op of Object.values(state.nexusOperations ?? {})) for (const id of op.timerTaskIds) t.deleteTimer(id);
+  if (state.nexusOperations) state.nexusOperations = {};
   // A run closed by a reset leaves its children to the reset run (ops/reset.ts).
   for (const child of state.resetRunId ? [] : Object.values(state.children ?? {})) {
     const policy = child.parentClosePolicy || ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE;

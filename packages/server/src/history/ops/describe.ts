@@ -5,6 +5,8 @@ import type { Loose } from '@kairos/common';
 import { msToDuration, msToOptionalDuration, msToTimestamp } from '@kairos/common';
 import { FailureCodec, MemoCodec, PayloadsCodec, PendingActivityState, PendingWorkflowTaskState, SearchAttributesCodec } from '../../proto-types.js';
 import { decodeScheduledAttributes } from '../machines/activity.js';
+import { pendingNexusOperationInfo } from '../machines/nexus-operation.js';
+import { callbackInfoMessage } from '../machines/callbacks.js';
 import { rootExecutionOf, type ActivityInfo, type MutableState } from '../mutable-state.js';
 
 type DescribeResponse = Loose<temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse>;
@@ -94,6 +96,8 @@ export function describeExecution(state: MutableState): DescribeResponse {
           attempt: wft.attempt,
         }
       : null,
+    pendingNexusOperations: Object.values(state.nexusOperations ?? {}).map((op) => pendingNexusOperationInfo(op, msToTimestamp)),
+    callbacks: (state.callbacks ?? []).map(callbackInfoMessage),
   };
 }
 

@@ -17,6 +17,7 @@ import { childVersioning, type InheritedVersioning } from '../versioning.js';
 import { versionKey } from '../../deployments/registry.js';
 import { requestCancelWorkflow, signalWorkflow, terminate, type SignalInput } from './signal-cancel-terminate.js';
 import type { NamespaceRecord } from '../../namespace/registry.js';
+import { completeNexusOperation } from './callbacks.js';
 
 type StartRequest = Loose<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest>;
 
@@ -252,6 +253,7 @@ export const ownerOps = {
     return { runId: started.runId };
   },
   childClosed: recordChildClosedInParent,
+  completeNexusOperation,
   async signal(ctx: HistoryContext, a: { key: ExecutionKey; input: SignalInput }): Promise<void> {
     await signalWorkflow(ctx, a.key, a.input);
   },

@@ -21,6 +21,8 @@ export interface SignalInput {
   readonly header: SignalRequest['header'];
   readonly identity: string;
   readonly requestId: string;
+  /** Links the sender attached (a Nexus handler's to its caller): they go on the signaled event. */
+  readonly links?: SignalRequest['links'];
 }
 
 /**
@@ -41,7 +43,7 @@ export function applySignal(t: Transition, s: SignalInput, stored: ReadonlySet<s
     input: s.input ?? null,
     identity: s.identity,
     header: s.header ?? null,
-  });
+  }, s.links?.length ? { links: s.links } : {});
   return true;
 }
 

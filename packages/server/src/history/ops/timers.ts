@@ -3,6 +3,8 @@
 import type { TimerTaskRow } from '../../persistence/store.js';
 import { decodeTimerTask, isTransferTask } from '../../timers/timer-task.js';
 import { handleTransferTask } from './external.js';
+import { invokeNexus } from './nexus-invocation.js';
+import { deliverCallbacks } from './callbacks.js';
 import { deleteRun } from './delete.js';
 import { Transition } from '../transition.js';
 import { isRunning } from '../machines/workflow.js';
@@ -17,6 +19,14 @@ export async function handleTimer(ctx: HistoryContext, row: TimerTaskRow): Promi
     await handleTransferTask(ctx, row, task);
     return;
   }
+  if (task.kind === 'nexusInvoke' || task.kind === 'nexusCancel') {
+    await invokeNexus(ctx, row, task);
+    return;
+  }
+  if (task.kind === 'deliverCallbacks') {
+    await deliverCallbacks(ctx, row);
+    return;
+  }
   if (task.kind === 'deleteExecution') {
     // Deleting the run deletes this row with it; a run that is running again keeps only losing the row.
     if (!(await deleteRun(ctx, row.key, true))) await ctx.engine.deleteTimerRows(row.key, [row.taskId]);
@@ -26,7 +36,7 @@ export async function handleTimer(ctx: HistoryContext, row: TimerTaskRow): Promi
     if (!state) return { transition: null, value: { found: false, timedOutStartedId: 0, state: null } };
     const t = new Transition(state, nowMs);
     t.deleteTimer(row.taskId);
-    const timedOutStartedId = isRunning(state) ? applyTimerTask(t, task) : 0;
+    const timedOutStartedId = isRunning(state) ? applyTimerTask(t, task, row.taskId) : 0;
     return { transition: t, value: { found: true, timedOutStartedId, state: t.state } };
   });
   if (!outcome.found) await ctx.engine.deleteTimerRows(row.key, [row.taskId]);

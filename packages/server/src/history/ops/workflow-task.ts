@@ -98,6 +98,11 @@ export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: Name
   const worker = completingWorker(req.deploymentOptions);
   const versioningBehavior = req.versioningBehavior ?? 0;
   checkCompletionVersioning(versioningBehavior, worker);
+  // Endpoints the commands name are looked up in memory; on a cluster a name new to this node is read first.
+  for (const c of req.commands ?? []) {
+    const endpoint = c.scheduleNexusOperationCommandAttributes?.endpoint;
+    if (endpoint && ctx.nexus && !ctx.nexus.endpoints.cachedByName(endpoint)) await ctx.nexus.endpoints.byName(endpoint);
+  }
   const result = await ctx.engine.update<CompletionResult>(key, (loaded, nowMs, _signalRequestIds, original) => {
     const state = requireRunning(loaded, key);
     checkStarted(state, token);
@@ -114,7 +119,12 @@ export async function respondWorkflowTaskCompleted(ctx: HistoryContext, ns: Name
       forceCreateNewWorkflowTask: req.forceCreateNewWorkflowTask ?? false,
       stickyAttributes: req.stickyAttributes ?? null,
       discardSpeculativeWithEvents: req.capabilities?.discardSpeculativeWorkflowTaskWithEvents ?? false,
-      lookups: { namespaceByName: (n) => ctx.namespaces.find(n), namespaceById: (id) => ctx.namespaces.findById(id), searchAttributes: ctx.searchAttributes.custom(state.namespaceId) },
+      lookups: {
+        namespaceByName: (n) => ctx.namespaces.find(n),
+        namespaceById: (id) => ctx.namespaces.findById(id),
+        searchAttributes: ctx.searchAttributes.custom(state.namespaceId),
+        nexusEndpointByName: (name) => ctx.nexus?.endpoints.cachedByName(name),
+      },
       returnNewWorkflowTask: req.returnNewWorkflowTask ?? false,
     }, original);
     return { transition: r.transition, value: r };

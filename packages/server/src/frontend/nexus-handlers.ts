@@ -1,0 +1,90 @@
+// Nexus RPCs: the endpoint registry on OperatorService, and the worker side of Nexus tasks on
+// WorkflowService (PollNexusTaskQueue, RespondNexusTaskCompleted, RespondNexusTaskFailed).
+import type { temporal } from '@temporalio/proto';
+import type { HistoryContext } from '../history/service-context.js';
+import { pollBudgetMs } from '../matching/matching.js';
+import { decodeTaskToken, encodeTaskToken } from '../history/task-token.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import type { NexusEndpoints } from '../nexus/endpoints.js';
+import type { NexusTasks } from '../nexus/nexus-tasks.js';
+import type { ServiceHandlers } from './grpc-server.js';
+import { requireString } from './validation.js';
+
+export function nexusEndpointHandlers(endpoints: NexusEndpoints): ServiceHandlers {
+  return {
+    async CreateNexusEndpoint(request) {
+      const req = request as temporal.api.operatorservice.v1.ICreateNexusEndpointRequest;
+      return { endpoint: await endpoints.create(req.spec) };
+    },
+    async UpdateNexusEndpoint(request) {
+      const req = request as temporal.api.operatorservice.v1.IUpdateNexusEndpointRequest;
+      return { endpoint: await endpoints.update(req.id, Number(req.version ?? 0), req.spec) };
+    },
+    async DeleteNexusEndpoint(request) {
+      const req = request as temporal.api.operatorservice.v1.IDeleteNexusEndpointRequest;
+      await endpoints.delete(req.id, Number(req.version ?? 0));
+      return {};
+    },
+    async GetNexusEndpoint(request) {
+      const req = request as temporal.api.operatorservice.v1.IGetNexusEndpointRequest;
+      return { endpoint: await endpoints.get(req.id) };
+    },
+    async ListNexusEndpoints(request) {
+      const req = request as temporal.api.operatorservice.v1.IListNexusEndpointsRequest;
+      return endpoints.list(req.pageSize ?? 0, req.nextPageToken, req.name ?? '');
+    },
+  };
+}
+
+export function nexusTaskHandlers(ctx: HistoryContext, tasks: NexusTasks): ServiceHandlers {
+  const ns = (name: string | null | undefined) => ctx.namespaces.get(requireString(name, 'Namespace'));
+  const clock = ctx.engine.clock;
+
+  /** The pending task a worker's token names (in the namespace it says). */
+  function taskOf(namespaceName: string | null | undefined, token: Uint8Array | null | undefined): string {
+    const namespace = ns(namespaceName);
+    const decoded = decodeTaskToken(token);
+    if (decoded.k !== 'nex' || decoded.ns !== namespace.id) throw new InvalidArgumentError('Error deserializing task token.');
+    return decoded.tid;
+  }
+
+  return {
+    async PollNexusTaskQueue(request, call) {
+      const req = request as temporal.api.workflowservice.v1.IPollNexusTaskQueueRequest;
+      const namespace = ns(req.namespace);
+      const queue = requireString(req.taskQueue?.name, 'TaskQueue');
+      const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
+      for (;;) {
+        const taskId = await ctx.matching.pollNexusTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal, req.identity ?? '');
+        if (taskId === null) return {};
+        const task = tasks.claim(taskId);
+        if (!task) continue;
+        if (call.signal.aborted) {
+          // The poller left while the task was handed over: the next poll takes it.
+          task.polled = false;
+          ctx.matching.addNexusTask(namespace.id, queue, taskId);
+          return {};
+        }
+        return { taskToken: encodeTaskToken({ k: 'nex', ns: namespace.id, tid: task.id, cns: task.origin.namespaceId, cwid: task.origin.workflowId }), request: task.request };
+      }
+    },
+
+    async RespondNexusTaskCompleted(request) {
+      const req = request as temporal.api.workflowservice.v1.IRespondNexusTaskCompletedRequest;
+      const id = taskOf(req.namespace, req.taskToken);
+      if (!req.response?.startOperation && !req.response?.cancelOperation) throw new InvalidArgumentError('Response is not set on request.');
+      if (!tasks.respond(id, { kind: 'response', response: req.response })) throw new NotFoundError('nexus task not found or already expired');
+      return {};
+    },
+
+    async RespondNexusTaskFailed(request) {
+      const req = request as temporal.api.workflowservice.v1.IRespondNexusTaskFailedRequest;
+      const id = taskOf(req.namespace, req.taskToken);
+      if (!req.error && !req.failure) throw new InvalidArgumentError('Failure is not set on request.');
+      if (!tasks.respond(id, { kind: 'handlerError', error: req.error ?? null, failure: req.failure ?? null })) {
+        throw new NotFoundError('nexus task not found or already expired');
+      }
+      return {};
+    },
+  };
+}
