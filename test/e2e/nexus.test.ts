@@ -191,4 +191,36 @@ describe('Nexus operations from a workflow', () => {
       expect(eventsOfType(await handle.fetchHistory(), EventType.EVENT_TYPE_NEXUS_OPERATION_COMPLETED)).toHaveLength(1);
     }, { nexusServices: [handlers] });
   }, 90_000);
+
+  it('keeps a started operation through a reset of the caller: the completion reaches the reset run', async () => {
+    await env.withTaskQueue('nexus-reset', async (taskQueue) => {
+      const endpoint = await createEndpoint(taskQueue);
+      const name = `Lin-${randomUUID().slice(0, 6)}`;
+      const handle = recorder.record(await client.workflow.start(nexusCaller, { taskQueue, workflowId: uniqueWorkflowId('nexus-reset'), args: [endpoint.name, 'greetOnSignal', name] }));
+      // The workflow task that the Started event triggered has completed: reset to its end.
+      const lastCompleted = async () => {
+        const events = (await handle.fetchHistory()).events ?? [];
+        const started = events.find((e) => e.eventType === EventType.EVENT_TYPE_NEXUS_OPERATION_STARTED);
+        const completed = events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED).at(-1);
+        return started && completed && Number(completed.eventId) > Number(started.eventId) ? Number(completed.eventId) : 0;
+      };
+      await expect.poll(lastCompleted, { timeout: 15_000 }).toBeGreaterThan(0);
+      const { runId } = await client.workflowService.resetWorkflowExecution({
+        namespace: 'default',
+        workflowExecution: { workflowId: handle.workflowId },
+        workflowTaskFinishEventId: Long.fromNumber(await lastCompleted()),
+        requestId: randomUUID(),
+        reason: 'nexus reset',
+      });
+      const described = await client.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId: handle.workflowId, runId } });
+      expect(described.pendingNexusOperations?.[0]).toMatchObject({ operation: 'greetOnSignal', state: 3 /* STARTED */ });
+      // The handler run's callback names the run that was reset; its completion goes on to the reset run.
+      await client.workflow.getHandle(`waiter-${name}`).signal(goSignal);
+      const reset = recorder.record(client.workflow.getHandle(handle.workflowId, runId));
+      expect(await reset.result()).toBe(`go, ${name}`);
+      expect(eventsOfType(await reset.fetchHistory(), EventType.EVENT_TYPE_NEXUS_OPERATION_COMPLETED)).toHaveLength(1);
+      const current = await client.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId: handle.workflowId } });
+      expect(current.workflowExecutionInfo?.execution?.runId).toBe(runId);
+    }, { nexusServices: [handlers] });
+  });
 });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { cmd, EngineHarness, payloads } from './test-support/harness.js';
 import { RebuildError, rebuildState } from './state-rebuilder.js';
 import type { MutableState } from './mutable-state.js';
+import { EventType, type HistoryEvent } from '../proto-types.js';
 
 function comparable(state: MutableState): Record<string, unknown> {
   return {
@@ -60,5 +61,51 @@ describe('state rebuilder', () => {
     h.completeWorkflowTask([cmd.completeWorkflow()]);
     expect(() => rebuildState('ns-id', h.history.slice(1), { runId: 'r', nowMs: 0, requestId: '' })).toThrow(RebuildError);
     expect(() => rebuildState('ns-id', h.history, { runId: 'r', nowMs: 0, requestId: '' })).toThrow(/the run had closed/);
+  });
+
+  it('rebuilds the Nexus operations a run had open, and the completion callbacks its start carried', () => {
+    const at = (seconds: number) => ({ seconds, nanos: 0 });
+    const wft = (id: number): HistoryEvent[] => [
+      { eventId: id, eventTime: at(id), eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, workflowTaskScheduledEventAttributes: { startToCloseTimeout: { seconds: 10 } } },
+      { eventId: id + 1, eventTime: at(id), eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, workflowTaskStartedEventAttributes: { scheduledEventId: id } },
+      { eventId: id + 2, eventTime: at(id), eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, workflowTaskCompletedEventAttributes: { scheduledEventId: id, startedEventId: id + 1 } },
+    ];
+    const scheduled = (id: number, operation: string): HistoryEvent => ({
+      eventId: id,
+      eventTime: at(id),
+      eventType: EventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED,
+      nexusOperationScheduledEventAttributes: { endpoint: 'ep', endpointId: 'ep-id', service: 'svc', operation, requestId: `req-${id}`, scheduleToCloseTimeout: { seconds: 60 }, startToCloseTimeout: { seconds: 30 } },
+    });
+    const history: HistoryEvent[] = [
+      {
+        eventId: 1,
+        eventTime: at(1),
+        eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+        workflowExecutionStartedEventAttributes: {
+          workflowId: 'wf',
+          workflowType: { name: 'caller' },
+          taskQueue: { name: 'tq' },
+          completionCallbacks: [{ nexus: { url: 'temporal://system', header: { 'temporal-callback-token': 't' } } }],
+        },
+      },
+      ...wft(2),
+      scheduled(5, 'started'),
+      scheduled(6, 'waiting'),
+      scheduled(7, 'done'),
+      { eventId: 8, eventTime: at(8), eventType: EventType.EVENT_TYPE_NEXUS_OPERATION_STARTED, nexusOperationStartedEventAttributes: { scheduledEventId: 5, operationToken: 'tok', requestId: 'req-5' } },
+      { eventId: 9, eventTime: at(9), eventType: EventType.EVENT_TYPE_NEXUS_OPERATION_COMPLETED, nexusOperationCompletedEventAttributes: { scheduledEventId: 7, requestId: 'req-7' } },
+      ...wft(10),
+      { eventId: 13, eventTime: at(13), eventType: EventType.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUESTED, nexusOperationCancelRequestedEventAttributes: { scheduledEventId: 5, workflowTaskCompletedEventId: 12 } },
+      { eventId: 14, eventTime: at(14), eventType: EventType.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUESTED, nexusOperationCancelRequestedEventAttributes: { scheduledEventId: 6, workflowTaskCompletedEventId: 12 } },
+      { eventId: 15, eventTime: at(15), eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, workflowTaskScheduledEventAttributes: {} },
+    ];
+    const rebuilt = rebuildState('ns-id', history, { runId: 'run-2', nowMs: 100_000, requestId: 'reset-1' });
+    const ops = rebuilt.nexusOperations ?? {};
+    expect(Object.keys(ops)).toEqual(['5', '6']);
+    expect(ops[5]).toMatchObject({ phase: 'started', operationToken: 'tok', startedTimeMs: 8_000, requestId: 'req-5', cancelPhase: 'scheduled', cancelRequestedEventId: 13, scheduleToCloseMs: 60_000, startToCloseMs: 30_000 });
+    expect(ops[6]).toMatchObject({ phase: 'scheduled', operation: 'waiting', scheduledTimeMs: 6_000, cancelPhase: 'pending', cancelRequestedEventId: 14 });
+    expect(rebuilt.callbacks).toHaveLength(1);
+    expect(rebuilt.callbacks?.[0]).toMatchObject({ phase: 'standby', registeredMs: 100_000 });
+    expect(rebuilt.workflowTask?.scheduledEventId).toBe(15);
   });
 });

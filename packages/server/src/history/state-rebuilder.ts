@@ -23,6 +23,8 @@ import { mergeMemo, mergeSearchAttributes } from './api/commands.js';
 import { recordBuildId } from './machines/build-ids.js';
 import { normalizeWorkflowTimeouts } from './api/start-workflow.js';
 import { childInfoOf } from './machines/child-workflow.js';
+import { newNexusOperationInfo, nexusOperations } from './machines/nexus-operation.js';
+import { newCallbackInfos } from './machines/callbacks.js';
 
 export class RebuildError extends Error {
   override readonly name = 'RebuildError';
@@ -91,6 +93,8 @@ function initialState(namespaceId: string, a: StartedAttributes, id: RebuildIden
     startHeader: a.header ? HeaderCodec.encode(a.header).finish() : null,
     executionExpirationMs: timestampToMs(a.workflowExecutionExpirationTime) ?? 0,
     priorityKey: a.priority?.priorityKey ?? 0,
+    // The handler side of a Nexus operation: the reset run completes the caller's operation when it closes.
+    ...(a.completionCallbacks?.length ? { callbacks: newCallbackInfos(a.completionCallbacks, id.nowMs, id.requestId) } : {}),
   });
 }
 
@@ -241,7 +245,67 @@ function applyLinkedEvent(state: MutableState, event: HistoryEvent, eventId: num
       return;
     }
     default:
+      if (applyNexusEvent(state, event, eventId, timeMs)) return;
       throw new RebuildError(`cannot rebuild the state past event ${eventId} (event type ${event.eventType ?? 0}): the run had closed`);
+  }
+}
+
+/** Nexus operations the run called: open from Scheduled until one of their closing events. */
+function applyNexusEvent(state: MutableState, event: HistoryEvent, eventId: number, timeMs: number): boolean {
+  switch (event.eventType) {
+    case EventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED: {
+      const a = event.nexusOperationScheduledEventAttributes ?? {};
+      nexusOperations(state)[eventId] = newNexusOperationInfo(eventId, timeMs, a, {
+        scheduleToCloseMs: durationToMs(a.scheduleToCloseTimeout),
+        scheduleToStartMs: durationToMs(a.scheduleToStartTimeout),
+        startToCloseMs: durationToMs(a.startToCloseTimeout),
+      });
+      return true;
+    }
+    case EventType.EVENT_TYPE_NEXUS_OPERATION_STARTED: {
+      const a = event.nexusOperationStartedEventAttributes;
+      const info = state.nexusOperations?.[Number(a?.scheduledEventId ?? 0)];
+      if (!info) return true;
+      info.phase = 'started';
+      info.attempt++;
+      info.operationToken = a?.operationToken || a?.operationId || '';
+      info.startedTimeMs = timeMs;
+      info.lastAttemptCompleteMs = timeMs;
+      if (info.cancelPhase === 'pending') info.cancelPhase = 'scheduled';
+      return true;
+    }
+    case EventType.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUESTED: {
+      const info = state.nexusOperations?.[Number(event.nexusOperationCancelRequestedEventAttributes?.scheduledEventId ?? 0)];
+      if (!info) return true;
+      info.cancelRequestedEventId = eventId;
+      info.cancelRequestedTimeMs = timeMs;
+      info.cancelPhase = info.phase === 'started' ? 'scheduled' : 'pending';
+      return true;
+    }
+    case EventType.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUEST_COMPLETED:
+    case EventType.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUEST_FAILED: {
+      const a = event.nexusOperationCancelRequestCompletedEventAttributes ?? event.nexusOperationCancelRequestFailedEventAttributes;
+      const info = state.nexusOperations?.[Number(a?.scheduledEventId ?? 0)];
+      if (!info) return true;
+      info.cancelPhase = event.eventType === EventType.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUEST_COMPLETED ? 'succeeded' : 'failed';
+      info.cancelAttempt++;
+      info.cancelLastAttemptCompleteMs = timeMs;
+      return true;
+    }
+    case EventType.EVENT_TYPE_NEXUS_OPERATION_COMPLETED:
+    case EventType.EVENT_TYPE_NEXUS_OPERATION_FAILED:
+    case EventType.EVENT_TYPE_NEXUS_OPERATION_CANCELED:
+    case EventType.EVENT_TYPE_NEXUS_OPERATION_TIMED_OUT: {
+      const a =
+        event.nexusOperationCompletedEventAttributes ??
+        event.nexusOperationFailedEventAttributes ??
+        event.nexusOperationCanceledEventAttributes ??
+        event.nexusOperationTimedOutEventAttributes;
+      if (state.nexusOperations) delete state.nexusOperations[Number(a?.scheduledEventId ?? 0)];
+      return true;
+    }
+    default:
+      return false;
   }
 }
 

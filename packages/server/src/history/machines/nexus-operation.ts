@@ -38,18 +38,35 @@ export function nexusBackoffMs(attempt: number, random = Math.random): number {
 }
 
 /** Writes NexusOperationScheduled (attributes validated and normalized) and arms its invocation and timeouts. */
-export function scheduleNexusOperation(t: Transition, attrs: NexusScheduledAttributes, timeouts: { scheduleToCloseMs: number; scheduleToStartMs: number; startToCloseMs: number }): NexusOperationInfo {
+export function scheduleNexusOperation(t: Transition, attrs: NexusScheduledAttributes, timeouts: NexusTimeouts): NexusOperationInfo {
   const ev = t.addEvent(EventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED, 'nexusOperationScheduledEventAttributes', attrs);
-  const scheduledEventId = Number(ev.eventId);
-  const info: NexusOperationInfo = {
+  const info = newNexusOperationInfo(Number(ev.eventId), t.nowMs, attrs, timeouts);
+  nexusOperations(t.state)[info.scheduledEventId] = info;
+  if (timeouts.scheduleToCloseMs > 0) armTimeout(t, info, t.nowMs + timeouts.scheduleToCloseMs, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE);
+  if (timeouts.scheduleToStartMs > 0) armTimeout(t, info, t.nowMs + timeouts.scheduleToStartMs, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START);
+  invokeNow(t, info);
+  return info;
+}
+
+interface NexusTimeouts {
+  readonly scheduleToCloseMs: number;
+  readonly scheduleToStartMs: number;
+  readonly startToCloseMs: number;
+}
+
+/** The record of an operation just scheduled (by its command, or in a state rebuilt from history). */
+export function newNexusOperationInfo(scheduledEventId: number, scheduledTimeMs: number, attrs: NexusScheduledAttributes, timeouts: NexusTimeouts): NexusOperationInfo {
+  return {
     scheduledEventId,
     endpoint: attrs.endpoint ?? '',
     endpointId: attrs.endpointId ?? '',
     service: attrs.service ?? '',
     operation: attrs.operation ?? '',
     requestId: attrs.requestId ?? '',
-    scheduledTimeMs: t.nowMs,
-    ...timeouts,
+    scheduledTimeMs,
+    scheduleToCloseMs: timeouts.scheduleToCloseMs,
+    scheduleToStartMs: timeouts.scheduleToStartMs,
+    startToCloseMs: timeouts.startToCloseMs,
     phase: 'scheduled',
     attempt: 0,
     operationToken: '',
@@ -68,11 +85,25 @@ export function scheduleNexusOperation(t: Transition, attrs: NexusScheduledAttri
     cancelNextAttemptMs: 0,
     cancelTaskId: '',
   };
-  nexusOperations(t.state)[scheduledEventId] = info;
-  if (timeouts.scheduleToCloseMs > 0) armTimeout(t, info, t.nowMs + timeouts.scheduleToCloseMs, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE);
-  if (timeouts.scheduleToStartMs > 0) armTimeout(t, info, t.nowMs + timeouts.scheduleToStartMs, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START);
-  invokeNow(t, info);
-  return info;
+}
+
+/**
+ * Arms the rows of an operation in a state rebuilt from history (a reset run): its deadlines count from
+ * the times its events recorded, as Temporal regenerates them; a start not yet answered is attempted
+ * again at once (with the same request id), and so is a cancel not yet delivered to a started operation.
+ */
+export function rearmRebuiltNexusOperation(t: Transition, info: NexusOperationInfo): void {
+  if (info.scheduleToCloseMs > 0) armTimeout(t, info, info.scheduledTimeMs + info.scheduleToCloseMs, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE);
+  if (info.phase !== 'started') {
+    if (info.scheduleToStartMs > 0) armTimeout(t, info, info.scheduledTimeMs + info.scheduleToStartMs, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START);
+    invokeNow(t, info);
+    return;
+  }
+  if (info.startToCloseMs > 0) armTimeout(t, info, info.startedTimeMs + info.startToCloseMs, TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE);
+  if (info.cancelPhase === 'scheduled') {
+    info.cancelRequestedTimeMs = t.nowMs;
+    cancelNow(t, info);
+  }
 }
 
 function armTimeout(t: Transition, info: NexusOperationInfo, atMs: number, timeoutType: number): void {

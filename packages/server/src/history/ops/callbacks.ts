@@ -9,9 +9,8 @@ import { Transition } from '../transition.js';
 import { isRunning } from '../machines/workflow.js';
 import { decodeCallback, recordCallbackAttempt } from '../machines/callbacks.js';
 import { recordNexusCompleted, recordNexusFailed, recordNexusStarted } from '../machines/nexus-operation.js';
-import { CALLBACK_TOKEN_HEADER, SYSTEM_CALLBACK_URL, decodeCallbackToken, headerValue } from '../../nexus/callback-token.js';
-import type { HistoryContext } from '../service-context.js';
-import { WORKFLOW_COMPLETED } from '../service-context.js';
+import { CALLBACK_TOKEN_HEADER, SYSTEM_CALLBACK_URL, decodeCallbackToken, headerValue, type CallbackToken } from '../../nexus/callback-token.js';
+import { WORKFLOW_COMPLETED, resolveRun, type HistoryContext } from '../service-context.js';
 
 type Link = NonNullable<HistoryEvent['links']>[number];
 
@@ -98,13 +97,25 @@ async function completionOf(ctx: HistoryContext, key: ExecutionKey, status: numb
 
 /**
  * Applies a completion to the operation the callback token names, in the calling run: writes Started
- * first when the completion overtook the start's answer, then the closing event. NotFound when the run
- * closed or the operation is not open (any more).
+ * first when the completion overtook the start's answer, then the closing event. When that run is
+ * closed or gone, the workflow's current run is tried, as Temporal retries without a run id: a caller
+ * that was reset has its pending operations in the reset run, under the same event id and request id.
+ * NotFound when neither has the operation open.
  */
 export async function completeNexusOperation(ctx: HistoryContext, args: CompleteNexusOperationArgs): Promise<void> {
   const token = decodeCallbackToken(args.token);
-  const key = { namespaceId: token.namespaceId, workflowId: token.workflowId, runId: token.runId };
-  const outcome = await ctx.engine.update(key, (state, nowMs) => {
+  const named = { namespaceId: token.namespaceId, workflowId: token.workflowId, runId: token.runId };
+  let outcome = await applyCompletion(ctx, named, token, args);
+  if (outcome !== 'done' && token.runId && token.requestId) {
+    const current = await resolveRun(ctx, token.namespaceId, token.workflowId, null).catch(() => null);
+    if (current && current.runId !== token.runId) outcome = await applyCompletion(ctx, current, token, args);
+  }
+  if (outcome === 'closed') throw new NotFoundError(WORKFLOW_COMPLETED);
+  if (outcome === 'gone') throw new NotFoundError('operation not found');
+}
+
+function applyCompletion(ctx: HistoryContext, key: ExecutionKey, token: CallbackToken, args: CompleteNexusOperationArgs): Promise<'done' | 'closed' | 'gone'> {
+  return ctx.engine.update(key, (state, nowMs) => {
     if (!state) return { transition: null, value: 'gone' as const };
     if (!isRunning(state)) return { transition: null, value: 'closed' as const };
     const info = state.nexusOperations?.[token.scheduledEventId];
@@ -116,6 +127,4 @@ export async function completeNexusOperation(ctx: HistoryContext, args: Complete
     else recordNexusFailed(t, info, c.failure, c.kind === 'canceled');
     return { transition: t, value: 'done' as const };
   });
-  if (outcome === 'closed') throw new NotFoundError(WORKFLOW_COMPLETED);
-  if (outcome === 'gone') throw new NotFoundError('operation not found');
 }

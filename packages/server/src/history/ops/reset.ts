@@ -10,8 +10,14 @@
 //                                  and signals buffered in the terminated current run)
 //   ChildWorkflowExecution* ...    what happened after N to the children pending at N (they go on
 //                                  running; they were started, or closed, for the base run)
+//   NexusOperation* ...            what happened after N to the Nexus operations pending at N (Started
+//                                  and the closing events; not with the NEXUS exclude type)
 //   WorkflowTaskScheduled
 //
+// Nexus operations pending at the reset point stay pending too: one not started is attempted again
+// with its request id, and a completion delivered to the base run's callback is taken by the
+// workflow's current run (ops/callbacks.ts), as Temporal retries such a completion without a run id.
+// A handler run that is reset keeps the completion callbacks of its start.
 // Children pending at the reset point stay pending in the new run, as on Temporal (whose
 // history.allowResetWithPendingChildren is on by default). The base run records the new run's id
 // (resetRunId): a child that closes later reports to its parent run as before, and a closed run that was
@@ -21,7 +27,7 @@ import { randomUUID } from 'node:crypto';
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { InvalidArgumentError } from '../../errors.js';
-import { EventType, WorkflowTaskFailedCause, type HistoryEvent } from '../../proto-types.js';
+import { EventType, WorkflowTaskFailedCause, type Failure, type HistoryEvent } from '../../proto-types.js';
 import type { NamespaceRecord } from '../../namespace/registry.js';
 import type { ExecutionKey } from '../../persistence/store.js';
 import { Transition } from '../transition.js';
@@ -30,6 +36,7 @@ import { isRunning, terminateWorkflow } from '../machines/workflow.js';
 import { scheduleWorkflowTask } from '../machines/workflow-task.js';
 import { rearmRebuiltActivity } from '../machines/activity.js';
 import { recordChildClosed, recordChildStarted, recordChildStartFailed } from '../machines/child-workflow.js';
+import { rearmRebuiltNexusOperation, recordNexusCompleted, recordNexusFailed, recordNexusStarted, recordNexusTimedOut } from '../machines/nexus-operation.js';
 import { RebuildError, rebuildState } from '../state-rebuilder.js';
 import { requireState, resolveRun, type HistoryContext } from '../service-context.js';
 import { keyString } from '../engine.js';
@@ -44,12 +51,16 @@ const MAX_CHAIN_RUNS = 100;
 // temporal.api.enums.v1.ResetReapplyType / ResetReapplyExcludeType
 const REAPPLY_TYPE_NONE = 2;
 const EXCLUDE_SIGNAL = 1;
+const EXCLUDE_NEXUS = 3;
 
 export async function resetWorkflow(ctx: HistoryContext, ns: NamespaceRecord, req: ResetRequest): Promise<string> {
   const workflowId = req.workflowExecution?.workflowId;
   if (!workflowId) throw new InvalidArgumentError('WorkflowId is not set on request.');
   const finishEventId = Number(req.workflowTaskFinishEventId ?? 0);
   const reapplySignals = req.resetReapplyType !== REAPPLY_TYPE_NONE && !(req.resetReapplyExcludeTypes ?? []).includes(EXCLUDE_SIGNAL);
+  // What a Nexus operation pending at the reset point went on to do is re-applied unless excluded (as
+  // Temporal cherry-picks it); the commands themselves are not, the workflow code issues them again.
+  const reapplyNexus = !(req.resetReapplyExcludeTypes ?? []).includes(EXCLUDE_NEXUS);
   // A signal or update racing with the reset changes the current run between our reads and the commit:
   // then everything is read again.
   for (let attempt = 0; ; attempt++) {
@@ -64,7 +75,7 @@ export async function resetWorkflow(ctx: HistoryContext, ns: NamespaceRecord, re
 
     const copied = await ctx.engine.readEvents(baseKey, 1, finishEventId);
     const later = await laterEvents(ctx, baseKey, finishEventId, base.nextEventId, current.runId);
-    const reapplied = later.events.filter((e) => (isSignal(e) ? reapplySignals : true));
+    const reapplied = later.events.filter((e) => (isSignal(e) ? reapplySignals : isNexusEvent(e) ? reapplyNexus : true));
     const newRunId = randomUUID();
     const build = (nowMs: number): Transition => buildResetRun(ns.id, copied, reapplied, { baseRunId: base.runId, newRunId, nowMs, reason: req.reason ?? '', requestId: req.requestId ?? '' });
     // A closed base run learns its reset run first: if the reset then fails, it names a run that does
@@ -84,7 +95,10 @@ export async function resetWorkflow(ctx: HistoryContext, ns: NamespaceRecord, re
           terminateWorkflow(t, req.reason ?? '', null, TERMINATE_IDENTITY);
           // Events that were buffered in the terminated run's workflow task are written by the
           // terminate: they are re-applied too.
-          for (const e of t.events.slice(before)) if (isSignal(e) ? reapplySignals : state.runId === base.runId && isChildEvent(e)) reapplyEvent(resetRun, e);
+          for (const e of t.events.slice(before)) {
+            const reapply = isSignal(e) ? reapplySignals : state.runId === base.runId && (isChildEvent(e) || (reapplyNexus && isNexusEvent(e)));
+            if (reapply) reapplyEvent(resetRun, e);
+          }
           finishResetRun(resetRun);
           return { transition: t, value: true };
         })
@@ -169,6 +183,7 @@ function rearm(t: Transition): void {
     timer.taskId = t.addTimer(timer.fireAtMs, { kind: 'userTimer', timerId: timer.timerId, startedEventId: timer.startedEventId });
   }
   for (const request of Object.values(state.externalRequests)) t.addTimer(t.nowMs, { kind: 'externalRequest', initiatedEventId: request.initiatedEventId });
+  for (const info of Object.values(state.nexusOperations ?? {})) rearmRebuiltNexusOperation(t, info);
   if (state.runTimeoutMs > 0) state.workflowTimerTaskIds.push(t.addTimer(t.nowMs + state.runTimeoutMs, { kind: 'workflowRunTimeout' }));
   if (state.executionExpirationMs > 0) state.workflowTimerTaskIds.push(t.addTimer(state.executionExpirationMs, { kind: 'workflowExecutionTimeout' }));
 }
@@ -192,7 +207,20 @@ function isChildEvent(e: HistoryEvent): boolean {
   return CHILD_EVENTS.has(e.eventType ?? 0);
 }
 
-/** Writes a later signal again, or a later child event when that child is pending in the reset run. */
+/** What happens to a Nexus operation after it is scheduled that Temporal re-applies (not cancel requests). */
+const NEXUS_EVENTS = new Set<number>([
+  EventType.EVENT_TYPE_NEXUS_OPERATION_STARTED,
+  EventType.EVENT_TYPE_NEXUS_OPERATION_COMPLETED,
+  EventType.EVENT_TYPE_NEXUS_OPERATION_FAILED,
+  EventType.EVENT_TYPE_NEXUS_OPERATION_CANCELED,
+  EventType.EVENT_TYPE_NEXUS_OPERATION_TIMED_OUT,
+]);
+
+function isNexusEvent(e: HistoryEvent): boolean {
+  return NEXUS_EVENTS.has(e.eventType ?? 0);
+}
+
+/** Writes a later signal again, or a later child or Nexus event when that child or operation is pending in the reset run. */
 function reapplyEvent(t: Transition, e: HistoryEvent): void {
   if (isSignal(e)) {
     const a = e.workflowExecutionSignaledEventAttributes;
@@ -204,7 +232,40 @@ function reapplyEvent(t: Transition, e: HistoryEvent): void {
     });
     return;
   }
-  reapplyChildEvent(t, e);
+  if (isNexusEvent(e)) reapplyNexusEvent(t, e);
+  else reapplyChildEvent(t, e);
+}
+
+/** A Nexus event of the base run, for an operation the reset run has pending with the same request id. */
+function reapplyNexusEvent(t: Transition, e: HistoryEvent): void {
+  const a =
+    e.nexusOperationStartedEventAttributes ??
+    e.nexusOperationCompletedEventAttributes ??
+    e.nexusOperationFailedEventAttributes ??
+    e.nexusOperationCanceledEventAttributes ??
+    e.nexusOperationTimedOutEventAttributes;
+  const info = a ? t.state.nexusOperations?.[Number(a.scheduledEventId ?? 0)] : undefined;
+  if (!a || !info || (a.requestId && a.requestId !== info.requestId)) return;
+  const links = e.links ?? [];
+  switch (e.eventType) {
+    case EventType.EVENT_TYPE_NEXUS_OPERATION_STARTED: {
+      const started = e.nexusOperationStartedEventAttributes;
+      if (info.phase !== 'started') recordNexusStarted(t, info, started?.operationToken || started?.operationId || '', links);
+      return;
+    }
+    case EventType.EVENT_TYPE_NEXUS_OPERATION_COMPLETED:
+      recordNexusCompleted(t, info, e.nexusOperationCompletedEventAttributes?.result ?? null, links);
+      return;
+    case EventType.EVENT_TYPE_NEXUS_OPERATION_FAILED:
+    case EventType.EVENT_TYPE_NEXUS_OPERATION_CANCELED: {
+      const failure = (e.nexusOperationFailedEventAttributes ?? e.nexusOperationCanceledEventAttributes)?.failure;
+      recordNexusFailed(t, info, (failure?.cause as Failure | undefined) ?? null, e.eventType === EventType.EVENT_TYPE_NEXUS_OPERATION_CANCELED);
+      return;
+    }
+    case EventType.EVENT_TYPE_NEXUS_OPERATION_TIMED_OUT:
+      recordNexusTimedOut(t, info, e.nexusOperationTimedOutEventAttributes?.failure?.cause?.timeoutFailureInfo?.timeoutType ?? 0);
+      return;
+  }
 }
 
 /**
@@ -225,8 +286,8 @@ async function laterEvents(
   let next = baseNextEventId;
   for (let runs = 0; runs < MAX_CHAIN_RUNS; runs++) {
     const events = await ctx.engine.readEvents(key, from, next);
-    // Child events only from the base run: a later run's initiated ids name other children.
-    later.push(...events.filter((e) => isSignal(e) || (key === baseKey && isChildEvent(e))));
+    // Child and Nexus events only from the base run: a later run's event ids name other children and operations.
+    later.push(...events.filter((e) => isSignal(e) || (key === baseKey && (isChildEvent(e) || isNexusEvent(e)))));
     if (key.runId === currentRunId) return { events: later, currentNextEventId: next };
     const continuedRunId = continuedInto(events.at(-1));
     if (!continuedRunId) break;
