@@ -92,6 +92,9 @@ describe('Nexus operations from a workflow', () => {
       const [completed] = eventsOfType(history, EventType.EVENT_TYPE_NEXUS_OPERATION_COMPLETED);
       expect(Number(completed?.nexusOperationCompletedEventAttributes?.scheduledEventId)).toBe(Number(scheduled?.eventId));
       expect(eventsOfType(history, EventType.EVENT_TYPE_NEXUS_OPERATION_STARTED)).toHaveLength(0);
+      // The worker's Nexus poller is listed under the queue's NEXUS type.
+      const described = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 3 /* NEXUS */ });
+      expect(described.pollers?.length).toBeGreaterThan(0);
     }, { nexusServices: [handlers] });
   });
 

@@ -6,9 +6,10 @@
 //   cached state, queued tasks and timers are forgotten here.
 // - Requests about one execution run on its owner (routing.ts); transfer-task steps on another
 //   execution too (runOnOwner).
-// - Tasks wait on the node owning their execution. When one waits with no poll here, this node
-//   NOTIFYs the cluster; a node with polls on that queue keeps a hint and, when a poll takes it, asks
-//   this node for a task (`take`): this node starts it as the owner and answers with the poll response.
+// - Tasks (workflow, activity and Nexus) wait on the node owning their execution (a Nexus task: the
+//   caller's). When one waits with no poll here, this node NOTIFYs the cluster; a node with polls on
+//   that queue keeps a hint and, when a poll takes it, asks this node for a task (`take`): this node
+//   starts it as the owner and answers with the poll response.
 //   Polls also look at every peer when their queue is new on a node, and every few seconds while they
 //   wait, so a missed notification delays a task by seconds at most.
 import { randomUUID } from 'node:crypto';
@@ -28,6 +29,7 @@ import { recordActivityTaskStarted } from '../history/ops/activity-task.js';
 import { resetStickiness } from '../history/ops/workflow-task.js';
 import { recoverDispatches } from '../history/recover-dispatches.js';
 import { serveWorkflowEntry } from '../frontend/task-handlers.js';
+import { nexusPollResponse } from '../frontend/nexus-handlers.js';
 import { lookupType, lookupService, type ReflectedType } from '../frontend/proto-codec.js';
 import { WORKFLOW_SERVICE, type CallContext, type ServiceHandlers } from '../frontend/grpc-server.js';
 import { PostgresCoordinator } from '../persistence/postgres/cluster-coordinator.js';
@@ -77,6 +79,7 @@ type Notice =
 const pollTypes: Record<QueueKind, { request: ReflectedType; response: ReflectedType }> = {
   workflow: { request: lookupType('temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequest'), response: lookupType('temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse') },
   activity: { request: lookupType('temporal.api.workflowservice.v1.PollActivityTaskQueueRequest'), response: lookupType('temporal.api.workflowservice.v1.PollActivityTaskQueueResponse') },
+  nexus: { request: lookupType('temporal.api.workflowservice.v1.PollNexusTaskQueueRequest'), response: lookupType('temporal.api.workflowservice.v1.PollNexusTaskQueueResponse') },
 };
 
 export interface ClusterParts {
@@ -309,7 +312,9 @@ export class ClusterNode implements ClusterPeers {
         const { entry, more } = ctx.matching.takeLocal(a.kind, a.namespaceId, a.queue);
         if (!entry || entry.kind === 'remote') return { response: null, more: false };
         let response: object | null;
-        if (a.kind === 'workflow') {
+        if (entry.kind === 'nexus') {
+          response = ctx.nexus ? nexusPollResponse(ctx.nexus.tasks, entry.taskId) : null;
+        } else if (a.kind === 'workflow') {
           response = await serveWorkflowEntry(ctx, entry as Parameters<typeof serveWorkflowEntry>[1], poll as temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest);
         } else {
           const ns = ctx.namespaces.findById(a.namespaceId);

@@ -9,6 +9,7 @@ import type { NexusEndpoints } from '../nexus/endpoints.js';
 import type { NexusTasks } from '../nexus/nexus-tasks.js';
 import type { ServiceHandlers } from './grpc-server.js';
 import { requireString } from './validation.js';
+import { takeFromPeer } from './task-handlers.js';
 
 export function nexusEndpointHandlers(endpoints: NexusEndpoints): ServiceHandlers {
   return {
@@ -55,17 +56,23 @@ export function nexusTaskHandlers(ctx: HistoryContext, tasks: NexusTasks): Servi
       const queue = requireString(req.taskQueue?.name, 'TaskQueue');
       const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
       for (;;) {
-        const taskId = await ctx.matching.pollNexusTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal, req.identity ?? '');
-        if (taskId === null) return {};
-        const task = tasks.claim(taskId);
-        if (!task) continue;
+        const entry = await ctx.matching.pollNexusTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal, req.identity ?? '');
+        if (entry === null) return {};
+        if (entry.kind === 'remote') {
+          // Cluster: the task waits on the node whose run dispatched it.
+          const response = await takeFromPeer(ctx, 'nexus', namespace.id, queue, entry.node, req, call.signal);
+          if (response) return response;
+          continue;
+        }
+        const response = nexusPollResponse(tasks, entry.taskId);
+        if (!response) continue;
         if (call.signal.aborted) {
           // The poller left while the task was handed over: the next poll takes it.
-          task.polled = false;
-          ctx.matching.addNexusTask(namespace.id, queue, taskId);
+          tasks.unclaim(entry.taskId);
+          ctx.matching.addNexusTask(namespace.id, queue, entry.taskId);
           return {};
         }
-        return { taskToken: encodeTaskToken({ k: 'nex', ns: namespace.id, tid: task.id, cns: task.origin.namespaceId, cwid: task.origin.workflowId }), request: task.request };
+        return response;
       }
     },
 
@@ -87,4 +94,11 @@ export function nexusTaskHandlers(ctx: HistoryContext, tasks: NexusTasks): Servi
       return {};
     },
   };
+}
+
+/** Hands the waiting Nexus task `taskId` to a poll: its answer, or null when it expired meanwhile. */
+export function nexusPollResponse(tasks: NexusTasks, taskId: string): object | null {
+  const task = tasks.claim(taskId);
+  if (!task) return null;
+  return { taskToken: encodeTaskToken({ k: 'nex', ns: task.namespaceId, tid: task.id, cns: task.origin.namespaceId, cwid: task.origin.workflowId }), request: task.request };
 }

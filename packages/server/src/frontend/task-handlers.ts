@@ -9,7 +9,7 @@ import { recordWorkflowTaskStarted, resetStickiness, respondWorkflowTaskComplete
 import { resolveRun } from '../history/service-context.js';
 import { heartbeatActivity, recordActivityTaskStarted, resolveActivityTarget, respondActivity, type ActivityTarget } from '../history/ops/activity-task.js';
 import { pauseActivities, resetActivities, unpauseActivities, updateActivityOptions } from '../history/ops/activity-operator.js';
-import { pollBudgetMs, versionedQueueName, type QueueKind, type RemoteHint, type WorkflowQueueEntry } from '../matching/matching.js';
+import { pollBudgetMs, versionedQueueName, type QueueKind, type RemoteHint, type StoredQueueKind, type WorkflowQueueEntry } from '../matching/matching.js';
 import { TaskQueueKind } from '../proto-types.js';
 import type { CallContext, ServiceHandlers, UnaryHandler } from './grpc-server.js';
 import { requireString } from './validation.js';
@@ -160,7 +160,7 @@ export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = 
       const req = request as temporal.api.workflowservice.v1.IDescribeTaskQueueRequest;
       const namespace = ns(req.namespace);
       const queue = requireString(req.taskQueue?.name, 'TaskQueue');
-      const kind = req.taskQueueType === 2 /* ACTIVITY */ ? 'activity' : 'workflow';
+      const kind = req.taskQueueType === 2 /* ACTIVITY */ ? 'activity' : req.taskQueueType === 3 /* NEXUS */ ? 'nexus' : 'workflow';
       const info = ctx.cluster ? await ctx.cluster.describeQueue(namespace.id, queue, kind) : ctx.matching.queueInfo(namespace.id, queue, kind);
       // Temporal reports 100,000 tasks/s for a queue without a limit.
       const ratePerSecond = info.ratePerSecond ?? 100_000;
@@ -222,7 +222,7 @@ export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = 
  * version (VERSIONED mode, normal queues), that version's part of it. A version's first poll on a
  * task queue registers the version there (deployments/registry.ts) before it waits, as Temporal's does.
  */
-function polledQueue(ctx: HistoryContext, namespaceId: string, queue: string, queueKind: number, kind: QueueKind, options: temporal.api.deployment.v1.IWorkerDeploymentOptions | null | undefined): string | Promise<string> {
+function polledQueue(ctx: HistoryContext, namespaceId: string, queue: string, queueKind: number, kind: StoredQueueKind, options: temporal.api.deployment.v1.IWorkerDeploymentOptions | null | undefined): string | Promise<string> {
   if (!options || options.workerVersioningMode !== WORKER_VERSIONING_MODE_VERSIONED) return queue;
   const deploymentName = options.deploymentName ?? '';
   const buildId = options.buildId ?? '';
@@ -269,7 +269,7 @@ export async function serveWorkflowEntry(ctx: HistoryContext, entry: Exclude<Wor
  * starts the task, as the owner of its execution, and answers with the poll response). Null when the
  * node had none left (another poll was quicker) or could not be reached.
  */
-async function takeFromPeer(
+export async function takeFromPeer(
   ctx: HistoryContext,
   kind: QueueKind,
   namespaceId: string,

@@ -33,3 +33,27 @@ describe('matching with Worker Deployment routing', () => {
     expect(await take(m, 'tq')).toBe('later');
   });
 });
+
+describe('Nexus queues in a cluster', () => {
+  it('announces a Nexus task no poll waits for, hands it to a peer, and lets a hint lead a local poll to the peer', async () => {
+    const owner = new Matching(systemClock);
+    const announced: string[] = [];
+    owner.onBacklog = (kind, ns, name) => announced.push(`${kind}/${ns}/${name}`);
+    owner.addNexusTask('ns', 'nq', 'task-1');
+    expect(announced).toEqual(['nexus/ns/nq']);
+    expect(owner.queueInfo('ns', 'nq', 'nexus').backlog).toBe(1);
+    // What a peer's `take` gets: the task itself, once.
+    expect(owner.takeLocal('nexus', 'ns', 'nq')).toEqual({ entry: { kind: 'nexus', taskId: 'task-1' }, more: false });
+    expect(owner.takeLocal('nexus', 'ns', 'nq').entry).toBeNull();
+
+    // On the worker's node: a poll waiting on the queue is woken by the owner's hint.
+    const peer = new Matching(systemClock);
+    const newQueues: string[] = [];
+    peer.onNewPolledQueue = (kind, _ns, name) => newQueues.push(`${kind}/${name}`);
+    const polled = peer.pollNexusTaskQueue('ns', 'nq', 5_000, new AbortController().signal, 'worker');
+    expect(newQueues).toEqual(['nexus/nq']);
+    expect(peer.queuesWithWaitingPolls()).toContainEqual({ kind: 'nexus', namespaceId: 'ns', name: 'nq' });
+    peer.addRemoteHint('nexus', 'ns', 'nq', 'node-1');
+    expect(await polled).toEqual({ kind: 'remote', node: 'node-1' });
+  });
+});

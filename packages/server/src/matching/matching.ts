@@ -24,7 +24,7 @@ export interface TaskRef {
  * Worker Deployments: the physical queue a task goes to, by the versioning of its run (the task queue's
  * own name for unversioned work, `versionedQueueName` for a version's). Unset: the task queue's name.
  */
-export type TaskRouter = (kind: QueueKind, namespaceId: string, taskQueue: string, workflowId: string, version: string | undefined, useRamping: boolean | undefined) => string;
+export type TaskRouter = (kind: StoredQueueKind, namespaceId: string, taskQueue: string, workflowId: string, version: string | undefined, useRamping: boolean | undefined) => string;
 
 /** What a task's routing reads of its run. */
 type Routed = Pick<TaskRef, 'key' | 'version' | 'useRamping'>;
@@ -58,7 +58,12 @@ export interface StartedWorkflowTask {
 
 export type ActivityQueueEntry = { readonly kind: 'task'; readonly ref: TaskRef } | RemoteHint;
 
-export type QueueKind = 'workflow' | 'activity';
+/** A Nexus task waiting for a poll (its id in nexus/nexus-tasks.ts), or a hint of one on another node. */
+export type NexusQueueEntry = { readonly kind: 'nexus'; readonly taskId: string } | RemoteHint;
+
+export type QueueKind = 'workflow' | 'activity' | 'nexus';
+/** The kinds whose tasks are stored (and routed by Worker Deployments); Nexus tasks are sync-match only. */
+export type StoredQueueKind = Exclude<QueueKind, 'nexus'>;
 
 /** What DescribeTaskQueue reports of one queue. */
 export interface QueueInfo {
@@ -84,7 +89,7 @@ export class Matching {
   private readonly workflowQueues = new Map<string, TaskQueue<WorkflowQueueEntry, StartedWorkflowTask>>();
   private readonly activityQueues = new Map<string, TaskQueue<ActivityQueueEntry>>();
   /** Nexus tasks (nexus/nexus-tasks.ts): ids of tasks waiting for a poll, sync-match only. */
-  private readonly nexusQueues = new Map<string, TaskQueue<string>>();
+  private readonly nexusQueues = new Map<string, TaskQueue<NexusQueueEntry>>();
   /** Remote hints waiting in some queue, by kind/namespace/queue/node: at most one of each. */
   private readonly hints = new Set<string>();
   /** Cluster mode: tasks of executions this node does not own (any more) are not queued here. */
@@ -113,7 +118,7 @@ export class Matching {
   }
 
   /** The physical queue of `ref`'s task on `taskQueue`. */
-  private route(kind: QueueKind, namespaceId: string, taskQueue: string, ref: Routed): string {
+  private route(kind: StoredQueueKind, namespaceId: string, taskQueue: string, ref: Routed): string {
     return this.router ? this.router(kind, namespaceId, taskQueue, ref.key.workflowId, ref.version, ref.useRamping) : taskQueue;
   }
 
@@ -141,7 +146,7 @@ export class Matching {
    * Worker Deployments: the routing of `taskQueue` changed; moves the tasks waiting in its physical
    * queues that now go to another one (a pinned run's stay with their version).
    */
-  reroute(kind: QueueKind, namespaceId: string, taskQueue: string): void {
+  reroute(kind: StoredQueueKind, namespaceId: string, taskQueue: string): void {
     const prefix = `${namespaceId}\u0000${taskQueue}`;
     const moved: TaskRef[] = [];
     for (const [k, q] of kind === 'workflow' ? this.workflowQueues : this.activityQueues) {
@@ -169,7 +174,7 @@ export class Matching {
     return poll ? { identity: poll.identity, deliver: (state) => poll.deliver({ kind: 'started', state }), release: () => poll.release() } : null;
   }
 
-  private nexusQueue(namespaceId: string, name: string): TaskQueue<string> {
+  private nexusQueue(namespaceId: string, name: string): TaskQueue<NexusQueueEntry> {
     const k = `${namespaceId}\u0000${name}`;
     let q = this.nexusQueues.get(k);
     if (!q) this.nexusQueues.set(k, (q = new TaskQueue(this.clock)));
@@ -177,20 +182,26 @@ export class Matching {
   }
 
   addNexusTask(namespaceId: string, taskQueue: string, taskId: string): void {
-    this.nexusQueue(namespaceId, taskQueue).add(taskId);
+    const q = this.nexusQueue(namespaceId, taskQueue);
+    const polled = q.pollerCount > 0;
+    q.add({ kind: 'nexus', taskId });
+    if (!polled) this.onBacklog?.('nexus', namespaceId, taskQueue);
   }
 
   /** A Nexus task that was answered or timed out leaves its queue (if no poll took it yet). */
   removeNexusTask(namespaceId: string, taskQueue: string, taskId: string): void {
-    this.nexusQueues.get(`${namespaceId}\u0000${taskQueue}`)?.removeWhere((id) => id === taskId);
+    this.nexusQueues.get(`${namespaceId}\u0000${taskQueue}`)?.removeWhere((e) => e.kind === 'nexus' && e.taskId === taskId);
   }
 
-  pollNexusTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal, identity = ''): Promise<string | null> {
-    return this.nexusQueue(namespaceId, name).poll(timeoutMs, signal, identity);
+  pollNexusTaskQueue(namespaceId: string, name: string, timeoutMs: number, signal: AbortSignal, identity = ''): Promise<NexusQueueEntry | null> {
+    const isNew = !this.nexusQueues.has(`${namespaceId}\u0000${name}`);
+    const q = this.nexusQueue(namespaceId, name);
+    if (isNew) this.onNewPolledQueue?.('nexus', namespaceId, name);
+    return q.poll(timeoutMs, signal, identity);
   }
 
   /** Puts back a task a poll took but could not hand over (its poller left). */
-  requeue(kind: QueueKind, taskQueue: string, ref: TaskRef): void {
+  requeue(kind: StoredQueueKind, taskQueue: string, ref: TaskRef): void {
     if (kind === 'workflow') this.addWorkflowTask(taskQueue, ref);
     else this.addActivityTask(taskQueue, ref);
   }
@@ -200,12 +211,11 @@ export class Matching {
    * Only queues some poll has used here get hints: nobody here would take the others.
    */
   addRemoteHint(kind: QueueKind, namespaceId: string, name: string, node: string): void {
-    const k = `${namespaceId}\u0000${name}`;
-    const q = kind === 'workflow' ? this.workflowQueues.get(k) : this.activityQueues.get(k);
+    const q = this.queuesOf(kind).get(`${namespaceId}\u0000${name}`);
     const id = hintId(kind, namespaceId, name, node);
     if (!q || this.hints.has(id)) return;
     this.hints.add(id);
-    (q as TaskQueue<RemoteHint | WorkflowQueueEntry | ActivityQueueEntry>).add({ kind: 'remote', node });
+    q.add({ kind: 'remote', node });
   }
 
   /** A poll took a hint out of its queue: the next one for the same node may be added. */
@@ -216,7 +226,7 @@ export class Matching {
   /** Queues that have polls waiting right now (cluster mode re-checks peers for them now and then). */
   queuesWithWaitingPolls(): Array<{ kind: QueueKind; namespaceId: string; name: string }> {
     const found: Array<{ kind: QueueKind; namespaceId: string; name: string }> = [];
-    for (const [kind, queues] of [['workflow', this.workflowQueues], ['activity', this.activityQueues]] as const) {
+    for (const [kind, queues] of [['workflow', this.workflowQueues], ['activity', this.activityQueues], ['nexus', this.nexusQueues]] as const) {
       for (const [k, q] of queues) {
         if (q.pollerCount === 0) continue;
         const [namespaceId = '', name = ''] = k.split('\u0000');
@@ -230,11 +240,10 @@ export class Matching {
    * Takes one of this node's own tasks (a task or a query, never a hint) without waiting, for a poll on
    * another node; `more` tells whether others are left.
    */
-  takeLocal(kind: QueueKind, namespaceId: string, name: string): { entry: WorkflowQueueEntry | ActivityQueueEntry | null; more: boolean } {
-    const k = `${namespaceId}\u0000${name}`;
-    const q: QueuedEntries | undefined = kind === 'workflow' ? this.workflowQueues.get(k) : this.activityQueues.get(k);
+  takeLocal(kind: QueueKind, namespaceId: string, name: string): { entry: AnyQueueEntry | null; more: boolean } {
+    const q: QueuedEntries | undefined = this.queuesOf(kind).get(`${namespaceId}\u0000${name}`);
     if (!q) return { entry: null, more: false };
-    const own = (e: WorkflowQueueEntry | ActivityQueueEntry): boolean => e.kind !== 'remote' && (e.kind !== 'query' || e.expiresAtMs > this.clock.now());
+    const own = (e: AnyQueueEntry): boolean => e.kind !== 'remote' && (e.kind !== 'query' || e.expiresAtMs > this.clock.now());
     const entry = q.takeNow(own) ?? null;
     return { entry, more: q.count(own) > 0 };
   }
@@ -299,15 +308,21 @@ export class Matching {
   }
 
   /** Pollers seen in the last 5 minutes and the backlog of one queue (DescribeTaskQueue). */
-  queueInfo(namespaceId: string, name: string, kind: QueueKind | 'nexus'): QueueInfo {
+  queueInfo(namespaceId: string, name: string, kind: QueueKind): QueueInfo {
     const k = `${namespaceId}\u0000${name}`;
     if (kind === 'nexus') {
       const nq = this.nexusQueues.get(k);
-      return nq ? { pollers: livePollers(nq, this.clock.now()), backlog: nq.backlog, ratePerSecond: null } : { pollers: [], backlog: 0, ratePerSecond: null };
+      return nq ? { pollers: livePollers(nq, this.clock.now()), backlog: ownBacklog(nq), ratePerSecond: null } : { pollers: [], backlog: 0, ratePerSecond: null };
     }
     const q = kind === 'workflow' ? this.workflowQueues.get(k) : this.activityQueues.get(k);
     if (!q) return { pollers: [], backlog: 0, ratePerSecond: null };
     return { pollers: livePollers(q, this.clock.now()), backlog: ownBacklog(q), ratePerSecond: q.ratePerSecond };
+  }
+
+  /** The queues of one kind, typed for what every kind shares (hints, taking, counting). */
+  private queuesOf(kind: QueueKind): Map<string, TaskQueue<AnyQueueEntry>> {
+    const queues = kind === 'workflow' ? this.workflowQueues : kind === 'activity' ? this.activityQueues : this.nexusQueues;
+    return queues as Map<string, TaskQueue<AnyQueueEntry>>;
   }
 
   describe(namespaceId: string, name: string): { workflowBacklog: number; activityBacklog: number; workflowPollers: number; activityPollers: number } {
@@ -323,8 +338,11 @@ function livePollers(q: { readonly pollers: Map<string, number> }, nowMs: number
   return [...q.pollers].map(([identity, lastAccessMs]) => ({ identity, lastAccessMs }));
 }
 
-/** The part of a queue of either kind that reads and takes what waits in it. */
-type QueuedEntries = Pick<TaskQueue<WorkflowQueueEntry | ActivityQueueEntry>, 'takeNow' | 'count'>;
+/** What waits in a queue of any kind. */
+export type AnyQueueEntry = WorkflowQueueEntry | ActivityQueueEntry | NexusQueueEntry;
+
+/** The part of a queue of any kind that reads and takes what waits in it. */
+type QueuedEntries = Pick<TaskQueue<AnyQueueEntry>, 'takeNow' | 'count'>;
 
 /** Tasks waiting here, not counting hints of other nodes' tasks. */
 function ownBacklog(q: QueuedEntries): number {

@@ -72,6 +72,12 @@ export class NexusTasks {
     return task;
   }
 
+  /** A claimed task whose poll left before it was handed over: it waits for the next poll. */
+  unclaim(id: string): void {
+    const task = this.pending.get(id);
+    if (task) task.polled = false;
+  }
+
   /** Hands a worker's answer to the dispatcher; false when the task is unknown or already over. */
   respond(id: string, result: NexusTaskResult): boolean {
     const task = this.pending.get(id);
