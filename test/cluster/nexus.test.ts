@@ -14,10 +14,9 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import * as nexus from 'nexus-rpc';
 import * as temporalnexus from '@temporalio/nexus';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
-import { shardOf } from '../../packages/server/src/cluster/shards.js';
 import { bundleWorkflows, connect, EventType, eventsOfType, uniqueTaskQueue, uniqueWorkflowId, withWorker, type Connections } from '../e2e/helpers/sdk.js';
 import { greetingService, nexusCaller, nexusGreeter } from '../e2e/workflows/index.js';
-import { startCluster, type Cluster } from './helpers/cluster.js';
+import { idOnShardOf, startCluster, type Cluster } from './helpers/cluster.js';
 
 const OWNER = 'node-1';
 const WORKER_NODE = 'node-2';
@@ -49,18 +48,6 @@ async function connectTo(nodeId: string): Promise<Connections> {
   return sdk;
 }
 
-/** A workflow id whose shard `nodeId` leases. */
-async function workflowIdOwnedBy(c: Cluster, nodeId: string, label: string): Promise<string> {
-  const { rows } = await c.db.query<{ id: string }>("SELECT id FROM namespaces WHERE name = 'default'");
-  const namespaceId = rows[0]?.id;
-  if (namespaceId === undefined) throw new Error('no default namespace in the database');
-  const owned = new Set(await c.shardsOf(nodeId));
-  for (;;) {
-    const workflowId = uniqueWorkflowId(label);
-    if (owned.has(shardOf(namespaceId, workflowId, c.settings.shards))) return workflowId;
-  }
-}
-
 const handlers = nexus.serviceHandler(greetingService, {
   greet: async (_ctx, name) => `hello, ${name}`,
   greetLater: new temporalnexus.WorkflowRunOperationHandler<string, string>(async (ctx, name) =>
@@ -87,8 +74,8 @@ it('hands a Nexus task waiting on the caller\'s node to a worker polling another
 
   await withWorker({ connection: viaWorker.nativeConnection, taskQueue, workflowBundle, nexusServices: [handlers] }, async () => {
     const name = `Ada-${randomUUID().slice(0, 6)}`;
-    const syncId = await workflowIdOwnedBy(c, OWNER, 'cluster-nexus-sync');
-    const asyncId = await workflowIdOwnedBy(c, OWNER, 'cluster-nexus-async');
+    const { id: syncId, shardId: syncShard } = await idOnShardOf(c, OWNER, () => uniqueWorkflowId('cluster-nexus-sync'));
+    const { id: asyncId } = await idOnShardOf(c, OWNER, () => uniqueWorkflowId('cluster-nexus-async'));
     const sync = await viaOwner.client.workflow.start(nexusCaller, { taskQueue, workflowId: syncId, args: [endpoint, 'greet', name] });
     const later = await viaOwner.client.workflow.start(nexusCaller, { taskQueue, workflowId: asyncId, args: [endpoint, 'greetLater', name] });
     expect(await sync.result()).toBe(`hello, ${name}`);
@@ -104,8 +91,6 @@ it('hands a Nexus task waiting on the caller\'s node to a worker polling another
       else expect(eventsOfType(history, EventType.EVENT_TYPE_NEXUS_OPERATION_STARTED)).toHaveLength(1);
     }
     // The callers' shards were node-1's throughout (no takeover moved them to the worker's node).
-    const owned = new Set(await c.shardsOf(OWNER));
-    const { rows } = await c.db.query<{ id: string }>("SELECT id FROM namespaces WHERE name = 'default'");
-    expect(owned.has(shardOf(rows[0]!.id, syncId, c.settings.shards))).toBe(true);
+    expect(await c.shardsOf(OWNER)).toContain(syncShard);
   });
 }, 120_000);

@@ -16,13 +16,12 @@ import { isDeepStrictEqual } from 'node:util';
 import { ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleHandle } from '@temporalio/client';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
-// The server's own shard function and scheduler id prefix (as test/ui imports server sources): the test
-// must find the schedule's owner exactly as the nodes do.
-import { shardOf } from '../../packages/server/src/cluster/shards.js';
+// The server's scheduler id prefix (as test/ui imports server sources): the test must find the
+// schedule's owner exactly as the nodes do.
 import { SCHEDULER_WORKFLOW_ID_PREFIX } from '../../packages/server/src/schedules/scheduler.js';
 import { connect, uniqueTaskQueue, uniqueWorkflowId, withWorker, type Connections } from '../e2e/helpers/sdk.js';
 import * as activities from './activities.js';
-import { describeShards, waitFor, type Cluster } from './helpers/cluster.js';
+import { describeShards, idOnShardOf, waitFor, type Cluster } from './helpers/cluster.js';
 import { startClusterWithWorkflows, resultsOf, withDeadline } from './helpers/workload.js';
 import { stepsWorkflow } from './workflows/index.js';
 
@@ -129,15 +128,8 @@ async function describeVia(sdk: Connections, handle: ScheduleHandle): Promise<Sc
 
 /** A schedule id whose scheduler workflow id falls in a shard `nodeId` leases. */
 async function scheduleIdOwnedBy(c: Cluster, nodeId: string): Promise<{ scheduleId: string; shardId: number }> {
-  const { rows } = await c.db.query<{ id: string }>("SELECT id FROM namespaces WHERE name = 'default'");
-  const namespaceId = rows[0]?.id;
-  if (namespaceId === undefined) throw new Error('no default namespace in the database');
-  const owned = new Set(await c.shardsOf(nodeId));
-  for (;;) {
-    const scheduleId = uniqueWorkflowId('cluster-schedule');
-    const shardId = shardOf(namespaceId, `${SCHEDULER_WORKFLOW_ID_PREFIX}${scheduleId}`, c.settings.shards);
-    if (owned.has(shardId)) return { scheduleId, shardId };
-  }
+  const { id, shardId } = await idOnShardOf(c, nodeId, () => uniqueWorkflowId('cluster-schedule'), (scheduleId) => `${SCHEDULER_WORKFLOW_ID_PREFIX}${scheduleId}`);
+  return { scheduleId: id, shardId };
 }
 
 it('runs a schedule created through one node once per nominal time, and describes it alike through another', async () => {

@@ -16,6 +16,8 @@ import pg from 'pg';
 import { startTestPostgres, type TestPostgres } from '@kairos/server/test-postgres';
 import { findFreePort, KAIROS_BIN, REPO_ROOT, waitForBanner } from '../../e2e/helpers/server.js';
 import { waitFor } from '../../e2e/helpers/sdk.js';
+// The server's own shard function: a test must find an execution's owner exactly as the nodes do.
+import { shardOf } from '../../../packages/server/src/cluster/shards.js';
 
 export { waitFor };
 
@@ -383,4 +385,20 @@ export function ownershipSummary(rows: readonly ShardRow[]): string {
     counts.set(owner, (counts.get(owner) ?? 0) + 1);
   }
   return [...counts].sort().map(([owner, count]) => `${owner}=${count}`).join(' ');
+}
+
+/**
+ * A fresh id (from `newId`) whose shard in the `default` namespace `nodeId` leases now. `shardKey` maps
+ * the id to the workflow id its shard is computed from (a schedule's: its scheduler workflow id).
+ */
+export async function idOnShardOf(c: Cluster, nodeId: string, newId: () => string, shardKey: (id: string) => string = (id) => id): Promise<{ id: string; shardId: number }> {
+  const { rows } = await c.db.query<{ id: string }>("SELECT id FROM namespaces WHERE name = 'default'");
+  const namespaceId = rows[0]?.id;
+  if (namespaceId === undefined) throw new Error('no default namespace in the database');
+  const owned = new Set(await c.shardsOf(nodeId));
+  for (;;) {
+    const id = newId();
+    const shardId = shardOf(namespaceId, shardKey(id), c.settings.shards);
+    if (owned.has(shardId)) return { id, shardId };
+  }
 }
