@@ -53,6 +53,8 @@ export const UpdateRequestCodec = looseCodec(api.update.v1.Request);
 export const UpdateOutcomeCodec = looseCodec(api.update.v1.Outcome);
 export const ActivityOutcomeCodec = looseCodec(api.activity.v1.ActivityExecutionOutcome);
 export const UserMetadataCodec = looseCodec(api.sdk.v1.UserMetadata);
+export const PayloadCodec = looseCodec(api.common.v1.Payload);
+export const LinkCodec = looseCodec(api.common.v1.Link);
 
 interface Writer {
   finish(): Uint8Array;

@@ -1,6 +1,7 @@
 // Assembles one Kairos server process: the SQLite store, namespace registry, history engine, matching,
 // timer queue and the gRPC frontend; recovers pending work from the database before listening.
 import { activityExecutionHandlers } from './frontend/activity-execution-handlers.js';
+import { nexusOperationExecutionHandlers } from './frontend/nexus-operation-execution-handlers.js';
 import { parseDurationMs } from './visibility/query/literals.js';
 import { ownerNamespaceId } from './history/standalone-activity/key-space.js';
 import { randomUUID } from 'node:crypto';
@@ -111,7 +112,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Temporal's activity.longPollTimeout: how long a standalone activity's Describe or Poll waits at most. */
+/** Temporal's activity.longPollTimeout (and nexusoperation.longPollTimeout): how long a standalone activity's or Nexus operation's Describe or Poll waits at most. */
 const DEFAULT_ACTIVITY_LONG_POLL_MS = 60_000;
 
 /** Dynamic config keys the server understands (others are accepted and warned about). */
@@ -124,6 +125,8 @@ const KNOWN_DYNAMIC_CONFIG = new Set([
   'activity.enableStandalone',
   'activity.startDelayEnabled',
   'activity.longPollTimeout',
+  'nexusoperation.enableStandalone',
+  'nexusoperation.longPollTimeout',
   ...Object.values(SIZE_LIMIT_KEYS),
 ]);
 
@@ -212,6 +215,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       startDelayEnabled: booleanConfig(options.dynamicConfig, 'activity.startDelayEnabled', true),
       longPollTimeoutMs: durationConfigMs(options.dynamicConfig, 'activity.longPollTimeout', DEFAULT_ACTIVITY_LONG_POLL_MS),
     };
+    const nexusOperationOptions = {
+      // Temporal's default: off.
+      enabled: booleanConfig(options.dynamicConfig, 'nexusoperation.enableStandalone', false),
+      longPollTimeoutMs: durationConfigMs(options.dynamicConfig, 'nexusoperation.longPollTimeout', DEFAULT_ACTIVITY_LONG_POLL_MS),
+    };
     // One set of handlers behind both front doors: the HTTP API calls exactly what gRPC calls.
     const localHandlers = {
       ...systemHandlers(randomUUID()),
@@ -220,11 +228,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         sizeLimits,
         standaloneActivities: activityOptions.enabled,
         standaloneActivityStartDelay: activityOptions.startDelayEnabled,
+        standaloneNexusOperation: nexusOperationOptions.enabled,
       }),
       ...executionHandlers(ctx, searchAttributes),
       ...updateHandlers(ctx),
       ...taskHandlers(ctx, { cancelPollsOnShutdown }),
       ...activityExecutionHandlers(ctx, activityOptions),
+      ...nexusOperationExecutionHandlers(ctx, nexusOperationOptions),
       ...visibilityHandlers({ namespaces, searchAttributes, store }),
       ...scheduleHandlers(scheduler, namespaces, searchAttributes),
       ...deploymentHandlers(deployments, namespaces),

@@ -35,6 +35,8 @@ const execution = (r: { namespace?: string | null; workflowExecution?: temporal.
 const byId = (r: { namespace?: string | null; workflowId?: string | null; activityId?: string | null }): Target | null => byName(r.namespace, r.workflowId || r.activityId);
 const activity = (r: { namespace?: string | null; activityId?: string | null }): Target | null => byName(r.namespace, r.activityId);
 const token = (r: { taskToken?: Uint8Array | null }): Target | null => byToken(r.taskToken);
+/** A standalone Nexus operation lives on the shard a workflow of its operation id would. */
+const nexusOperation = (r: { namespace?: string | null; operationId?: string | null }): Target | null => byName(r.namespace, r.operationId);
 /** A schedule lives on the shard of the workflow id Temporal's scheduler workflow would have. */
 const schedule = (r: { namespace?: string | null; scheduleId?: string | null }): Target | null =>
   byName(r.namespace, r.scheduleId ? `${SCHEDULER_WORKFLOW_ID_PREFIX}${r.scheduleId}` : null);
@@ -81,6 +83,12 @@ export const EXECUTION_ROUTES: Readonly<Record<string, TargetOf>> = {
   RequestCancelActivityExecution: activity,
   TerminateActivityExecution: activity,
   DeleteActivityExecution: activity,
+  StartNexusOperationExecution: nexusOperation,
+  DescribeNexusOperationExecution: nexusOperation,
+  PollNexusOperationExecution: nexusOperation,
+  RequestCancelNexusOperationExecution: nexusOperation,
+  TerminateNexusOperationExecution: nexusOperation,
+  DeleteNexusOperationExecution: nexusOperation,
   CreateSchedule: schedule,
   DescribeSchedule: schedule,
   UpdateSchedule: schedule,

@@ -21,6 +21,8 @@ export interface NamespaceCapabilityOptions {
   /** Standalone activities are served (`activity.enableStandalone`), and with a start delay (`activity.startDelayEnabled`). */
   readonly standaloneActivities?: boolean;
   readonly standaloneActivityStartDelay?: boolean;
+  /** Standalone Nexus operations are served (`nexusoperation.enableStandalone`). */
+  readonly standaloneNexusOperation?: boolean;
   /** The size limits reported to SDKs (they refuse oversized payloads before sending them). */
   readonly sizeLimits?: SizeLimits;
 }
@@ -52,6 +54,7 @@ export function describeNamespaceRecord(r: NamespaceRecord, options: NamespaceCa
         workerPollCompleteOnShutdown: options.workerPollCompleteOnShutdown === true,
         standaloneActivities: options.standaloneActivities === true,
         standaloneActivityStartDelay: options.standaloneActivities === true && options.standaloneActivityStartDelay === true,
+        standaloneNexusOperation: options.standaloneNexusOperation === true,
       },
       supportsSchedules: true,
       limits: namespaceLimits(options.sizeLimits ?? DEFAULT_SIZE_LIMITS),

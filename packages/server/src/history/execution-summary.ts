@@ -29,7 +29,8 @@ export function summarizeRun(state: MutableState, previous: ExecutionSummary | u
     parentWorkflowId: state.parent?.workflowId ?? null,
     parentRunId: state.parent?.runId ?? null,
     // The run at the top of its tree (rootExecutionOf, without building an object on every transition).
-    rootWorkflowId: state.parent ? (state.parent.rootWorkflowId ?? state.parent.workflowId) : state.workflowId,
+    // A standalone Nexus operation has none: the column holds its service, for list queries (Service="...").
+    rootWorkflowId: state.parent ? (state.parent.rootWorkflowId ?? state.parent.workflowId) : state.standaloneNexus ? (state.nexusOperations?.[1]?.service ?? '') : state.workflowId,
     rootRunId: state.parent ? (state.parent.rootRunId ?? state.parent.runId) : state.runId,
     memo: state.memo,
     searchAttributes: state.searchAttributes,

@@ -263,6 +263,11 @@ export interface MutableState {
    * the run's chain closes (machines/callbacks.ts). Unset or empty when none.
    */
   callbacks?: CallbackInfo[];
+  /**
+   * Set on a standalone Nexus operation (StartNexusOperationExecution; history/standalone-nexus/): a run of
+   * its own kind whose one operation, keyed 1 in `nexusOperations`, is all it does. It writes no events.
+   */
+  standaloneNexus?: StandaloneNexusOperation | null;
 }
 
 /** Where a Nexus operation's start stands: invoking, waiting to retry, or started (asynchronous). */
@@ -364,6 +369,27 @@ export interface StandaloneActivity {
   totalHeartbeats: number;
   /** The last worker to start the activity or to complete or fail it. */
   lastWorkerIdentity: string;
+}
+
+/** What a standalone Nexus operation keeps beside its NexusOperationInfo (which it keeps, for describe, once closed). */
+export interface StandaloneNexusOperation {
+  /** Encoded temporal.api.activity.v1.ActivityExecutionOutcome (result: one payload, or failure) once closed, else null. */
+  outcome: Uint8Array | null;
+  /** Encoded temporal.api.common.v1.Payload of the start's input, or null. */
+  input: Uint8Array | null;
+  /** The start's Nexus header (keys lower-cased), as JSON; '' when empty. */
+  nexusHeader: string;
+  /** Encoded temporal.api.sdk.v1.UserMetadata of the start request, or null. */
+  userMetadata: Uint8Array | null;
+  identity: string;
+  /** Encoded temporal.api.common.v1.Link of each link the handler returned (its backing run). */
+  links: Uint8Array[];
+  /** The accepted cancel request ('' while none): its id, requester and reason. */
+  cancelRequestId: string;
+  cancelIdentity: string;
+  cancelReason: string;
+  /** The accepted terminate request's id ('' while none). */
+  terminateRequestId: string;
 }
 
 /** What describes a new run; newRunState adds everything that starts empty. */

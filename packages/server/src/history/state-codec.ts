@@ -32,6 +32,7 @@ import type {
   MutableState,
   ParentInfo,
   StandaloneActivity,
+  StandaloneNexusOperation,
   VersioningInfo,
   UpdateInfo,
   UserTimerInfo,
@@ -78,7 +79,7 @@ const STATE = fieldsOf<MutableState>()(
   'workflowTask', 'activities', 'timers', 'buffered', 'cancelRequested', 'memo', 'searchAttributes', 'workflowTimerTaskIds',
   'stateTransitionCount', 'attempt', 'retryPolicy', 'cronSchedule', 'children', 'externalRequests', 'parent', 'startInput',
   'startHeader', 'executionExpirationMs', 'updates', 'stickyTaskQueue', 'stickyScheduleToStartMs', 'priorityKey',
-  'resetRunId', 'standalone', 'versioning', 'nexusOperations', 'callbacks',
+  'resetRunId', 'standalone', 'versioning', 'nexusOperations', 'callbacks', 'standaloneNexus',
 );
 const NEXUS_OPERATION = fieldsOf<NexusOperationInfo>()(
   'scheduledEventId', 'endpoint', 'endpointId', 'service', 'operation', 'requestId', 'scheduledTimeMs', 'scheduleToCloseMs',
@@ -96,6 +97,11 @@ const VERSIONING = fieldsOf<VersioningInfo>()(
 const STANDALONE = fieldsOf<StandaloneActivity>()(
   'outcome', 'userMetadata', 'startDelayMs', 'canceledReason', 'cancelIdentity', 'cancelRequestId', 'terminateRequestId',
   'lastAttemptCompleteMs', 'currentRetryIntervalMs', 'totalHeartbeats', 'lastWorkerIdentity',
+);
+
+const STANDALONE_NEXUS = fieldsOf<StandaloneNexusOperation>()(
+  'outcome', 'input', 'nexusHeader', 'userMetadata', 'identity', 'links', 'cancelRequestId', 'cancelIdentity', 'cancelReason',
+  'terminateRequestId',
 );
 
 type Packed = unknown[];
@@ -145,6 +151,7 @@ const standaloneRecord = recordOf<StandaloneActivity>(STANDALONE);
 const versioningRecord = recordOf<VersioningInfo>(VERSIONING);
 const nexusOperationRecord = recordOf<NexusOperationInfo>(NEXUS_OPERATION);
 const callbackRecord = recordOf<CallbackInfo>(CALLBACK);
+const standaloneNexusRecord = recordOf<StandaloneNexusOperation>(STANDALONE_NEXUS);
 const stateRecord = recordOf<MutableState>(STATE);
 
 /** The position of each of the state's fields in its packed array. */
@@ -170,6 +177,7 @@ function packState(state: MutableState): Packed {
   const ops = state.nexusOperations;
   packed[AT.nexusOperations] = ops && Object.keys(ops).length > 0 ? packMap(ops, NEXUS_OPERATION) : undefined;
   packed[AT.callbacks] = state.callbacks && state.callbacks.length > 0 ? state.callbacks.map((c) => pack(c, CALLBACK)) : undefined;
+  packed[AT.standaloneNexus] = state.standaloneNexus ? pack(state.standaloneNexus, STANDALONE_NEXUS) : undefined;
   return packed;
 }
 
@@ -199,6 +207,8 @@ function unpackState(packed: Packed, key: ExecutionKey): MutableState {
   state.nexusOperations = ops ? unpackMap(ops, nexusOperationRecord) : undefined;
   const callbacks = at('callbacks');
   state.callbacks = callbacks ? callbacks.map((c) => callbackRecord(c as Packed)) : undefined;
+  const standaloneNexus = at('standaloneNexus');
+  state.standaloneNexus = standaloneNexus ? standaloneNexusRecord(standaloneNexus) : undefined;
   return state;
 }
 

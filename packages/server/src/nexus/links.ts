@@ -10,6 +10,7 @@ export type TemporalLink = Loose<temporal.api.common.v1.ILink>;
 
 const EventType = api.enums.v1.EventType as unknown as Record<string | number, string | number>;
 const WORKFLOW_EVENT = 'temporal.api.common.v1.Link.WorkflowEvent';
+const NEXUS_OPERATION = 'temporal.api.common.v1.Link.NexusOperation';
 
 /** EVENT_TYPE_NEXUS_OPERATION_SCHEDULED -> NexusOperationScheduled. */
 function eventTypeName(value: number): string {
@@ -32,6 +33,12 @@ export function workflowEventLink(namespace: string, workflowId: string, runId: 
   query.set('referenceType', 'EventReference');
   const path = ['namespaces', namespace, 'workflows', workflowId, runId, 'history'].map(encodeURIComponent).join('/');
   return { url: `temporal:///${path}?${query.toString()}`, type: WORKFLOW_EVENT };
+}
+
+/** The link a standalone Nexus operation's start request carries to the operation itself. */
+export function nexusOperationLink(namespace: string, operationId: string, runId: string): NexusLink {
+  const path = ['namespaces', namespace, 'nexus-operations', operationId, runId, 'details'].map(encodeURIComponent).join('/');
+  return { url: `temporal:///${path}`, type: NEXUS_OPERATION };
 }
 
 /** A temporal.api.common.v1.Link from its Nexus form; null for a link of another kind or a malformed one. */

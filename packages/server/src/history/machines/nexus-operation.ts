@@ -11,9 +11,10 @@
 // CancelRequested come from commands. A cancel asked for before the operation started is only recorded;
 // it is sent to the handler once the operation has a token.
 import { msToDuration } from '@kairos/common';
-import { EventType, FailureCodec, TimeoutType, type Failure, type HistoryEvent, type Payload } from '../../proto-types.js';
+import { EventType, FailureCodec, TimeoutType, WorkflowExecutionStatus as Status, type Failure, type HistoryEvent, type Payload } from '../../proto-types.js';
 import type { Transition } from '../transition.js';
 import type { MutableState, NexusOperationInfo } from '../mutable-state.js';
+import { addStandaloneNexusLinks, completeStandaloneNexus, failStandaloneNexus } from '../standalone-nexus/close.js';
 import { addExternalEvent } from './workflow-task.js';
 
 export type NexusScheduledAttributes = NonNullable<HistoryEvent['nexusOperationScheduledEventAttributes']>;
@@ -42,13 +43,18 @@ export function scheduleNexusOperation(t: Transition, attrs: NexusScheduledAttri
   const ev = t.addEvent(EventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED, 'nexusOperationScheduledEventAttributes', attrs);
   const info = newNexusOperationInfo(Number(ev.eventId), t.nowMs, attrs, timeouts);
   nexusOperations(t.state)[info.scheduledEventId] = info;
-  if (timeouts.scheduleToCloseMs > 0) armTimeout(t, info, t.nowMs + timeouts.scheduleToCloseMs, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE);
-  if (timeouts.scheduleToStartMs > 0) armTimeout(t, info, t.nowMs + timeouts.scheduleToStartMs, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START);
-  invokeNow(t, info);
+  armNexusOperation(t, info);
   return info;
 }
 
-interface NexusTimeouts {
+/** Arms a just scheduled operation's timeouts and its first start attempt (a workflow's, or a standalone one's). */
+export function armNexusOperation(t: Transition, info: NexusOperationInfo): void {
+  if (info.scheduleToCloseMs > 0) armTimeout(t, info, t.nowMs + info.scheduleToCloseMs, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE);
+  if (info.scheduleToStartMs > 0) armTimeout(t, info, t.nowMs + info.scheduleToStartMs, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START);
+  invokeNow(t, info);
+}
+
+export interface NexusTimeouts {
   readonly scheduleToCloseMs: number;
   readonly scheduleToStartMs: number;
   readonly startToCloseMs: number;
@@ -162,12 +168,17 @@ export function recordNexusStarted(t: Transition, info: NexusOperationInfo, oper
   info.lastAttemptCompleteMs = t.nowMs;
   info.lastAttemptFailure = null;
   info.nextAttemptMs = 0;
-  addExternalEvent(t, EventType.EVENT_TYPE_NEXUS_OPERATION_STARTED, 'nexusOperationStartedEventAttributes', {
-    scheduledEventId: info.scheduledEventId,
-    operationId: operationToken,
-    requestId: info.requestId,
-    operationToken,
-  }, { scheduledEventId: info.scheduledEventId, timeMs, links });
+  const standalone = t.state.standaloneNexus;
+  if (standalone) {
+    addStandaloneNexusLinks(standalone, links);
+  } else {
+    addExternalEvent(t, EventType.EVENT_TYPE_NEXUS_OPERATION_STARTED, 'nexusOperationStartedEventAttributes', {
+      scheduledEventId: info.scheduledEventId,
+      operationId: operationToken,
+      requestId: info.requestId,
+      operationToken,
+    }, { scheduledEventId: info.scheduledEventId, timeMs, links });
+  }
   // Schedule-to-start is over; start-to-close begins.
   if (info.startToCloseMs > 0) armTimeout(t, info, timeMs + info.startToCloseMs, TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE);
   // A cancel asked for before the start goes to the handler now.
@@ -179,6 +190,11 @@ export function recordNexusStarted(t: Transition, info: NexusOperationInfo, oper
 }
 
 export function recordNexusCompleted(t: Transition, info: NexusOperationInfo, result: Payload | null, links: Links): void {
+  const standalone = t.state.standaloneNexus;
+  if (standalone) {
+    addStandaloneNexusLinks(standalone, links);
+    return completeStandaloneNexus(t, standalone, info, result);
+  }
   addExternalEvent(t, EventType.EVENT_TYPE_NEXUS_OPERATION_COMPLETED, 'nexusOperationCompletedEventAttributes', {
     scheduledEventId: info.scheduledEventId,
     result,
@@ -189,6 +205,11 @@ export function recordNexusCompleted(t: Transition, info: NexusOperationInfo, re
 
 /** The operation failed (`canceled`: its failure is a cancellation) with `cause` as the reason. */
 export function recordNexusFailed(t: Transition, info: NexusOperationInfo, cause: Failure | null, canceled = false): void {
+  const standalone = t.state.standaloneNexus;
+  if (standalone) {
+    const status = canceled ? Status.WORKFLOW_EXECUTION_STATUS_CANCELED : Status.WORKFLOW_EXECUTION_STATUS_FAILED;
+    return failStandaloneNexus(t, standalone, info, status, cause ?? { message: canceled ? 'operation canceled' : 'operation failed' });
+  }
   const attrs = { scheduledEventId: info.scheduledEventId, failure: operationFailure(info, cause), requestId: info.requestId };
   if (canceled) addExternalEvent(t, EventType.EVENT_TYPE_NEXUS_OPERATION_CANCELED, 'nexusOperationCanceledEventAttributes', attrs, { scheduledEventId: info.scheduledEventId });
   else addExternalEvent(t, EventType.EVENT_TYPE_NEXUS_OPERATION_FAILED, 'nexusOperationFailedEventAttributes', attrs, { scheduledEventId: info.scheduledEventId });
@@ -197,6 +218,8 @@ export function recordNexusFailed(t: Transition, info: NexusOperationInfo, cause
 
 export function recordNexusTimedOut(t: Transition, info: NexusOperationInfo, timeoutType: number): void {
   const cause: Failure = { message: 'operation timed out', timeoutFailureInfo: { timeoutType } };
+  const standalone = t.state.standaloneNexus;
+  if (standalone) return failStandaloneNexus(t, standalone, info, Status.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, cause);
   addExternalEvent(t, EventType.EVENT_TYPE_NEXUS_OPERATION_TIMED_OUT, 'nexusOperationTimedOutEventAttributes', {
     scheduledEventId: info.scheduledEventId,
     failure: operationFailure(info, cause),
@@ -251,12 +274,18 @@ export function requestCancelNexusOperation(t: Transition, info: NexusOperationI
     workflowTaskCompletedEventId: completedEventId,
   });
   info.cancelRequestedEventId = Number(ev.eventId);
+  requestNexusCancel(t, info);
+}
+
+/** A cancel was asked for: sent to the handler now if the operation started, else once it starts. */
+export function requestNexusCancel(t: Transition, info: NexusOperationInfo): void {
   if (info.phase === 'started') {
     info.cancelRequestedTimeMs = t.nowMs;
     cancelNow(t, info);
   } else {
     info.cancelPhase = 'pending';
   }
+  t.stateChanged = true;
 }
 
 /** The handler accepted the cancel request: NexusOperationCancelRequestCompleted; the operation stays open. */
@@ -267,11 +296,13 @@ export function recordNexusCancelDelivered(t: Transition, info: NexusOperationIn
   info.cancelAttempt++;
   info.cancelLastAttemptCompleteMs = t.nowMs;
   info.cancelLastFailure = null;
+  t.stateChanged = true;
+  // A standalone operation writes no events.
+  if (t.state.standaloneNexus) return;
   addExternalEvent(t, EventType.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUEST_COMPLETED, 'nexusOperationCancelRequestCompletedEventAttributes', {
     requestedEventId: info.cancelRequestedEventId,
     scheduledEventId: info.scheduledEventId,
   }, { scheduledEventId: info.scheduledEventId, workerMayIgnore: true });
-  t.stateChanged = true;
 }
 
 /** The cancel request failed (`retryable`: it is sent again after a backoff; else CancelRequestFailed is written). */
@@ -287,13 +318,16 @@ export function recordNexusCancelFailed(t: Transition, info: NexusOperationInfo,
     info.timerTaskIds.push(t.addTimer(info.cancelNextAttemptMs, { kind: 'nexusCancelBackoff', scheduledEventId: info.scheduledEventId, attempt: info.cancelAttempt }));
   } else {
     info.cancelPhase = 'failed';
+  }
+  t.stateChanged = true;
+  // A standalone operation writes no events.
+  if (!retryable && !t.state.standaloneNexus) {
     addExternalEvent(t, EventType.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUEST_FAILED, 'nexusOperationCancelRequestFailedEventAttributes', {
       requestedEventId: info.cancelRequestedEventId,
       failure,
       scheduledEventId: info.scheduledEventId,
     }, { scheduledEventId: info.scheduledEventId, workerMayIgnore: true });
   }
-  t.stateChanged = true;
 }
 
 /** Temporal's PendingNexusOperationInfo of one open operation (DescribeWorkflowExecution). */

@@ -14,6 +14,9 @@ import { WORKFLOW_COMPLETED, resolveRun, type HistoryContext } from '../service-
 
 type Link = NonNullable<HistoryEvent['links']>[number];
 
+/** The header in which an SDK's handler puts the operation token on the callbacks it attaches. */
+const OPERATION_TOKEN_HEADER = 'nexus-operation-token';
+
 /** What a handler run's close means for the operation it served. */
 export type NexusCompletion =
   | { readonly kind: 'succeeded'; readonly result: Payload | null }
@@ -49,7 +52,9 @@ export async function deliverCallbacks(ctx: HistoryContext, row: TimerTaskRow): 
     }
     try {
       const token = decodeCallbackToken(tokenText);
-      const args: CompleteNexusOperationArgs = { token: tokenText, completion, operationToken: '', startTimeMs: state.startTimeMs, links: [link] };
+      // The handler's token for the operation, in case this completion overtakes the start's answer.
+      const operationToken = headerValue(callback.nexus?.header, OPERATION_TOKEN_HEADER) ?? '';
+      const args: CompleteNexusOperationArgs = { token: tokenText, completion, operationToken, startTimeMs: state.startTimeMs, links: [link] };
       await runCompletion(ctx, token.namespaceId, token.workflowId, args);
       results.push({ index, result: { ok: true } });
     } catch (err) {

@@ -5,7 +5,7 @@
 // attempt cut short by a restart runs again (the handler sees the same request id).
 import { msToTimestamp } from '@kairos/common';
 import type { TimerTaskRow } from '../../persistence/store.js';
-import { EventType, TimeoutType, type Failure, type Payload } from '../../proto-types.js';
+import { EventType, PayloadCodec, TimeoutType, type Failure, type Payload } from '../../proto-types.js';
 import { Transition } from '../transition.js';
 import { isRunning } from '../machines/workflow.js';
 import type { MutableState, NexusOperationInfo } from '../mutable-state.js';
@@ -23,7 +23,8 @@ import {
 } from '../machines/nexus-operation.js';
 import type { NexusRequest, NexusTaskResult } from '../../nexus/nexus-tasks.js';
 import { CALLBACK_TOKEN_HEADER, SYSTEM_CALLBACK_URL, encodeCallbackToken } from '../../nexus/callback-token.js';
-import { toTemporalLink, workflowEventLink, type NexusLink, type TemporalLink } from '../../nexus/links.js';
+import { nexusOperationLink, toTemporalLink, workflowEventLink, type NexusLink, type TemporalLink } from '../../nexus/links.js';
+import { ownerNamespaceId } from '../standalone-activity/key-space.js';
 import { nexusFailureToFailure } from '../../nexus/failures.js';
 
 /** Handler error types a retry cannot fix, unless the handler says otherwise (Nexus's rules). */
@@ -95,7 +96,15 @@ async function target(ctx: HistoryContext, info: NexusOperationInfo): Promise<{ 
   return { ok: true, namespaceId: endpoint.target.namespaceId, taskQueue: endpoint.target.taskQueue, name: endpoint.name };
 }
 
-async function scheduledAttributes(ctx: HistoryContext, state: MutableState, info: NexusOperationInfo) {
+/** The operation's input and Nexus header: a workflow's from its scheduled event, a standalone one's from its state. */
+async function scheduledAttributes(ctx: HistoryContext, state: MutableState, info: NexusOperationInfo): Promise<{ input?: Payload | null; nexusHeader?: Record<string, string> | null }> {
+  const standalone = state.standaloneNexus;
+  if (standalone) {
+    return {
+      input: standalone.input ? PayloadCodec.decode(standalone.input) : null,
+      nexusHeader: standalone.nexusHeader ? (JSON.parse(standalone.nexusHeader) as Record<string, string>) : null,
+    };
+  }
   const key = { namespaceId: state.namespaceId, workflowId: state.workflowId, runId: state.runId };
   const [event] = await ctx.engine.readEvents(key, info.scheduledEventId, info.scheduledEventId + 1, 1);
   return event?.nexusOperationScheduledEventAttributes ?? {};
@@ -126,7 +135,10 @@ async function startAttempt(ctx: HistoryContext, state: MutableState, info: Nexu
     if (Number.isFinite(operationMs)) header['operation-timeout'] = `${Math.max(0, operationMs)}ms`;
   }
   header['request-timeout'] = `${deadlineMs - now}ms`;
-  const namespace = ctx.namespaces.findById(state.namespaceId)?.name ?? '';
+  const namespace = ctx.namespaces.findById(ownerNamespaceId(state.namespaceId))?.name ?? '';
+  const link = state.standaloneNexus
+    ? nexusOperationLink(namespace, state.workflowId, state.runId)
+    : workflowEventLink(namespace, state.workflowId, state.runId, info.scheduledEventId, EventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED);
   const token = encodeCallbackToken({ namespaceId: state.namespaceId, workflowId: state.workflowId, runId: state.runId, scheduledEventId: info.scheduledEventId, requestId: info.requestId });
   const request: NexusRequest = {
     header,
@@ -140,7 +152,7 @@ async function startAttempt(ctx: HistoryContext, state: MutableState, info: Nexu
       callback: SYSTEM_CALLBACK_URL,
       payload: attrs.input ?? null,
       callbackHeader: { [CALLBACK_TOKEN_HEADER]: token },
-      links: [workflowEventLink(namespace, state.workflowId, state.runId, info.scheduledEventId, EventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED)],
+      links: [link],
     },
   };
   const result = await ctx.nexus!.tasks.dispatch(to.namespaceId, to.taskQueue, request, deadlineMs, { namespaceId: state.namespaceId, workflowId: state.workflowId });

@@ -106,11 +106,11 @@ export function activityOutcome(state: MutableState): ActivityOutcome | null {
 }
 
 /** Describe's long-poll token: the run and how many transitions it had when described. */
-function encodeLongPollToken(state: MutableState): Uint8Array {
+export function encodeLongPollToken(state: MutableState): Uint8Array {
   return Buffer.from(JSON.stringify({ rid: state.runId, stc: state.stateTransitionCount }));
 }
 
-function decodeLongPollToken(bytes: Uint8Array, runId: string): number {
+export function decodeLongPollToken(bytes: Uint8Array, runId: string): number {
   let token: unknown;
   try {
     token = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -168,7 +168,7 @@ export async function pollActivityExecution(ctx: HistoryContext, ns: NamespaceRe
 }
 
 /** Waits until `done` holds for the run (checking `state` first); null when the wait runs out or is cancelled. */
-async function waitFor(ctx: HistoryContext, key: ExecutionKey, state: MutableState, poll: LongPoll, done: (s: MutableState) => boolean): Promise<MutableState | null> {
+export async function waitFor(ctx: HistoryContext, key: ExecutionKey, state: MutableState, poll: LongPoll, done: (s: MutableState) => boolean): Promise<MutableState | null> {
   if (done(state)) return state;
   const endMs = ctx.engine.clock.now() + poll.waitMs;
   for (;;) {
