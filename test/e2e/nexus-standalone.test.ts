@@ -19,7 +19,7 @@ let env: E2EEnvironment;
 let client: Client;
 
 beforeAll(async () => {
-  env = await startEnvironment({ extraArgs: ['--dynamic-config-value', 'nexusoperation.enableStandalone=true'] });
+  env = await startEnvironment({ extraArgs: ['--dynamic-config-value', 'nexusoperation.enableStandalone=true', '--dynamic-config-value', 'activity.enableCallbacks=true'] });
   ({ client } = env);
 });
 
@@ -41,13 +41,32 @@ const handlers = nexus.serviceHandler(greetingService, {
   ),
 });
 
+/** Operations backed by a standalone activity (the handler starts it with the caller's completion callback). */
+const activityService = nexus.service('activityService', {
+  greetByActivity: nexus.operation<string, string>(),
+  failByActivity: nexus.operation<string, string>(),
+});
+
+const activityHandlers = nexus.serviceHandler(activityService, {
+  greetByActivity: new temporalnexus.TemporalOperationHandler<string, string>({
+    async start(_ctx, nexusClient, name) {
+      return await nexusClient.startActivity<string>('greet', { id: `sa-act-${name}`, args: [name], scheduleToCloseTimeout: '30s' });
+    },
+  }),
+  failByActivity: new temporalnexus.TemporalOperationHandler<string, string>({
+    async start(_ctx, nexusClient, key) {
+      return await nexusClient.startActivity<string>('failNonRetryable', { id: `sa-act-${key}`, args: [key, 'refused by the activity'], scheduleToCloseTimeout: '30s' });
+    },
+  }),
+});
+
 /** Runs `fn` with a worker serving the handlers on a fresh task queue behind a fresh endpoint. */
 async function withEndpoint(fn: (endpoint: string) => Promise<void>): Promise<void> {
   await env.withTaskQueue('nexus-sa', async (taskQueue) => {
     const endpoint = `ep-${randomUUID().slice(0, 8)}`;
     await client.connection.operatorService.createNexusEndpoint({ spec: { name: endpoint, target: { worker: { namespace: 'default', taskQueue } } } });
     await fn(endpoint);
-  }, { nexusServices: [handlers] });
+  }, { nexusServices: [handlers, activityHandlers] });
 }
 
 const service = (endpoint: string) => client.nexus.createServiceClient({ endpoint, service: greetingService });
@@ -148,6 +167,26 @@ describe('standalone Nexus operations', () => {
       const again = await service(endpoint).startOperation(greetingService.operations.greet, 'x', { id, scheduleToCloseTimeout: '20s' });
       expect(again.runId).not.toBe(first.runId);
       expect(await again.result()).toBe('hello, x');
+    });
+  });
+
+  it('completes an operation backed by a standalone activity through the activity\'s callback', async () => {
+    await withEndpoint(async (endpoint) => {
+      const ops = client.nexus.createServiceClient({ endpoint, service: activityService });
+      const name = randomUUID().slice(0, 8);
+      const handle = await ops.startOperation(activityService.operations.greetByActivity, name, { id: opId(), scheduleToCloseTimeout: '30s' });
+      expect(await handle.result()).toBe(`Hello, ${name}!`);
+      const desc = await client.activity.getHandle(`sa-act-${name}`).describe();
+      const callback = desc.rawCallbacks?.[0];
+      expect(callback?.trigger?.activityClosed).toBeTruthy();
+      expect(callback?.info?.state).toBe(5); // CALLBACK_STATE_SUCCEEDED
+      expect(callback?.info?.callback?.links?.find((l) => l.nexusOperation)?.nexusOperation?.operationId).toBe(handle.operationId);
+      expect(callback?.info?.callback?.nexus?.header?.['nexus-operation-token']).toBeTruthy();
+
+      const key = randomUUID().slice(0, 8);
+      const failed = await ops.executeOperation(activityService.operations.failByActivity, key, { id: opId(), scheduleToCloseTimeout: '30s' }).catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(NexusOperationFailureError);
+      expect(((failed as NexusOperationFailureError).cause as Error).message).toBe('refused by the activity');
     });
   });
 

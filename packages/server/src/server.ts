@@ -125,6 +125,7 @@ const KNOWN_DYNAMIC_CONFIG = new Set([
   'activity.enableStandalone',
   'activity.startDelayEnabled',
   'activity.longPollTimeout',
+  'activity.enableCallbacks',
   'nexusoperation.enableStandalone',
   'nexusoperation.longPollTimeout',
   ...Object.values(SIZE_LIMIT_KEYS),
@@ -214,6 +215,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       enabled: booleanConfig(options.dynamicConfig, 'activity.enableStandalone', true),
       startDelayEnabled: booleanConfig(options.dynamicConfig, 'activity.startDelayEnabled', true),
       longPollTimeoutMs: durationConfigMs(options.dynamicConfig, 'activity.longPollTimeout', DEFAULT_ACTIVITY_LONG_POLL_MS),
+      // Temporal's default: off.
+      callbacksEnabled: booleanConfig(options.dynamicConfig, 'activity.enableCallbacks', false),
     };
     const nexusOperationOptions = {
       // Temporal's default: off.

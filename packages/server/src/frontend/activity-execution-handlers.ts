@@ -10,6 +10,7 @@ import { LIMITS, exceedsBlobLimit, payloadsSize } from '../limits.js';
 import { SearchAttributesCodec, UserMetadataCodec, type Duration } from '../proto-types.js';
 import type { HistoryContext } from '../history/service-context.js';
 import { normalizeRetryPolicy, retryPolicyToProto, validateRetryPolicy } from '../history/retry.js';
+import { checkCompletionCallbacks, type CompletionCallback } from '../history/machines/callbacks.js';
 import { activityKeySpace } from '../history/standalone-activity/key-space.js';
 import { deleteActivityExecution, requestCancelActivityExecution, startActivityExecution, terminateActivityExecution, type StartActivity } from '../history/standalone-activity/ops.js';
 import { activityStatus, describeActivityExecution, pollActivityExecution, type LongPoll } from '../history/standalone-activity/describe.js';
@@ -31,6 +32,8 @@ export interface ActivityExecutionOptions {
   readonly startDelayEnabled: boolean;
   /** `activity.longPollTimeout`: the longest a Describe or Poll long poll waits (default 60 s). */
   readonly longPollTimeoutMs: number;
+  /** `activity.enableCallbacks`: a start may attach completion callbacks (Temporal's default: off). */
+  readonly callbacksEnabled: boolean;
 }
 
 /** What a list query may call a standalone activity's system attributes. */
@@ -188,7 +191,11 @@ function validateStart(req: Req<'StartActivityExecutionRequest'>, options: Activ
   if (requestId.length > LIMITS.maxIdLength) throw new InvalidArgumentError(`request ID exceeds length limit. Length=${requestId.length} Limit=${LIMITS.maxIdLength}`);
   if ((req.identity ?? '').length > LIMITS.maxIdLength) throw new InvalidArgumentError(`identity exceeds length limit. Length=${(req.identity ?? '').length} Limit=${LIMITS.maxIdLength}`);
   if (exceedsBlobLimit(payloadsSize(req.input))) throw new InvalidArgumentError('input exceeds length limit');
-  if ((req.completionCallbacks?.length ?? 0) > 0) throw new InvalidArgumentError('completion callbacks are not enabled for this namespace');
+  let callbacks: CompletionCallback[] = [];
+  if ((req.completionCallbacks?.length ?? 0) > 0) {
+    if (!options.callbacksEnabled) throw new InvalidArgumentError('completion callbacks are not enabled for this namespace');
+    callbacks = checkCompletionCallbacks(req.completionCallbacks as CompletionCallback[], req.links as never).callbacks;
+  }
   const withAttributes = { searchAttributes: req.searchAttributes ?? null };
   checkStartSearchAttributes(withAttributes as never, custom);
   const hasAttributes = Object.keys(withAttributes.searchAttributes?.indexedFields ?? {}).length > 0;
@@ -214,6 +221,8 @@ function validateStart(req: Req<'StartActivityExecutionRequest'>, options: Activ
     conflictPolicy: req.idConflictPolicy || ActivityIdConflictPolicy.ACTIVITY_ID_CONFLICT_POLICY_FAIL,
     searchAttributes: hasAttributes ? SearchAttributesCodec.encode(withAttributes.searchAttributes as never).finish() : null,
     userMetadata: req.userMetadata ? UserMetadataCodec.encode(req.userMetadata as never).finish() : null,
+    callbacks,
+    attachCallbacksOnConflict: req.onConflictOptions?.attachCompletionCallbacks === true,
   };
 }
 

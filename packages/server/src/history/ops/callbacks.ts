@@ -3,7 +3,9 @@
 // the node owning the caller). Delivery is at least once: a failed attempt throws, and the timer queue
 // runs the delivery row again; the caller's side ignores a completion it already has.
 import type { ExecutionKey, TimerTaskRow } from '../../persistence/store.js';
-import { EventType, HistoryEventCodec, WorkflowExecutionStatus as Status, type Failure, type HistoryEvent, type Payload } from '../../proto-types.js';
+import { ActivityOutcomeCodec, EventType, HistoryEventCodec, WorkflowExecutionStatus as Status, type Failure, type HistoryEvent, type Payload } from '../../proto-types.js';
+import type { MutableState } from '../mutable-state.js';
+import { ownerNamespaceId } from '../standalone-activity/key-space.js';
 import { NotFoundError } from '../../errors.js';
 import { Transition } from '../transition.js';
 import { isRunning } from '../machines/workflow.js';
@@ -37,9 +39,12 @@ export async function deliverCallbacks(ctx: HistoryContext, row: TimerTaskRow): 
     await ctx.engine.deleteTimerRows(row.key, [row.taskId]);
     return;
   }
-  const completion = await completionOf(ctx, row.key, state.status, state.nextEventId);
-  const namespace = ctx.namespaces.findById(state.namespaceId)?.name ?? '';
-  const link: Link = { workflowEvent: { namespace, workflowId: state.workflowId, runId: state.runId, eventRef: { eventId: 1, eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED } } };
+  const completion = state.standalone ? activityCompletion(state) : await completionOf(ctx, row.key, state.status, state.nextEventId);
+  const namespace = ctx.namespaces.findById(ownerNamespaceId(state.namespaceId))?.name ?? '';
+  // The back link: the activity, or the run's started event.
+  const link: Link = state.standalone
+    ? { activity: { namespace, activityId: state.workflowId, runId: state.runId } }
+    : { workflowEvent: { namespace, workflowId: state.workflowId, runId: state.runId, eventRef: { eventId: 1, eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED } } };
   const results: Array<{ index: number; result: Parameters<typeof recordCallbackAttempt>[2] }> = [];
   let retry: unknown = null;
   for (const { c, index } of pending) {
@@ -80,6 +85,14 @@ export async function deliverCallbacks(ctx: HistoryContext, row: TimerTaskRow): 
 function runCompletion(ctx: HistoryContext, namespaceId: string, workflowId: string, args: CompleteNexusOperationArgs): Promise<void> {
   if (ctx.cluster) return ctx.cluster.runOnOwner(namespaceId, workflowId, 'completeNexusOperation', args);
   return completeNexusOperation(ctx, args);
+}
+
+/** The completion a closed standalone activity reports: its result's first payload, or its outcome's failure. */
+function activityCompletion(state: MutableState): NexusCompletion {
+  const outcome = state.standalone?.outcome ? ActivityOutcomeCodec.decode(state.standalone.outcome) : null;
+  if (state.status === Status.WORKFLOW_EXECUTION_STATUS_COMPLETED) return { kind: 'succeeded', result: outcome?.result?.payloads?.[0] ?? null };
+  const failure = (outcome?.failure as Failure | null | undefined) ?? { message: 'operation failed' };
+  return { kind: state.status === Status.WORKFLOW_EXECUTION_STATUS_CANCELED ? 'canceled' : 'failed', failure };
 }
 
 /** The completion a closed handler run reports, from its close event (as Temporal builds it). */

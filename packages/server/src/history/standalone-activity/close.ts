@@ -5,6 +5,7 @@
 import { ActivityOutcomeCodec, EventType, WorkflowExecutionStatus as Status, type ActivityOutcome, type Failure, type Payloads } from '../../proto-types.js';
 import type { ActivityInfo, StandaloneActivity } from '../mutable-state.js';
 import type { Transition } from '../transition.js';
+import { scheduleCallbacks } from '../machines/callbacks.js';
 
 /** What closed the activity: the close event's type and the parts of its attributes that matter here. */
 export interface StandaloneClose {
@@ -67,4 +68,6 @@ function closeRun(t: Transition, info: ActivityInfo, standalone: StandaloneActiv
   t.dispatches.length = 0;
   t.stateChanged = true;
   t.closed = true;
+  // The callers whose Nexus operations this activity backs learn of its close.
+  scheduleCallbacks(t);
 }

@@ -10,6 +10,7 @@ import type { NamespaceRecord } from '../../namespace/registry.js';
 import { ActivityOutcomeCodec, FailureCodec, PayloadsCodec, SearchAttributesCodec, UserMetadataCodec, WorkflowExecutionStatus as Status, type ActivityOutcome } from '../../proto-types.js';
 import type { ExecutionKey } from '../../persistence/store.js';
 import { decodeScheduledAttributes } from '../machines/activity.js';
+import { callbackInfoMessage } from '../machines/callbacks.js';
 import { isRunning } from '../machines/workflow.js';
 import type { MutableState } from '../mutable-state.js';
 import { encodeMutableState } from '../state-codec.js';
@@ -156,6 +157,11 @@ export async function describeActivityExecution(ctx: HistoryContext, ns: Namespa
     input: req.includeInput ? (decodeScheduledAttributes(activityOf(state)).input ?? null) : null,
     outcome,
     longPollToken: encodeLongPollToken(state),
+    // Temporal's activity CallbackInfo: the workflow's, under an activity-closed trigger.
+    callbacks: (state.callbacks ?? []).map((c) => {
+      const { trigger: _workflowClosed, ...info } = callbackInfoMessage(c) as { trigger: unknown };
+      return { trigger: { activityClosed: {} }, info };
+    }),
   };
 }
 

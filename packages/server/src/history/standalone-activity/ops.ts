@@ -11,6 +11,7 @@ import { newRunState, type ActivityInfo, type MutableState } from '../mutable-st
 import { Transition } from '../transition.js';
 import { armScheduleToClose, dispatchAttempt, newActivityInfo, type ActivityTimeouts, type ScheduledAttributes } from '../machines/activity.js';
 import { isRunning } from '../machines/workflow.js';
+import { MAX_CALLBACKS, newCallbackInfos, type CompletionCallback } from '../machines/callbacks.js';
 import type { HistoryContext } from '../service-context.js';
 import { deleteRun } from '../ops/delete.js';
 import { activityKeySpace, STANDALONE_ACTIVITY_SLOT } from './key-space.js';
@@ -33,6 +34,10 @@ export interface StartActivity {
   /** Encoded SearchAttributes / UserMetadata, or null. */
   readonly searchAttributes: Uint8Array | null;
   readonly userMetadata: Uint8Array | null;
+  /** Completion callbacks (checked, header keys lower-cased), delivered when the activity closes. */
+  readonly callbacks: readonly CompletionCallback[];
+  /** on_conflict_options.attach_completion_callbacks: a start that finds the activity running adds its callbacks to it. */
+  readonly attachCallbacksOnConflict: boolean;
 }
 
 export interface StartedActivity {
@@ -52,7 +57,10 @@ export async function startActivityExecution(ctx: HistoryContext, ns: NamespaceR
         // A retried start (same request id) gets its run back, even once it has closed.
         if (previous.requestIds.includes(start.requestId)) return { runId: previous.runId, started: false };
         if (isRunning(previous)) {
-          if (start.conflictPolicy === ActivityIdConflictPolicy.ACTIVITY_ID_CONFLICT_POLICY_USE_EXISTING) return { runId: previous.runId, started: false };
+          if (start.conflictPolicy === ActivityIdConflictPolicy.ACTIVITY_ID_CONFLICT_POLICY_USE_EXISTING) {
+            if (start.attachCallbacksOnConflict && start.callbacks.length > 0) await attachCallbacks(ctx, previous, start);
+            return { runId: previous.runId, started: false };
+          }
           throw alreadyStarted(previous);
         }
         const reuse = start.reusePolicy;
@@ -111,6 +119,7 @@ function newActivityRun(space: string, start: StartActivity, nowMs: number): Tra
       lastWorkerIdentity: '',
     },
   });
+  if (start.callbacks.length > 0) state.callbacks = newCallbackInfos(start.callbacks, nowMs, '');
   const t = new Transition(state, nowMs);
   const info = newActivityInfo(STANDALONE_ACTIVITY_SLOT, start.attrs, start.timeouts, nowMs);
   state.activities[STANDALONE_ACTIVITY_SLOT] = info;
@@ -125,6 +134,23 @@ function newActivityRun(space: string, start: StartActivity, nowMs: number): Tra
   armScheduleToClose(t, info, start.startDelayMs);
   t.stateChanged = true;
   return t;
+}
+
+/** A start that found the activity running attaches its callbacks to it (once per request id), as Temporal's on-conflict options ask. */
+async function attachCallbacks(ctx: HistoryContext, running: MutableState, start: StartActivity): Promise<void> {
+  const key = { namespaceId: running.namespaceId, workflowId: running.workflowId, runId: running.runId };
+  await ctx.engine.update(key, (state, nowMs) => {
+    if (!state || !isRunning(state)) return { transition: null, value: undefined };
+    const attached = state.callbacks ?? [];
+    if (attached.some((c) => c.requestId === start.requestId)) return { transition: null, value: undefined };
+    if (attached.length + start.callbacks.length > MAX_CALLBACKS) {
+      throw new FailedPreconditionError(`cannot attach more than ${MAX_CALLBACKS} callbacks to an activity (${attached.length} callbacks already attached)`);
+    }
+    const t = new Transition(state, nowMs);
+    state.callbacks = [...attached, ...newCallbackInfos(start.callbacks, nowMs, start.requestId)];
+    t.stateChanged = true;
+    return { transition: t, value: undefined };
+  });
 }
 
 function alreadyStarted(state: MutableState): AlreadyExistsError {
