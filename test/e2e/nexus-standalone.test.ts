@@ -41,10 +41,14 @@ const handlers = nexus.serviceHandler(greetingService, {
   ),
 });
 
-/** Operations backed by a standalone activity (the handler starts it with the caller's completion callback). */
+/**
+ * Operations backed by a standalone activity (the handler starts it with the caller's completion
+ * callback), and one that joins a workflow another operation may have started (USE_EXISTING).
+ */
 const activityService = nexus.service('activityService', {
   greetByActivity: nexus.operation<string, string>(),
   failByActivity: nexus.operation<string, string>(),
+  joinWaiter: nexus.operation<string, string>(),
 });
 
 const activityHandlers = nexus.serviceHandler(activityService, {
@@ -58,6 +62,9 @@ const activityHandlers = nexus.serviceHandler(activityService, {
       return await nexusClient.startActivity<string>('failNonRetryable', { id: `sa-act-${key}`, args: [key, 'refused by the activity'], scheduleToCloseTimeout: '30s' });
     },
   }),
+  joinWaiter: new temporalnexus.WorkflowRunOperationHandler<string, string>(async (ctx, name) =>
+    temporalnexus.startWorkflow(ctx, nexusWaiter, { workflowId: `sa-shared-${name}`, args: [name], workflowIdConflictPolicy: 'USE_EXISTING' }),
+  ),
 });
 
 /** Runs `fn` with a worker serving the handlers on a fresh task queue behind a fresh endpoint. */
@@ -187,6 +194,30 @@ describe('standalone Nexus operations', () => {
       const failed = await ops.executeOperation(activityService.operations.failByActivity, key, { id: opId(), scheduleToCloseTimeout: '30s' }).catch((e: unknown) => e);
       expect(failed).toBeInstanceOf(NexusOperationFailureError);
       expect(((failed as NexusOperationFailureError).cause as Error).message).toBe('refused by the activity');
+    });
+  });
+
+  it('attaches a second operation\'s callback to the workflow it finds running (on_conflict_options)', async () => {
+    await withEndpoint(async (endpoint) => {
+      const ops = client.nexus.createServiceClient({ endpoint, service: activityService });
+      const name = randomUUID().slice(0, 8);
+      const raw = client.connection.workflowService;
+      const first = await ops.startOperation(activityService.operations.joinWaiter, name, { id: opId(), scheduleToCloseTimeout: '30s' });
+      await raw.pollNexusOperationExecution({ namespace: 'default', operationId: first.operationId, runId: first.runId, waitStage: 1 });
+      const second = await ops.startOperation(activityService.operations.joinWaiter, name, { id: opId(), scheduleToCloseTimeout: '30s' });
+      await raw.pollNexusOperationExecution({ namespace: 'default', operationId: second.operationId, runId: second.runId, waitStage: 1 });
+      const wf = client.workflow.getHandle(`sa-shared-${name}`);
+      const callbacks = (await wf.describe()).raw.callbacks ?? [];
+      expect(callbacks.map((c) => c.callback?.links?.find((l) => l.nexusOperation)?.nexusOperation?.operationId)).toEqual([first.operationId, second.operationId]);
+      await wf.signal(goSignal);
+      expect(await first.result()).toBe(`go, ${name}`);
+      expect(await second.result()).toBe(`go, ${name}`);
+      const { events } = await wf.fetchHistory();
+      const updated = events?.filter((e) => e.workflowExecutionOptionsUpdatedEventAttributes) ?? [];
+      expect(updated).toHaveLength(1);
+      expect(updated[0]!.workflowExecutionOptionsUpdatedEventAttributes!.attachedCompletionCallbacks).toHaveLength(1);
+      expect(updated[0]!.workflowExecutionOptionsUpdatedEventAttributes!.attachedRequestId).toBeTruthy();
+      expect(updated[0]!.workerMayIgnore).toBe(true);
     });
   });
 

@@ -12,6 +12,9 @@ import { hasStartedWorkflowTask } from '../machines/workflow-task.js';
 import { effectiveVersioning, emptyVersioning, overrideMessage, parseOverride, refreshSearchAttributes } from '../versioning.js';
 import { versionKey } from '../../deployments/registry.js';
 
+/** Temporal marks WorkflowExecutionOptionsUpdated worker-may-ignore: an SDK that knows no such event skips it. */
+const MAY_IGNORE = { workerMayIgnore: true };
+
 type Request = temporal.api.workflowservice.v1.IUpdateWorkflowExecutionOptionsRequest;
 type Options = temporal.api.workflow.v1.IWorkflowExecutionOptions;
 
@@ -56,11 +59,11 @@ export async function updateExecutionOptions(ctx: HistoryContext, ns: NamespaceR
     const type = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED;
     if (hasStartedWorkflowTask(state)) {
       // Written after the running task completes, as other events that arrive meanwhile.
-      const event = t.makeUnnumberedEvent(type, 'workflowExecutionOptionsUpdatedEventAttributes', attributes);
+      const event = t.makeUnnumberedEvent(type, 'workflowExecutionOptionsUpdatedEventAttributes', attributes, nowMs, MAY_IGNORE);
       state.buffered.push({ event: HistoryEventCodec.encode(event).finish(), eventType: type, scheduledEventId: 0, timerId: '' });
       t.stateChanged = true;
     } else {
-      t.addEvent(type, 'workflowExecutionOptionsUpdatedEventAttributes', attributes);
+      t.addEvent(type, 'workflowExecutionOptionsUpdatedEventAttributes', attributes, nowMs, MAY_IGNORE);
     }
     if (overrideChanged) {
       refreshSearchAttributes(state);

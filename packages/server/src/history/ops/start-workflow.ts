@@ -15,6 +15,7 @@ import { createWorkflowRun, type NewRunParams } from '../api/start-workflow.js';
 import { isRunning, terminateWorkflow } from '../machines/workflow.js';
 import { hasStartedWorkflowTask } from '../machines/workflow-task.js';
 import type { HistoryContext } from '../service-context.js';
+import { attachOnConflict, attachesOnConflict } from './attach-on-conflict.js';
 import { parseOverride, type InheritedVersioning } from '../versioning.js';
 import { versionKey } from '../../deployments/registry.js';
 
@@ -63,7 +64,10 @@ export async function startWorkflow(
           // Signal-with-start signals the running run unless told to fail or to replace it.
           const policy = conflictPolicy(request, signal ? Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING : Conflict.WORKFLOW_ID_CONFLICT_POLICY_FAIL);
           if (signal && policy === Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) return { runId: cur.runId, started: false, existing: cur };
-          if (policy === Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) return { runId: cur.runId, started: false };
+          if (policy === Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) {
+            if (!signal && attachesOnConflict(request)) await attachOnConflict(ctx, key, request);
+            return { runId: cur.runId, started: false };
+          }
           if (policy !== Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING) {
             throw alreadyStarted(`Workflow execution is already running. WorkflowId: ${workflowId}, RunId: ${cur.runId}.`, cur);
           }
