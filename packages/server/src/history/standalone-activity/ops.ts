@@ -14,12 +14,11 @@ import { isRunning } from '../machines/workflow.js';
 import { MAX_CALLBACKS, newCallbackInfos, type CompletionCallback } from '../machines/callbacks.js';
 import type { HistoryContext } from '../service-context.js';
 import { deleteRun } from '../ops/delete.js';
+import { startStandaloneRun } from './start-run.js';
 import { activityKeySpace, STANDALONE_ACTIVITY_SLOT } from './key-space.js';
 import { closeStandaloneActivity, terminateStandaloneActivity } from './close.js';
 import { requireStandalone, resolveStandaloneRun } from './lookup.js';
 
-const ActivityIdReusePolicy = api.enums.v1.ActivityIdReusePolicy;
-const ActivityIdConflictPolicy = api.enums.v1.ActivityIdConflictPolicy;
 
 /** A validated, normalized StartActivityExecution. */
 export interface StartActivity {
@@ -46,33 +45,12 @@ export interface StartedActivity {
 }
 
 export async function startActivityExecution(ctx: HistoryContext, ns: NamespaceRecord, start: StartActivity): Promise<StartedActivity> {
-  const space = activityKeySpace(ns.id);
-  const engine = ctx.engine;
-  return engine.withLocks([`${space}\u0000${start.activityId}`], async () => {
-    const current = await engine.store.getCurrentRun(space, start.activityId);
-    if (current) {
-      const loaded = await engine.load({ namespaceId: space, workflowId: start.activityId, runId: current.runId });
-      const previous = loaded?.state;
-      if (previous) {
-        // A retried start (same request id) gets its run back, even once it has closed.
-        if (previous.requestIds.includes(start.requestId)) return { runId: previous.runId, started: false };
-        if (isRunning(previous)) {
-          if (start.conflictPolicy === ActivityIdConflictPolicy.ACTIVITY_ID_CONFLICT_POLICY_USE_EXISTING) {
-            if (start.attachCallbacksOnConflict && start.callbacks.length > 0) await attachCallbacks(ctx, previous, start);
-            return { runId: previous.runId, started: false };
-          }
-          throw alreadyStarted(previous);
-        }
-        const reuse = start.reusePolicy;
-        if (reuse === ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_REJECT_DUPLICATE) throw alreadyStarted(previous);
-        if (reuse === ActivityIdReusePolicy.ACTIVITY_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY && previous.status === Status.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
-          throw alreadyStarted(previous);
-        }
-      }
-    }
-    const t = newActivityRun(space, start, engine.clock.now());
-    await engine.commitTransitions([{ t, expectedVersion: 0, setCurrent: { expectedCurrentRunId: current?.runId ?? null } }]);
-    return { runId: t.state.runId, started: true };
+  return startStandaloneRun(ctx, activityKeySpace(ns.id), start.activityId, start, {
+    newRun: (nowMs) => newActivityRun(activityKeySpace(ns.id), start, nowMs),
+    alreadyStarted,
+    useExisting: async (previous) => {
+      if (start.attachCallbacksOnConflict && start.callbacks.length > 0) await attachCallbacks(ctx, previous, start);
+    },
   });
 }
 

@@ -8,7 +8,7 @@ import { api } from '@kairos/common';
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from '../../errors.js';
 import type { NamespaceRecord } from '../../namespace/registry.js';
 import type { ExecutionKey } from '../../persistence/store.js';
-import { PayloadCodec, WorkflowExecutionStatus as Status, type Payload } from '../../proto-types.js';
+import { PayloadCodec, type Payload } from '../../proto-types.js';
 import { statusName } from '../../visibility/query/literals.js';
 import { newRunState, type MutableState, type NexusOperationInfo, type StandaloneNexusOperation } from '../mutable-state.js';
 import { Transition } from '../transition.js';
@@ -17,10 +17,9 @@ import { isRunning } from '../machines/workflow.js';
 import type { HistoryContext } from '../service-context.js';
 import { deleteRun } from '../ops/delete.js';
 import { nexusOperationKeySpace } from '../standalone-activity/key-space.js';
+import { startStandaloneRun } from '../standalone-activity/start-run.js';
 import { STANDALONE_NEXUS_SLOT, terminateStandaloneNexus } from './close.js';
 
-const ReusePolicy = api.enums.v1.NexusOperationIdReusePolicy;
-const ConflictPolicy = api.enums.v1.NexusOperationIdConflictPolicy;
 
 type Standalone = MutableState & { standaloneNexus: StandaloneNexusOperation };
 
@@ -56,29 +55,7 @@ export function nexusOperationNotFound(operationId: string): NotFoundError {
 
 export async function startNexusOperationExecution(ctx: HistoryContext, ns: NamespaceRecord, start: StartNexusOperation): Promise<StartedNexusOperation> {
   const space = nexusOperationKeySpace(ns.id);
-  const engine = ctx.engine;
-  return engine.withLocks([`${space}\u0000${start.operationId}`], async () => {
-    const current = await engine.store.getCurrentRun(space, start.operationId);
-    if (current) {
-      const previous = (await engine.load({ namespaceId: space, workflowId: start.operationId, runId: current.runId }))?.state;
-      if (previous) {
-        // A retried start (same request id) gets its run back, even once it has closed.
-        if (previous.requestIds.includes(start.requestId)) return { runId: previous.runId, started: false };
-        if (isRunning(previous)) {
-          if (start.conflictPolicy === ConflictPolicy.NEXUS_OPERATION_ID_CONFLICT_POLICY_USE_EXISTING) return { runId: previous.runId, started: false };
-          throw alreadyStarted(previous);
-        }
-        const reuse = start.reusePolicy;
-        if (reuse === ReusePolicy.NEXUS_OPERATION_ID_REUSE_POLICY_REJECT_DUPLICATE) throw alreadyStarted(previous);
-        if (reuse === ReusePolicy.NEXUS_OPERATION_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY && previous.status === Status.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
-          throw alreadyStarted(previous);
-        }
-      }
-    }
-    const t = newOperationRun(space, start, engine.clock.now());
-    await engine.commitTransitions([{ t, expectedVersion: 0, setCurrent: { expectedCurrentRunId: current?.runId ?? null } }]);
-    return { runId: t.state.runId, started: true };
-  });
+  return startStandaloneRun(ctx, space, start.operationId, start, { newRun: (nowMs) => newOperationRun(space, start, nowMs), alreadyStarted });
 }
 
 /** The new run's first transition: its operation scheduled, its first start attempt due at once. */
