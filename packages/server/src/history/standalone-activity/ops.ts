@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import { api } from '@kairos/common';
 import { AlreadyExistsError, FailedPreconditionError } from '../../errors.js';
 import type { NamespaceRecord } from '../../namespace/registry.js';
-import { WorkflowExecutionStatus as Status } from '../../proto-types.js';
 import { statusName } from '../../visibility/query/literals.js';
 import { newRunState, type ActivityInfo, type MutableState } from '../mutable-state.js';
 import { Transition } from '../transition.js';
@@ -13,8 +12,7 @@ import { armScheduleToClose, dispatchAttempt, newActivityInfo, type ActivityTime
 import { isRunning } from '../machines/workflow.js';
 import { MAX_CALLBACKS, newCallbackInfos, type CompletionCallback } from '../machines/callbacks.js';
 import type { HistoryContext } from '../service-context.js';
-import { deleteRun } from '../ops/delete.js';
-import { startStandaloneRun } from './start-run.js';
+import { deleteStandaloneRun, startStandaloneRun, terminateStandaloneRun, type StandaloneKind } from './start-run.js';
 import { activityKeySpace, STANDALONE_ACTIVITY_SLOT } from './key-space.js';
 import { closeStandaloneActivity, terminateStandaloneActivity } from './close.js';
 import { requireStandalone, resolveStandaloneRun } from './lookup.js';
@@ -177,35 +175,24 @@ export async function requestCancelActivityExecution(ctx: HistoryContext, ns: Na
   });
 }
 
+/** A standalone activity as terminate and delete handle it (start-run.ts). */
+const ACTIVITY_KIND: StandaloneKind<ReturnType<typeof requireStandalone>> = {
+  require: requireStandalone,
+  terminateRequestId: (state) => state.standalone.terminateRequestId,
+  terminate: (t, state, requestId, reason, identity) => {
+    state.standalone.terminateRequestId = requestId;
+    terminateStandaloneActivity(t, state.standalone, activityOf(state), reason, identity);
+  },
+};
+
 /** TerminateActivityExecution: closes the run at once; a worker still running it is told NOT_FOUND. */
 export async function terminateActivityExecution(ctx: HistoryContext, ns: NamespaceRecord, req: ControlRequest): Promise<void> {
-  const key = await resolveStandaloneRun(ctx, ns.id, req.activityId, req.runId);
-  await ctx.engine.update(key, (loaded, nowMs) => {
-    const state = requireStandalone(loaded, key);
-    const standalone = state.standalone;
-    if (state.status === Status.WORKFLOW_EXECUTION_STATUS_TERMINATED) {
-      if (standalone.terminateRequestId === req.requestId) return { transition: null, value: undefined };
-      throw new FailedPreconditionError(`already terminated with request ID ${standalone.terminateRequestId}`);
-    }
-    if (!isRunning(state)) throw new FailedPreconditionError(`invalid transition from ${statusName(state.status)}`);
-    const t = new Transition(state, nowMs);
-    standalone.terminateRequestId = req.requestId;
-    terminateStandaloneActivity(t, standalone, activityOf(state), req.reason, req.identity);
-    return { transition: t, value: undefined };
-  });
+  await terminateStandaloneRun(ctx, await resolveStandaloneRun(ctx, ns.id, req.activityId, req.runId), ACTIVITY_KIND, req);
 }
 
 /** DeleteActivityExecution: a running activity is terminated first; then the run and its listing go. */
 export async function deleteActivityExecution(ctx: HistoryContext, ns: NamespaceRecord, req: ActivityRequestTarget): Promise<void> {
-  const key = await resolveStandaloneRun(ctx, ns.id, req.activityId, req.runId);
-  await ctx.engine.update(key, (loaded, nowMs) => {
-    const state = requireStandalone(loaded, key);
-    if (!isRunning(state)) return { transition: null, value: undefined };
-    const t = new Transition(state, nowMs);
-    terminateStandaloneActivity(t, state.standalone, activityOf(state), 'Delete activity execution', '');
-    return { transition: t, value: undefined };
-  });
-  await deleteRun(ctx, key, false);
+  await deleteStandaloneRun(ctx, await resolveStandaloneRun(ctx, ns.id, req.activityId, req.runId), ACTIVITY_KIND, 'Delete activity execution');
 }
 
 export function activityOf(state: MutableState): ActivityInfo {

@@ -9,15 +9,13 @@ import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from '../.
 import type { NamespaceRecord } from '../../namespace/registry.js';
 import type { ExecutionKey } from '../../persistence/store.js';
 import { PayloadCodec, type Payload } from '../../proto-types.js';
-import { statusName } from '../../visibility/query/literals.js';
 import { newRunState, type MutableState, type NexusOperationInfo, type StandaloneNexusOperation } from '../mutable-state.js';
 import { Transition } from '../transition.js';
 import { armNexusOperation, newNexusOperationInfo, requestNexusCancel, type NexusTimeouts } from '../machines/nexus-operation.js';
 import { isRunning } from '../machines/workflow.js';
 import type { HistoryContext } from '../service-context.js';
-import { deleteRun } from '../ops/delete.js';
 import { nexusOperationKeySpace } from '../standalone-activity/key-space.js';
-import { startStandaloneRun } from '../standalone-activity/start-run.js';
+import { deleteStandaloneRun, startStandaloneRun, terminateStandaloneRun, type StandaloneKind } from '../standalone-activity/start-run.js';
 import { STANDALONE_NEXUS_SLOT, terminateStandaloneNexus } from './close.js';
 
 
@@ -179,33 +177,22 @@ export async function requestCancelNexusOperationExecution(ctx: HistoryContext, 
   });
 }
 
+/** A standalone Nexus operation as terminate and delete handle it (standalone-activity/start-run.ts). */
+const OPERATION_KIND: StandaloneKind<Standalone> = {
+  require: requireOperation,
+  terminateRequestId: (state) => state.standaloneNexus.terminateRequestId,
+  terminate: (t, state, requestId, reason, identity) => {
+    state.standaloneNexus.terminateRequestId = requestId;
+    terminateStandaloneNexus(t, state.standaloneNexus, operationOf(state), reason, identity);
+  },
+};
+
 /** TerminateNexusOperationExecution: closes the run at once; the handler is not told. */
 export async function terminateNexusOperationExecution(ctx: HistoryContext, ns: NamespaceRecord, req: ControlRequest): Promise<void> {
-  const key = await resolveOperationRun(ctx, ns.id, req.operationId, req.runId);
-  await ctx.engine.update(key, (loaded, nowMs) => {
-    const state = requireOperation(loaded, key);
-    const standalone = state.standaloneNexus;
-    if (standalone.terminateRequestId) {
-      if (standalone.terminateRequestId === req.requestId) return { transition: null, value: undefined };
-      throw new FailedPreconditionError(`already terminated with request ID ${standalone.terminateRequestId}`);
-    }
-    if (!isRunning(state)) throw new FailedPreconditionError(`invalid transition from ${statusName(state.status)}`);
-    const t = new Transition(state, nowMs);
-    standalone.terminateRequestId = req.requestId;
-    terminateStandaloneNexus(t, standalone, operationOf(state), req.reason, req.identity);
-    return { transition: t, value: undefined };
-  });
+  await terminateStandaloneRun(ctx, await resolveOperationRun(ctx, ns.id, req.operationId, req.runId), OPERATION_KIND, req);
 }
 
 /** DeleteNexusOperationExecution: a running operation is terminated first; then the run and its listing go. */
 export async function deleteNexusOperationExecution(ctx: HistoryContext, ns: NamespaceRecord, req: OperationTarget): Promise<void> {
-  const key = await resolveOperationRun(ctx, ns.id, req.operationId, req.runId);
-  await ctx.engine.update(key, (loaded, nowMs) => {
-    const state = requireOperation(loaded, key);
-    if (!isRunning(state)) return { transition: null, value: undefined };
-    const t = new Transition(state, nowMs);
-    terminateStandaloneNexus(t, state.standaloneNexus, operationOf(state), 'Delete nexus operation execution', '');
-    return { transition: t, value: undefined };
-  });
-  await deleteRun(ctx, key, false);
+  await deleteStandaloneRun(ctx, await resolveOperationRun(ctx, ns.id, req.operationId, req.runId), OPERATION_KIND, 'Delete nexus operation execution');
 }
