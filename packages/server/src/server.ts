@@ -46,6 +46,8 @@ import { startHttpFrontend, type HttpFrontend } from './http/http-server.js';
 import { defaultUiDirectory } from './http/static-files.js';
 import { TimeSkipping } from './testing/time-skipping.js';
 import { configureSizeLimits, SIZE_LIMIT_KEYS } from './limits.js';
+import { batchHandlers } from './frontend/batch-handlers.js';
+import { BatchWorker } from './batch/batch-worker.js';
 
 export interface StartServerOptions {
   ip: string;
@@ -128,6 +130,11 @@ const KNOWN_DYNAMIC_CONFIG = new Set([
   'activity.enableCallbacks',
   'nexusoperation.enableStandalone',
   'nexusoperation.longPollTimeout',
+  'frontend.enableBatcher',
+  'frontend.MaxConcurrentBatchOperationPerNamespace',
+  'frontend.enableBatchOperationsForStandaloneActivities',
+  'worker.batcherRPS',
+  'worker.batcherConcurrency',
   ...Object.values(SIZE_LIMIT_KEYS),
 ]);
 
@@ -223,6 +230,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       enabled: booleanConfig(options.dynamicConfig, 'nexusoperation.enableStandalone', false),
       longPollTimeoutMs: durationConfigMs(options.dynamicConfig, 'nexusoperation.longPollTimeout', DEFAULT_ACTIVITY_LONG_POLL_MS),
     };
+    // Batch jobs run as workflows served by the server's own worker, through the routed handlers.
+    const batchWorker = new BatchWorker(callWorkflowService, namespaces, logger.child({ component: 'batcher' }), {
+      rps: Math.max(1, numberConfig(options.dynamicConfig, 'worker.batcherRPS', 50)),
+      concurrency: Math.max(1, numberConfig(options.dynamicConfig, 'worker.batcherConcurrency', 5)),
+    });
+    const batchOptions = {
+      enabled: booleanConfig(options.dynamicConfig, 'frontend.enableBatcher', true),
+      maxConcurrentPerNamespace: numberConfig(options.dynamicConfig, 'frontend.MaxConcurrentBatchOperationPerNamespace', 1),
+      activityExecutionOperations: activityOptions.enabled && booleanConfig(options.dynamicConfig, 'frontend.enableBatchOperationsForStandaloneActivities', false),
+      maxPageSize: 1000,
+    };
     // One set of handlers behind both front doors: the HTTP API calls exactly what gRPC calls.
     const localHandlers = {
       ...systemHandlers(randomUUID()),
@@ -242,6 +260,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...scheduleHandlers(scheduler, namespaces, searchAttributes),
       ...deploymentHandlers(deployments, namespaces),
       ...nexusTaskHandlers(ctx, nexus.tasks),
+      ...batchHandlers(callWorkflowService, namespaces, batchOptions, (namespace) => batchWorker.ensure(namespace)),
     };
     cluster?.attach(ctx, localHandlers);
     workflowHandlers = cluster ? cluster.route(localHandlers) : localHandlers;
@@ -280,6 +299,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // Alone, this node runs every schedule; a cluster node runs those of its shards (ClusterNode).
     if (!cluster) await scheduler.resume();
     deployments.start();
+    batchWorker.start();
     // Versions and routings another node writes reach this node's matching by a refresh.
     const deploymentRefresher = cluster ? new DeploymentRefresher(deployments, store, logger.child({ component: 'deployments' })) : null;
     deploymentRefresher?.start();
@@ -298,6 +318,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         await cluster?.stop().catch((err: unknown) => logger.warn('leaving the cluster failed', { error: String(err) }));
         timers.stop();
         scheduler.stop();
+        batchWorker.stop();
         deployments.stop();
         await deploymentRefresher?.stop();
         timeSkipping?.close();

@@ -98,7 +98,7 @@ function workflowClosingError(): ResourceExhaustedError {
   return new ResourceExhaustedError('workflow operation can not be applied because workflow is closing', resourceExhaustedDetail(api.enums.v1.ResourceExhaustedCause.RESOURCE_EXHAUSTED_CAUSE_BUSY_WORKFLOW));
 }
 
-function resourceExhaustedDetail(cause: number): ErrorDetail {
+export function resourceExhaustedDetail(cause: number): ErrorDetail {
   return {
     typeName: 'temporal.api.errordetails.v1.ResourceExhaustedFailure',
     value: api.errordetails.v1.ResourceExhaustedFailure.encode({ cause, scope: api.enums.v1.ResourceExhaustedScope.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE }).finish(),
