@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRun, kairos, kairosJson } from './helpers/cli.js';
 import { startKairos, type KairosServer } from './helpers/server.js';
 import { uniqueWorkflowId } from './helpers/sdk.js';
+import { Connection } from '@temporalio/client';
 
 let server: KairosServer;
 let address: string[];
@@ -149,5 +150,42 @@ describe('operator nexus endpoint', () => {
     const gone = await run('operator', 'nexus', 'endpoint', 'get', '--name', 'payments');
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain('Nexus endpoint "payments" not found');
+  });
+});
+
+describe('batch', () => {
+  it('lists, describes and stops batch jobs the server runs', async () => {
+    const taskQueue = `batch-cli-${uniqueWorkflowId('q')}`;
+    const ids = [uniqueWorkflowId('batch-cli'), uniqueWorkflowId('batch-cli'), uniqueWorkflowId('batch-cli')];
+    for (const id of ids) expect((await run('workflow', 'start', '--type', 'anything', '-t', taskQueue, '-w', id)).code).toBe(0);
+    const connection = await Connection.connect({ address: server.address });
+    try {
+      const { workflowService } = connection;
+      const done = `job-${uniqueWorkflowId('done')}`;
+      await workflowService.startBatchOperation({ namespace: 'default', jobId: done, reason: 'cli test', executions: [{ workflowId: ids[0] }], terminationOperation: {} });
+      await expect.poll(async () => (await kairosJson<{ state: string }>(['batch', 'describe', '--job-id', done, ...address])).state, { timeout: 20_000 }).toBe('Completed');
+      const described = await kairosJson<Record<string, unknown>>(['batch', 'describe', '--job-id', done, ...address]);
+      expect(described).toMatchObject({ jobId: done, operationType: 'TerminateWorkflow', reason: 'cli test', totalOperationCount: 1, completeOperationCount: 1, failureOperationCount: 0, executions: [{ id: ids[0] }] });
+      const text = await run('batch', 'describe', '--job-id', done);
+      expect(text.stdout).toMatch(/State\s+Completed/);
+      expect(text.stdout).toMatch(/Completed\s+1/);
+
+      // A job paced at one call a second over 30 workflows (gone ones count as done) is still running when it is stopped.
+      const slow = `job-${uniqueWorkflowId('slow')}`;
+      const executions = Array.from({ length: 30 }, (_, i) => ({ workflowId: ids[i] ?? uniqueWorkflowId('gone') }));
+      await workflowService.startBatchOperation({ namespace: 'default', jobId: slow, reason: 'slow', maxOperationsPerSecond: 1, executions, signalOperation: { signal: 'poke' } });
+      const listed = await run('batch', 'list');
+      expect(listed.stdout).toMatch(new RegExp(`^${slow}\\s+Running\\s+SignalWorkflow`, 'm'));
+      expect(listed.stdout).toMatch(new RegExp(`^${done}\\s+Completed\\s+TerminateWorkflow`, 'm'));
+      const stopped = await run('batch', 'terminate', '--job-id', slow, '--reason', 'enough', '--yes');
+      expect(stopped.code, describeRun(stopped)).toBe(0);
+      expect((await kairosJson<{ state: string }>(['batch', 'describe', '--job-id', slow, ...address])).state).toBe('Failed');
+      const missing = await run('batch', 'describe', '--job-id', 'no-such-job');
+      expect(missing.code).toBe(1);
+      const noReason = await run('batch', 'terminate', '--job-id', slow, '--yes');
+      expect(noReason.code).toBe(2);
+    } finally {
+      await connection.close();
+    }
   });
 });

@@ -7,6 +7,7 @@ import { addOperatorCommands } from './commands/operator.js';
 import { addScheduleCommands } from './commands/schedule.js';
 import { addTaskQueueCommands } from './commands/task-queue.js';
 import { addActivityCommands } from './commands/activity.js';
+import { addBatchCommands } from './commands/batch.js';
 import { addWorkflowCommands } from './commands/workflow.js';
 import { CliError } from './errors.js';
 
@@ -74,6 +75,7 @@ export function createProgram(): Command {
   addScheduleCommands(program);
   addOperatorCommands(program);
   addTaskQueueCommands(program);
+  addBatchCommands(program);
   return program;
 }
 

@@ -43,8 +43,9 @@ function addTargetOptions(command: Command): Command {
 }
 
 /**
- * The workflows a command acts on. With --query this lists matching open-or-closed executions
- * (client-side: the server has no batch operations yet) and asks before going on.
+ * The workflows a command acts on. With --query this lists matching open-or-closed executions and asks
+ * before going on; the CLI then calls once per workflow and reports each outcome (a server-side batch
+ * job, which `kairos batch` shows, is what StartBatchOperation starts).
  */
 async function resolveTargets(ctx: CommandContext, options: TargetOptions, verb: string): Promise<Target[]> {
   if (options.workflowId && options.query) throw new UsageError('use either --workflow-id or --query, not both.');

@@ -233,13 +233,13 @@ export function decide(events: readonly HistoryEvent[]): Command[] {
   const started = events.find((e) => Number(e.eventType) === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
   const scheduled = events.find((e) => Number(e.eventType) === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
   if (!scheduled) {
-    const completedTasks = events.filter((e) => Number(e.eventType) === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED).length;
+    const lastEventId = Number(events.at(-1)?.eventId ?? 0);
     return [
       {
         commandType: CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
         scheduleActivityTaskCommandAttributes: {
-          // The id of the event the activity is scheduled as (after this task's WorkflowTaskCompleted), as the Go SDK's sequence gives.
-          activityId: String(completedTasks + 1),
+          // The id of the event the activity is scheduled as (after this task's WorkflowTaskCompleted).
+          activityId: String(lastEventId + 2),
           activityType: { name: BATCH_ACTIVITY_TYPE },
           taskQueue: { name: BATCH_TASK_QUEUE, kind: NORMAL },
           input: started?.workflowExecutionStartedEventAttributes?.input ?? null,
