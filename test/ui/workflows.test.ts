@@ -248,3 +248,33 @@ describe('task queues and namespaces', () => {
     await screenshot(page, 'namespaces');
   });
 });
+
+describe('batch operations', () => {
+  it('terminates every running workflow of a filter as a batch job, and shows the job\'s progress', async () => {
+    const ids = ['bulk-1', 'bulk-2', 'bulk-3'];
+    for (const id of ids) await sdk.client.workflow.start(approvalWorkflow, { taskQueue, workflowId: id, args: [{ id }] });
+    await page.goto(listUrl('?id=bulk-'));
+    await expect.poll(() => page.locator('[data-status="Running"] b').textContent()).toBe('3');
+    await page.getByRole('button', { name: 'Batch…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText('(3 now)').waitFor();
+    await dialog.getByLabel('Reason').fill('bulk clean-up');
+    await dialog.getByRole('button', { name: 'Start' }).click();
+    await page.waitForURL(/\/namespaces\/default\/batch-operations\/[0-9a-f-]{36}$/);
+    await page.locator('.badge', { hasText: 'Completed' }).waitFor();
+    expect(await page.locator('[data-count="completed"]').textContent()).toBe('3');
+    expect(await page.locator('[data-count="failed"]').textContent()).toBe('0');
+    expect(await page.textContent('main')).toContain('bulk clean-up');
+    await screenshot(page, 'batch-operation');
+    for (const id of ids) expect((await sdk.client.workflow.getHandle(id).describe()).status.name).toBe('TERMINATED');
+
+    const jobId = decodeURIComponent(page.url().split('/').pop() ?? '');
+    await page.getByRole('link', { name: 'All batch operations' }).click();
+    const row = page.locator(`tr[data-job-id="${jobId}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain('Terminate workflow');
+    // The job itself is not among the workflows.
+    await page.goto(listUrl(`?id=${jobId}`));
+    await page.locator('.empty', { hasText: 'No workflows match' }).waitFor();
+  });
+});

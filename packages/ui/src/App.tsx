@@ -9,6 +9,7 @@ import { TaskQueues } from './pages/TaskQueues';
 import { ImportHistory } from './pages/ImportHistory';
 import { ScheduleList } from './pages/ScheduleList';
 import { SchedulePage } from './pages/SchedulePage';
+import { BatchList, BatchPage } from './pages/BatchOperations';
 
 export function App() {
   const { path, search } = useLocation();
@@ -30,6 +31,10 @@ export function App() {
     page = <SchedulePage key={`${m['ns']}/${m['id']}`} ns={m['ns'] ?? ns} scheduleId={m['id'] ?? ''} />;
   } else if ((m = matchPath('/namespaces/:ns/schedules', path))) {
     page = <ScheduleList ns={m['ns'] ?? ns} search={search} />;
+  } else if ((m = matchPath('/namespaces/:ns/batch-operations/:id', path))) {
+    page = <BatchPage key={`${m['ns']}/${m['id']}`} ns={m['ns'] ?? ns} jobId={m['id'] ?? ''} />;
+  } else if ((m = matchPath('/namespaces/:ns/batch-operations', path))) {
+    page = <BatchList ns={m['ns'] ?? ns} />;
   } else if ((m = matchPath('/namespaces/:ns/task-queues/:name?', path))) {
     page = <TaskQueues ns={m['ns'] ?? ns} name={m['name']} />;
   } else if (path === '/namespaces') {
@@ -60,6 +65,9 @@ export function App() {
           </Link>
           <Link to={`/namespaces/${enc(ns)}/schedules`} className={section === 'schedules' ? 'active' : ''}>
             Schedules
+          </Link>
+          <Link to={`/namespaces/${enc(ns)}/batch-operations`} className={section === 'batch-operations' ? 'active' : ''}>
+            Batch
           </Link>
           <Link to={`/namespaces/${enc(ns)}/task-queues`} className={section === 'task-queues' ? 'active' : ''}>
             Task queues

@@ -1,7 +1,7 @@
 // The client of the server's HTTP API (Temporal's /api/v1 paths, proto3 JSON). Payloads are asked for
 // in their full form (`+no-payload-shorthand`) so that the UI sees encodings, and an exported history
 // is exactly what the SDK replayers read.
-import type { CountResponse, DescribeResponse, HistoryEvent, ListResponse, NamespaceList, Payloads, TaskQueueDescription } from './types';
+import type { BatchJob, BatchJobInfo, CountResponse, DescribeResponse, HistoryEvent, ListResponse, NamespaceList, Payloads, TaskQueueDescription } from './types';
 
 const MEDIA = 'application/json+no-payload-shorthand';
 
@@ -108,6 +108,15 @@ export const api = {
       'GET',
       `/namespaces/${enc(ns)}/task-queues/${enc(name)}${query({ taskQueueType: type, reportStats: 'true', includeTaskQueueStatus: 'true' })}`,
     ),
+
+  /** Starts a batch job over the workflows `visibilityQuery` matches; `operation` is one of the request's operation fields. */
+  startBatch: (ns: string, jobId: string, reason: string, visibilityQuery: string, operation: Record<string, unknown>) =>
+    call<object>('POST', `/namespaces/${enc(ns)}/batch-operations/${enc(jobId)}`, { jobId, reason, visibilityQuery, ...operation }),
+  listBatches: (ns: string, nextPageToken?: string, signal?: AbortSignal) =>
+    call<{ operationInfo?: BatchJobInfo[]; nextPageToken?: string }>('GET', `/namespaces/${enc(ns)}/batch-operations${query({ pageSize: 100, nextPageToken })}`, undefined, signal),
+  describeBatch: (ns: string, jobId: string, signal?: AbortSignal) => call<BatchJob>('GET', `/namespaces/${enc(ns)}/batch-operations/${enc(jobId)}`, undefined, signal),
+  stopBatch: (ns: string, jobId: string, reason: string) =>
+    call<object>('POST', `/namespaces/${enc(ns)}/batch-operations/${enc(jobId)}/stop`, { jobId, reason, identity: 'kairos-ui' }),
 
   searchAttributes: (ns: string) =>
     call<{ customAttributes?: Record<string, string>; systemAttributes?: Record<string, string> }>('GET', `/namespaces/${enc(ns)}/search-attributes`),

@@ -93,3 +93,23 @@ export interface TaskQueueDescription {
   stats?: { approximateBacklogCount?: string; approximateBacklogAge?: string };
   taskQueueStatus?: { backlogCountHint?: string };
 }
+
+/** One batch job in ListBatchOperations. */
+export interface BatchJobInfo {
+  jobId?: string;
+  state?: string;
+  operationType?: string;
+  startTime?: string;
+  closeTime?: string;
+}
+
+/** DescribeBatchOperation. */
+export interface BatchJob extends BatchJobInfo {
+  reason?: string;
+  identity?: string;
+  query?: string;
+  executions?: Array<{ businessId?: string; runId?: string }>;
+  totalOperationCount?: string;
+  completeOperationCount?: string;
+  failureOperationCount?: string;
+}

@@ -10,6 +10,7 @@ import { decodePayload } from '../payloads';
 import { Link, setSearch, workflowPath } from '../router';
 import { buildQuery, RANGES, type Filters } from '../listQuery';
 import type { WorkflowExecutionInfo } from '../types';
+import { StartBatchDialog } from './BatchOperations';
 
 const PAGE_SIZE = 50;
 const COLUMNS = ['Status', 'Workflow ID', 'Run ID', 'Type', 'Start', 'End', 'Duration', 'Task queue', 'History'] as const;
@@ -44,6 +45,7 @@ export function WorkflowList({ ns, search }: { ns: string; search: URLSearchPara
   const [counts, setCounts] = useState<{ total: number; byStatus: Record<string, number> } | undefined>();
   const [autoRefresh, setAutoRefresh] = useState(search.get('refresh') !== 'off');
   const [columns, setColumns] = useState<Column[]>(loadColumns);
+  const [batching, setBatching] = useState(false);
 
   // A new query starts again at the first page.
   useEffect(() => {
@@ -97,9 +99,14 @@ export function WorkflowList({ ns, search }: { ns: string; search: URLSearchPara
             <input type="checkbox" checked={autoRefresh} onChange={(e) => setAutoRefresh(e.target.checked)} /> Auto-refresh
           </label>
           <button onClick={() => setTick((t) => t + 1)}>Refresh</button>
+          <button onClick={() => setBatching(true)} title="Terminate, cancel or signal every running workflow of this filter">
+            Batch…
+          </button>
           <ColumnPicker columns={columns} toggle={toggleColumn} />
         </div>
       </div>
+
+      {batching ? <StartBatchDialog ns={ns} query={rawMode ? rawQuery : countQuery} matching={rawMode ? undefined : counts?.byStatus['Running']} onClose={() => setBatching(false)} /> : null}
 
       {rawMode ? <RawQueryBar initial={rawQuery || buildQuery(filters)} /> : <FilterBar filters={filters} />}
 
