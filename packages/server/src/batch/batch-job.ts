@@ -4,8 +4,7 @@
 import { api, type Loose } from '@kairos/common';
 import type { temporal } from '@temporalio/proto';
 import { GrpcCode, ServiceError } from '../errors.js';
-import type { WorkflowCaller } from '../schedules/scheduler.js';
-import { ACTIVITY_EXECUTION_KINDS, BATCH_PAGE_SIZE, explicitTargets, targetQuery, type OperationKind, type Progress, type StartBatchRequest } from './batch-rules.js';
+import { ACTIVITY_EXECUTION_KINDS, BATCH_PAGE_SIZE, explicitTargets, targetQuery, type Progress } from './batch-rules.js';
 import { applyToTarget, NonRetryableTargetError, type TargetContext } from './batch-targets.js';
 
 type Execution = Loose<temporal.api.common.v1.IExecution>;
@@ -21,16 +20,9 @@ export interface JobSettings {
   readonly callTimeoutMs: number;
 }
 
-export interface JobContext {
-  readonly call: WorkflowCaller;
-  readonly namespace: string;
-  readonly jobId: string;
-  readonly kind: OperationKind;
-  readonly request: StartBatchRequest;
-  readonly workerIdentity: string;
+/** `signal` is aborted when the job is stopped or the server shuts down: the job ends without an outcome. */
+export interface JobContext extends Omit<TargetContext, 'timeoutMs'> {
   readonly settings: JobSettings;
-  /** Aborted when the job is stopped or the server shuts down: the job ends without an outcome. */
-  readonly signal: AbortSignal;
   /** Records progress (the activity's heartbeat). */
   heartbeat(progress: Progress): void;
 }
@@ -119,16 +111,7 @@ async function listCall(ctx: JobContext, method: string, request: object): Promi
 async function processPage(ctx: JobContext, limiter: TokenBucket, targets: readonly Execution[]): Promise<{ success: number; failure: number }> {
   const counts = { success: 0, failure: 0 };
   let next = 0;
-  const targetCtx: TargetContext = {
-    call: ctx.call,
-    namespace: ctx.namespace,
-    jobId: ctx.jobId,
-    kind: ctx.kind,
-    request: ctx.request,
-    workerIdentity: ctx.workerIdentity,
-    timeoutMs: ctx.settings.callTimeoutMs,
-    signal: ctx.signal,
-  };
+  const targetCtx: TargetContext = { ...ctx, timeoutMs: ctx.settings.callTimeoutMs };
   const worker = async () => {
     while (next < targets.length && !ctx.signal.aborted) {
       const target = targets[next++]!;
@@ -183,16 +166,20 @@ export class TokenBucket {
         return;
       }
       if (signal.aborted) return;
-      const waitMs = Math.ceil(((1 - this.tokens) / this.rate) * 1000);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, waitMs);
-        function done() {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          resolve();
-        }
-        signal.addEventListener('abort', done, { once: true });
-      });
+      await sleep(Math.ceil(((1 - this.tokens) / this.rate) * 1000), signal);
     }
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` is aborted. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

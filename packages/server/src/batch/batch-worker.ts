@@ -17,7 +17,7 @@ import type { WorkflowCaller } from '../schedules/scheduler.js';
 import type { Payload } from '../proto-types.js';
 import { BATCH_ACTIVITY_TYPE, BATCH_TASK_QUEUE, jsonPayload, MEMO_STATS, progressOf, type Progress } from './batch-rules.js';
 import { decodeBatchInput } from './batch-input.js';
-import { JobFailure, runJob, type JobSettings } from './batch-job.js';
+import { JobFailure, runJob, sleep, type JobSettings } from './batch-job.js';
 
 type HistoryEvent = Loose<temporal.api.history.v1.IHistoryEvent>;
 type Command = Loose<temporal.api.command.v1.ICommand>;
@@ -295,16 +295,4 @@ export function decide(events: readonly HistoryEvent[]): Command[] {
 /** A job's rate: its request's max_operations_per_second when set and below the server's, else the server's. */
 export function jobRps(serverRps: number, requested: number): number {
   return requested > 0 && requested < serverRps ? requested : serverRps;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
