@@ -183,10 +183,11 @@ describe('standalone Nexus operations', () => {
       const name = randomUUID().slice(0, 8);
       const handle = await ops.startOperation(activityService.operations.greetByActivity, name, { id: opId(), scheduleToCloseTimeout: '30s' });
       expect(await handle.result()).toBe(`Hello, ${name}!`);
-      const desc = await client.activity.getHandle(`sa-act-${name}`).describe();
-      const callback = desc.rawCallbacks?.[0];
+      // The activity records the delivery in a transition after the operation has its result.
+      const callbackOf = async () => (await client.activity.getHandle(`sa-act-${name}`).describe()).rawCallbacks?.[0];
+      await expect.poll(async () => (await callbackOf())?.info?.state, { timeout: 10_000 }).toBe(5); // CALLBACK_STATE_SUCCEEDED
+      const callback = await callbackOf();
       expect(callback?.trigger?.activityClosed).toBeTruthy();
-      expect(callback?.info?.state).toBe(5); // CALLBACK_STATE_SUCCEEDED
       expect(callback?.info?.callback?.links?.find((l) => l.nexusOperation)?.nexusOperation?.operationId).toBe(handle.operationId);
       expect(callback?.info?.callback?.nexus?.header?.['nexus-operation-token']).toBeTruthy();
 

@@ -116,8 +116,9 @@ describe('Nexus operations from a workflow', () => {
       expect(first?.workflowExecutionStartedEventAttributes?.completionCallbacks?.[0]?.nexus?.url).toBe('temporal://system');
       const callerLink = first?.workflowExecutionStartedEventAttributes?.completionCallbacks?.[0]?.links?.[0]?.workflowEvent;
       expect(callerLink).toMatchObject({ workflowId: handle.workflowId, eventRef: { eventType: EventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED } });
-      const described = await client.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId: `greeter-${name}` } });
-      expect(described.callbacks?.[0]?.state).toBe(5 /* SUCCEEDED */);
+      // The handler run records the delivery in a transition of its own, after the caller has the result.
+      const callbackState = async () => (await client.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId: `greeter-${name}` } })).callbacks?.[0]?.state;
+      await expect.poll(callbackState, { timeout: 10_000 }).toBe(5 /* SUCCEEDED */);
     }, { nexusServices: [handlers] });
   });
 
