@@ -36,6 +36,7 @@ import {
 import { encodeBatchInput } from '../batch/batch-input.js';
 import type { ServiceHandlers } from './grpc-server.js';
 import { requireString } from './validation.js';
+import { keywordPayload } from './visibility-handlers.js';
 
 type WorkflowInfo = Loose<temporal.api.workflow.v1.IWorkflowExecutionInfo>;
 
@@ -86,7 +87,7 @@ export function batchHandlers(call: WorkflowCaller, namespaces: NamespaceRegistr
         workflowIdReusePolicy: api.enums.v1.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
         workflowIdConflictPolicy: api.enums.v1.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
         memo: { fields: memo },
-        searchAttributes: { indexedFields: { TemporalNamespaceDivision: keyword(BATCHER_DIVISION), BatcherUser: keyword(identity) } },
+        searchAttributes: { indexedFields: { TemporalNamespaceDivision: keywordPayload(BATCHER_DIVISION), BatcherUser: keywordPayload(identity) } },
       });
       jobStarted(namespace.name);
       return {};
@@ -174,10 +175,6 @@ export function batchHandlers(call: WorkflowCaller, namespaces: NamespaceRegistr
 function operationIdentity(req: StartBatchRequest, field: keyof StartBatchRequest): string {
   const op = req[field] as { identity?: string | null } | null | undefined;
   return op?.identity ?? '';
-}
-
-function keyword(value: string): Payload {
-  return { metadata: { encoding: Buffer.from('json/plain'), type: Buffer.from('Keyword') }, data: Buffer.from(JSON.stringify(value)) };
 }
 
 function keywordValue(payload: Payload | null | undefined): string {
