@@ -94,3 +94,19 @@ it('hands a Nexus task waiting on the caller\'s node to a worker polling another
     expect(await c.shardsOf(OWNER)).toContain(syncShard);
   });
 }, 120_000);
+
+it('lists a worker through any node, whichever node its heartbeats reached, with the latest one winning', async () => {
+  const [first, second] = [await connectTo(OWNER), await connectTo(WORKER_NODE)];
+  const key = `worker-${randomUUID()}`;
+  const taskQueue = uniqueTaskQueue('cluster-workers');
+  const beat = (seconds: number, sdkVersion: string) => ({ workerInstanceKey: key, taskQueue, status: 1, sdkName: 'raw', sdkVersion, heartbeatTime: { seconds } });
+  const now = Math.floor(Date.now() / 1000);
+  await first.connection.workflowService.recordWorkerHeartbeat({ namespace: 'default', workerHeartbeat: [beat(now, 'first') as never] });
+  await second.connection.workflowService.recordWorkerHeartbeat({ namespace: 'default', workerHeartbeat: [beat(now + 1, 'second') as never] });
+  for (const sdk of [first, second, await connectTo(OPERATOR_NODE)]) {
+    const listed = await sdk.connection.workflowService.listWorkers({ namespace: 'default', query: `TaskQueue = '${taskQueue}'` });
+    expect(listed.workers?.map((w) => [w.workerInstanceKey, w.sdkVersion])).toEqual([[key, 'second']]);
+    const described = await sdk.connection.workflowService.describeWorker({ namespace: 'default', workerInstanceKey: key });
+    expect(described.workerInfo?.workerHeartbeat?.sdkVersion).toBe('second');
+  }
+});

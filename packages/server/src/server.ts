@@ -46,7 +46,10 @@ import { startHttpFrontend, type HttpFrontend } from './http/http-server.js';
 import { defaultUiDirectory } from './http/static-files.js';
 import { TimeSkipping } from './testing/time-skipping.js';
 import { configureSizeLimits, SIZE_LIMIT_KEYS } from './limits.js';
+import type { temporal } from '@temporalio/proto';
 import { batchHandlers } from './frontend/batch-handlers.js';
+import { workerHandlers } from './frontend/worker-handlers.js';
+import { DEFAULT_WORKER_REGISTRY_OPTIONS, WorkerRegistry } from './workers/worker-registry.js';
 import { BatchWorker } from './batch/batch-worker.js';
 
 export interface StartServerOptions {
@@ -135,8 +138,30 @@ const KNOWN_DYNAMIC_CONFIG = new Set([
   'frontend.enableBatchOperationsForStandaloneActivities',
   'worker.batcherRPS',
   'worker.batcherConcurrency',
+  'frontend.WorkerHeartbeatsEnabled',
+  'matching.workerRegistryEntryTTL',
+  'matching.workerRegistryMaxEntries',
+  'matching.workerRegistryMinEvictAge',
+  'matching.workerRegistryEvictionInterval',
   ...Object.values(SIZE_LIMIT_KEYS),
-]);
+].map((k) => k.toLowerCase()));
+
+/** Dynamic config keys are case-insensitive, as in Temporal (`frontend.workerHeartbeatsEnabled` is `frontend.WorkerHeartbeatsEnabled`). */
+function caseInsensitiveConfig(config: ReadonlyMap<string, unknown>): ReadonlyMap<string, unknown> {
+  const lowered = new Map([...config].map(([k, v]) => [k.toLowerCase(), v] as const));
+  return {
+    get: (key: string) => lowered.get(key.toLowerCase()),
+    has: (key: string) => lowered.has(key.toLowerCase()),
+    get size() {
+      return lowered.size;
+    },
+    keys: () => config.keys(),
+    values: () => config.values(),
+    entries: () => config.entries(),
+    forEach: (fn, thisArg) => config.forEach(fn, thisArg),
+    [Symbol.iterator]: () => config[Symbol.iterator](),
+  };
+}
 
 /** A boolean dynamic config value (true, or the string "true"), else `fallback`. */
 function booleanConfig(config: ReadonlyMap<string, unknown>, key: string, fallback: boolean): boolean {
@@ -162,7 +187,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const logger = options.logger ?? createLogger({ level: options.logLevel, format: options.logFormat });
   // Virtual time belongs to one process: a cluster's nodes share the database's (and each other's) clock.
   if (options.timeSkipping && options.databaseUrl) throw new Error('time skipping is for tests on one node: it cannot run on a PostgreSQL (cluster) database');
-  const sizeLimits = configureSizeLimits(options.dynamicConfig);
+  const dynamicConfig = caseInsensitiveConfig(options.dynamicConfig);
+  const sizeLimits = configureSizeLimits(dynamicConfig);
   const timeSkipping = options.timeSkipping ? new TimeSkipping() : null;
   const clock = timeSkipping?.clock ?? options.clock ?? systemClock;
   const leaseMs = options.cluster?.leaseMs ?? DEFAULT_LEASE_MS;
@@ -203,8 +229,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       return handler(request, { deadlineMs, signal, metadata: new Map(), peer: 'scheduler' });
     };
     const scheduler = new Scheduler(store, clock, logger.child({ component: 'scheduler' }), callWorkflowService);
+    // Worker heartbeats age on the wall clock: skipped (virtual) time does not expire a live worker.
+    const workers = new WorkerRegistry(Date.now, {
+      ttlMs: durationConfigMs(dynamicConfig, 'matching.workerRegistryEntryTTL', DEFAULT_WORKER_REGISTRY_OPTIONS.ttlMs),
+      maxEntries: numberConfig(dynamicConfig, 'matching.workerRegistryMaxEntries', DEFAULT_WORKER_REGISTRY_OPTIONS.maxEntries),
+      minEvictAgeMs: durationConfigMs(dynamicConfig, 'matching.workerRegistryMinEvictAge', DEFAULT_WORKER_REGISTRY_OPTIONS.minEvictAgeMs),
+    });
+    const heartbeatsEnabled = booleanConfig(dynamicConfig, 'frontend.WorkerHeartbeatsEnabled', true);
+    const recordHeartbeats = heartbeatsEnabled ? (namespaceId: string, heartbeats: readonly temporal.api.worker.v1.IWorkerHeartbeat[]) => workers.record(namespaceId, heartbeats) : undefined;
     const cluster = options.databaseUrl
-      ? new ClusterNode(clusterOptions(options, options.databaseUrl, leaseMs), { store, engine, matching, timers, namespaces, searchAttributes, logger, scheduler })
+      ? new ClusterNode(clusterOptions(options, options.databaseUrl, leaseMs), { store, engine, matching, timers, namespaces, searchAttributes, logger, scheduler, workers })
       : null;
     // Whatever decides a sticky worker's liveness (matching, or the cluster), a run keeps its sticky queue only while its version does.
     const stickyAlive = engine.stickyQueueAvailable;
@@ -217,28 +251,28 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
 
     // Temporal's default: off (workers then cancel their own polls when they shut down).
-    const cancelPollsOnShutdown = booleanConfig(options.dynamicConfig, 'frontend.enableCancelWorkerPollsOnShutdown', false);
+    const cancelPollsOnShutdown = booleanConfig(dynamicConfig, 'frontend.enableCancelWorkerPollsOnShutdown', false);
     const activityOptions = {
-      enabled: booleanConfig(options.dynamicConfig, 'activity.enableStandalone', true),
-      startDelayEnabled: booleanConfig(options.dynamicConfig, 'activity.startDelayEnabled', true),
-      longPollTimeoutMs: durationConfigMs(options.dynamicConfig, 'activity.longPollTimeout', DEFAULT_ACTIVITY_LONG_POLL_MS),
+      enabled: booleanConfig(dynamicConfig, 'activity.enableStandalone', true),
+      startDelayEnabled: booleanConfig(dynamicConfig, 'activity.startDelayEnabled', true),
+      longPollTimeoutMs: durationConfigMs(dynamicConfig, 'activity.longPollTimeout', DEFAULT_ACTIVITY_LONG_POLL_MS),
       // Temporal's default: off.
-      callbacksEnabled: booleanConfig(options.dynamicConfig, 'activity.enableCallbacks', false),
+      callbacksEnabled: booleanConfig(dynamicConfig, 'activity.enableCallbacks', false),
     };
     const nexusOperationOptions = {
       // Temporal's default: off.
-      enabled: booleanConfig(options.dynamicConfig, 'nexusoperation.enableStandalone', false),
-      longPollTimeoutMs: durationConfigMs(options.dynamicConfig, 'nexusoperation.longPollTimeout', DEFAULT_ACTIVITY_LONG_POLL_MS),
+      enabled: booleanConfig(dynamicConfig, 'nexusoperation.enableStandalone', false),
+      longPollTimeoutMs: durationConfigMs(dynamicConfig, 'nexusoperation.longPollTimeout', DEFAULT_ACTIVITY_LONG_POLL_MS),
     };
     // Batch jobs run as workflows served by the server's own worker, through the routed handlers.
     const batchWorker = new BatchWorker(callWorkflowService, namespaces, logger.child({ component: 'batcher' }), {
-      rps: Math.max(1, numberConfig(options.dynamicConfig, 'worker.batcherRPS', 50)),
-      concurrency: Math.max(1, numberConfig(options.dynamicConfig, 'worker.batcherConcurrency', 5)),
+      rps: Math.max(1, numberConfig(dynamicConfig, 'worker.batcherRPS', 50)),
+      concurrency: Math.max(1, numberConfig(dynamicConfig, 'worker.batcherConcurrency', 5)),
     });
     const batchOptions = {
-      enabled: booleanConfig(options.dynamicConfig, 'frontend.enableBatcher', true),
-      maxConcurrentPerNamespace: numberConfig(options.dynamicConfig, 'frontend.MaxConcurrentBatchOperationPerNamespace', 1),
-      activityExecutionOperations: activityOptions.enabled && booleanConfig(options.dynamicConfig, 'frontend.enableBatchOperationsForStandaloneActivities', false),
+      enabled: booleanConfig(dynamicConfig, 'frontend.enableBatcher', true),
+      maxConcurrentPerNamespace: numberConfig(dynamicConfig, 'frontend.MaxConcurrentBatchOperationPerNamespace', 1),
+      activityExecutionOperations: activityOptions.enabled && booleanConfig(dynamicConfig, 'frontend.enableBatchOperationsForStandaloneActivities', false),
       maxPageSize: 1000,
     };
     // One set of handlers behind both front doors: the HTTP API calls exactly what gRPC calls.
@@ -246,6 +280,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...systemHandlers(randomUUID()),
       ...namespaceHandlers(namespaces, {
         workerPollCompleteOnShutdown: cancelPollsOnShutdown,
+        workerHeartbeats: heartbeatsEnabled,
         sizeLimits,
         standaloneActivities: activityOptions.enabled,
         standaloneActivityStartDelay: activityOptions.startDelayEnabled,
@@ -253,19 +288,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       }),
       ...executionHandlers(ctx, searchAttributes),
       ...updateHandlers(ctx),
-      ...taskHandlers(ctx, { cancelPollsOnShutdown }),
+      ...taskHandlers(ctx, { cancelPollsOnShutdown, recordHeartbeats }),
       ...activityExecutionHandlers(ctx, activityOptions),
       ...nexusOperationExecutionHandlers(ctx, nexusOperationOptions),
       ...visibilityHandlers({ namespaces, searchAttributes, store }),
       ...scheduleHandlers(scheduler, namespaces, searchAttributes),
       ...deploymentHandlers(deployments, namespaces),
-      ...nexusTaskHandlers(ctx, nexus.tasks),
+      ...nexusTaskHandlers(ctx, nexus.tasks, recordHeartbeats),
+      ...workerHandlers(namespaces, workers, { heartbeatsEnabled, allEntries: cluster ? (namespaceId) => cluster.workerEntries(namespaceId) : undefined }),
       ...batchHandlers(callWorkflowService, namespaces, batchOptions, (namespace) => batchWorker.ensure(namespace)),
     };
     cluster?.attach(ctx, localHandlers);
     workflowHandlers = cluster ? cluster.route(localHandlers) : localHandlers;
     const services = {
-      workflowService: rateLimited(workflowHandlers, new NamespaceRateLimiter(numberConfig(options.dynamicConfig, 'frontend.namespaceRPS', DEFAULT_NAMESPACE_RPS), clock)),
+      workflowService: rateLimited(workflowHandlers, new NamespaceRateLimiter(numberConfig(dynamicConfig, 'frontend.namespaceRPS', DEFAULT_NAMESPACE_RPS), clock)),
       operatorService: { ...operatorHandlers(namespaces, searchAttributes), ...nexusEndpointHandlers(nexus.endpoints) },
       ...(timeSkipping ? { testService: timeSkipping.testService } : {}),
     };
@@ -300,10 +336,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (!cluster) await scheduler.resume();
     deployments.start();
     batchWorker.start();
+    const workerSweep = setInterval(() => workers.sweep(), durationConfigMs(dynamicConfig, 'matching.workerRegistryEvictionInterval', 60_000));
+    workerSweep.unref();
     // Versions and routings another node writes reach this node's matching by a refresh.
     const deploymentRefresher = cluster ? new DeploymentRefresher(deployments, store, logger.child({ component: 'deployments' })) : null;
     deploymentRefresher?.start();
-    const unknownDynamicConfigKeys = [...options.dynamicConfig.keys()].filter((k) => !KNOWN_DYNAMIC_CONFIG.has(k));
+    const unknownDynamicConfigKeys = [...options.dynamicConfig.keys()].filter((k) => !KNOWN_DYNAMIC_CONFIG.has(k.toLowerCase()));
     let closed = false;
     return {
       grpcAddress: `${options.ip}:${port}`,
@@ -319,6 +357,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         timers.stop();
         scheduler.stop();
         batchWorker.stop();
+        clearInterval(workerSweep);
         deployments.stop();
         await deploymentRefresher?.stop();
         timeSkipping?.close();

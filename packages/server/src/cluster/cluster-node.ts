@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { credentials as grpcCredentials, type Server as GrpcServer } from '@grpc/grpc-js';
 import type { temporal } from '@temporalio/proto';
+import { timestampToMs } from '@kairos/common';
 import { ShardUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ExecutionEngine } from '../history/engine.js';
@@ -37,6 +38,7 @@ import { ShardController } from './shard-controller.js';
 import { shardOf } from './shards.js';
 import { addPeerService, PeerClients, type PeerOp } from './peer-rpc.js';
 import { routeToOwners, type Placement, type Target } from './routing.js';
+import type { WorkerEntry, WorkerRegistry } from '../workers/worker-registry.js';
 import { SCHEDULER_WORKFLOW_ID_PREFIX, type ScheduleKey, type Scheduler } from '../schedules/scheduler.js';
 
 function scheduleShardKey(key: ScheduleKey): { namespaceId: string; workflowId: string } {
@@ -82,6 +84,20 @@ const pollTypes: Record<QueueKind, { request: ReflectedType; response: Reflected
   nexus: { request: lookupType('temporal.api.workflowservice.v1.PollNexusTaskQueueRequest'), response: lookupType('temporal.api.workflowservice.v1.PollNexusTaskQueueResponse') },
 };
 
+const WorkerHeartbeat = lookupType('temporal.api.worker.v1.WorkerHeartbeat') as ReflectedType & { decode(bytes: Uint8Array): temporal.api.worker.v1.IWorkerHeartbeat };
+
+/** A worker registry entry between nodes: the heartbeat encoded. */
+interface PeerWorkerEntry {
+  readonly heartbeat: Uint8Array;
+  readonly lastSeenMs: number;
+  readonly system: boolean;
+}
+
+/** When the worker says it sent the heartbeat (the order of a worker's heartbeats, whichever node got them). */
+function heartbeatMs(entry: WorkerEntry): number {
+  return timestampToMs(entry.heartbeat.heartbeatTime) ?? entry.lastSeenMs;
+}
+
 export interface ClusterParts {
   readonly store: Store;
   readonly engine: ExecutionEngine;
@@ -91,6 +107,8 @@ export interface ClusterParts {
   readonly searchAttributes: SearchAttributeRegistry;
   readonly logger: Logger;
   readonly scheduler: Scheduler;
+  /** The workers that sent this node their heartbeats. */
+  readonly workers: WorkerRegistry;
 }
 
 export class ClusterNode implements ClusterPeers {
@@ -245,6 +263,27 @@ export class ClusterNode implements ClusterPeers {
     return { pollers: [...pollers].map(([identity, lastAccessMs]) => ({ identity, lastAccessMs })), backlog, ratePerSecond };
   }
 
+  /**
+   * A namespace's workers as every node heard them: a worker's heartbeats may reach any node, so the
+   * latest one wins. A node that does not answer in time is left out.
+   */
+  async workerEntries(namespaceId: string): Promise<WorkerEntry[]> {
+    const there = await Promise.all(
+      (this.controller?.peers() ?? []).map((peer) =>
+        this.peers.call<PeerWorkerEntry[]>(peer.address, 'workers', { namespaceId }, { deadlineMs: Date.now() + DESCRIBE_DEADLINE_MS }).catch(() => []),
+      ),
+    );
+    const latest = new Map<string, WorkerEntry>();
+    const keep = (entry: WorkerEntry) => {
+      const key = entry.heartbeat.workerInstanceKey ?? '';
+      const known = latest.get(key);
+      if (!known || heartbeatMs(entry) > heartbeatMs(known)) latest.set(key, entry);
+    };
+    this.parts.workers.entries(namespaceId).forEach(keep);
+    for (const entries of there) for (const e of entries) keep({ heartbeat: WorkerHeartbeat.decode(e.heartbeat), lastSeenMs: e.lastSeenMs, system: e.system });
+    return [...latest.values()];
+  }
+
   /** A sticky queue's worker shut down: every node moves the tasks it holds for it to normal queues. */
   announceStickyQueueGone(namespaceId: string, queue: string): void {
     void this.notice({ t: 'sticky-gone', n: this.options.nodeId, ns: namespaceId, q: queue });
@@ -330,7 +369,9 @@ export class ClusterNode implements ClusterPeers {
       return run(this.context(), a.args);
     };
     const queueInfo = (a: { namespaceId: string; queue: string; kind: QueueKind }): Promise<QueueInfo> => Promise.resolve(this.parts.matching.queueInfo(a.namespaceId, a.queue, a.kind));
-    return { rpc, take, owner, queueInfo } as Record<string, PeerOp>;
+    const workers = (a: { namespaceId: string }): Promise<PeerWorkerEntry[]> =>
+      Promise.resolve(this.parts.workers.entries(a.namespaceId).map((e) => ({ heartbeat: WorkerHeartbeat.encode(e.heartbeat).finish(), lastSeenMs: e.lastSeenMs, system: e.system })));
+    return { rpc, take, owner, queueInfo, workers } as Record<string, PeerOp>;
   }
 
   private context(): HistoryContext {

@@ -18,6 +18,8 @@ const MIN_RETENTION_MS = 24 * 3600 * 1000;
 export interface NamespaceCapabilityOptions {
   /** ShutdownWorker answers the worker's outstanding polls (`frontend.enableCancelWorkerPollsOnShutdown`). */
   readonly workerPollCompleteOnShutdown?: boolean;
+  /** Worker heartbeats are kept and listed (`frontend.WorkerHeartbeatsEnabled`); SDKs send them only then. */
+  readonly workerHeartbeats?: boolean;
   /** Standalone activities are served (`activity.enableStandalone`), and with a start delay (`activity.startDelayEnabled`). */
   readonly standaloneActivities?: boolean;
   readonly standaloneActivityStartDelay?: boolean;
@@ -50,7 +52,7 @@ export function describeNamespaceRecord(r: NamespaceRecord, options: NamespaceCa
         eagerWorkflowStart: true,
         syncUpdate: true,
         asyncUpdate: true,
-        workerHeartbeats: false,
+        workerHeartbeats: options.workerHeartbeats === true,
         workerPollCompleteOnShutdown: options.workerPollCompleteOnShutdown === true,
         standaloneActivities: options.standaloneActivities === true,
         standaloneActivityStartDelay: options.standaloneActivities === true && options.standaloneActivityStartDelay === true,

@@ -37,7 +37,11 @@ export function nexusEndpointHandlers(endpoints: NexusEndpoints): ServiceHandler
   };
 }
 
-export function nexusTaskHandlers(ctx: HistoryContext, tasks: NexusTasks): ServiceHandlers {
+export function nexusTaskHandlers(
+  ctx: HistoryContext,
+  tasks: NexusTasks,
+  recordHeartbeats?: (namespaceId: string, heartbeats: readonly temporal.api.worker.v1.IWorkerHeartbeat[]) => void,
+): ServiceHandlers {
   const ns = (name: string | null | undefined) => ctx.namespaces.get(requireString(name, 'Namespace'));
   const clock = ctx.engine.clock;
 
@@ -54,6 +58,8 @@ export function nexusTaskHandlers(ctx: HistoryContext, tasks: NexusTasks): Servi
       const req = request as temporal.api.workflowservice.v1.IPollNexusTaskQueueRequest;
       const namespace = ns(req.namespace);
       const queue = requireString(req.taskQueue?.name, 'TaskQueue');
+      // A Nexus poll may carry its worker's heartbeats (the proto allows it; Temporal records them).
+      if (req.workerHeartbeat?.length) recordHeartbeats?.(namespace.id, req.workerHeartbeat);
       const endMs = clock.now() + pollBudgetMs(clock.now(), call.deadlineMs);
       for (;;) {
         const entry = await ctx.matching.pollNexusTaskQueue(namespace.id, queue, Math.max(0, endMs - clock.now()), call.signal, req.identity ?? '');

@@ -41,6 +41,8 @@ async function failed(ctx: HistoryContext, target: ActivityTarget, req: Activity
 export interface TaskHandlerOptions {
   /** `frontend.enableCancelWorkerPollsOnShutdown`: ShutdownWorker answers the worker's outstanding polls. */
   readonly cancelPollsOnShutdown?: boolean;
+  /** Keeps a worker's heartbeat (ShutdownWorker carries the worker's last one); unset: dropped. */
+  readonly recordHeartbeats?: (namespaceId: string, heartbeats: readonly temporal.api.worker.v1.IWorkerHeartbeat[]) => void;
 }
 
 /** The task queue types of a ShutdownWorker request whose polls it ends (none given: both). */
@@ -174,6 +176,7 @@ export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = 
     async ShutdownWorker(request) {
       const req = request as temporal.api.workflowservice.v1.IShutdownWorkerRequest;
       const namespace = ns(req.namespace);
+      if (req.workerHeartbeat) options.recordHeartbeats?.(namespace.id, [req.workerHeartbeat]);
       // As Temporal: only with both the worker's instance key and its task queue.
       if (workerPolls && req.workerInstanceKey && req.taskQueue) {
         const queues = new Set([req.taskQueue, ...(req.stickyTaskQueue ? [req.stickyTaskQueue] : [])]);
