@@ -1,5 +1,6 @@
 /**
- * `kairos operator namespace ...`, `kairos operator search-attribute ...` and `kairos operator nexus endpoint ...`, run as the real binary
+ * `kairos operator namespace ...`, `kairos operator search-attribute ...`, `kairos operator nexus endpoint ...`, `kairos batch ...` and
+ * `kairos worker ...`, run as the real binary
  * against a real server; a registered search attribute is then used by `workflow start` and
  * `workflow list --query` (no worker needed: the workflows only have to exist).
  */
@@ -8,6 +9,7 @@ import { describeRun, kairos, kairosJson } from './helpers/cli.js';
 import { startKairos, type KairosServer } from './helpers/server.js';
 import { uniqueWorkflowId } from './helpers/sdk.js';
 import { Connection } from '@temporalio/client';
+import Long from 'long';
 
 let server: KairosServer;
 let address: string[];
@@ -184,6 +186,55 @@ describe('batch', () => {
       expect(missing.code).toBe(1);
       const noReason = await run('batch', 'terminate', '--job-id', slow, '--yes');
       expect(noReason.code).toBe(2);
+    } finally {
+      await connection.close();
+    }
+  });
+});
+
+describe('worker', () => {
+  it('lists, counts and describes the workers that report heartbeats', async () => {
+    const taskQueue = `workers-cli-${uniqueWorkflowId('q')}`;
+    const connection = await Connection.connect({ address: server.address });
+    try {
+      const now = Long.fromNumber(Math.floor(Date.now() / 1000));
+      const beat = (key: string, status: number) => ({
+        workerInstanceKey: key,
+        workerIdentity: `${key}@host`,
+        taskQueue,
+        status,
+        sdkName: 'temporal-typescript',
+        sdkVersion: '1.24.0',
+        hostInfo: { hostName: 'host-1', processId: '7', currentHostCpuUsage: 0.25 },
+        deploymentVersion: { deploymentName: 'orders', buildId: 'v3' },
+        startTime: { seconds: now },
+        heartbeatTime: { seconds: now },
+        elapsedSinceLastHeartbeat: { seconds: Long.fromNumber(60) },
+        activityTaskSlotsInfo: { currentAvailableSlots: 98, currentUsedSlots: 2, slotSupplierKind: 'Fixed', totalProcessedTasks: 10 },
+        activityPollerInfo: { currentPollers: 5 },
+      });
+      await connection.workflowService.recordWorkerHeartbeat({ namespace: 'default', workerHeartbeat: [beat('w-running', 1), beat('w-stopping', 2)] });
+
+      const listed = await run('worker', 'list', '-q', `TaskQueue = '${taskQueue}'`);
+      expect(listed.code, describeRun(listed)).toBe(0);
+      expect(listed.stdout).toMatch(new RegExp(`^w-running\\s+Running\\s+${taskQueue}\\s+w-running@host\\s+host-1\\s+orders@v3\\s+\\S+ \\(.* ago\\)\\s+1m`, 'm'));
+      expect(listed.stdout).toMatch(/^w-stopping\s+ShuttingDown/m);
+      const json = await kairosJson<{ workerHeartbeat: { workerInstanceKey: string; status: string } }[]>(['worker', 'list', '-q', `TaskQueue = '${taskQueue}' AND Status = 'Running'`, ...address]);
+      expect(json.map((w) => [w.workerHeartbeat.workerInstanceKey, w.workerHeartbeat.status])).toEqual([['w-running', 'WORKER_STATUS_RUNNING']]);
+      expect((await run('worker', 'count', '-q', `TaskQueue = '${taskQueue}'`)).stdout.trim()).toBe('Total: 2');
+
+      const described = await run('worker', 'describe', '--worker-instance-key', 'w-running');
+      expect(described.code, describeRun(described)).toBe(0);
+      expect(described.stdout).toMatch(/Activity Task Slots\s+2 used, 98 available \(Fixed\); 10 processed, 0 failed/);
+      expect(described.stdout).toMatch(/Host CPU\s+25\.0%/);
+      expect(described.stdout).toMatch(/Activity Pollers\s+5 polling/);
+
+      const missing = await run('worker', 'describe', '--worker-instance-key', 'no-such-worker');
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/Worker no-such-worker not found/);
+      const badQuery = await run('worker', 'list', '-q', 'TaskQueue =');
+      expect(badQuery.code).toBe(1);
+      expect(badQuery.stderr).toMatch(/malformed query/);
     } finally {
       await connection.close();
     }

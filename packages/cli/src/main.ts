@@ -8,6 +8,7 @@ import { addScheduleCommands } from './commands/schedule.js';
 import { addTaskQueueCommands } from './commands/task-queue.js';
 import { addActivityCommands } from './commands/activity.js';
 import { addBatchCommands } from './commands/batch.js';
+import { addWorkerCommands } from './commands/worker.js';
 import { addWorkflowCommands } from './commands/workflow.js';
 import { CliError } from './errors.js';
 
@@ -76,6 +77,7 @@ export function createProgram(): Command {
   addOperatorCommands(program);
   addTaskQueueCommands(program);
   addBatchCommands(program);
+  addWorkerCommands(program);
   return program;
 }
 
