@@ -10,6 +10,7 @@ import { ImportHistory } from './pages/ImportHistory';
 import { ScheduleList } from './pages/ScheduleList';
 import { SchedulePage } from './pages/SchedulePage';
 import { BatchList, BatchPage } from './pages/BatchOperations';
+import { WorkerList, WorkerPage } from './pages/Workers';
 
 export function App() {
   const { path, search } = useLocation();
@@ -35,6 +36,10 @@ export function App() {
     page = <BatchPage key={`${m['ns']}/${m['id']}`} ns={m['ns'] ?? ns} jobId={m['id'] ?? ''} />;
   } else if ((m = matchPath('/namespaces/:ns/batch-operations', path))) {
     page = <BatchList ns={m['ns'] ?? ns} />;
+  } else if ((m = matchPath('/namespaces/:ns/workers/:key', path))) {
+    page = <WorkerPage key={`${m['ns']}/${m['key']}`} ns={m['ns'] ?? ns} workerKey={m['key'] ?? ''} />;
+  } else if ((m = matchPath('/namespaces/:ns/workers', path))) {
+    page = <WorkerList ns={m['ns'] ?? ns} search={search} />;
   } else if ((m = matchPath('/namespaces/:ns/task-queues/:name?', path))) {
     page = <TaskQueues ns={m['ns'] ?? ns} name={m['name']} />;
   } else if (path === '/namespaces') {
@@ -71,6 +76,9 @@ export function App() {
           </Link>
           <Link to={`/namespaces/${enc(ns)}/task-queues`} className={section === 'task-queues' ? 'active' : ''}>
             Task queues
+          </Link>
+          <Link to={`/namespaces/${enc(ns)}/workers`} className={section === 'workers' ? 'active' : ''}>
+            Workers
           </Link>
           <Link to="/namespaces" className={section === 'namespaces' ? 'active' : ''}>
             Namespaces

@@ -1,7 +1,7 @@
 // The client of the server's HTTP API (Temporal's /api/v1 paths, proto3 JSON). Payloads are asked for
 // in their full form (`+no-payload-shorthand`) so that the UI sees encodings, and an exported history
 // is exactly what the SDK replayers read.
-import type { BatchJob, BatchJobInfo, CountResponse, DescribeResponse, HistoryEvent, ListResponse, NamespaceList, Payloads, TaskQueueDescription } from './types';
+import type { BatchJob, BatchJobInfo, CountResponse, DescribeResponse, HistoryEvent, ListResponse, ListWorkersResponse, NamespaceList, Payloads, TaskQueueDescription, WorkerHeartbeat } from './types';
 
 const MEDIA = 'application/json+no-payload-shorthand';
 
@@ -117,6 +117,13 @@ export const api = {
   describeBatch: (ns: string, jobId: string, signal?: AbortSignal) => call<BatchJob>('GET', `/namespaces/${enc(ns)}/batch-operations/${enc(jobId)}`, undefined, signal),
   stopBatch: (ns: string, jobId: string, reason: string) =>
     call<object>('POST', `/namespaces/${enc(ns)}/batch-operations/${enc(jobId)}/stop`, { jobId, reason, identity: 'kairos-ui' }),
+
+  /** Workers that heartbeat (docs/workers.md); `q` is the worker query language. */
+  listWorkers: (ns: string, q: string, pageSize: number, nextPageToken?: string, signal?: AbortSignal) =>
+    call<ListWorkersResponse>('GET', `/namespaces/${enc(ns)}/workers${query({ query: q, pageSize, nextPageToken })}`, undefined, signal),
+  countWorkers: (ns: string, q: string, signal?: AbortSignal) => call<{ count?: string }>('GET', `/namespaces/${enc(ns)}/worker-count${query({ query: q })}`, undefined, signal),
+  describeWorker: (ns: string, key: string, signal?: AbortSignal) =>
+    call<{ workerInfo?: { workerHeartbeat?: WorkerHeartbeat } }>('GET', `/namespaces/${enc(ns)}/workers/describe/${enc(key)}`, undefined, signal),
 
   searchAttributes: (ns: string) =>
     call<{ customAttributes?: Record<string, string>; systemAttributes?: Record<string, string> }>('GET', `/namespaces/${enc(ns)}/search-attributes`),

@@ -83,7 +83,7 @@ export interface HistoryEvent {
 }
 export interface NamespaceList {
   namespaces: Array<{
-    namespaceInfo?: { name?: string; state?: string; description?: string; ownerEmail?: string; id?: string };
+    namespaceInfo?: { name?: string; state?: string; description?: string; ownerEmail?: string; id?: string; capabilities?: Record<string, boolean | undefined> };
     config?: { workflowExecutionRetentionTtl?: string };
     isGlobalNamespace?: boolean;
   }>;
@@ -112,4 +112,68 @@ export interface BatchJob extends BatchJobInfo {
   totalOperationCount?: string;
   completeOperationCount?: string;
   failureOperationCount?: string;
+}
+
+/** temporal.api.worker.v1: a worker's latest heartbeat (docs/workers.md). */
+export interface WorkerSlotsInfo {
+  currentAvailableSlots?: number;
+  currentUsedSlots?: number;
+  slotSupplierKind?: string;
+  totalProcessedTasks?: number;
+  totalFailedTasks?: number;
+  lastIntervalProcessedTasks?: number;
+  lastIntervalFailureTasks?: number;
+}
+export interface WorkerPollerInfo {
+  currentPollers?: number;
+  lastSuccessfulPollTime?: string;
+  isAutoscaling?: boolean;
+}
+export interface DeploymentVersion {
+  deploymentName?: string;
+  buildId?: string;
+}
+export interface WorkerHeartbeat {
+  workerInstanceKey?: string;
+  workerIdentity?: string;
+  hostInfo?: { hostName?: string; processId?: string; workerGroupingKey?: string; currentHostCpuUsage?: number; currentHostMemUsage?: number };
+  taskQueue?: string;
+  deploymentVersion?: DeploymentVersion;
+  sdkName?: string;
+  sdkVersion?: string;
+  status?: string;
+  startTime?: string;
+  heartbeatTime?: string;
+  elapsedSinceLastHeartbeat?: string;
+  workflowTaskSlotsInfo?: WorkerSlotsInfo;
+  activityTaskSlotsInfo?: WorkerSlotsInfo;
+  nexusTaskSlotsInfo?: WorkerSlotsInfo;
+  localActivitySlotsInfo?: WorkerSlotsInfo;
+  workflowPollerInfo?: WorkerPollerInfo;
+  workflowStickyPollerInfo?: WorkerPollerInfo;
+  activityPollerInfo?: WorkerPollerInfo;
+  nexusPollerInfo?: WorkerPollerInfo;
+  totalStickyCacheHit?: number;
+  totalStickyCacheMiss?: number;
+  currentStickyCacheSize?: number;
+  plugins?: Array<{ name?: string; version?: string }>;
+}
+/** ListWorkers' summary of one worker. */
+export interface WorkerListInfo {
+  workerInstanceKey?: string;
+  workerIdentity?: string;
+  taskQueue?: string;
+  deploymentVersion?: DeploymentVersion;
+  sdkName?: string;
+  sdkVersion?: string;
+  status?: string;
+  startTime?: string;
+  hostName?: string;
+  processId?: string;
+  workerGroupingKey?: string;
+}
+export interface ListWorkersResponse {
+  workers?: WorkerListInfo[];
+  workersInfo?: Array<{ workerHeartbeat?: WorkerHeartbeat }>;
+  nextPageToken?: string;
 }

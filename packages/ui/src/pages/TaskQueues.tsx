@@ -6,6 +6,7 @@ import { ErrorBox } from '../components/common';
 import { formatTime, timeAgo } from '../format';
 import { Link, navigate, enc } from '../router';
 import type { TaskQueueDescription } from '../types';
+import { TaskQueueWorkers } from './Workers';
 
 interface QueueView {
   readonly name: string;
@@ -79,6 +80,7 @@ function QueueCard({ ns, queue }: { ns: string; queue: QueueView }) {
         </span>
         <Link to={`/namespaces/${enc(ns)}/workflows?raw=1&query=${enc(`TaskQueue = '${queue.name}'`)}`}>workflows →</Link>
       </div>
+      <TaskQueueWorkers ns={ns} taskQueue={queue.name} />
       {rows.length === 0 ? (
         <div className="warning">No pollers: no worker is polling this queue, so its tasks wait.</div>
       ) : (
