@@ -115,3 +115,24 @@ export function MemoAndAttributes({ memo, searchAttributes }: { memo: unknown; s
     </div>
   );
 }
+
+/** Previous / Next over token-paged lists: `tokens[i]` is the token of page i (undefined for the first). */
+export function Pager({ pageIndex, next, tokens, setTokens, setPageIndex }: { pageIndex: number; next: string | undefined; tokens: (string | undefined)[]; setTokens: (t: (string | undefined)[]) => void; setPageIndex: (i: number) => void }) {
+  return (
+    <div className="pager">
+      <button disabled={pageIndex === 0} onClick={() => setPageIndex(pageIndex - 1)}>
+        ← Previous
+      </button>
+      <span>Page {pageIndex + 1}</span>
+      <button
+        disabled={next === undefined}
+        onClick={() => {
+          setTokens([...tokens.slice(0, pageIndex + 1), next]);
+          setPageIndex(pageIndex + 1);
+        }}
+      >
+        Next →
+      </button>
+    </div>
+  );
+}

@@ -2,7 +2,7 @@
 // language, and one worker's latest heartbeat in full. The list and the page refresh every 5 s.
 import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { api, ApiError } from '../api';
-import { ErrorBox, Field, JsonBlock } from '../components/common';
+import { ErrorBox, Field, JsonBlock, Pager } from '../components/common';
 import { durationMs, formatDuration, formatTime, timeAgo } from '../format';
 import { usePolling } from '../polling';
 import { Link, enc, setSearch } from '../router';
@@ -193,21 +193,7 @@ export function WorkerList({ ns, search }: { ns: string; search: URLSearchParams
             ) : null}
             {rows === undefined && error === undefined ? <div className="empty">Loading…</div> : null}
           </div>
-          <div className="pager">
-            <button disabled={pageIndex === 0} onClick={() => setPageIndex(pageIndex - 1)}>
-              ← Previous
-            </button>
-            <span>Page {pageIndex + 1}</span>
-            <button
-              disabled={next === undefined}
-              onClick={() => {
-                setTokens([...tokens.slice(0, pageIndex + 1), next]);
-                setPageIndex(pageIndex + 1);
-              }}
-            >
-              Next →
-            </button>
-          </div>
+          <Pager pageIndex={pageIndex} next={next} tokens={tokens} setTokens={setTokens} setPageIndex={setPageIndex} />
         </>
       )}
     </div>

@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api';
 import { usePolling } from '../polling';
-import { ErrorBox, StatusBadge } from '../components/common';
+import { ErrorBox, StatusBadge, Pager } from '../components/common';
 import { formatDuration, formatTime, parseTime, STATUSES, statusName } from '../format';
 import { decodePayload } from '../payloads';
 import { Link, setSearch, workflowPath } from '../router';
@@ -140,21 +140,7 @@ export function WorkflowList({ ns, search }: { ns: string; search: URLSearchPara
         {rows?.length === 0 ? <div className="empty">No workflows match {query ? <code>{query}</code> : 'yet'}.</div> : null}
         {rows === undefined && error === undefined ? <div className="empty">Loading…</div> : null}
       </div>
-      <div className="pager">
-        <button disabled={pageIndex === 0} onClick={() => setPageIndex(pageIndex - 1)}>
-          ← Previous
-        </button>
-        <span>Page {pageIndex + 1}</span>
-        <button
-          disabled={next === undefined}
-          onClick={() => {
-            setTokens([...tokens.slice(0, pageIndex + 1), next]);
-            setPageIndex(pageIndex + 1);
-          }}
-        >
-          Next →
-        </button>
-      </div>
+      <Pager pageIndex={pageIndex} next={next} tokens={tokens} setTokens={setTokens} setPageIndex={setPageIndex} />
     </div>
   );
 }
