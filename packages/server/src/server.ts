@@ -336,7 +336,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (!cluster) await scheduler.resume();
     deployments.start();
     batchWorker.start();
-    const workerSweep = setInterval(() => workers.sweep(), durationConfigMs(dynamicConfig, 'matching.workerRegistryEvictionInterval', 60_000));
+    const workerSweep = setInterval(() => workers.sweep(), Math.max(1000, durationConfigMs(dynamicConfig, 'matching.workerRegistryEvictionInterval', 60_000)));
     workerSweep.unref();
     // Versions and routings another node writes reach this node's matching by a refresh.
     const deploymentRefresher = cluster ? new DeploymentRefresher(deployments, store, logger.child({ component: 'deployments' })) : null;
