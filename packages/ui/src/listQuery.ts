@@ -10,7 +10,8 @@ export const RANGES: ReadonlyArray<readonly [key: string, label: string, ms: num
 ];
 
 // Single-quoted with backslash escapes, as the server's tokenizer reads string literals.
-const quote = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+/** A query's string literal (backslash escapes, as the server's parser reads them). */
+export const quote = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 export interface Filters {
   readonly status: string;

@@ -2,6 +2,7 @@
 // those of recent workflows (from the list API), each described for workflow and activity pollers.
 import { useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api';
+import { quote } from '../listQuery';
 import { ErrorBox } from '../components/common';
 import { formatTime, timeAgo } from '../format';
 import { Link, navigate, enc } from '../router';
@@ -78,7 +79,7 @@ function QueueCard({ ns, queue }: { ns: string; queue: QueueView }) {
         <span className="muted">
           backlog: workflow tasks {backlog(queue.workflow)} · activity tasks {backlog(queue.activity)}
         </span>
-        <Link to={`/namespaces/${enc(ns)}/workflows?raw=1&query=${enc(`TaskQueue = '${queue.name}'`)}`}>workflows →</Link>
+        <Link to={`/namespaces/${enc(ns)}/workflows?raw=1&query=${enc(`TaskQueue = ${quote(queue.name)}`)}`}>workflows →</Link>
       </div>
       <TaskQueueWorkers ns={ns} taskQueue={queue.name} />
       {rows.length === 0 ? (

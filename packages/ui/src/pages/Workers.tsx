@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { api, ApiError } from '../api';
 import { ErrorBox, Field, JsonBlock, Pager } from '../components/common';
+import { quote } from '../listQuery';
 import { durationMs, formatDuration, formatTime, timeAgo } from '../format';
 import { usePolling } from '../polling';
 import { Link, enc, setSearch } from '../router';
@@ -466,7 +467,7 @@ export function TaskQueueWorkers({ ns, taskQueue }: { ns: string; taskQueue: str
   const load = useCallback(
     async (signal: AbortSignal) => {
       try {
-        const page = await api.listWorkers(ns, `TaskQueue = '${taskQueue}'`, PAGE_SIZE, undefined, signal);
+        const page = await api.listWorkers(ns, `TaskQueue = ${quote(taskQueue)}`, PAGE_SIZE, undefined, signal);
         setRows(page.workers ?? []);
       } catch {
         if (!signal.aborted) setRows(undefined); // an older server, or heartbeats off: show nothing
