@@ -56,6 +56,38 @@ describe('Kairos worker', () => {
     }
   });
 
+  it('reports itself in heartbeats (slots, pollers, tasks run), and its last one with ShutdownWorker', async () => {
+    const taskQueue = uniqueName('heartbeats');
+    const worker = await Worker.create({ connection: env.connection, taskQueue, workflowBundle: env.bundle, activities, workerHeartbeatInterval: '200ms' });
+    const service = env.connection.workflowService;
+    const listed = async () => (await service.listWorkers({ namespace: 'default', query: `TaskQueue = '${taskQueue}'` })).workersInfo?.map((w) => w.workerHeartbeat!) ?? [];
+    const running = worker.run();
+    try {
+      const handle = await env.client.workflow.start('busyWorkflow', { taskQueue, workflowId: uniqueName('busy'), args: [10] });
+      expect(await handle.result()).toBe('busy for 10 ms');
+      // A heartbeat (not the first: that one has no time since the one before) after the workflow's
+      // three tasks (two workflow tasks, one activity) have run.
+      await waitUntil(async () => {
+        const [beat] = await listed();
+        const ran = Number(beat?.workflowTaskSlotsInfo?.totalProcessedTasks ?? 0) >= 2 && Number(beat?.activityTaskSlotsInfo?.totalProcessedTasks ?? 0) >= 1;
+        return ran && Boolean(beat?.elapsedSinceLastHeartbeat);
+      });
+      const [beat] = await listed();
+      expect(beat).toMatchObject({ workerInstanceKey: worker.workerInstanceKey, workerIdentity: worker.options.identity, sdkName: 'kairos-typescript', status: 1 });
+      expect(beat!.hostInfo?.processId).toBe(String(process.pid));
+      expect(beat!.activityTaskSlotsInfo).toMatchObject({ slotSupplierKind: 'Fixed', currentUsedSlots: 0 });
+      expect(beat!.workflowPollerInfo?.currentPollers).toBeGreaterThan(0);
+      expect(beat!.workflowPollerInfo?.lastSuccessfulPollTime).toBeTruthy();
+      expect(beat!.elapsedSinceLastHeartbeat).toBeTruthy();
+    } finally {
+      worker.shutdown();
+      await running;
+    }
+    const [last] = await listed();
+    expect(last).toMatchObject({ workerInstanceKey: worker.workerInstanceKey, status: 2 });
+    expect(last!.workflowPollerInfo?.currentPollers).toBe(0);
+  });
+
   it('fails a workflow task whose activation runs past the deadline, with a message that says so', async () => {
     const taskQueue = uniqueName('deadline');
     const worker = await Worker.create({

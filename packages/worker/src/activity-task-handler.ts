@@ -34,6 +34,8 @@ type ActivityTask = temporal.api.workflowservice.v1.PollActivityTaskQueueRespons
 export const WORKER_SHUTDOWN = 'WORKER_SHUTDOWN';
 
 export class ActivityTaskHandler {
+  /** Activity tasks whose function failed or was cancelled (reported in the worker's heartbeats). */
+  failedTasks = 0;
   /** Controllers of running activities, so that shutdown can cancel them. */
   readonly running = new Set<AbortController>();
 
@@ -120,6 +122,7 @@ export class ActivityTaskHandler {
       // As sdk-core does: no completion is sent, the activity stays started on the server until the
       // client completes it (client.activity) or a heartbeat / start-to-close timeout fires.
       if (error instanceof CompleteAsyncError) return;
+      this.failedTasks++;
       await this.reportFailure(task, controller.signal, error, lastHeartbeatDetails);
     } finally {
       this.running.delete(controller);

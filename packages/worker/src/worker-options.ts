@@ -85,6 +85,12 @@ export interface WorkerOptions {
   defaultHeartbeatThrottleInterval?: Duration;
   /** Upper bound of the heartbeat throttle interval; default 60 s. */
   maxHeartbeatThrottleInterval?: Duration;
+  /**
+   * How often the worker reports itself to the server (RecordWorkerHeartbeat, shown by `kairos worker
+   * list`), when the server keeps worker heartbeats; default 60 s, 0 turns it off. The official SDK
+   * sets this per Runtime (`Runtime.install({ workerHeartbeatInterval })`).
+   */
+  workerHeartbeatInterval?: Duration;
 }
 
 export interface CompiledWorkerOptions {
@@ -112,6 +118,7 @@ export interface CompiledWorkerOptions {
   readonly activationTimeoutMs: number | undefined;
   readonly defaultHeartbeatThrottleIntervalMs: number;
   readonly maxHeartbeatThrottleIntervalMs: number;
+  readonly workerHeartbeatIntervalMs: number;
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
@@ -178,6 +185,7 @@ export function compileWorkerOptions(
     normalQueuePollers: pollers.normal,
     stickyQueuePollers: pollers.sticky,
     shutdownGraceTimeMs: msFromDuration(options.shutdownGraceTime ?? '10s'),
+    workerHeartbeatIntervalMs: msFromDuration(options.workerHeartbeatInterval ?? '60s'),
     activationTimeoutMs: debug ? undefined : msFromDuration(options.workflowActivationTimeout ?? '5s'),
     defaultHeartbeatThrottleIntervalMs: msFromDuration(options.defaultHeartbeatThrottleInterval ?? '30s'),
     maxHeartbeatThrottleIntervalMs: msFromDuration(options.maxHeartbeatThrottleInterval ?? '60s'),

@@ -3,8 +3,9 @@
 // worker's own sticky queue (`<identity>-<uuid>`) instead, sharing the workflow slots with the
 // normal queue's pollers (poll-balance.ts). Lifecycle: INITIALIZED → RUNNING (run) → STOPPING
 // (shutdown: polls are aborted, no new task starts, running ones drain; after the grace time running
-// activities are cancelled; then ShutdownWorker tells the server the sticky queue is gone, so that its
-// tasks move to the normal queue at once) → STOPPED (run resolves).
+// activities are cancelled; then ShutdownWorker tells the server the worker and its sticky queue are
+// gone, so that its tasks move to the normal queue at once) → STOPPED (run resolves). While it runs,
+// the worker reports itself in heartbeats when the server keeps them (worker-heartbeat.ts).
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,6 +23,7 @@ import { WorkflowPollBalance, type WorkflowQueueKind } from './poll-balance.js';
 import type { WorkflowCacheStats } from './workflow-cache.js';
 import { WorkflowTaskHandler } from './workflow-task-handler.js';
 import { compileWorkerOptions, type CompiledWorkerOptions, type WorkerOptions } from './worker-options.js';
+import { PollerStats, TaskStats, WorkerHeartbeats } from './worker-heartbeat.js';
 import { api } from '@kairos/common';
 import { msToProtoDuration, type FailureConverter, type PayloadConverter } from '@kairos/sdk-common';
 
@@ -47,16 +49,21 @@ export async function loadFailureConverter(modulePath: string | undefined): Prom
   return converter;
 }
 
-/** Fails worker creation early, as the official worker does, when the namespace does not exist. */
-async function checkNamespace(options: CompiledWorkerOptions): Promise<void> {
+/**
+ * Fails worker creation early, as the official worker does, when the namespace does not exist; answers
+ * whether the server keeps worker heartbeats there (the namespace's `workerHeartbeats` capability).
+ */
+async function checkNamespace(options: CompiledWorkerOptions): Promise<boolean> {
   try {
-    await options.connection.workflowService.describeNamespace({ namespace: options.namespace });
+    const described = await options.connection.workflowService.describeNamespace({ namespace: options.namespace });
+    return described.namespaceInfo?.capabilities?.workerHeartbeats === true;
   } catch (error) {
     if (error instanceof ServiceError && error.code === grpc.status.NOT_FOUND) {
       throw new IllegalWorkerStateError(`namespace '${options.namespace}' does not exist on the server`, { cause: error });
     }
     // Servers without DescribeNamespace are still usable.
     if (!(error instanceof ServiceError && error.code === grpc.status.UNIMPLEMENTED)) throw error;
+    return false;
   }
 }
 
@@ -74,17 +81,43 @@ export class Worker {
   private readonly activityTasks: ActivityTaskHandler | undefined;
   /** This worker's sticky queue; undefined when the workflow cache is off or there are no workflows. */
   readonly stickyQueue: string | undefined;
+  /** Names this worker (and its heartbeats) to the server. */
+  readonly workerInstanceKey = randomUUID();
+  private readonly stats = {
+    workflowTasks: new TaskStats(() => this.workflowTasks?.failedTasks ?? 0),
+    activityTasks: new TaskStats(() => this.activityTasks?.failedTasks ?? 0),
+    workflowPollers: new PollerStats(),
+    stickyPollers: new PollerStats(),
+    activityPollers: new PollerStats(),
+  };
+  private readonly heartbeats: WorkerHeartbeats;
 
   private constructor(
     readonly options: CompiledWorkerOptions,
     bundle: CompiledBundle | undefined,
     private readonly logger: WorkerLogger,
+    private readonly serverKeepsHeartbeats: boolean,
   ) {
     if (bundle !== undefined) {
       if (options.maxCachedWorkflows > 0) this.stickyQueue = `${options.identity}-${randomUUID()}`;
       this.workflowTasks = new WorkflowTaskHandler(options, bundle, logger, () => this.stickyAttributes());
     }
     if (Object.keys(options.activities).length > 0) this.activityTasks = new ActivityTaskHandler(options, logger);
+    const { connection, namespace, identity, taskQueue } = options;
+    this.heartbeats = new WorkerHeartbeats(
+      {
+        connection,
+        namespace,
+        identity,
+        taskQueue,
+        workerInstanceKey: this.workerInstanceKey,
+        ...this.stats,
+        cacheStats: () => this.workflowCacheStats,
+        shuttingDown: () => this.stateValue !== 'RUNNING',
+        logger,
+      },
+      options.workerHeartbeatIntervalMs,
+    );
   }
 
   /** Creates a worker; bundles `workflowsPath` (esbuild) when given. */
@@ -107,8 +140,8 @@ export class Worker {
     if (bundle === undefined && Object.keys(compiled.activities).length === 0) {
       throw new TypeError('a worker needs workflows (workflowsPath or workflowBundle) or activities');
     }
-    await checkNamespace(compiled);
-    return new Worker(compiled, bundle === undefined ? undefined : new CompiledBundle(bundle), options.logger ?? consoleLogger);
+    const serverKeepsHeartbeats = await checkNamespace(compiled);
+    return new Worker(compiled, bundle === undefined ? undefined : new CompiledBundle(bundle), options.logger ?? consoleLogger, serverKeepsHeartbeats);
   }
 
   /** Replays one history with the given workflows; throws (e.g. NondeterminismError) if it does not replay. */
@@ -144,6 +177,7 @@ export class Worker {
     if (this.workflowTasks !== undefined) {
       const handler = this.workflowTasks;
       const slots = new Slots(options.maxConcurrentWorkflowTaskExecutions);
+      this.stats.workflowTasks.slots = slots;
       const balance = new WorkflowPollBalance(slots.capacity);
       const queues: Array<[WorkflowQueueKind, number]> = [
         ['normal', options.normalQueuePollers],
@@ -156,6 +190,8 @@ export class Worker {
             this.pollLoop(
               slots,
               'workflow',
+              this.stats.workflowTasks,
+              queue === 'normal' ? this.stats.workflowPollers : this.stats.stickyPollers,
               async (signal) => {
                 const task = await options.connection.workflowServiceWith({ signal, deadlineMs: Date.now() + POLL_DEADLINE_MS }).pollWorkflowTaskQueue(request);
                 return task.taskToken.length === 0 ? undefined : () => handler.handle(task);
@@ -169,21 +205,24 @@ export class Worker {
     if (this.activityTasks !== undefined) {
       const handler = this.activityTasks;
       const slots = new Slots(options.maxConcurrentActivityTaskExecutions);
+      this.stats.activityTasks.slots = slots;
       for (let i = 0; i < options.maxConcurrentActivityTaskPolls; i++) {
         loops.push(
-          this.pollLoop(slots, 'activity', async (signal) => {
+          this.pollLoop(slots, 'activity', this.stats.activityTasks, this.stats.activityPollers, async (signal) => {
             const task = await options.connection.workflowServiceWith({ signal, deadlineMs: Date.now() + POLL_DEADLINE_MS }).pollActivityTaskQueue(this.pollRequest());
             return task.taskToken.length === 0 ? undefined : () => handler.handle(task);
           }),
         );
       }
     }
+    this.heartbeats.start(this.serverKeepsHeartbeats);
     await Promise.all(loops);
     // Polling stopped: let running tasks finish, cancelling activities once the grace time is over.
     const grace = setTimeout(() => this.activityTasks?.cancelAll(), this.options.shutdownGraceTimeMs);
     try {
       await Promise.allSettled([...this.inFlight]);
-      await this.shutdownStickyQueue();
+      this.heartbeats.stop();
+      await this.shutdownWorker();
     } finally {
       clearTimeout(grace);
       this.workflowTasks?.clearCache();
@@ -192,17 +231,22 @@ export class Worker {
   }
 
   /**
-   * As the official worker does: tells the server this worker's sticky queue is gone, so that tasks
-   * waiting there go to the normal queue now rather than after their schedule-to-start timeout.
+   * As the official worker does: tells the server this worker is gone, with its last heartbeat. Tasks
+   * waiting on its sticky queue go to the normal queue now rather than after their schedule-to-start
+   * timeout.
    */
-  private async shutdownStickyQueue(): Promise<void> {
-    if (this.stickyQueue === undefined) return;
+  private async shutdownWorker(): Promise<void> {
+    const types = api.enums.v1.TaskQueueType;
     try {
       await this.options.connection.workflowServiceWith({ deadlineMs: Date.now() + 5_000 }).shutdownWorker({
         namespace: this.options.namespace,
-        stickyTaskQueue: this.stickyQueue,
+        stickyTaskQueue: this.stickyQueue ?? '',
         identity: this.options.identity,
         reason: 'graceful shutdown',
+        workerInstanceKey: this.workerInstanceKey,
+        taskQueue: this.options.taskQueue,
+        taskQueueTypes: [...(this.workflowTasks ? [types.TASK_QUEUE_TYPE_WORKFLOW] : []), ...(this.activityTasks ? [types.TASK_QUEUE_TYPE_ACTIVITY] : [])],
+        workerHeartbeat: this.serverKeepsHeartbeats ? this.heartbeats.snapshot() : null,
       });
     } catch (error) {
       // Older servers lack ShutdownWorker: their sticky tasks time out to the normal queue instead.
@@ -217,6 +261,7 @@ export class Worker {
       namespace: this.options.namespace,
       taskQueue: { name: this.options.taskQueue, kind: api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
       identity: this.options.identity,
+      workerInstanceKey: this.workerInstanceKey,
     };
   }
 
@@ -226,6 +271,7 @@ export class Worker {
       namespace: this.options.namespace,
       taskQueue: { name: this.stickyQueue, kind: api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: this.options.taskQueue },
       identity: this.options.identity,
+      workerInstanceKey: this.workerInstanceKey,
     };
   }
 
@@ -236,6 +282,8 @@ export class Worker {
   private async pollLoop(
     slots: Slots,
     kind: string,
+    taskStats: TaskStats,
+    pollers: PollerStats,
     poll: (signal: AbortSignal) => Promise<(() => Promise<void>) | undefined>,
     turn: (signal: AbortSignal) => Promise<() => void> = async () => () => {},
   ): Promise<void> {
@@ -255,15 +303,25 @@ export class Worker {
         return; // shutting down
       }
       try {
-        const run = await poll(signal);
+        pollers.current++;
+        let run: (() => Promise<void>) | undefined;
+        try {
+          run = await poll(signal);
+        } finally {
+          pollers.current--;
+        }
         endPoll();
         if (run === undefined) {
           release();
           continue;
         }
+        pollers.lastSuccessMs = Date.now();
+        taskStats.running++;
         const task = run()
           .catch((error: unknown) => this.logger.error(`${kind} task failed`, { error: String(error) }))
           .finally(() => {
+            taskStats.running--;
+            taskStats.processed++;
             release();
             this.inFlight.delete(task);
           });

@@ -97,6 +97,8 @@ async function answered(sending: Promise<void>): Promise<boolean> {
 }
 
 export class WorkflowTaskHandler {
+  /** Workflow tasks that failed (reported in the worker's heartbeats). */
+  failedTasks = 0;
   /** The workflow cache; undefined when `maxCachedWorkflows` is 0. */
   private readonly cache: WorkflowCache | undefined;
   /** The last task of each run with a task in this worker: tasks of one run run one after the other. */
@@ -390,6 +392,7 @@ export class WorkflowTaskHandler {
   }
 
   private async failTask(task: PollResponse, run: RunIdentity, failure: ProtoFailure, cause: number): Promise<void> {
+    this.failedTasks++;
     this.logger.error('workflow task failed', {
       workflowId: run.workflowId,
       runId: run.runId,
