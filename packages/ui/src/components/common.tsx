@@ -136,3 +136,15 @@ export function Pager({ pageIndex, next, tokens, setTokens, setPageIndex }: { pa
     </div>
   );
 }
+
+/** The Auto-refresh toggle and the Refresh button of a list page's head. */
+export function RefreshControls({ autoRefresh, setAutoRefresh, refresh }: { autoRefresh: boolean; setAutoRefresh: (on: boolean) => void; refresh: () => void }) {
+  return (
+    <>
+      <label className="toggle">
+        <input type="checkbox" checked={autoRefresh} onChange={(e) => setAutoRefresh(e.target.checked)} /> Auto-refresh
+      </label>
+      <button onClick={refresh}>Refresh</button>
+    </>
+  );
+}

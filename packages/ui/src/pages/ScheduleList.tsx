@@ -3,7 +3,7 @@
 // and the search box filters them in the browser; the text lives in the URL, like the workflow filters.
 import { useCallback, useMemo, useState } from 'react';
 import { usePolling } from '../polling';
-import { ErrorBox } from '../components/common';
+import { ErrorBox, RefreshControls } from '../components/common';
 import { Link, schedulePath, setSearch } from '../router';
 import { listAllSchedules } from '../schedule/api';
 import { ActionRun, newestFirst, ScheduleStatus, When } from '../schedule/parts';
@@ -47,10 +47,7 @@ export function ScheduleList({ ns, search }: { ns: string; search: URLSearchPara
       <div className="page-head">
         <h2>Schedules</h2>
         <div className="head-actions">
-          <label className="toggle">
-            <input type="checkbox" checked={autoRefresh} onChange={(e) => setAutoRefresh(e.target.checked)} /> Auto-refresh
-          </label>
-          <button onClick={() => setTick((t) => t + 1)}>Refresh</button>
+          <RefreshControls autoRefresh={autoRefresh} setAutoRefresh={setAutoRefresh} refresh={() => setTick((t) => t + 1)} />
         </div>
       </div>
       <div className="filter-bar">

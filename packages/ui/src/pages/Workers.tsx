@@ -2,7 +2,7 @@
 // language, and one worker's latest heartbeat in full. The list and the page refresh every 5 s.
 import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { api, ApiError } from '../api';
-import { ErrorBox, Field, JsonBlock, Pager } from '../components/common';
+import { ErrorBox, Field, JsonBlock, Pager, RefreshControls } from '../components/common';
 import { quote } from '../listQuery';
 import { durationMs, formatDuration, formatTime, timeAgo } from '../format';
 import { usePolling } from '../polling';
@@ -126,10 +126,7 @@ export function WorkerList({ ns, search }: { ns: string; search: URLSearchParams
       <div className="page-head">
         <h2>Workers</h2>
         <div className="head-actions">
-          <label className="toggle">
-            <input type="checkbox" checked={autoRefresh} onChange={(e) => setAutoRefresh(e.target.checked)} /> Auto-refresh
-          </label>
-          <button onClick={() => setTick((t) => t + 1)}>Refresh</button>
+          <RefreshControls autoRefresh={autoRefresh} setAutoRefresh={setAutoRefresh} refresh={() => setTick((t) => t + 1)} />
         </div>
       </div>
       <p className="muted">

@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api';
 import { usePolling } from '../polling';
-import { ErrorBox, StatusBadge, Pager } from '../components/common';
+import { ErrorBox, StatusBadge, Pager, RefreshControls } from '../components/common';
 import { formatDuration, formatTime, parseTime, STATUSES, statusName } from '../format';
 import { decodePayload } from '../payloads';
 import { Link, setSearch, workflowPath } from '../router';
@@ -95,10 +95,7 @@ export function WorkflowList({ ns, search }: { ns: string; search: URLSearchPara
       <div className="page-head">
         <h2>Workflows</h2>
         <div className="head-actions">
-          <label className="toggle">
-            <input type="checkbox" checked={autoRefresh} onChange={(e) => setAutoRefresh(e.target.checked)} /> Auto-refresh
-          </label>
-          <button onClick={() => setTick((t) => t + 1)}>Refresh</button>
+          <RefreshControls autoRefresh={autoRefresh} setAutoRefresh={setAutoRefresh} refresh={() => setTick((t) => t + 1)} />
           <button onClick={() => setBatching(true)} title="Terminate, cancel or signal every running workflow of this filter">
             Batch…
           </button>
