@@ -9,6 +9,7 @@ import { temporal } from '@temporalio/proto';
 import { Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEnvironment, type E2EEnvironment } from './helpers/environment.js';
+import { defaultBackend } from './helpers/server.js';
 import { addItemSignal, collectorWorkflow, itemsQuery } from './workflows/index.js';
 
 const { BatchOperationState, BatchOperationType, EventType, ResetType } = temporal.api.enums.v1;
@@ -226,7 +227,10 @@ describe('batch operations', () => {
     expect(await service().describeBatchOperation({ namespace }).catch((e: unknown) => e)).toMatchObject({ code: 3, details: 'JobId is not set on request.' });
   });
 
-  it('finishes a job after the server crashed in the middle of it', async () => {
+  // Waits out Temporal's batch activity heartbeat timeout and first retry (20 s). What it shows is the
+  // engine's (heartbeat details kept across a crash), which server-crash.test.ts covers on both stores;
+  // on PostgreSQL this one would only repeat it at that price.
+  it.skipIf(defaultBackend() === 'postgres')('finishes a job after the server crashed in the middle of it', async () => {
     await env.withTaskQueue('batch-crash', async (taskQueue) => {
       const handles = await startCollectors(taskQueue, 10);
       const jobId = `job-${randomUUID()}`;

@@ -88,7 +88,7 @@ function databaseArgs(database: Database): string[] {
 }
 
 /** Which backend servers use unless a test names a file: KAIROS_TEST_DB=postgres or sqlite (the default). */
-function defaultBackend(): Database['kind'] {
+export function defaultBackend(): Database['kind'] {
   const chosen = process.env['KAIROS_TEST_DB'] ?? 'sqlite';
   if (chosen !== 'sqlite' && chosen !== 'postgres') throw new Error(`KAIROS_TEST_DB=${chosen}: expected sqlite or postgres`);
   return chosen;
