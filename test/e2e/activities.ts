@@ -256,3 +256,8 @@ export async function pause(key: string, ms: number): Promise<void> {
     activityProbe.running.delete(key);
   }
 }
+
+/** The Priority the activity's task arrived with (its own, merged with its workflow's). */
+export async function reportPriority(): Promise<unknown> {
+  return Context.current().info.priority ?? null;
+}

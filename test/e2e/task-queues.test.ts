@@ -10,7 +10,7 @@ import * as activities from './activities.js';
 import { activityProbe } from './activities.js';
 import { startEnvironment, type E2EEnvironment } from './helpers/environment.js';
 import { EventType, eventsOfType, uniqueTaskQueue, uniqueWorkflowId, waitFor, waitForHistory, withWorker, type HistoryRecorder } from './helpers/sdk.js';
-import { buildIdQuery, fanOutActivities, fanOutPauses, prioritizedActivities, proceedSignal, reportsBuildId } from './workflows/index.js';
+import { buildIdQuery, fanOutActivities, fanOutPauses, inheritsPriority, prioritizedActivities, priorityAfterSignal, proceedSignal, reportsBuildId } from './workflows/index.js';
 
 let env: E2EEnvironment;
 let client: Client;
@@ -24,6 +24,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.close();
 });
+
+/** A Priority with its unset fields as their defaults (decoders differ in which they leave out). */
+function fieldsOf(priority: unknown): { priorityKey: number; fairnessKey: string; fairnessWeight: number } {
+  const p = (priority ?? {}) as { priorityKey?: number; fairnessKey?: string; fairnessWeight?: number };
+  return { priorityKey: p.priorityKey || 0, fairnessKey: p.fairnessKey || '', fairnessWeight: p.fairnessWeight || 0 };
+}
 
 function startTimes(keys: readonly string[]): number[] {
   return keys.map((key) => activityProbe.attemptStartedAt.get(key)?.[0] ?? Number.NaN);
@@ -128,6 +134,40 @@ describe('task queues', () => {
     expect(completed.map((e) => e.workflowTaskCompletedEventAttributes?.workerVersion?.buildId)).toEqual(['1.0', '1.1']);
     const { searchAttributes } = await handle.describe();
     expect(searchAttributes.BuildIds).toEqual(['unversioned', 'unversioned:1.0', 'unversioned:1.1']);
+  });
+
+  it("passes a run's Priority on to its activities, children and next run, and reports it", async () => {
+    await env.withTaskQueue('priority-inherit', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('priority-inherit');
+      const priority = { priorityKey: 2, fairnessKey: 'tenant-a', fairnessWeight: 1.5 };
+      const handle = recorder.record(await client.workflow.start(inheritsPriority, { taskQueue, workflowId, args: [true], priority }));
+      const result = await handle.result();
+      // The run after continue-as-new kept it; the activity set only its fairness key; the child set nothing.
+      expect(result).toEqual({ own: priority, activity: { ...priority, fairnessKey: 'activity-key' }, child: priority });
+      expect((await handle.describe()).priority).toEqual(priority);
+      const child = recorder.record(client.workflow.getHandle(`${workflowId}-child`));
+      const childStarted = (await child.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!;
+      expect(childStarted.priority).toMatchObject(priority);
+      expect((await child.describe()).priority).toEqual(priority);
+    });
+  });
+
+  it('UpdateWorkflowExecutionOptions replaces the Priority, which the run then passes on', async () => {
+    await env.withTaskQueue('priority-update', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('priority-update');
+      const handle = recorder.record(await client.workflow.start(priorityAfterSignal, { taskQueue, workflowId, priority: { priorityKey: 4, fairnessKey: 'before' } }));
+      const update = (priority: { priorityKey?: number; fairnessKey?: string }) =>
+        client.workflowService.updateWorkflowExecutionOptions({ namespace: 'default', workflowExecution: { workflowId }, workflowExecutionOptions: { priority }, updateMask: { paths: ['priority'] } });
+      const answered = await update({ priorityKey: 1 });
+      expect(answered.workflowExecutionOptions?.priority).toMatchObject({ priorityKey: 1, fairnessKey: '' });
+      // The fairness key set at the start is gone: the whole Priority was replaced.
+      expect(fieldsOf((await handle.describe()).priority)).toEqual({ priorityKey: 1, fairnessKey: '', fairnessWeight: 0 });
+      await handle.signal(proceedSignal);
+      expect(fieldsOf(await handle.result())).toEqual({ priorityKey: 1, fairnessKey: '', fairnessWeight: 0 });
+      const updated = eventsOfType(await handle.fetchHistory(), EventType.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED);
+      expect(updated).toHaveLength(1);
+      expect(updated[0]!.workflowExecutionOptionsUpdatedEventAttributes!.priority).toMatchObject({ priorityKey: 1, fairnessKey: '' });
+    });
   });
 
   it('replays every history it produced', async () => {

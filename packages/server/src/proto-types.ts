@@ -13,6 +13,7 @@ export type RetryPolicy = Loose<temporal.api.common.v1.IRetryPolicy>;
 export type Header = Loose<temporal.api.common.v1.IHeader>;
 export type Memo = Loose<temporal.api.common.v1.IMemo>;
 export type SearchAttributes = Loose<temporal.api.common.v1.ISearchAttributes>;
+export type Priority = Loose<temporal.api.common.v1.IPriority>;
 export type Command = Loose<temporal.api.command.v1.ICommand>;
 export type UpdateRequest = Loose<temporal.api.update.v1.IRequest>;
 export type UpdateOutcome = Loose<temporal.api.update.v1.IOutcome>;

@@ -1,5 +1,5 @@
 /** Workflows for task-queues.test.ts: fan-outs of activities, with priorities or a rate limit. */
-import { condition, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineQuery, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import { proceedSignal } from './crash.js';
 import type * as activities from '../activities.js';
 
@@ -60,4 +60,33 @@ export async function awaitsLongActivity(key: string, ms: number): Promise<strin
   } catch (err) {
     return (err as Error & { cause?: Error }).cause?.message ?? String(err);
   }
+}
+
+/** What a run's children, activities and next run inherit of its Priority (priority.ts on the server). */
+export interface InheritedPriorities {
+  readonly own: unknown;
+  readonly activity: unknown;
+  readonly child: unknown;
+}
+
+/** Reports its own Priority, an activity's (which sets only a fairness key) and a child's (which sets none). */
+export async function inheritsPriority(continueOnce: boolean): Promise<InheritedPriorities> {
+  if (continueOnce) await continueAsNew<typeof inheritsPriority>(false);
+  const { reportPriority } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s', priority: { fairnessKey: 'activity-key' } });
+  const activity = await reportPriority();
+  const child = await executeChild(ownPriority, { workflowId: `${workflowInfo().workflowId}-child` });
+  return { own: workflowInfo().priority ?? null, activity, child };
+}
+
+export async function ownPriority(): Promise<unknown> {
+  return workflowInfo().priority ?? null;
+}
+
+/** Waits for `proceedSignal`, then reports the Priority of an activity that sets none. */
+export async function priorityAfterSignal(): Promise<unknown> {
+  let proceed = false;
+  setHandler(proceedSignal, () => void (proceed = true));
+  await condition(() => proceed);
+  const { reportPriority } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s' });
+  return await reportPriority();
 }

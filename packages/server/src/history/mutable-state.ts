@@ -244,6 +244,9 @@ export interface MutableState {
   stickyScheduleToStartMs: number;
   /** The workflow's Priority.priority_key (0 = default): its tasks' and, unless they set one, its activities'. */
   priorityKey?: number;
+  /** The rest of the workflow's Priority (priority.ts), passed on to its activities and children. */
+  fairnessKey?: string;
+  fairnessWeight?: number;
   /**
    * Set on a run that a reset closed (or found closed): the reset run. A child of this run that closes
    * later reports to the reset run instead, which took over the children pending at the reset point.

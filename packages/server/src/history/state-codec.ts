@@ -79,7 +79,7 @@ const STATE = fieldsOf<MutableState>()(
   'workflowTask', 'activities', 'timers', 'buffered', 'cancelRequested', 'memo', 'searchAttributes', 'workflowTimerTaskIds',
   'stateTransitionCount', 'attempt', 'retryPolicy', 'cronSchedule', 'children', 'externalRequests', 'parent', 'startInput',
   'startHeader', 'executionExpirationMs', 'updates', 'stickyTaskQueue', 'stickyScheduleToStartMs', 'priorityKey',
-  'resetRunId', 'standalone', 'versioning', 'nexusOperations', 'callbacks', 'standaloneNexus',
+  'resetRunId', 'standalone', 'versioning', 'nexusOperations', 'callbacks', 'standaloneNexus', 'fairnessKey', 'fairnessWeight',
 );
 const NEXUS_OPERATION = fieldsOf<NexusOperationInfo>()(
   'scheduledEventId', 'endpoint', 'endpointId', 'service', 'operation', 'requestId', 'scheduledTimeMs', 'scheduleToCloseMs',

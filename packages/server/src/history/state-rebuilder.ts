@@ -4,6 +4,7 @@
 // of signals, retry progress of an unfinished activity attempt) starts afresh, as in Temporal's
 // rebuilder. The caller re-arms timers and dispatches for the rebuilt state (rearmRebuiltState).
 import { rebuildCompletionVersioning, startedVersioning } from './versioning.js';
+import { priorityFields, setPriority } from './priority.js';
 import { durationToMs, timestampToMs } from '@kairos/common';
 import {
   ActivityScheduledAttributesCodec,
@@ -92,7 +93,7 @@ function initialState(namespaceId: string, a: StartedAttributes, id: RebuildIden
     startInput: a.input ? PayloadsCodec.encode(a.input).finish() : null,
     startHeader: a.header ? HeaderCodec.encode(a.header).finish() : null,
     executionExpirationMs: timestampToMs(a.workflowExecutionExpirationTime) ?? 0,
-    priorityKey: a.priority?.priorityKey ?? 0,
+    ...priorityFields(a.priority),
     // The handler side of a Nexus operation: the reset run completes the caller's operation when it closes.
     ...(a.completionCallbacks?.length ? { callbacks: newCallbackInfos(a.completionCallbacks, id.nowMs, id.requestId) } : {}),
   });
@@ -182,6 +183,11 @@ function applyEvent(state: MutableState, event: HistoryEvent): void {
     case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
       state.cancelRequested = true;
       return;
+    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED: {
+      const priority = event.workflowExecutionOptionsUpdatedEventAttributes?.priority;
+      if (priority) setPriority(state, priority);
+      return;
+    }
     default:
       applyLinkedEvent(state, event, eventId, timeMs);
   }

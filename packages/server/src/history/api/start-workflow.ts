@@ -4,6 +4,7 @@ import { durationToMs, msToDuration, msToOptionalDuration, msToTimestamp } from 
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { EventType, HeaderCodec, MemoCodec, PayloadsCodec, RetryPolicyCodec, SearchAttributesCodec, type Failure, type Payloads, type Header } from '../../proto-types.js';
+import { priorityFields } from '../priority.js';
 import { Transition } from '../transition.js';
 import { newRunState, type CallbackInfo, type MutableState, type ParentInfo } from '../mutable-state.js';
 import { decodeCallback, newCallbackInfos } from '../machines/callbacks.js';
@@ -95,7 +96,7 @@ export function createWorkflowRun(p: NewRunParams): Transition {
     attempt: c?.attempt ?? 1,
     retryPolicy: req.retryPolicy ? RetryPolicyCodec.encode(req.retryPolicy).finish() : null,
     executionExpirationMs: 0,
-    priorityKey: req.priority?.priorityKey ?? 0,
+    ...priorityFields(req.priority),
     cronSchedule: req.cronSchedule ?? '',
     parent: p.parent ?? null,
     startInput: req.input ? PayloadsCodec.encode(req.input).finish() : null,

@@ -19,6 +19,7 @@ import {
   type Payloads,
 } from '../../proto-types.js';
 import type { Transition } from '../transition.js';
+import { workflowPriority } from '../priority.js';
 import { carriedCallbacks } from './callbacks.js';
 import { createWorkflowRun, type Continuation } from '../api/start-workflow.js';
 import { closeWorkflow } from './workflow.js';
@@ -50,6 +51,8 @@ function startNewRun(t: Transition, runId: string, overrides: Partial<ContinueAs
     searchAttributes: overrides.searchAttributes ?? (state.searchAttributes ? { indexedFields: withoutWorkerAttributes(SearchAttributesCodec.decode(state.searchAttributes).indexedFields) } : null),
     header: overrides.header ?? null,
     cronSchedule: overrides.cronSchedule ?? state.cronSchedule ?? '',
+    // Retries, cron runs and continue-as-new keep the run's Priority, as Temporal's next run does.
+    priority: workflowPriority(state),
   };
   const callbacks = carriedCallbacks(state.callbacks);
   t.newRun = createWorkflowRun({ namespaceId: state.namespaceId, namespaceName: '', runId, request, nowMs: t.nowMs, continuation, parent: state.parent ?? null, versioning, callbacks });

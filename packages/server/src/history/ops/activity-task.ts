@@ -3,6 +3,7 @@
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
+import { mergePriority, workflowPriority } from '../priority.js';
 import { FailureCodec, PayloadsCodec, type Failure, type Payloads } from '../../proto-types.js';
 import type { NamespaceRecord } from '../../namespace/registry.js';
 import type { ActivityInfo, MutableState } from '../mutable-state.js';
@@ -55,7 +56,7 @@ export function activityTaskResponse(namespace: string, state: MutableState, inf
     heartbeatDetails: info.heartbeatDetails ? PayloadsCodec.decode(info.heartbeatDetails) : null,
     attempt: info.attempt,
     retryPolicy: attrs.retryPolicy ?? null,
-    priority: attrs.priority ?? null,
+    priority: mergePriority(workflowPriority(state), attrs.priority),
     ...activityPollFields(info),
   };
 }

@@ -1,5 +1,6 @@
 // DescribeWorkflowExecution from mutable state.
 import { versioningInfoMessage } from '../versioning.js';
+import { workflowPriority } from '../priority.js';
 import type { temporal } from '@temporalio/proto';
 import type { Loose } from '@kairos/common';
 import { msToDuration, msToOptionalDuration, msToTimestamp } from '@kairos/common';
@@ -70,6 +71,7 @@ export function describeExecution(state: MutableState): DescribeResponse {
       executionDuration: state.closeTimeMs > 0 ? msToDuration(state.closeTimeMs - state.executionTimeMs) : null,
       versioningInfo: versioningInfoMessage(state),
       workerDeploymentName: state.versioning?.workerDeploymentName || state.versioning?.overrideDeploymentName || '',
+      priority: workflowPriority(state),
     },
     workflowExtendedInfo: {
       executionExpirationTime: state.executionExpirationMs > 0 ? msToTimestamp(state.executionExpirationMs) : null,

@@ -11,6 +11,7 @@ import { moveStickyTaskToNormalQueue } from '../machines/sticky.js';
 import { hasStartedWorkflowTask } from '../machines/workflow-task.js';
 import { effectiveVersioning, emptyVersioning, overrideMessage, parseOverride, refreshSearchAttributes } from '../versioning.js';
 import { versionKey } from '../../deployments/registry.js';
+import { hasPriority, setPriority, workflowPriority } from '../priority.js';
 
 /** Temporal marks WorkflowExecutionOptionsUpdated worker-may-ignore: an SDK that knows no such event skips it. */
 const MAY_IGNORE = { workerMayIgnore: true };
@@ -42,19 +43,19 @@ export async function updateExecutionOptions(ctx: HistoryContext, ns: NamespaceR
     if (override?.overrideKind === 1 && ctx.deployments && !ctx.deployments.hasTaskQueue(ns.id, versionKey(override.overrideDeploymentName, override.overrideBuildId), state.taskQueue, 'workflow')) {
       throw new FailedPreconditionError(`Pinned version '${override.overrideDeploymentName}:${override.overrideBuildId}' is not present in task queue '${state.taskQueue}' of type 'Workflow'`);
     }
-    const priorityKey = paths.includes(PRIORITY) ? (options.priority?.priorityKey ?? 0) : (state.priorityKey ?? 0);
+    const setsPriority = paths.includes(PRIORITY);
     const overrideChanged = setsOverride && (next.overrideKind !== v.overrideKind || next.overrideDeploymentName !== v.overrideDeploymentName || next.overrideBuildId !== v.overrideBuildId);
-    const priorityChanged = priorityKey !== (state.priorityKey ?? 0);
-    const answer = (): { workflowExecutionOptions: Options } => ({ workflowExecutionOptions: { versioningOverride: overrideMessage(state.versioning, false), priority: state.priorityKey ? { priorityKey: state.priorityKey } : null } });
+    const priorityChanged = setsPriority && !hasPriority(state, options.priority);
+    const answer = (): { workflowExecutionOptions: Options } => ({ workflowExecutionOptions: { versioningOverride: overrideMessage(state.versioning, false), priority: workflowPriority(state) } });
     if (!overrideChanged && !priorityChanged) return { transition: null, value: answer() };
     const t = new Transition(state, nowMs);
     if (overrideChanged) state.versioning = next;
-    if (priorityChanged) state.priorityKey = priorityKey;
+    if (priorityChanged) setPriority(state, options.priority);
     const attributes = {
       versioningOverride: overrideChanged ? overrideMessage(next, false) : null,
       unsetVersioningOverride: overrideChanged && next.overrideKind === 0,
       identity: req.identity ?? '',
-      ...(priorityChanged ? { priority: { priorityKey } } : {}),
+      ...(priorityChanged ? { priority: workflowPriority(state) ?? {} } : {}),
     };
     const type = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED;
     if (hasStartedWorkflowTask(state)) {

@@ -4,6 +4,7 @@
 import type { Loose } from '@kairos/common';
 import type { temporal } from '@temporalio/proto';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../errors.js';
+import { mergePriority, workflowPriority } from '../priority.js';
 import { HistoryEventCodec, ParentClosePolicy, WorkflowExecutionStatus as Status } from '../../proto-types.js';
 import type { ExecutionKey, TimerTaskRow } from '../../persistence/store.js';
 import type { TransferTask } from '../../timers/timer-task.js';
@@ -72,7 +73,7 @@ async function startChild(ctx: HistoryContext, parentKey: ExecutionKey, initiate
       memo: attrs.memo ?? null,
       searchAttributes: attrs.searchAttributes ?? null,
       header: attrs.header ?? null,
-      priority: attrs.priority ?? null,
+      priority: mergePriority(workflowPriority(parent), attrs.priority),
       cronSchedule: attrs.cronSchedule ?? '',
       userMetadata: await initiatedUserMetadata(ctx, parentKey, initiatedEventId),
       versioningOverride: attrs.versioningOverride ?? null,
