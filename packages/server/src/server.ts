@@ -1,6 +1,7 @@
 // Assembles one Kairos server process: the SQLite store, namespace registry, history engine, matching,
 // timer queue and the gRPC frontend; recovers pending work from the database before listening.
 import { activityExecutionHandlers } from './frontend/activity-execution-handlers.js';
+import { featureOffHandlers } from './frontend/feature-off-handlers.js';
 import { nexusOperationExecutionHandlers } from './frontend/nexus-operation-execution-handlers.js';
 import { parseDurationMs } from './visibility/query/literals.js';
 import { ownerNamespaceId } from './history/standalone-activity/key-space.js';
@@ -276,6 +277,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       maxPageSize: 1000,
     };
     // One set of handlers behind both front doors: the HTTP API calls exactly what gRPC calls.
+    let hostAddress = '';
     const localHandlers = {
       ...systemHandlers(randomUUID()),
       ...namespaceHandlers(namespaces, {
@@ -288,7 +290,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       }),
       ...executionHandlers(ctx, searchAttributes),
       ...updateHandlers(ctx),
-      ...taskHandlers(ctx, { cancelPollsOnShutdown, recordHeartbeats }),
+      ...taskHandlers(ctx, { cancelPollsOnShutdown, recordHeartbeats, hostAddress: () => hostAddress }),
       ...activityExecutionHandlers(ctx, activityOptions),
       ...nexusOperationExecutionHandlers(ctx, nexusOperationOptions),
       ...visibilityHandlers({ namespaces, searchAttributes, store }),
@@ -297,6 +299,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...nexusTaskHandlers(ctx, nexus.tasks, recordHeartbeats),
       ...workerHandlers(namespaces, workers, { heartbeatsEnabled, allEntries: cluster ? (namespaceId) => cluster.workerEntries(namespaceId) : undefined }),
       ...batchHandlers(callWorkflowService, namespaces, batchOptions, (namespace) => batchWorker.ensure(namespace)),
+      ...featureOffHandlers(),
     };
     cluster?.attach(ctx, localHandlers);
     workflowHandlers = cluster ? cluster.route(localHandlers) : localHandlers;
@@ -318,6 +321,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         reject(new Error(inUse ? `port ${options.port} on ${options.ip} is already in use (is another server running?)` : `cannot listen on ${host}:${options.port}: ${err.message}`));
       });
     });
+    hostAddress = `${['0.0.0.0', '::', ''].includes(options.ip) ? os.hostname() : host}:${port}`;
     // HTTP after gRPC binds: the Web UI (with the API it calls) on the UI port, the API alone on --http-port.
     const httpFrontends: HttpFrontend[] = [];
     try {

@@ -7,6 +7,9 @@ import type { NamespaceRecord, NamespaceRegistry } from '../namespace/registry.j
 import { DEFAULT_RETENTION_MS } from '../namespace/registry.js';
 import type { ServiceHandlers } from './grpc-server.js';
 import { requireString } from './validation.js';
+
+const NAMESPACE_STATE_REGISTERED = 1;
+const NAMESPACE_STATE_DEPRECATED = 2;
 import { DEFAULT_SIZE_LIMITS, type SizeLimits } from '../limits.js';
 
 type WS = typeof temporal.api.workflowservice.v1;
@@ -95,6 +98,14 @@ export function namespaceHandlers(registry: NamespaceRegistry, capabilities: Nam
       await registry.register({ name, description: req.description ?? '', ownerEmail: req.ownerEmail ?? '', retentionMs, data: { ...(req.data ?? {}) } });
       return {};
     },
+    // Deprecated by Temporal but still served: the namespace stops taking new workflows (StartWorkflowExecution
+    // and SignalWithStartWorkflowExecution answer NamespaceInvalidState) and serves everything else.
+    async DeprecateNamespace(request) {
+      const req = request as temporal.api.workflowservice.v1.IDeprecateNamespaceRequest;
+      const name = requireString(req.namespace, 'Namespace');
+      if (registry.get(name).state !== NAMESPACE_STATE_DEPRECATED) await registry.update(name, { state: NAMESPACE_STATE_DEPRECATED });
+      return {};
+    },
     async UpdateNamespace(request) {
       const req = request as temporal.api.workflowservice.v1.IUpdateNamespaceRequest;
       const name = requireString(req.namespace, 'Namespace');
@@ -103,6 +114,13 @@ export function namespaceHandlers(registry: NamespaceRegistry, capabilities: Nam
         if (req.updateInfo.description) change.description = req.updateInfo.description;
         if (req.updateInfo.ownerEmail) change.ownerEmail = req.updateInfo.ownerEmail;
         if (req.updateInfo.data) change.data = { ...registry.get(name).data, ...req.updateInfo.data };
+        const state = req.updateInfo.state ?? 0;
+        if (state !== 0 && state !== registry.get(name).state) {
+          // Temporal allows REGISTERED -> DEPRECATED or DELETED and DEPRECATED -> DELETED; Kairos deletes
+          // a namespace only through the operator's DeleteNamespace.
+          if (state !== NAMESPACE_STATE_DEPRECATED || registry.get(name).state !== NAMESPACE_STATE_REGISTERED) throw new InvalidArgumentError('Invalid namespace state update.');
+          change.state = state;
+        }
       }
       const ttl = req.config?.workflowExecutionRetentionTtl;
       if (ttl) {

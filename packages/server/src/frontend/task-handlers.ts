@@ -43,6 +43,8 @@ export interface TaskHandlerOptions {
   readonly cancelPollsOnShutdown?: boolean;
   /** Keeps a worker's heartbeat (ShutdownWorker carries the worker's last one); unset: dropped. */
   readonly recordHeartbeats?: (namespaceId: string, heartbeats: readonly temporal.api.worker.v1.IWorkerHeartbeat[]) => void;
+  /** host:port of this server's gRPC port, the owner ListTaskQueuePartitions names (known once bound). */
+  readonly hostAddress?: () => string;
 }
 
 /** The task queue types of a ShutdownWorker request whose polls it ends (none given: both). */
@@ -171,6 +173,16 @@ export function taskHandlers(ctx: HistoryContext, options: TaskHandlerOptions = 
         stats: req.reportStats ? { approximateBacklogCount: info.backlog, approximateBacklogAge: msToDuration(0), tasksAddRate: 0, tasksDispatchRate: 0 } : null,
         taskQueueStatus: req.includeTaskQueueStatus ? { backlogCountHint: info.backlog, ratePerSecond } : null,
       };
+    },
+
+    // A Kairos task queue is one partition, held by the node that serves the call (a cluster node
+    // matches the polls it holds itself). Temporal names partition 0 by the queue's own name.
+    async ListTaskQueuePartitions(request) {
+      const req = request as temporal.api.workflowservice.v1.IListTaskQueuePartitionsRequest;
+      ns(req.namespace);
+      const queue = requireString(req.taskQueue?.name, 'TaskQueue');
+      const partitions = [{ key: queue, ownerHostName: options.hostAddress?.() ?? '' }];
+      return { activityTaskQueuePartitions: partitions, workflowTaskQueuePartitions: partitions };
     },
 
     async ShutdownWorker(request) {

@@ -54,6 +54,7 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
     async StartWorkflowExecution(request) {
       const req = request as StartRequest;
       validateStart(req);
+      ctx.namespaces.getRegistered(req.namespace ?? '');
       checkStartSearchAttributes(req, searchAttributes.custom(ns(req.namespace).id));
       checkStartOverride(ctx, ns(req.namespace).id, req);
       const attached = checkCompletionCallbacks(req.completionCallbacks, req.links);
@@ -68,6 +69,7 @@ export function executionHandlers(ctx: HistoryContext, searchAttributes: SearchA
     async SignalWithStartWorkflowExecution(request) {
       const req = request as temporal.api.workflowservice.v1.ISignalWithStartWorkflowExecutionRequest;
       validateStart(req);
+      ctx.namespaces.getRegistered(req.namespace ?? '');
       checkStartSearchAttributes(req, searchAttributes.custom(ns(req.namespace).id));
       checkStartOverride(ctx, ns(req.namespace).id, req);
       const signalName = requireString(req.signalName, 'SignalName');

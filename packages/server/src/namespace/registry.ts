@@ -2,7 +2,7 @@
 // `default` always exists (retention 24 h), as on Temporal's dev server.
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../persistence/store.js';
-import { AlreadyExistsError, NotFoundError } from '../errors.js';
+import { AlreadyExistsError, GrpcCode, NotFoundError, ServiceError } from '../errors.js';
 import { ConditionFailedError } from '../persistence/errors.js';
 import { api } from '@kairos/common';
 
@@ -91,13 +91,36 @@ export class NamespaceRegistry {
     return record;
   }
 
-  async update(name: string, change: Partial<Pick<NamespaceRecord, 'description' | 'ownerEmail' | 'retentionMs' | 'data'>>): Promise<NamespaceRecord> {
+  /**
+   * Resolves a name that must be REGISTERED, as Temporal requires of the calls that start workflows: a
+   * DEPRECATED namespace keeps serving everything else (NamespaceInvalidState otherwise).
+   */
+  getRegistered(name: string): NamespaceRecord {
+    const record = this.get(name);
+    if (record.state === REGISTERED) return record;
+    const names = api.enums.v1.NamespaceState;
+    throw new ServiceError(GrpcCode.FAILED_PRECONDITION, `Namespace has invalid state: ${stateName(record.state)}. Must be ${stateName(REGISTERED)}.`, {
+      typeName: 'temporal.api.errordetails.v1.NamespaceInvalidStateFailure',
+      value: api.errordetails.v1.NamespaceInvalidStateFailure.encode({ namespace: name, state: record.state, allowedStates: [names.NAMESPACE_STATE_REGISTERED] }).finish(),
+    });
+  }
+
+  async update(name: string, change: Partial<Pick<NamespaceRecord, 'description' | 'ownerEmail' | 'retentionMs' | 'data' | 'state'>>): Promise<NamespaceRecord> {
     const current = this.get(name);
     const next: NamespaceRecord = { ...current, ...change, version: current.version + 1 };
     await this.store.upsertNamespace({ id: next.id, name: next.name, data: encode(next), version: next.version }, current.version);
     this.byName.set(name, next);
     return next;
   }
+}
+
+const REGISTERED = 1;
+
+/** A NamespaceState as Temporal's messages spell it: `Registered`, `Deprecated`, `Deleted`. */
+function stateName(state: number): string {
+  const name = api.enums.v1.NamespaceState[state] ?? 'NAMESPACE_STATE_UNSPECIFIED';
+  const word = name.replace('NAMESPACE_STATE_', '').toLowerCase();
+  return word.charAt(0).toUpperCase() + word.slice(1);
 }
 
 function encode(record: NamespaceRecord): Uint8Array {
