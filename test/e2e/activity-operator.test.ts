@@ -92,6 +92,45 @@ describe('activity operator commands', () => {
     });
   });
 
+  it('the by-id calls (PauseActivityExecution and the rest) act on a workflow activity; without a workflow id they are refused', async () => {
+    await env.withTaskQueue('by-id', async (taskQueue) => {
+      const workflowId = uniqueWorkflowId('by-id');
+      const byId = { namespace: 'default', workflowId, activityId: '1' };
+      // Attempt 1 fails and the next waits an hour.
+      const handle = recorder.record(await client.workflow.start(runsOperatedActivity, { taskQueue, workflowId, args: [workflowId, 'fail-first'] }));
+      await waitFor(async () => (await pendingActivity(workflowId))?.attempt === 2, { description: 'the retry to wait' });
+      await client.workflowService.pauseActivityExecution({ ...byId, identity: 'operator', reason: 'by id' });
+      const paused = await waitFor(async () => {
+        const pending = await pendingActivity(workflowId);
+        return pending?.state === PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED && pending;
+      });
+      expect(paused.pauseInfo?.manual).toMatchObject({ identity: 'operator', reason: 'by id' });
+      const updated = await client.workflowService.updateActivityExecutionOptions({
+        ...byId,
+        activityOptions: { heartbeatTimeout: { seconds: Long.fromNumber(7) } },
+        updateMask: { paths: ['heartbeat_timeout'] },
+      });
+      expect(Number(updated.activityOptions?.heartbeatTimeout?.seconds)).toBe(7);
+      // Reset while paused, kept paused: attempt 1 again, still waiting for the unpause.
+      await client.workflowService.resetActivityExecution({ ...byId, keepPaused: true });
+      expect(await pendingActivity(workflowId)).toMatchObject({ attempt: 1, state: PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED });
+      await client.workflowService.unpauseActivityExecution({ ...byId });
+      expect(await handle.result()).toBe('attempt 1');
+      expect(activityProbe.attempts.get(workflowId)).toEqual([1, 1]);
+
+      // A standalone activity's operator commands are off, as in Temporal by default.
+      const standalone = { namespace: 'default', activityId: 'some-activity' };
+      for (const call of [
+        () => client.workflowService.pauseActivityExecution(standalone),
+        () => client.workflowService.unpauseActivityExecution(standalone),
+        () => client.workflowService.resetActivityExecution(standalone),
+        () => client.workflowService.updateActivityExecutionOptions(standalone),
+      ]) {
+        await expect(call()).rejects.toMatchObject({ code: grpcStatus.UNIMPLEMENTED, details: 'Standalone activity operator commands are disabled' });
+      }
+    });
+  });
+
   it('resetting a running activity tells its heartbeats; resetting a waiting one starts attempt 1 at once', async () => {
     await env.withTaskQueue('reset', async (taskQueue) => {
       const running = uniqueWorkflowId('reset-running');

@@ -2,6 +2,7 @@
 // timer queue and the gRPC frontend; recovers pending work from the database before listening.
 import { activityExecutionHandlers } from './frontend/activity-execution-handlers.js';
 import { featureOffHandlers } from './frontend/feature-off-handlers.js';
+import { activityOperatorHandlers } from './frontend/activity-operator-handlers.js';
 import { nexusOperationExecutionHandlers } from './frontend/nexus-operation-execution-handlers.js';
 import { parseDurationMs } from './visibility/query/literals.js';
 import { ownerNamespaceId } from './history/standalone-activity/key-space.js';
@@ -292,6 +293,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...updateHandlers(ctx),
       ...taskHandlers(ctx, { cancelPollsOnShutdown, recordHeartbeats, hostAddress: () => hostAddress }),
       ...activityExecutionHandlers(ctx, activityOptions),
+      ...activityOperatorHandlers(ctx, { standaloneActivities: activityOptions.enabled }),
       ...nexusOperationExecutionHandlers(ctx, nexusOperationOptions),
       ...visibilityHandlers({ namespaces, searchAttributes, store }),
       ...scheduleHandlers(scheduler, namespaces, searchAttributes),

@@ -64,6 +64,13 @@ export const EXECUTION_ROUTES: Readonly<Record<string, TargetOf>> = {
   PauseActivity: (r: temporal.api.workflowservice.v1.IPauseActivityRequest) => byName(r.namespace, r.execution?.workflowId),
   UnpauseActivity: (r: temporal.api.workflowservice.v1.IUnpauseActivityRequest) => byName(r.namespace, r.execution?.workflowId),
   ResetActivity: (r: temporal.api.workflowservice.v1.IResetActivityRequest) => byName(r.namespace, r.execution?.workflowId),
+  UpdateActivityOptions: (r: temporal.api.workflowservice.v1.IUpdateActivityOptionsRequest) => byName(r.namespace, r.execution?.workflowId),
+  UpdateWorkflowExecutionOptions: (r: temporal.api.workflowservice.v1.IUpdateWorkflowExecutionOptionsRequest) => byName(r.namespace, r.workflowExecution?.workflowId),
+  // By activity id: a workflow's activity with a workflow id, else a standalone activity.
+  PauseActivityExecution: byId,
+  UnpauseActivityExecution: byId,
+  ResetActivityExecution: byId,
+  UpdateActivityExecutionOptions: byId,
   RespondWorkflowTaskCompleted: token,
   RespondWorkflowTaskFailed: token,
   RespondQueryTaskCompleted: token,
