@@ -1,5 +1,5 @@
 // Small shared pieces: status badges, decoded values, failures, errors, tabs, copy buttons.
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { failureChain, failureKind, payloadValues } from '../payloads';
 import type { Failure, Payloads } from '../types';
 import { statusName } from '../format';
@@ -146,5 +146,29 @@ export function RefreshControls({ autoRefresh, setAutoRefresh, refresh }: { auto
       </label>
       <button onClick={refresh}>Refresh</button>
     </>
+  );
+}
+
+/**
+ * A list query typed by hand: a text box, Run, and the page's own other buttons (`children`). The box
+ * follows `value` when it changes from outside (a filter chip, the back button).
+ */
+export function QueryBar({ label, placeholder, value, onRun, children }: { label: string; placeholder: string; value: string; onRun: (query: string) => void; children?: ReactNode }) {
+  const [text, setText] = useState(value);
+  useEffect(() => setText(value), [value]);
+  return (
+    <form
+      className="filter-bar"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onRun(text.trim());
+      }}
+    >
+      <input className="raw-query mono" aria-label={label} placeholder={placeholder} value={text} onChange={(e) => setText(e.target.value)} />
+      <button type="submit" className="primary">
+        Run
+      </button>
+      {children}
+    </form>
   );
 }

@@ -1,8 +1,8 @@
 // Workers (docs/workers.md): the workers that heartbeat to the server, filtered with the worker query
 // language, and one worker's latest heartbeat in full. The list and the page refresh every 5 s.
-import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { api, ApiError } from '../api';
-import { ErrorBox, Field, JsonBlock, Pager, RefreshControls } from '../components/common';
+import { ErrorBox, Field, JsonBlock, Pager, QueryBar, RefreshControls } from '../components/common';
 import { quote } from '../listQuery';
 import { durationMs, formatDuration, formatTime, timeAgo } from '../format';
 import { usePolling } from '../polling';
@@ -68,7 +68,6 @@ function DisabledNote() {
 export function WorkerList({ ns, search }: { ns: string; search: URLSearchParams }) {
   const query = search.get('query') ?? '';
   const enabled = useHeartbeatsEnabled(ns);
-  const [text, setText] = useState(query);
   const [tokens, setTokens] = useState<Array<string | undefined>>([undefined]);
   const [pageIndex, setPageIndex] = useState(0);
   const [rows, setRows] = useState<WorkerListInfo[]>();
@@ -80,7 +79,6 @@ export function WorkerList({ ns, search }: { ns: string; search: URLSearchParams
   const [tick, setTick] = useState(0);
 
   useEffect(() => {
-    setText(query);
     setTokens([undefined]);
     setPageIndex(0);
   }, [query, ns]);
@@ -111,10 +109,6 @@ export function WorkerList({ ns, search }: { ns: string; search: URLSearchParams
   );
   usePolling(load, autoRefresh);
 
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    setSearch({ query: text.trim() });
-  };
   const chip = (label: string, q: string, count: string | undefined) => (
     <button className={`count-chip ${query === q ? 'active' : ''}`} data-filter={label} onClick={() => setSearch({ query: q })}>
       {label} <b>{count ?? '–'}</b>
@@ -137,21 +131,11 @@ export function WorkerList({ ns, search }: { ns: string; search: URLSearchParams
         <DisabledNote />
       ) : (
         <>
-          <form className="filter-bar" onSubmit={submit}>
-            <input
-              className="raw-query mono"
-              aria-label="Worker query"
-              placeholder="TaskQueue = 'orders' AND WorkerStatus = 'Running'"
-              value={text}
-              onChange={(e) => setText(e.target.value)}
-            />
-            <button type="submit" className="primary">
-              Run
-            </button>
+          <QueryBar label="Worker query" placeholder="TaskQueue = 'orders' AND WorkerStatus = 'Running'" value={query} onRun={(q) => setSearch({ query: q })}>
             <button type="button" onClick={() => setSearch({ query: undefined })}>
               Clear
             </button>
-          </form>
+          </QueryBar>
           <div className="status-counts" aria-label="Worker filters">
             {chip('All', '', counts.all)}
             {chip('Running', RUNNING_QUERY, counts.running)}

@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api';
 import { usePolling } from '../polling';
-import { ErrorBox, StatusBadge, Pager, RefreshControls } from '../components/common';
+import { ErrorBox, StatusBadge, Pager, QueryBar, RefreshControls } from '../components/common';
 import { formatDuration, formatTime, parseTime, STATUSES, statusName } from '../format';
 import { decodePayload } from '../payloads';
 import { Link, setSearch, workflowPath } from '../router';
@@ -226,29 +226,12 @@ function FilterBar({ filters }: { filters: Filters }) {
 }
 
 function RawQueryBar({ initial }: { initial: string }) {
-  const [text, setText] = useState(initial);
   return (
-    <form
-      className="filter-bar"
-      onSubmit={(e) => {
-        e.preventDefault();
-        setSearch({ raw: '1', query: text });
-      }}
-    >
-      <input
-        className="raw-query mono"
-        aria-label="List query"
-        placeholder="WorkflowType = 'order' AND ExecutionStatus = 'Running'"
-        value={text}
-        onChange={(e) => setText(e.target.value)}
-      />
-      <button type="submit" className="primary">
-        Run
-      </button>
+    <QueryBar label="List query" placeholder="WorkflowType = 'order' AND ExecutionStatus = 'Running'" value={initial} onRun={(query) => setSearch({ raw: '1', query })}>
       <button type="button" className="link-button" onClick={() => setSearch({ raw: undefined, query: undefined })}>
         Back to filters
       </button>
-    </form>
+    </QueryBar>
   );
 }
 
