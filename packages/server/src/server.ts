@@ -21,7 +21,7 @@ import { recoverDispatches } from './history/recover-dispatches.js';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.js';
 import { DEFAULT_SHARD_COUNT } from './cluster/shards.js';
 import type { HistoryContext } from './history/service-context.js';
-import { createGrpcServer, type ServiceHandlers } from './frontend/grpc-server.js';
+import { createGrpcServer, type GrpcTransport, type ServiceHandlers } from './frontend/grpc-server.js';
 import { executionHandlers } from './frontend/workflow-handlers.js';
 import { updateHandlers } from './frontend/update-handlers.js';
 import { taskHandlers } from './frontend/task-handlers.js';
@@ -65,6 +65,8 @@ export interface StartServerOptions {
    * main thread. Off by default: on 2 cores the thread hops cost more than they save (docs/adr/0007).
    */
   sqliteThread?: boolean;
+  /** What carries gRPC calls (frontend/grpc-server.ts, docs/adr/0009-lean-http2.md); `lean` unless set. */
+  grpcTransport?: GrpcTransport;
   /** TLS for the gRPC frontend (PEM); `clientCa` turns on mutual TLS (clients must present a certificate it signed). */
   tls?: { certChain: Buffer; privateKey: Buffer; clientCa?: Buffer };
   namespaces: string[];
@@ -310,7 +312,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       operatorService: { ...operatorHandlers(namespaces, searchAttributes), ...nexusEndpointHandlers(nexus.endpoints) },
       ...(timeSkipping ? { testService: timeSkipping.testService } : {}),
     };
-    const server = createGrpcServer(services, logger, clock);
+    const server = createGrpcServer(services, logger, clock, options.grpcTransport ?? 'lean');
     cluster?.addPeerService(server);
     const host = options.ip.includes(':') ? `[${options.ip}]` : options.ip;
     const port = await new Promise<number>((resolve, reject) => {

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { LogFormat, LogLevel, SearchAttributeTypeName, StartServerOptions } from '@kairos/server';
+import type { GrpcTransport, LogFormat, LogLevel, SearchAttributeTypeName, StartServerOptions } from '@kairos/server';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -13,7 +13,7 @@ export class ConfigError extends Error {
 /** The file's shape (every key optional); see docs/operations.md for an annotated example. */
 export interface ServerConfigFile {
   database?: { url?: string; filename?: string; sqliteThread?: boolean };
-  frontend?: { ip?: string; port?: number; httpPort?: number };
+  frontend?: { ip?: string; port?: number; httpPort?: number; grpcTransport?: GrpcTransport };
   ui?: { enabled?: boolean; port?: number };
   tls?: { certFile?: string; keyFile?: string; clientCaFile?: string };
   cluster?: { nodeId?: string; nodeAddress?: string; shards?: number; leaseSeconds?: number };
@@ -32,6 +32,7 @@ export const CONFIG_ENV: Readonly<Record<string, string>> = {
   KAIROS_IP: 'frontend.ip',
   KAIROS_PORT: 'frontend.port',
   KAIROS_HTTP_PORT: 'frontend.httpPort',
+  KAIROS_GRPC_TRANSPORT: 'frontend.grpcTransport',
   KAIROS_UI_ENABLED: 'ui.enabled',
   KAIROS_UI_PORT: 'ui.port',
   KAIROS_TLS_CERT_FILE: 'tls.certFile',
@@ -48,7 +49,7 @@ export const CONFIG_ENV: Readonly<Record<string, string>> = {
 
 const SECTIONS: Record<string, Record<string, 'string' | 'port' | 'boolean' | 'count'>> = {
   database: { url: 'string', filename: 'string', sqliteThread: 'boolean' },
-  frontend: { ip: 'string', port: 'port', httpPort: 'port' },
+  frontend: { ip: 'string', port: 'port', httpPort: 'port', grpcTransport: 'string' },
   ui: { enabled: 'boolean', port: 'port' },
   tls: { certFile: 'string', keyFile: 'string', clientCaFile: 'string' },
   cluster: { nodeId: 'string', nodeAddress: 'string', shards: 'count', leaseSeconds: 'count' },
@@ -58,6 +59,7 @@ const SECTIONS: Record<string, Record<string, 'string' | 'port' | 'boolean' | 'c
 const LIST_KEYS = new Set(['namespaces', 'searchAttributes', 'dynamicConfig']);
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'never'];
 const LOG_FORMATS: readonly LogFormat[] = ['text', 'json', 'pretty'];
+export const GRPC_TRANSPORTS: readonly GrpcTransport[] = ['lean', 'node'];
 const SEARCH_ATTRIBUTE_TYPES: readonly SearchAttributeTypeName[] = ['Text', 'Keyword', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList'];
 
 export interface ServerInvocation {
@@ -130,6 +132,7 @@ export function buildServerOptions(raw: Record<string, unknown>, baseDir: string
     options: {
       ip: config.frontend?.ip ?? '0.0.0.0',
       port: config.frontend?.port ?? 7233,
+      grpcTransport: config.frontend?.grpcTransport ?? 'lean',
       dbFilename: db.filename ? path.resolve(baseDir, db.filename) : '',
       ...(db.url ? { databaseUrl: db.url } : {}),
       // The SQLite connection on a thread of its own: slower on 2 cores (docs/adr/0007-sqlite-thread.md).
@@ -171,6 +174,8 @@ function validate(raw: Record<string, unknown>): ServerConfigFile {
   const config = out as ServerConfigFile;
   if (config.log?.level !== undefined && !LOG_LEVELS.includes(config.log.level)) throw new ConfigError(`log.level must be one of ${LOG_LEVELS.join(', ')}`);
   if (config.log?.format !== undefined && !LOG_FORMATS.includes(config.log.format)) throw new ConfigError(`log.format must be one of ${LOG_FORMATS.join(', ')}`);
+  const transport = config.frontend?.grpcTransport;
+  if (transport !== undefined && !GRPC_TRANSPORTS.includes(transport)) throw new ConfigError(`frontend.grpcTransport must be one of ${GRPC_TRANSPORTS.join(', ')}`);
   if (config.namespaces !== undefined && (!Array.isArray(config.namespaces) || !config.namespaces.every((n) => typeof n === 'string' && n.trim() !== ''))) {
     throw new ConfigError('namespaces must be a list of names');
   }

@@ -32,6 +32,7 @@ describe('parseStartDevArgs', () => {
       ip: 'localhost',
       port: 7233,
       dbFilename: ':memory:',
+      grpcTransport: 'lean',
       namespaces: ['default'],
       logLevel: 'warn',
       logFormat: 'text',
@@ -48,6 +49,11 @@ describe('parseStartDevArgs', () => {
   it('puts the SQLite connection on a thread of its own only when asked (--sqlite-thread)', () => {
     expect(parseStartDevArgs([], linux).options.sqliteThread).toBeUndefined();
     expect(parseStartDevArgs(['--sqlite-thread'], linux).options.sqliteThread).toBe(true);
+  });
+
+  it('carries gRPC on the lean transport unless --grpc-transport node', () => {
+    expect(parseStartDevArgs(['--grpc-transport', 'node'], linux).options.grpcTransport).toBe('node');
+    expect(() => parseStartDevArgs(['--grpc-transport', 'h3'], linux)).toThrow(/h3/);
   });
 
   it('accepts exactly what @temporalio/testing passes to its dev server', () => {

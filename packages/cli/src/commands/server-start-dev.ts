@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { LogFormat, LogLevel, RunningServer, SearchAttributeTypeName, StartServerOptions } from '@kairos/server';
+import { GRPC_TRANSPORTS } from './server-config.js';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'never'] as const satisfies readonly LogLevel[];
 const LOG_FORMATS = ['text', 'json', 'pretty'] as const satisfies readonly LogFormat[];
@@ -61,6 +62,7 @@ export function addStartDevOptions(command: Command): Command {
     .option('--metrics-port <port>', 'port of the Prometheus /metrics endpoint (default: none)', parsePort)
     .option('--search-attribute <key=type>', 'search attribute to register at start, repeatable', collect)
     .option('--sqlite-pragma <pragma=value>', 'SQLite pragma, repeatable', collect)
+    .addOption(new Option('--grpc-transport <transport>', 'what carries gRPC calls: lean (JavaScript HTTP/2) or node (node:http2); see docs/adr/0009-lean-http2.md').choices(GRPC_TRANSPORTS).default('lean'))
     .option('--sqlite-thread', 'run the SQLite connection on a thread of its own (slower on 2 cores; see docs/adr/0007-sqlite-thread.md)')
     .option('--time-skipping', "serve Temporal's TestService: time skips ahead when nothing is in progress (for tests)");
 }
@@ -151,6 +153,7 @@ export function startDevInvocation(command: Command, host: HostEnvironment): Sta
     dbFilename,
     ...(databaseUrl !== undefined ? { databaseUrl } : {}),
     ...(raw['sqliteThread'] === true ? { sqliteThread: true } : {}),
+    grpcTransport: oneOf(GRPC_TRANSPORTS, raw['grpcTransport'], 'lean'),
     namespaces,
     logLevel: oneOf(LOG_LEVELS, raw['logLevel'], 'warn'),
     logFormat: oneOf(LOG_FORMATS, raw['logFormat'], 'text'),

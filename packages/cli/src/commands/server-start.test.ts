@@ -44,6 +44,14 @@ describe('server start settings', () => {
     expect(serverInvocation({ config: plain }, { KAIROS_SQLITE_THREAD: 'true' }, '/').options.sqliteThread).toBe(true);
   });
 
+  it('carries gRPC on the lean transport unless frontend.grpcTransport or KAIROS_GRPC_TRANSPORT says node', () => {
+    const plain = file('transport.yaml', 'database: {filename: a.db}');
+    expect(serverInvocation({ config: plain }, {}, '/').options.grpcTransport).toBe('lean');
+    expect(serverInvocation({ config: plain }, { KAIROS_GRPC_TRANSPORT: 'node' }, '/').options.grpcTransport).toBe('node');
+    const node = file('transport-node.yaml', 'database: {filename: a.db}\nfrontend: {grpcTransport: node}');
+    expect(serverInvocation({ config: node }, {}, '/').options.grpcTransport).toBe('node');
+  });
+
   it('takes JSON and KAIROS_CONFIG too', () => {
     const config = file('kairos.json', JSON.stringify({ database: { url: 'postgresql://db/k' }, ui: { port: 9000 } }));
     expect(serverInvocation({}, { KAIROS_CONFIG: config }, '/').options).toMatchObject({ databaseUrl: 'postgresql://db/k', uiPort: 9000, headless: false });
@@ -62,6 +70,7 @@ describe('server start settings', () => {
       ['database: {filename: a.db}\ntls: {certFile: c.pem}', /tls.certFile and tls.keyFile go together/],
       ['database: {filename: a.db}\ntls: {certFile: c.pem, keyFile: k.pem}', /cannot read tls.certFile/],
       ['database: {filename: a.db}\nlog: {level: loud}', /log.level must be one of/],
+      ['database: {filename: a.db}\nfrontend: {grpcTransport: h3}', /frontend.grpcTransport must be one of lean, node/],
       ['database: {filename: a.db}\nsearchAttributes: {X: Float}', /searchAttributes.X must be one of/],
       ['database: [a', /not valid YAML or JSON/],
     ];

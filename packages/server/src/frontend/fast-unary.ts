@@ -54,7 +54,7 @@ const RESPONSE_HEADERS = {
   'grpc-encoding': 'identity',
 } as const;
 /** Request headers that are transport, not metadata (grpc-js removes the same). */
-const NOT_METADATA = new Set(['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type', 'user-agent']);
+export const NOT_METADATA = new Set(['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type', 'user-agent']);
 const TIMEOUT_UNITS_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000001 };
 /** How early a caller may give up on its deadline and still have it called a deadline (timer rounding, a busy loop). */
 const DEADLINE_SLACK_MS = 50;
@@ -127,7 +127,7 @@ function receive(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHea
 }
 
 /** The one message of a unary request, or undefined once the call was answered with an error. */
-function unframe(body: Buffer, call: FastCall): { compressed: boolean; message: Buffer } | undefined {
+export function unframe(body: Buffer, call: { readonly path: string; answer(status: StatusAnswer): void }): { compressed: boolean; message: Buffer } | undefined {
   const path = call.path;
   // A stream that ends inside a message: grpc-js never delivers it, and answers as for no message.
   if (body.length < FRAME_HEADER_BYTES || body.length < FRAME_HEADER_BYTES + body.readUInt32BE(1)) {
@@ -142,7 +142,7 @@ function unframe(body: Buffer, call: FastCall): { compressed: boolean; message: 
   return { compressed: body[0] === 1, message: body.subarray(FRAME_HEADER_BYTES) };
 }
 
-async function decompress(message: Buffer, encoding: string, maxBytes: number): Promise<Buffer> {
+export async function decompress(message: Buffer, encoding: string, maxBytes: number): Promise<Buffer> {
   if (encoding !== 'gzip' && encoding !== 'deflate') {
     throw { code: GrpcCode.UNIMPLEMENTED, details: `Received message compressed with unsupported encoding "${encoding}"` } satisfies StatusAnswer;
   }
@@ -173,18 +173,9 @@ class FastCall implements UnaryExchange {
     this.path = headers[':path'] ?? '';
     const socket = stream.session?.socket;
     this.peer = !socket?.remoteAddress ? 'unknown' : socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
-    const timeout = headers['grpc-timeout'];
-    const match = typeof timeout === 'string' ? /(\d{1,8})\s*([HMSmun])/.exec(timeout) : null;
-    if (typeof timeout === 'string' && match === null) {
-      this.deadlineMs = undefined;
-      process.nextTick(() => this.answer({ code: GrpcCode.INTERNAL, details: `Invalid grpc-timeout value "${timeout}"` }));
-    } else if (match !== null) {
-      const ms = Math.trunc(Number(match[1]) * TIMEOUT_UNITS_MS[match[2]!]!);
-      this.deadlineMs = Date.now() + ms;
-      this.deadlineTimer = setTimeout(() => this.answer({ code: GrpcCode.DEADLINE_EXCEEDED, details: 'Deadline exceeded' }), ms);
-    } else {
-      this.deadlineMs = undefined;
-    }
+    const deadline = startDeadline(headers['grpc-timeout'], this);
+    this.deadlineMs = deadline?.deadlineMs;
+    this.deadlineTimer = deadline?.timer;
     stream.once('close', () => {
       if (this.answered) return;
       this.cancelled = true;
@@ -263,6 +254,22 @@ class FastCall implements UnaryExchange {
   }
 }
 
+
+/**
+ * Reads a `grpc-timeout` header: the deadline it sets and a timer that answers DEADLINE_EXCEEDED when
+ * it passes; an unreadable value is answered INTERNAL on the next tick, as grpc-js does.
+ */
+export function startDeadline(timeout: string | string[] | undefined, call: { answer(status: StatusAnswer): void }): { deadlineMs: number | undefined; timer: NodeJS.Timeout | undefined } | undefined {
+  if (timeout === undefined) return undefined;
+  const match = typeof timeout === 'string' ? /(\d{1,8})\s*([HMSmun])/.exec(timeout) : null;
+  if (match === null) {
+    process.nextTick(() => call.answer({ code: GrpcCode.INTERNAL, details: `Invalid grpc-timeout value "${String(timeout)}"` }));
+    return { deadlineMs: undefined, timer: undefined };
+  }
+  const ms = Math.trunc(Number(match[1]) * TIMEOUT_UNITS_MS[match[2]!]!);
+  const timer = setTimeout(() => call.answer({ code: GrpcCode.DEADLINE_EXCEEDED, details: 'Deadline exceeded' }), ms);
+  return { deadlineMs: Date.now() + ms, timer };
+}
 
 /** Why a call that ended before its answer ended: its deadline (or close enough to it), or the caller. */
 export function cancelReason(deadlineMs: number | undefined): Error {

@@ -6,10 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, google, grpcHealth } from '@kairos/common';
 import { GrpcCode, InvalidArgumentError, ServiceError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
-import { createGrpcServer, type CallContext, type UnaryHandler } from './grpc-server.js';
+import { systemClock } from '../clock.js';
+import { createGrpcServer, type CallContext, type GrpcTransport, type UnaryHandler } from './grpc-server.js';
 import { SYNC_INFLATE_MAX_BYTES } from './grpc-inflate.js';
 
 const WS = '/temporal.api.workflowservice.v1.WorkflowService';
+const TRANSPORTS: GrpcTransport[] = ['node', 'lean'];
+
+/** How many connections the lean transport serves now (FrontendGrpcServer's registry). */
+function leanConnectionCount(server: grpc.Server): number {
+  return (server as unknown as { leanConnections: { size: number } }).leanConnections.size;
+}
 const ws = api.workflowservice.v1;
 
 interface Deferred<T> {
@@ -86,7 +93,7 @@ function encodeWithBytes(bytes: Uint8Array, marker: string, replacement: number[
   return buf;
 }
 
-describe('createGrpcServer', () => {
+describe.each(TRANSPORTS)('createGrpcServer over %s', (transport) => {
   const lines: string[] = [];
   const logger: Logger = createLogger({ level: 'debug', format: 'json', sink: (line) => lines.push(line) });
   const seen: { request?: unknown; context?: CallContext } = {};
@@ -140,7 +147,7 @@ describe('createGrpcServer', () => {
       return {};
     },
   };
-  const server = createGrpcServer({ workflowService: handlers, operatorService: {} }, logger);
+  const server = createGrpcServer({ workflowService: handlers, operatorService: {} }, logger, systemClock, transport);
   let address = '';
   let client: grpc.Client;
 
@@ -170,6 +177,37 @@ describe('createGrpcServer', () => {
     expect(Math.abs((seen.context?.deadlineMs ?? 0) - deadline.getTime())).toBeLessThan(1_000);
     expect(seen.context?.peer).toMatch(/127\.0\.0\.1/);
     expect(seen.context?.signal.aborted).toBe(false);
+  });
+
+  it('serves a connection whose first call is unary with the transport under test', () => {
+    // The test before this one made the client's first call; its connection stays open.
+    expect(leanConnectionCount(server)).toBe(transport === 'lean' ? 1 : 0);
+  });
+
+  it('answers a message larger than the flow-control windows', async () => {
+    // 3 MB of events: many DATA frames, each waiting for the client's WINDOW_UPDATE.
+    const big = { ...handlers };
+    const payload = randomBytes(3 << 20);
+    big.GetWorkflowExecutionHistory = () => Promise.resolve({ history: { events: [{ eventId: 1, workflowExecutionStartedEventAttributes: { input: { payloads: [{ data: payload }] } } }] } });
+    const bigServer = createGrpcServer({ workflowService: big, operatorService: {} }, logger, systemClock, transport);
+    const bigClient = new grpc.Client(await listen(bigServer), grpc.credentials.createInsecure());
+    try {
+      const calls = [0, 1, 2].map(() => unary(bigClient, `${WS}/GetWorkflowExecutionHistory`, new Uint8Array()));
+      for (const call of calls) {
+        const event = ws.GetWorkflowExecutionHistoryResponse.decode(expectBytes(await call)).history?.events?.[0];
+        expect(Buffer.from(event?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data ?? []).equals(payload)).toBe(true);
+      }
+    } finally {
+      bigClient.close();
+      await shutdown(bigServer);
+    }
+  });
+
+  it('reads a request larger than the receive windows', async () => {
+    const workflowId = 'w'.repeat(3 << 20);
+    const start = ws.StartWorkflowExecutionRequest.encode({ workflowId, workflowType: { name: 'big' } }).finish();
+    const answer = ws.StartWorkflowExecutionResponse.decode(expectBytes(await unary(client, `${WS}/StartWorkflowExecution`, start)));
+    expect(answer.runId).toBe(`${workflowId}|big`);
   });
 
   it('encodes nested plain objects, enum names and int64 numbers', async () => {
@@ -384,7 +422,40 @@ describe('createGrpcServer', () => {
   });
 });
 
-describe('shutdown', () => {
+describe.each(TRANSPORTS)('shutdown over %s', (transport) => {
+  it('aborts a waiting poll made as the first call of a connection, so tryShutdown completes', async () => {
+    const entered = deferred<void>();
+    const server = createGrpcServer(
+      {
+        workflowService: {
+          PollActivityTaskQueue: async (_request, context) => {
+            entered.resolve();
+            await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
+            return { taskToken: Buffer.from('none') };
+          },
+        },
+        operatorService: {},
+      },
+      createLogger({ level: 'never', format: 'text' }),
+      systemClock,
+      transport,
+    );
+    const client = new grpc.Client(await listen(server), grpc.credentials.createInsecure());
+    try {
+      const poll = unary(client, `${WS}/PollActivityTaskQueue`, new Uint8Array());
+      await within(entered.promise, 5_000, 'the poll to start');
+      expect(leanConnectionCount(server)).toBe(transport === 'lean' ? 1 : 0);
+      await within(shutdown(server), 5_000, 'tryShutdown');
+      expect(Buffer.from(ws.PollActivityTaskQueueResponse.decode(expectBytes(await poll)).taskToken).toString()).toBe('none');
+      // The GOAWAY closed the connection once its one call was answered.
+      for (let deadline = Date.now() + 5_000; leanConnectionCount(server) > 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(leanConnectionCount(server)).toBe(0);
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+  });
+
   it('ends Health Watch streams and aborts waiting handlers so tryShutdown completes', async () => {
     const entered = deferred<void>();
     const server = createGrpcServer(
@@ -399,6 +470,8 @@ describe('shutdown', () => {
         operatorService: {},
       },
       createLogger({ level: 'never', format: 'text' }),
+      systemClock,
+      transport,
     );
     const address = await listen(server);
     const client = new grpc.Client(address, grpc.credentials.createInsecure());

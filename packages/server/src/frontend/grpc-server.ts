@@ -6,6 +6,7 @@
 // the connections, TLS, shutdown and the streaming health Watch.
 import * as grpc from '@grpc/grpc-js';
 import { GrpcCode, ServiceError } from '../errors.js';
+import { LeanConnections, installLeanTransport } from './h2/lean-transport.js';
 import { cancelReason, installFastUnary, type StatusAnswer, type UnaryExchange, type UnaryServe } from './fast-unary.js';
 import { installSyncInflate } from './grpc-inflate.js';
 import type { Logger } from '../logger.js';
@@ -78,17 +79,20 @@ class FrontendGrpcServer extends grpc.Server {
   constructor(
     options: grpc.ServerOptions,
     private readonly openCalls: OpenCalls,
+    readonly leanConnections: LeanConnections,
   ) {
     super(options);
   }
 
   override tryShutdown(callback: (error?: Error) => void): void {
     this.windUpOpenCalls();
+    this.leanConnections.shutdown();
     super.tryShutdown(callback);
   }
 
   override forceShutdown(): void {
     this.windUpOpenCalls();
+    this.leanConnections.destroy();
     super.forceShutdown();
   }
 
@@ -100,12 +104,20 @@ class FrontendGrpcServer extends grpc.Server {
   }
 }
 
+/**
+ * What carries the gRPC calls: `node` is node:http2 (with the unary fast path of fast-unary.ts), `lean`
+ * the JavaScript HTTP/2 connection of h2/ for connections whose first call is a unary one.
+ */
+export type GrpcTransport = 'node' | 'lean';
+
 export function createGrpcServer(
   services: { workflowService: ServiceHandlers; operatorService: ServiceHandlers; testService?: ServiceHandlers },
   logger: Logger,
   clock: Clock = systemClock,
+  transport: GrpcTransport = 'node',
 ): grpc.Server {
   const openCalls: OpenCalls = { unary: new Set(), watches: new Set() };
+  const leanConnections = new LeanConnections();
   const syncInflate = installSyncInflate();
   const server = new FrontendGrpcServer(
     {
@@ -119,6 +131,7 @@ export function createGrpcServer(
       'grpc.enable_channelz': 0,
     },
     openCalls,
+    leanConnections,
   );
   const log = logger.child({ component: 'grpc' });
   // grpc-js prints its own errors to the console (e.g. a failed bind, which the caller reports
@@ -136,6 +149,7 @@ export function createGrpcServer(
   const served = new Set(['', WORKFLOW_SERVICE, OPERATOR_SERVICE, ...(services.testService !== undefined ? [TEST_SERVICE] : [])]);
   addHealthService(server, routes, log, openCalls, clock, served);
   if (!installFastUnary(server, routes, MAX_RECEIVE_MESSAGE_BYTES)) log.warn('this grpc-js has no createHttp2Server to wrap: every call takes its slower path');
+  else if (transport === 'lean') installLeanTransport(server, routes, MAX_RECEIVE_MESSAGE_BYTES, leanConnections);
   return server;
 }
 
