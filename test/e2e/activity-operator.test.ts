@@ -143,8 +143,11 @@ describe('activity operator commands', () => {
       const both = uniqueWorkflowId('reset-paused');
       const third = recorder.record(await client.workflow.start(runsOperatedActivity, { taskQueue, workflowId: both, args: [both, 'return'] }));
       await waitFor(() => activityProbe.running.has(both), { description: 'the activity to run' });
+      // No heartbeat between the two calls: its answer would report the pause alone.
+      activityProbe.quiet.add(both);
       await client.workflowService.pauseActivity({ ...execution(both), id: '1' });
       await client.workflowService.resetActivity({ ...execution(both), id: '1' });
+      activityProbe.quiet.delete(both);
       expect(await third.result()).toBe('attempt 1: paused true, reset true');
 
       // Attempt 1 failed and the next waits an hour; the reset runs attempt 1 again now.
