@@ -154,44 +154,31 @@ export async function decompress(message: Buffer, encoding: string, maxBytes: nu
   }
 }
 
-class FastCall implements UnaryExchange {
+/**
+ * What a unary call is on either transport: the deadline, the cancel listener, the answer given once.
+ * A transport supplies the headers as metadata and the bytes of an answer (`send`), and calls
+ * `aborted` when its stream ends before the answer.
+ */
+export abstract class UnaryCall implements UnaryExchange {
   message: Buffer = NO_BYTES;
   readonly deadlineMs: number | undefined;
-  readonly path: string;
-  readonly peer: string;
+  abstract readonly path: string;
+  abstract readonly peer: string;
   answered = false;
   /** The call ended before it was answered. */
   cancelled = false;
   private cancelListener: ((reason: Error) => void) | undefined;
-  private deadlineTimer: NodeJS.Timeout | undefined;
+  private readonly deadlineTimer: NodeJS.Timeout | undefined;
   private metadataMap: Map<string, string> | undefined;
 
-  constructor(
-    private readonly stream: http2.ServerHttp2Stream,
-    private readonly headers: http2.IncomingHttpHeaders,
-  ) {
-    this.path = headers[':path'] ?? '';
-    const socket = stream.session?.socket;
-    this.peer = !socket?.remoteAddress ? 'unknown' : socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
-    const deadline = startDeadline(headers['grpc-timeout'], this);
+  protected constructor(timeout: string | string[] | undefined) {
+    const deadline = startDeadline(timeout, this);
     this.deadlineMs = deadline?.deadlineMs;
     this.deadlineTimer = deadline?.timer;
-    stream.once('close', () => {
-      if (this.answered) return;
-      this.cancelled = true;
-      this.finish();
-      this.cancel(cancelReason(this.deadlineMs));
-    });
   }
 
   get metadata(): ReadonlyMap<string, string> {
-    if (this.metadataMap === undefined) {
-      this.metadataMap = new Map();
-      for (const [key, value] of Object.entries(this.headers)) {
-        if (key.startsWith(':') || key.endsWith('-bin') || NOT_METADATA.has(key) || value === undefined) continue;
-        this.metadataMap.set(key, Array.isArray(value) ? value.join(', ') : value);
-      }
-    }
+    this.metadataMap ??= this.readMetadata();
     return this.metadataMap;
   }
 
@@ -213,17 +200,69 @@ class FastCall implements UnaryExchange {
       this.cancelled = true;
       this.cancel(new Error('call deadline exceeded'));
     }
+    this.send(status, response ?? NO_BYTES);
+  }
+
+  /** Text request headers without the transport's own (`NOT_METADATA`), keys lower-cased. */
+  protected abstract readMetadata(): Map<string, string>;
+  /** Writes the answer: `null` and the encoded response, or a status (trailers-only). */
+  protected abstract send(status: StatusAnswer | null, response: Buffer): void;
+
+  /** The transport's stream ended before the answer: the caller cancelled, its deadline passed, or it left. */
+  protected aborted(): void {
+    if (this.answered) return;
+    this.cancelled = true;
+    this.finish();
+    this.cancel(cancelReason(this.deadlineMs));
+  }
+
+  private finish(): void {
+    this.answered = true;
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+  }
+
+  private cancel(reason: Error): void {
+    const listener = this.cancelListener;
+    this.cancelListener = undefined;
+    listener?.(reason);
+  }
+}
+
+class FastCall extends UnaryCall {
+  readonly path: string;
+  readonly peer: string;
+
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    private readonly headers: http2.IncomingHttpHeaders,
+  ) {
+    super(headers['grpc-timeout']);
+    this.path = headers[':path'] ?? '';
+    const socket = stream.session?.socket;
+    this.peer = !socket?.remoteAddress ? 'unknown' : socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
+    stream.once('close', () => this.aborted());
+  }
+
+  protected readMetadata(): Map<string, string> {
+    const map = new Map<string, string>();
+    for (const [key, value] of Object.entries(this.headers)) {
+      if (key.startsWith(':') || key.endsWith('-bin') || NOT_METADATA.has(key) || value === undefined) continue;
+      map.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    return map;
+  }
+
+  protected send(status: StatusAnswer | null, response: Buffer): void {
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
     try {
       if (status === null) {
         stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
         stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
-        const body = response ?? NO_BYTES;
-        const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
+        const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + response.length);
         frame[0] = 0;
-        frame.writeUInt32BE(body.length, 1);
-        frame.set(body, FRAME_HEADER_BYTES);
+        frame.writeUInt32BE(response.length, 1);
+        frame.set(response, FRAME_HEADER_BYTES);
         stream.end(frame);
       } else {
         // Trailers-only: the status in the one HEADERS frame.
@@ -241,19 +280,7 @@ class FastCall implements UnaryExchange {
       // The stream closed between the check and the write: the caller has gone.
     }
   }
-
-  private finish(): void {
-    this.answered = true;
-    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
-  }
-
-  private cancel(reason: Error): void {
-    const listener = this.cancelListener;
-    this.cancelListener = undefined;
-    listener?.(reason);
-  }
 }
-
 
 /**
  * Reads a `grpc-timeout` header: the deadline it sets and a timer that answers DEADLINE_EXCEEDED when

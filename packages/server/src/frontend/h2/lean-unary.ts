@@ -2,11 +2,10 @@
 // fast path gives the handler wrapper (fast-unary.ts), with grpc-js's headers, trailers and status
 // texts, encoded once where they never change.
 import { GrpcCode } from '../../errors.js';
-import { cancelReason, decompress, NOT_METADATA, startDeadline, type StatusAnswer, type UnaryExchange, type UnaryServe, unframe } from '../fast-unary.js';
+import { decompress, NOT_METADATA, type StatusAnswer, UnaryCall, type UnaryServe, unframe } from '../fast-unary.js';
 import type { H2Stream, H2StreamHandler } from './connection.js';
 import { encodeHeaderBlock } from './hpack.js';
 
-const NO_BYTES = Buffer.alloc(0);
 /** Response headers as grpc-js sends them. */
 const RESPONSE_HEADERS = encodeHeaderBlock([
   [':status', '200'],
@@ -76,67 +75,33 @@ function receive(stream: H2Stream, call: LeanCall, serve: UnaryServe, maxReceive
   };
 }
 
-class LeanCall implements UnaryExchange {
-  message: Buffer = NO_BYTES;
-  readonly deadlineMs: number | undefined;
-  answered = false;
-  cancelled = false;
-  private cancelListener: ((reason: Error) => void) | undefined;
-  private readonly deadlineTimer: NodeJS.Timeout | undefined;
-  private metadataMap: Map<string, string> | undefined;
-
+class LeanCall extends UnaryCall {
   constructor(
     private readonly stream: H2Stream,
     readonly path: string,
     readonly peer: string,
   ) {
-    const deadline = startDeadline(stream.header('grpc-timeout'), this);
-    this.deadlineMs = deadline?.deadlineMs;
-    this.deadlineTimer = deadline?.timer;
-    stream.onabort = () => {
-      if (this.answered) return;
-      this.cancelled = true;
-      this.finish();
-      this.cancel(cancelReason(this.deadlineMs));
-    };
+    super(stream.header('grpc-timeout'));
+    stream.onabort = () => this.aborted();
   }
 
-  get metadata(): ReadonlyMap<string, string> {
-    if (this.metadataMap === undefined) {
-      const map = new Map<string, string>();
-      const headers = this.stream.headers;
-      for (let i = 0; i < headers.length; i += 2) {
-        const key = headers[i]!;
-        if (key.startsWith(':') || key.endsWith('-bin') || NOT_METADATA.has(key)) continue;
-        const previous = map.get(key);
-        map.set(key, previous === undefined ? headers[i + 1]! : `${previous}, ${headers[i + 1]!}`);
-      }
-      this.metadataMap = map;
+  protected readMetadata(): Map<string, string> {
+    const map = new Map<string, string>();
+    const headers = this.stream.headers;
+    for (let i = 0; i < headers.length; i += 2) {
+      const key = headers[i]!;
+      if (key.startsWith(':') || key.endsWith('-bin') || NOT_METADATA.has(key)) continue;
+      const previous = map.get(key);
+      map.set(key, previous === undefined ? headers[i + 1]! : `${previous}, ${headers[i + 1]!}`);
     }
-    return this.metadataMap;
+    return map;
   }
 
-  onCancel(listener: (reason: Error) => void): void {
-    this.cancelListener = listener;
-  }
-
-  serve(serve: UnaryServe, message: Buffer): void {
-    if (this.answered) return;
-    this.message = message;
-    serve(this);
-  }
-
-  answer(status: StatusAnswer | null, response?: Buffer): void {
-    if (this.answered) return;
-    this.finish();
-    if (status?.code === GrpcCode.DEADLINE_EXCEEDED && this.cancelListener !== undefined) {
-      this.cancelled = true;
-      this.cancel(new Error('call deadline exceeded'));
-    }
+  protected send(status: StatusAnswer | null, response: Buffer): void {
     const stream = this.stream;
     if (stream.closed) return;
     if (status === null) {
-      stream.respond(RESPONSE_HEADERS, response ?? NO_BYTES, OK_TRAILERS);
+      stream.respond(RESPONSE_HEADERS, response, OK_TRAILERS);
       return;
     }
     // Trailers-only: the status in the one HEADERS frame.
@@ -148,16 +113,5 @@ class LeanCall implements UnaryExchange {
     ];
     if (status.detailsBin !== undefined) fields.push(['grpc-status-details-bin', status.detailsBin.toString('base64')]);
     stream.respondOnly(encodeHeaderBlock(fields));
-  }
-
-  private finish(): void {
-    this.answered = true;
-    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
-  }
-
-  private cancel(reason: Error): void {
-    const listener = this.cancelListener;
-    this.cancelListener = undefined;
-    listener?.(reason);
   }
 }
