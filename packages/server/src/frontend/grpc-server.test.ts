@@ -422,24 +422,30 @@ describe.each(TRANSPORTS)('createGrpcServer over %s', (transport) => {
   });
 });
 
+/** A server whose PollActivityTaskQueue waits until its call is aborted, then answers task token "none". */
+function serverWithWaitingPoll(transport: GrpcTransport): { server: grpc.Server; entered: Deferred<void> } {
+  const entered = deferred<void>();
+  const server = createGrpcServer(
+    {
+      workflowService: {
+        PollActivityTaskQueue: async (_request, context) => {
+          entered.resolve();
+          await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
+          return { taskToken: Buffer.from('none') };
+        },
+      },
+      operatorService: {},
+    },
+    createLogger({ level: 'never', format: 'text' }),
+    systemClock,
+    transport,
+  );
+  return { server, entered };
+}
+
 describe.each(TRANSPORTS)('shutdown over %s', (transport) => {
   it('aborts a waiting poll made as the first call of a connection, so tryShutdown completes', async () => {
-    const entered = deferred<void>();
-    const server = createGrpcServer(
-      {
-        workflowService: {
-          PollActivityTaskQueue: async (_request, context) => {
-            entered.resolve();
-            await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
-            return { taskToken: Buffer.from('none') };
-          },
-        },
-        operatorService: {},
-      },
-      createLogger({ level: 'never', format: 'text' }),
-      systemClock,
-      transport,
-    );
+    const { server, entered } = serverWithWaitingPoll(transport);
     const client = new grpc.Client(await listen(server), grpc.credentials.createInsecure());
     try {
       const poll = unary(client, `${WS}/PollActivityTaskQueue`, new Uint8Array());
@@ -457,22 +463,7 @@ describe.each(TRANSPORTS)('shutdown over %s', (transport) => {
   });
 
   it('ends Health Watch streams and aborts waiting handlers so tryShutdown completes', async () => {
-    const entered = deferred<void>();
-    const server = createGrpcServer(
-      {
-        workflowService: {
-          PollActivityTaskQueue: async (_request, context) => {
-            entered.resolve();
-            await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
-            return { taskToken: Buffer.from('none') };
-          },
-        },
-        operatorService: {},
-      },
-      createLogger({ level: 'never', format: 'text' }),
-      systemClock,
-      transport,
-    );
+    const { server, entered } = serverWithWaitingPoll(transport);
     const address = await listen(server);
     const client = new grpc.Client(address, grpc.credentials.createInsecure());
     try {
