@@ -15,8 +15,6 @@ export const activityProbe = {
   finishedFirstAttempt: new Set<string>(),
   /** Keys whose activity is running right now (set when it starts, cleared when it ends). */
   running: new Set<string>(),
-  /** Keys whose `operatedActivity` holds its heartbeats (so that two operator calls land between two of them). */
-  quiet: new Set<string>(),
   /** Keys whose activity observed a cancellation, with the failure's message. */
   cancelled: new Map<string, string>(),
   /** Keys for which the cleanup activity ran, with how many times. */
@@ -161,7 +159,7 @@ export async function heartbeatUntilCancelled(key: string): Promise<string> {
   activityProbe.running.add(key);
   try {
     for (;;) {
-      if (!activityProbe.quiet.has(key)) ctx.heartbeat();
+      ctx.heartbeat();
       await ctx.sleep(100);
     }
   } catch (error) {
