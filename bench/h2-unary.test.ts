@@ -2,6 +2,7 @@ import { Server, ServerCredentials, status, type handleUnaryCall, type ServerUna
 import { AsyncResource, executionAsyncId } from 'node:async_hooks';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeanH2Channel } from './h2-lean.js';
 import { GrpcCallError, GrpcCode, H2UnaryChannel, installLeanAsyncResourceBind } from './h2-unary.js';
 
 const identity = (bytes: Buffer): Buffer => bytes;
@@ -15,10 +16,16 @@ const method = (name: string) => ({
   responseDeserialize: identity,
 });
 
-describe('H2UnaryChannel against a grpc-js server', () => {
+type Channel = H2UnaryChannel | LeanH2Channel;
+const CHANNELS: ReadonlyArray<readonly [string, (address: string) => Channel]> = [
+  ['H2UnaryChannel (node:http2)', (address) => new H2UnaryChannel(address)],
+  ["LeanH2Channel (the server's HTTP/2 code)", (address) => new LeanH2Channel(address)],
+];
+
+describe.each(CHANNELS)('%s against a grpc-js server', (_name, open) => {
   const server = new Server();
   const cancelled: string[] = [];
-  let channel: H2UnaryChannel;
+  let channel: Channel;
 
   const echo: handleUnaryCall<Buffer, Buffer> = (call, callback) => callback(null, call.request);
   const refuse: handleUnaryCall<Buffer, Buffer> = (_call, callback) => callback({ code: status.NOT_FOUND, details: 'no such run: wf-1 (ünïcode, 100%)' });
@@ -33,7 +40,7 @@ describe('H2UnaryChannel against a grpc-js server', () => {
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
     );
-    channel = new H2UnaryChannel(`127.0.0.1:${port}`);
+    channel = open(`127.0.0.1:${port}`);
   });
 
   afterAll(() => {
@@ -75,6 +82,7 @@ describe('H2UnaryChannel against a grpc-js server', () => {
     setTimeout(() => abort.abort(), 50);
     expect(await pending).toMatchObject({ code: GrpcCode.CANCELLED });
     await expect.poll(() => [...cancelled].sort(), { timeout: 5_000 }).toEqual(['abort', 'deadline']);
+    cancelled.length = 0;
 
     const aborted = AbortSignal.abort();
     expect(await channel.unary('/kairos.test.Probe/Echo', Buffer.from('x'), 5_000, aborted).catch((e: unknown) => e)).toMatchObject({ code: GrpcCode.CANCELLED });
@@ -86,7 +94,7 @@ describe('H2UnaryChannel against a grpc-js server', () => {
     const probe = createServer();
     const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)));
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const nowhere = new H2UnaryChannel(`127.0.0.1:${port}`);
+    const nowhere = open(`127.0.0.1:${port}`);
     expect(await nowhere.unary('/kairos.test.Probe/Echo', Buffer.from('x'), 5_000).catch((e: unknown) => e)).toMatchObject({ code: GrpcCode.UNAVAILABLE });
     const late = new Server();
     late.addService({ Echo: method('Echo') }, { Echo: echo });

@@ -58,7 +58,7 @@ function boundIn(resource: AsyncResource, fn: AnyFunction, thisArg: unknown): An
 }
 
 /** The 5-byte gRPC message prefix (flag 0: not compressed, then the length) followed by the message. */
-function frame(message: Uint8Array): Buffer {
+export function frameMessage(message: Uint8Array): Buffer {
   const framed = Buffer.allocUnsafe(5 + message.byteLength);
   framed[0] = 0;
   framed.writeUInt32BE(message.byteLength, 1);
@@ -67,7 +67,7 @@ function frame(message: Uint8Array): Buffer {
 }
 
 /** The one message of a unary answer's body, or an error message when the body is not exactly one. */
-function unframe(body: Buffer): Buffer | string {
+export function unframeMessage(body: Buffer): Buffer | string {
   if (body.length < 5) return `answer body of ${body.length} bytes holds no message`;
   if (body[0] !== 0) return 'answer message is compressed; this client asks for none';
   const length = body.readUInt32BE(1);
@@ -138,11 +138,11 @@ export class H2UnaryChannel {
         if (failure) return reject(failure);
         if (status === undefined) return reject(new GrpcCallError(GrpcCode.INTERNAL, `stream closed (code ${stream.rstCode}) without a gRPC status`, path));
         if (status !== 0) return reject(new GrpcCallError(status, details, path));
-        const message = unframe(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
+        const message = unframeMessage(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
         if (typeof message === 'string') reject(new GrpcCallError(GrpcCode.INTERNAL, message, path));
         else resolve(message);
       });
-      stream.end(frame(request));
+      stream.end(frameMessage(request));
     });
   }
 

@@ -1,12 +1,14 @@
 /**
  * Temporal's WorkflowService with the @temporalio/proto codecs over a bare transport: what the
  * protocol-level bench workers (bench/raw-worker.ts, bench/raw-timers-worker.ts) call the server with.
- * The transport is a bare `node:http2` session (bench/h2-unary.ts) by default, or a grpc-js channel
+ * The transport is a bare `node:http2` session (bench/h2-unary.ts) by default, the server's own HTTP/2
+ * code on a TCP socket (`--raw-transport lean`, bench/h2-lean.ts), or a grpc-js channel
  * (`--raw-transport grpc-js`), the client the official Node libraries build on.
  */
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import proto from '@temporalio/proto';
 import type { Slots } from '../packages/worker/src/slots.js';
+import { LeanH2Channel } from './h2-lean.js';
 import { H2UnaryChannel, installLeanAsyncResourceBind } from './h2-unary.js';
 
 const ws = proto.temporal.api.workflowservice.v1;
@@ -42,9 +44,9 @@ export const COMPLETE_ACTIVITY_TASK = rpc('RespondActivityTaskCompleted', ws.Res
 
 const identity = (bytes: Buffer): Buffer => bytes;
 
-/** How the raw workers reach the server: `http2` (bench/h2-unary.ts) or `grpc-js`. */
-export type RawTransport = 'http2' | 'grpc-js';
-export const RAW_TRANSPORTS: readonly RawTransport[] = ['http2', 'grpc-js'];
+/** How the raw workers reach the server: `http2` (bench/h2-unary.ts), `lean` (bench/h2-lean.ts) or `grpc-js`. */
+export type RawTransport = 'http2' | 'lean' | 'grpc-js';
+export const RAW_TRANSPORTS: readonly RawTransport[] = ['http2', 'lean', 'grpc-js'];
 
 /** One unary call at a time per promise; many may be in flight on one channel. */
 export interface RawChannel {
@@ -97,6 +99,7 @@ export function rawTransportOption(value: string | undefined, worker: string): R
 /** The raw workers' channel; they run in threads of their own, whose AsyncResource.bind this makes lean. */
 export function rawChannel(address: string, transport: RawTransport): RawChannel {
   installLeanAsyncResourceBind();
+  if (transport === 'lean') return new LeanH2Channel(address);
   return transport === 'http2' ? new H2UnaryChannel(address) : new GrpcJsChannel(address);
 }
 

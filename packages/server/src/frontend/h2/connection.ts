@@ -16,7 +16,8 @@
 import type { Duplex } from 'node:stream';
 import {
   CLIENT_PREFACE, DEFAULT_MAX_FRAME_BYTES, DEFAULT_WINDOW_BYTES, frame, FRAME_HEADER_BYTES, FrameFlag, FrameType, goawayFrame, H2Code,
-  H2ConnectionError, MAX_WINDOW_BYTES, rstStreamFrame, Setting, SETTINGS_ACK, settingsFrame, windowUpdateFrame, writeFrameHeader,
+  H2ConnectionError, MAX_WINDOW_BYTES, pingAckFrame, readFrames, rstStreamFrame, Setting, SETTINGS_ACK, settingsFrame, unpad,
+  windowUpdateFrame, writeFrameHeader,
 } from './frames.js';
 import { HpackDecoder, HpackError } from './hpack.js';
 
@@ -192,17 +193,10 @@ export class H2Connection {
         this.prefaceSeen = true;
         offset = CLIENT_PREFACE.length;
       }
-      while (data.length - offset >= FRAME_HEADER_BYTES && !this.closedConnection) {
-        const length = (data[offset]! << 16) | (data[offset + 1]! << 8) | data[offset + 2]!;
-        if (length > DEFAULT_MAX_FRAME_BYTES) throw new H2ConnectionError(H2Code.FrameSizeError, `frame of ${length} bytes`);
-        if (data.length - offset < FRAME_HEADER_BYTES + length) break;
-        const type = data[offset + 3]!;
-        const flags = data[offset + 4]!;
-        const streamId = data.readUInt32BE(offset + 5) & 0x7fffffff;
-        const payload = data.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length);
-        offset += FRAME_HEADER_BYTES + length;
+      offset = readFrames(data, offset, DEFAULT_MAX_FRAME_BYTES, (type, flags, streamId, payload) => {
         this.frame(type, flags, streamId, payload);
-      }
+        return !this.closedConnection;
+      });
       if (offset < data.length) this.input = data.subarray(offset);
     } catch (error) {
       this.fail(error);
@@ -227,7 +221,7 @@ export class H2Connection {
       case FrameType.Ping:
         if (payload.length !== 8 || streamId !== 0) throw new H2ConnectionError(H2Code.FrameSizeError, 'PING size');
         if ((flags & FrameFlag.Ack) === 0) {
-          this.queue(pingAck(payload));
+          this.queue(pingAckFrame(payload));
         } else if (this.pingOut && payload.equals(KEEPALIVE_PING.subarray(FRAME_HEADER_BYTES))) {
           this.pingOut = false;
           clearTimeout(this.keepaliveTimer);
@@ -541,16 +535,4 @@ export class H2Connection {
       abort?.('connection');
     }
   }
-}
-
-function pingAck(payload: Buffer): Buffer {
-  return frame(FrameType.Ping, FrameFlag.Ack, 0, payload);
-}
-
-/** A PADDED frame's payload without its pad length byte and padding. */
-function unpad(payload: Buffer): Buffer {
-  if (payload.length < 1) throw new H2ConnectionError(H2Code.FrameSizeError, 'padded frame without pad length');
-  const pad = payload[0]!;
-  if (pad >= payload.length) throw new H2ConnectionError(H2Code.ProtocolError, 'padding exceeds the frame');
-  return payload.subarray(1, payload.length - pad);
 }

@@ -117,6 +117,44 @@ export function goawayFrame(lastStreamId: number, code: H2Code, debug = ''): Buf
   return out;
 }
 
+export function pingAckFrame(payload: Buffer): Buffer {
+  return frame(FrameType.Ping, FrameFlag.Ack, 0, payload);
+}
+
+/**
+ * Hands each whole frame of `data`, from `offset`, to `onFrame` until fewer bytes than a frame remain
+ * or `onFrame` returns false; returns where it stopped (the start of an incomplete frame, or the end).
+ * A frame longer than `maxFrameBytes` (the SETTINGS_MAX_FRAME_SIZE this endpoint advertised) is a
+ * connection error.
+ */
+export function readFrames(
+  data: Buffer,
+  offset: number,
+  maxFrameBytes: number,
+  onFrame: (type: number, flags: number, streamId: number, payload: Buffer) => boolean,
+): number {
+  while (data.length - offset >= FRAME_HEADER_BYTES) {
+    const length = (data[offset]! << 16) | (data[offset + 1]! << 8) | data[offset + 2]!;
+    if (length > maxFrameBytes) throw new H2ConnectionError(H2Code.FrameSizeError, `frame of ${length} bytes`);
+    if (data.length - offset < FRAME_HEADER_BYTES + length) break;
+    const type = data[offset + 3]!;
+    const flags = data[offset + 4]!;
+    const streamId = data.readUInt32BE(offset + 5) & 0x7fffffff;
+    const payload = data.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length);
+    offset += FRAME_HEADER_BYTES + length;
+    if (!onFrame(type, flags, streamId, payload)) break;
+  }
+  return offset;
+}
+
+/** A PADDED frame's payload without its pad length byte and padding. */
+export function unpad(payload: Buffer): Buffer {
+  if (payload.length < 1) throw new H2ConnectionError(H2Code.FrameSizeError, 'padded frame without pad length');
+  const pad = payload[0]!;
+  if (pad >= payload.length) throw new H2ConnectionError(H2Code.ProtocolError, 'padding exceeds the frame');
+  return payload.subarray(1, payload.length - pad);
+}
+
 /** A connection-level protocol violation: the connection answers with GOAWAY and closes. */
 export class H2ConnectionError extends Error {
   override readonly name = 'H2ConnectionError';
