@@ -107,6 +107,28 @@ describe.each(CHANNELS)('%s against a grpc-js server', (_name, open) => {
     }
   });
 
+  it('finishes the calls in flight when the server goes away, then fails new ones UNAVAILABLE', async () => {
+    const leaving = new Server();
+    const slow: handleUnaryCall<Buffer, Buffer> = (call, callback) => setTimeout(() => callback(null, call.request), 300);
+    leaving.addService({ Echo: method('Echo'), Slow: method('Slow') }, { Echo: echo, Slow: slow });
+    const port = await new Promise<number>((resolve, reject) =>
+      leaving.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    const goingAway = open(`127.0.0.1:${port}`);
+    try {
+      expect((await goingAway.unary('/kairos.test.Probe/Echo', Buffer.from('first'), 5_000)).toString()).toBe('first');
+      const inFlight = goingAway.unary('/kairos.test.Probe/Slow', Buffer.from('slow'), 5_000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const shutDown = new Promise<void>((resolve) => leaving.tryShutdown(() => resolve()));
+      expect((await inFlight).toString()).toBe('slow');
+      await shutDown;
+      expect(await goingAway.unary('/kairos.test.Probe/Echo', Buffer.from('late'), 5_000).catch((e: unknown) => e)).toMatchObject({ code: GrpcCode.UNAVAILABLE });
+    } finally {
+      goingAway.close();
+      leaving.forceShutdown();
+    }
+  });
+
   it('binds as AsyncResource.bind does: in the resource\'s scope, with the caller\'s or the given this', () => {
     const resource = new AsyncResource('KairosBenchProbe');
     function probe(this: unknown, a: number, b: number): [unknown, number, number] {

@@ -1,8 +1,8 @@
 /**
  * Temporal's WorkflowService with the @temporalio/proto codecs over a bare transport: what the
  * protocol-level bench workers (bench/raw-worker.ts, bench/raw-timers-worker.ts) call the server with.
- * The transport is a bare `node:http2` session (bench/h2-unary.ts) by default, the server's own HTTP/2
- * code on a TCP socket (`--raw-transport lean`, bench/h2-lean.ts), or a grpc-js channel
+ * The transport is the server's own HTTP/2 code on a TCP socket (bench/h2-lean.ts) by default, a bare
+ * `node:http2` session (`--raw-transport http2`, bench/h2-unary.ts), or a grpc-js channel
  * (`--raw-transport grpc-js`), the client the official Node libraries build on.
  */
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
@@ -87,9 +87,16 @@ class GrpcJsChannel implements RawChannel {
   }
 }
 
-/** `--raw-transport`: http2 unless given; only with the raw worker. */
+/** How the JSON results and tables name each transport. */
+export const RAW_TRANSPORT_NAMES: Readonly<Record<RawTransport, string>> = {
+  lean: "one TCP connection, the server's HTTP/2 framing and HPACK code (bench/h2-lean.ts)",
+  http2: 'bare node:http2 session (bench/h2-unary.ts)',
+  'grpc-js': 'grpc-js channel',
+};
+
+/** `--raw-transport`: lean unless given; only with the raw worker. */
 export function rawTransportOption(value: string | undefined, worker: string): RawTransport {
-  if (value === undefined) return 'http2';
+  if (value === undefined) return 'lean';
   if (worker !== 'raw') throw new Error('--raw-transport is for --worker raw');
   const transport = RAW_TRANSPORTS.find((name) => name === value);
   if (transport === undefined) throw new Error(`--raw-transport is ${RAW_TRANSPORTS.join(' or ')}, not ${value}`);

@@ -9,13 +9,14 @@
  *   npm run bench -- single-activity --sweep 50 --rate half               closed loop, then open loop at half its best rate
  *   ... [--warmup 2]                                                       open loop: seconds of unmeasured arrivals first
  *   ... [--address host:port]                                              measure a running server
- *   ... --worker raw [--pollers 10] [--raw-transport http2|grpc-js]          protocol-level worker and client
+ *   ... --worker raw [--pollers 10] [--raw-transport lean|http2|grpc-js]     protocol-level worker and client
  *   ... --eager-start                                                      eager workflow start (see below)
  *
  * --worker raw drives the workflows with bench/raw-worker.ts instead of the official worker and client:
  * bare WorkflowService calls from a worker thread, no workflow code, so the worker and the load cost
  * little. Its figure beside the official one says how much of the limit is the server's. Its calls go
- * over a bare node:http2 session (bench/h2-unary.ts), or a grpc-js channel with --raw-transport grpc-js.
+ * over one TCP connection framed with the server's own HTTP/2 code (bench/h2-lean.ts), a node:http2 session
+ * with --raw-transport http2 (bench/h2-unary.ts), or a grpc-js channel with --raw-transport grpc-js.
  *
  * --eager-start starts each workflow with request_eager_execution: the server answers the start with the
  * first workflow task, started, and the worker runs it without a poll. The official client then runs on
@@ -33,7 +34,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { connectBench, integerList, nonNegativeNumber, onInterrupt, positiveInteger, positiveNumber, startBenchServer } from './harness.js';
 import { openLoop } from './open-loop.js';
-import { rawTransportOption } from './raw-calls.js';
+import { RAW_TRANSPORT_NAMES, rawTransportOption } from './raw-calls.js';
 import type { RawRoundSpec, RawWorkerInput, RawWorkerMessage } from './raw-worker.js';
 import { distribution, finish, printGrid, type Distribution, type Headline, type ScenarioResult } from './report.js';
 import { singleActivityWorkflow } from './workflows.js';
@@ -158,7 +159,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
     server: values.address ?? 'kairos start-dev (SQLite file in a temp directory, own process)',
     worker: WORKERS[worker],
     starts,
-    ...(worker === 'raw' ? { pollers: `${pollers} workflow-task + ${pollers} activity-task long polls; 40 workflow-task and 100 activity-task slots, as the SDK's worker`, client: 'raw WorkflowService calls from the same worker thread', transport: transport === 'http2' ? 'bare node:http2 session (bench/h2-unary.ts)' : 'grpc-js channel' } : {}),
+    ...(worker === 'raw' ? { pollers: `${pollers} workflow-task + ${pollers} activity-task long polls; 40 workflow-task and 100 activity-task slots, as the SDK's worker`, client: 'raw WorkflowService calls from the same worker thread', transport: RAW_TRANSPORT_NAMES[transport] } : {}),
   };
   const result = finish(SCENARIO, args, settings, { rounds }, headlines);
   if (rounds.some((r) => r.failed > 0 || (r.workerErrors ?? 0) > 0)) process.exitCode = 1;
