@@ -12,6 +12,7 @@
 // errors, status texts for oversized, compressed and missing messages, and a DEADLINE_EXCEEDED answer
 // when the caller's grpc-timeout passes first.
 import type http2 from 'node:http2';
+import type net from 'node:net';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import { GrpcCode } from '../errors.js';
@@ -75,6 +76,11 @@ export function installFastUnary(server: object, routes: ReadonlyMap<string, Una
   if (typeof create !== 'function') return false;
   target.createHttp2Server = function createHttp2Server(this: unknown, credentials: unknown) {
     const http2Server = create.call(this, credentials);
+    // Answers go out as soon as they are written. With Nagle's algorithm on, a small answer written
+    // while the connection's previous segment is unacknowledged waits for the peer's delayed ACK
+    // (40 ms on Linux): a long poll answered because of a call on another connection waited so.
+    // A TLS server emits 'connection' with the TCP socket too, before its handshake.
+    http2Server.prependListener('connection', (socket: net.Socket) => socket.setNoDelay(true));
     const grpcListeners = http2Server.listeners('stream') as StreamListener[];
     http2Server.removeAllListeners('stream');
     http2Server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {

@@ -61,6 +61,7 @@ export function installLeanTransport(server: object, routes: ReadonlyMap<string,
       for (const listener of grpcListeners) listener.call(http2Server, socket);
     };
     http2Server.on(event, (socket: net.Socket) => {
+      socket.setNoDelay(true); // see installFastUnary: this replaces the 'connection' listener that does it
       if (socket instanceof tls.TLSSocket && socket.alpnProtocol !== 'h2') {
         handOver(socket);
         return;
