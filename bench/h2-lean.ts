@@ -15,7 +15,7 @@
 import net from 'node:net';
 import {
   CLIENT_PREFACE, DEFAULT_MAX_FRAME_BYTES, DEFAULT_WINDOW_BYTES, FRAME_HEADER_BYTES, FrameFlag, FrameType, H2Code, H2ConnectionError,
-  MAX_WINDOW_BYTES, pingAckFrame, readFrames, rstStreamFrame, Setting, SETTINGS_ACK, settingsFrame, unpad, windowUpdateFrame,
+  pingAckFrame, readFrames, readPeerSettings, rstStreamFrame, Setting, SETTINGS_ACK, settingsFrame, unpad, windowUpdateFrame,
   writeFrameHeader,
 } from '../packages/server/src/frontend/h2/frames.js';
 import { encodeHeaderBlock, HpackDecoder, HpackError } from '../packages/server/src/frontend/h2/hpack.js';
@@ -315,20 +315,13 @@ class LeanH2Connection {
 
   private settings(flags: number, payload: Buffer): void {
     if ((flags & FrameFlag.Ack) !== 0) return;
-    if (payload.length % 6 !== 0) throw new H2ConnectionError(H2Code.FrameSizeError, 'SETTINGS size');
-    for (let i = 0; i < payload.length; i += 6) {
-      const id = payload.readUInt16BE(i);
-      const value = payload.readUInt32BE(i + 2);
-      if (id === Setting.InitialWindowSize) {
-        if (value > MAX_WINDOW_BYTES) throw new H2ConnectionError(H2Code.FlowControlError, 'initial window too large');
-        const delta = value - this.peerInitialWindow;
-        this.peerInitialWindow = value;
-        for (const call of this.calls.values()) call.sendWindow += delta;
-      } else if (id === Setting.MaxFrameSize) {
-        if (value < DEFAULT_MAX_FRAME_BYTES || value > 16_777_215) throw new H2ConnectionError(H2Code.ProtocolError, 'bad max frame size');
-        this.peerMaxFrame = value;
-      }
+    const { initialWindow, maxFrame } = readPeerSettings(payload);
+    if (initialWindow !== undefined) {
+      const delta = initialWindow - this.peerInitialWindow;
+      this.peerInitialWindow = initialWindow;
+      for (const call of this.calls.values()) call.sendWindow += delta;
     }
+    if (maxFrame !== undefined) this.peerMaxFrame = maxFrame;
     this.queue(SETTINGS_ACK);
     this.resumeBlocked();
   }

@@ -171,7 +171,7 @@ describe.each(TRANSPORTS)('createGrpcServer over %s', (transport) => {
     try {
       expectBytes(await unary(fresh, `${WS}/GetSystemInfo`, new Uint8Array()));
       const port = Number(address.split(':')[1]);
-      const accepted = setNoDelay.mock.contexts.filter((socket, i) => socket.localPort === port && setNoDelay.mock.calls[i]![0] === true);
+      const accepted = setNoDelay.mock.contexts.filter((socket, i) => (socket as net.Socket).localPort === port && setNoDelay.mock.calls[i]![0] === true);
       expect(accepted.length).toBeGreaterThanOrEqual(1);
     } finally {
       fresh.close();

@@ -16,7 +16,7 @@
 import type { Duplex } from 'node:stream';
 import {
   CLIENT_PREFACE, DEFAULT_MAX_FRAME_BYTES, DEFAULT_WINDOW_BYTES, frame, FRAME_HEADER_BYTES, FrameFlag, FrameType, goawayFrame, H2Code,
-  H2ConnectionError, MAX_WINDOW_BYTES, pingAckFrame, readFrames, rstStreamFrame, Setting, SETTINGS_ACK, settingsFrame, unpad,
+  H2ConnectionError, MAX_WINDOW_BYTES, pingAckFrame, readFrames, readPeerSettings, rstStreamFrame, Setting, SETTINGS_ACK, settingsFrame, unpad,
   windowUpdateFrame, writeFrameHeader,
 } from './frames.js';
 import { HpackDecoder, HpackError } from './hpack.js';
@@ -341,22 +341,14 @@ export class H2Connection {
   private settings(flags: number, streamId: number, payload: Buffer): void {
     if (streamId !== 0) throw new H2ConnectionError(H2Code.ProtocolError, 'SETTINGS on a stream');
     if ((flags & FrameFlag.Ack) !== 0) return;
-    if (payload.length % 6 !== 0) throw new H2ConnectionError(H2Code.FrameSizeError, 'SETTINGS size');
+    const { initialWindow, maxFrame } = readPeerSettings(payload);
     this.settingsSeen = true;
-    for (let i = 0; i < payload.length; i += 6) {
-      const id = payload.readUInt16BE(i);
-      const value = payload.readUInt32BE(i + 2);
-      if (id === Setting.InitialWindowSize) {
-        if (value > MAX_WINDOW_BYTES) throw new H2ConnectionError(H2Code.FlowControlError, 'initial window too large');
-        const delta = value - this.peerInitialWindow;
-        this.peerInitialWindow = value;
-        for (const stream of this.streams.values()) stream.sendWindow += delta;
-      } else if (id === Setting.MaxFrameSize) {
-        if (value < DEFAULT_MAX_FRAME_BYTES || value > 16_777_215) throw new H2ConnectionError(H2Code.ProtocolError, 'bad max frame size');
-        this.peerMaxFrame = value;
-      }
-      // HEADER_TABLE_SIZE only bounds an encoder's dynamic table; ours uses none.
+    if (initialWindow !== undefined) {
+      const delta = initialWindow - this.peerInitialWindow;
+      this.peerInitialWindow = initialWindow;
+      for (const stream of this.streams.values()) stream.sendWindow += delta;
     }
+    if (maxFrame !== undefined) this.peerMaxFrame = maxFrame;
     this.queue(SETTINGS_ACK);
     this.resumeBlocked();
   }

@@ -155,6 +155,35 @@ export function unpad(payload: Buffer): Buffer {
   return payload.subarray(1, payload.length - pad);
 }
 
+/** What a SETTINGS frame changes for the side that sends to its peer; absent when it leaves it alone. */
+export interface PeerSettings {
+  /** SETTINGS_INITIAL_WINDOW_SIZE: each stream's send window starts here (open ones move by the change). */
+  initialWindow?: number;
+  /** SETTINGS_MAX_FRAME_SIZE: the largest frame payload the peer accepts. */
+  maxFrame?: number;
+}
+
+/**
+ * Reads a (non-ACK) SETTINGS payload; throws on a size or value RFC 9113 §6.5.2 forbids. HEADER_TABLE_SIZE
+ * only bounds an encoder's dynamic table, which encodeHeaderBlock never uses; the rest concern the peer.
+ */
+export function readPeerSettings(payload: Buffer): PeerSettings {
+  if (payload.length % 6 !== 0) throw new H2ConnectionError(H2Code.FrameSizeError, 'SETTINGS size');
+  const settings: PeerSettings = {};
+  for (let i = 0; i < payload.length; i += 6) {
+    const id = payload.readUInt16BE(i);
+    const value = payload.readUInt32BE(i + 2);
+    if (id === Setting.InitialWindowSize) {
+      if (value > MAX_WINDOW_BYTES) throw new H2ConnectionError(H2Code.FlowControlError, 'initial window too large');
+      settings.initialWindow = value;
+    } else if (id === Setting.MaxFrameSize) {
+      if (value < DEFAULT_MAX_FRAME_BYTES || value > 16_777_215) throw new H2ConnectionError(H2Code.ProtocolError, 'bad max frame size');
+      settings.maxFrame = value;
+    }
+  }
+  return settings;
+}
+
 /** A connection-level protocol violation: the connection answers with GOAWAY and closes. */
 export class H2ConnectionError extends Error {
   override readonly name = 'H2ConnectionError';
