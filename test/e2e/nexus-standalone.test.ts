@@ -149,12 +149,17 @@ describe('standalone Nexus operations', () => {
 
       const other = randomUUID().slice(0, 8);
       const terminated = await service(endpoint).startOperation(greetingService.operations.block, other, { id: opId(), scheduleToCloseTimeout: '60s' });
+      // Terminate only once the handler has started the workflow: a start still in flight is dropped.
+      await raw.pollNexusOperationExecution({ namespace: 'default', operationId: terminated.operationId, runId: terminated.runId, waitStage: 1 });
       await terminated.terminate('stop');
       const terr = await terminated.result().catch((e: unknown) => e);
       expect((terr as NexusOperationFailureError).cause).toBeInstanceOf(TerminatedFailure);
       expect(((terr as NexusOperationFailureError).cause as Error).message).toBe('stop');
       expect((await terminated.describe()).status).toBe(NexusOperationExecutionStatus.TERMINATED);
-      await client.workflow.getHandle(`sa-blocker-${other}`).terminate();
+      // Terminate does not go through the handler: the workflow backing the operation still runs.
+      const blocker = client.workflow.getHandle(`sa-blocker-${other}`);
+      expect((await blocker.describe()).status.name).toBe('RUNNING');
+      await blocker.terminate();
     });
   });
 
