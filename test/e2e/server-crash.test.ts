@@ -150,7 +150,7 @@ describe.each([
       const collectors = await Promise.all(
         [0, 1, 2].map(async (i) =>
           recorder.record(
-            await client.workflow.start(collectorWorkflow, { taskQueue, workflowId: uniqueWorkflowId(`crash-collector-${i}`) }),
+            await client.workflow.start(collectorWorkflow, { taskQueue, workflowId: uniqueWorkflowId(`crash-collector-${i}`), memo: { collector: i } }),
           ),
         ),
       );
@@ -205,6 +205,14 @@ describe.each([
         expect(acknowledged.filter((item) => !items.includes(item)), 'acknowledged signals lost').toEqual([]);
         expect(isSubsequence(items, sent), `received out of order: ${items.join(',')}`).toBe(true);
       });
+
+      // The memo and search attributes are stored in the run's listing columns only: a run loaded from
+      // the database after the restart got them back, and kept them through its later transitions.
+      for (const [i, collector] of collectors.entries()) {
+        const described = await collector.describe();
+        expect(described.memo).toEqual({ collector: i });
+        expect(described.searchAttributes['BuildIds']).toContain('unversioned');
+      }
 
       // Each timer fired once; each activity result was applied once.
       for (const handle of timers) {

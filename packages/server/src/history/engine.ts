@@ -6,7 +6,7 @@
 // retried. Commits go through a CommitBatcher (group commit): the transitions of all executions
 // produced in one event-loop turn share one transaction and one fsync, each still atomic on its own.
 import { HistoryEventCodec, type HistoryEvent } from '../proto-types.js';
-import type { ExecutionKey, ExecutionSummary, ExecutionWrite, ShardFence, Store, TimerTaskRef, TimerTaskRow, TransitionWrite } from '../persistence/store.js';
+import type { ExecutionKey, ExecutionSummary, ExecutionWrite, ListedFields, ShardFence, Store, TimerTaskRef, TimerTaskRow, TransitionWrite } from '../persistence/store.js';
 import { ConditionFailedError, ShardOwnershipLostError } from '../persistence/errors.js';
 import type { MutableState } from './mutable-state.js';
 import { decodeMutableState, encodeMutableState } from './state-codec.js';
@@ -55,6 +55,8 @@ export interface TimerSink {
 interface CachedExecution {
   readonly bytes: Uint8Array;
   readonly version: number;
+  /** The memo and search attributes stored with this version, which `bytes` leaves to the row. */
+  readonly listed: ListedFields;
   /** The summary stored with this version: written by this node, or read with the state (SQLite). */
   readonly summary?: ExecutionSummary;
 }
@@ -63,8 +65,9 @@ interface CachedExecution {
 export interface LoadedExecution {
   readonly state: MutableState;
   readonly version: number;
-  /** The bytes it was decoded from: another private copy costs one decode. */
+  /** The bytes it was decoded from, with the fields they leave to the row: another private copy costs one decode. */
   readonly bytes: Uint8Array;
+  readonly listed: ListedFields;
 }
 
 const NO_REQUEST_IDS: ReadonlySet<string> = new Set();
@@ -167,12 +170,13 @@ export class ExecutionEngine {
       // Refresh recency for the LRU order.
       this.cache.delete(k);
       this.cache.set(k, hit);
-      return { state: decodeMutableState(hit.bytes, key), version: hit.version, bytes: hit.bytes };
+      return { state: decodeMutableState(hit.bytes, key, hit.listed), version: hit.version, bytes: hit.bytes, listed: hit.listed };
     }
     const row = await this.store.getExecution(key);
     if (!row) return null;
-    this.remember(k, { bytes: row.state, version: row.version, ...(row.summary ? { summary: row.summary } : {}) });
-    return { state: decodeMutableState(row.state, key), version: row.version, bytes: row.state };
+    const listed: ListedFields = { memo: row.memo, searchAttributes: row.searchAttributes };
+    this.remember(k, { bytes: row.state, version: row.version, listed, ...(row.summary ? { summary: row.summary } : {}) });
+    return { state: decodeMutableState(row.state, key, listed), version: row.version, bytes: row.state, listed };
   }
 
   private remember(k: string, entry: CachedExecution): void {
@@ -204,7 +208,7 @@ export class ExecutionEngine {
         const stored = options.signalRequestIds && loaded ? await this.storedSignalRequestIds(key, loaded.state) : NO_REQUEST_IDS;
         const original = (): MutableState => {
           if (!loaded) throw new Error(`no state of ${keyString(key)} to copy`);
-          return decodeMutableState(loaded.bytes, key);
+          return decodeMutableState(loaded.bytes, key, loaded.listed);
         };
         const result = handler(loaded?.state ?? null, this.clock.now(), stored, original);
         const t = result.transition;
@@ -373,7 +377,7 @@ export class ExecutionEngine {
     for (const [i, { t, expectedVersion }] of items.entries()) {
       const exec = executions[i]!;
       const k = keyString(exec.key);
-      this.remember(k, { bytes: exec.state, version: expectedVersion + 1, summary: exec.summary });
+      this.remember(k, { bytes: exec.state, version: expectedVersion + 1, listed: exec.summary, summary: exec.summary });
       if (exec.events.length > 0) this.recentEvents.append(k, exec.events[0]!.eventId, exec.events.map((e) => e.data));
       const storedIds = this.signalRequestIdSets.get(k);
       if (storedIds) for (const id of t.signalRequestIds) storedIds.add(id);

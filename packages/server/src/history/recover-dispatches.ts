@@ -11,7 +11,7 @@ import { taskDirective } from './versioning.js';
  */
 export async function recoverDispatches(store: Store, matching: Matching, shardIds?: readonly number[]): Promise<void> {
   for (const row of await store.listExecutionsNeedingDispatch(shardIds)) {
-    const state = decodeMutableState(row.state, row.key);
+    const state = decodeMutableState(row.state, row.key, row);
     const key = row.key;
     const wft = state.workflowTask;
     // A sticky worker does not outlive the server's restart in matching's eyes: use the normal queue.

@@ -29,6 +29,8 @@ function parkedRun(): MutableState {
 }
 
 const keyOf = (state: MutableState) => ({ namespaceId: state.namespaceId, workflowId: state.workflowId, runId: state.runId });
+/** What the row's listing columns hold: the memo and search attributes the stored state leaves out. */
+const listedOf = (state: MutableState) => ({ memo: state.memo, searchAttributes: state.searchAttributes });
 
 /** A run with something in every record and map the state has. */
 function busyRun(): MutableState {
@@ -60,6 +62,7 @@ function busyRun(): MutableState {
     u1: { updateId: 'u1', phase: 'admitted', seq: 1, admittedTimeMs: 8, request: new Uint8Array([6]), sentInWft: 0, acceptedEventId: 0, completedEventId: 0, outcome: null },
   };
   state.memo = new Uint8Array([7]);
+  state.searchAttributes = new Uint8Array([10, 1, 8]);
   state.priorityKey = 3;
   state.firstExecutionRunId = 'first-run-of-the-chain';
   state.startRequestId = 'start-request';
@@ -72,7 +75,7 @@ describe('stored run state', () => {
     for (const state of [parkedRun(), busyRun()]) {
       const bytes = encodeMutableState(state);
       expect(bytes[0]).toBe(3);
-      expect(decodeMutableState(bytes, keyOf(state))).toEqual(state);
+      expect(decodeMutableState(bytes, keyOf(state), listedOf(state))).toEqual(state);
       expect(Buffer.from(bytes).includes('workflowTaskTimeoutMs')).toBe(false);
       // The row's key holds the ids; the first run id and start request id are stored only when they differ.
       expect(Buffer.from(bytes).includes(state.runId)).toBe(false);
@@ -82,12 +85,29 @@ describe('stored run state', () => {
     expect(encodeMutableState(parkedRun()).length).toBeLessThan(serialize(parkedRun()).length / 2);
   });
 
+  it('leaves the memo and search attributes to the row, and reads states that still hold them', () => {
+    const state = busyRun();
+    state.memo = new TextEncoder().encode('memo-held-by-the-row');
+    state.searchAttributes = new TextEncoder().encode('BuildIds-held-by-the-row');
+    const bytes = encodeMutableState(state);
+    expect(Buffer.from(bytes).includes('held-by-the-row')).toBe(false);
+    expect(decodeMutableState(bytes, keyOf(state), listedOf(state))).toEqual(state);
+    // Without them from the row, the state has none (the row's columns are the only copy).
+    expect(decodeMutableState(bytes, keyOf(state), { memo: null, searchAttributes: null })).toEqual({ ...state, memo: null, searchAttributes: null });
+    // A state written before the row held them keeps its own, whatever the row says.
+    const packed = decodePacked(bytes, 1) as PackedValue[];
+    const memoAt = packed.indexOf(true, 20);
+    packed[memoAt] = new Uint8Array(state.memo);
+    packed[memoAt + 1] = new Uint8Array(state.searchAttributes);
+    expect(decodeMutableState(encodePacked(3, packed), keyOf(state), { memo: null, searchAttributes: null })).toEqual(state);
+  });
+
   it('decodes a state packed before its last fields existed, with their defaults', () => {
     const packed = decodePacked(encodeMutableState(parkedRun()), 1) as unknown[];
     // The state as packed when the list ended at `updates`: no stickiness, no priority key.
     const older = packed.slice(0, 39) as PackedValue[];
     for (const bytes of [encodePacked(3, older), Buffer.concat([Buffer.from([2]), serialize(older)])]) {
-      const state = decodeMutableState(bytes, keyOf(parkedRun()));
+      const state = decodeMutableState(bytes, keyOf(parkedRun()), listedOf(parkedRun()));
       expect(state).toEqual({ ...parkedRun(), stickyTaskQueue: '', stickyScheduleToStartMs: 0, priorityKey: undefined });
       expect(state.priorityKey).toBeUndefined();
     }
@@ -97,30 +117,30 @@ describe('stored run state', () => {
     for (const state of [parkedRun(), busyRun()]) {
       const packed = decodePacked(encodeMutableState(state), 1);
       const format2 = Buffer.concat([Buffer.from([2]), serialize(packed)]);
-      expect(decodeMutableState(format2, keyOf(state))).toEqual(state);
+      expect(decodeMutableState(format2, keyOf(state), listedOf(state))).toEqual(state);
     }
   });
 
   it('keeps the v8 form for a state holding a value the compact form has no tag for', () => {
     const state = busyRun();
-    (state as unknown as { memo: unknown }).memo = { unexpected: 'object' };
+    (state as unknown as { startInput: unknown }).startInput = { unexpected: 'object' };
     const bytes = encodeMutableState(state);
     expect(bytes[0]).toBe(2);
-    expect(decodeMutableState(bytes, keyOf(state))).toEqual(state);
+    expect(decodeMutableState(bytes, keyOf(state), listedOf(state))).toEqual(state);
   });
 
   it('reads states stored as the bare v8 serialization of the object, filling fields they lack', () => {
     const legacy: Partial<MutableState> = { ...parkedRun(), signalRequestIds: ['a', 'b'] };
     delete legacy.updates;
     delete legacy.signalCount;
-    const state = decodeMutableState(serialize(legacy), keyOf(parkedRun()));
+    const state = decodeMutableState(serialize(legacy), keyOf(parkedRun()), listedOf(parkedRun()));
     expect(state.updates).toEqual({});
     expect(state.signalCount).toBe(2);
     expect(state.workflowId).toBe('bench-idle-abcdef12-0');
   });
 
   it('refuses an unknown format instead of guessing', () => {
-    expect(() => decodeMutableState(new Uint8Array([7, 0, 0]), keyOf(parkedRun()))).toThrow(/unknown format 7/);
+    expect(() => decodeMutableState(new Uint8Array([7, 0, 0]), keyOf(parkedRun()), listedOf(parkedRun()))).toThrow(/unknown format 7/);
   });
 });
 
@@ -132,9 +152,9 @@ describe('stored standalone activity state', () => {
       cancelRequestId: 'c1', terminateRequestId: '', lastAttemptCompleteMs: 42, currentRetryIntervalMs: 1000, totalHeartbeats: 3,
       lastWorkerIdentity: 'worker@host',
     };
-    expect(decodeMutableState(encodeMutableState(state), keyOf(state))).toEqual(state);
+    expect(decodeMutableState(encodeMutableState(state), keyOf(state), listedOf(state))).toEqual(state);
     const workflow = parkedRun();
-    expect(decodeMutableState(encodeMutableState(workflow), keyOf(workflow)).standalone).toBeUndefined();
+    expect(decodeMutableState(encodeMutableState(workflow), keyOf(workflow), listedOf(workflow)).standalone).toBeUndefined();
   });
 });
 
@@ -145,9 +165,9 @@ describe('stored versioning state', () => {
       behavior: 1, deploymentName: 'orders', buildId: '2.0', workerDeploymentName: 'orders', overrideKind: 1,
       overrideDeploymentName: 'orders', overrideBuildId: '1.0', useRamping: false,
     };
-    expect(decodeMutableState(encodeMutableState(state), keyOf(state))).toEqual(state);
+    expect(decodeMutableState(encodeMutableState(state), keyOf(state), listedOf(state))).toEqual(state);
     const plain = parkedRun();
-    expect(decodeMutableState(encodeMutableState(plain), keyOf(plain)).versioning).toBeUndefined();
+    expect(decodeMutableState(encodeMutableState(plain), keyOf(plain), listedOf(plain)).versioning).toBeUndefined();
   });
 });
 
@@ -166,8 +186,8 @@ describe('stored Nexus state', () => {
     state.callbacks = [
       { callback: new Uint8Array([7]), registeredMs: 1, requestId: 'start', phase: 'standby', attempt: 0, lastAttemptCompleteMs: 0, lastAttemptFailure: null, nextAttemptMs: 0 },
     ];
-    expect(decodeMutableState(encodeMutableState(state), keyOf(state))).toEqual(state);
-    const plain = decodeMutableState(encodeMutableState(parkedRun()), keyOf(state));
+    expect(decodeMutableState(encodeMutableState(state), keyOf(state), listedOf(state))).toEqual(state);
+    const plain = decodeMutableState(encodeMutableState(parkedRun()), keyOf(state), listedOf(state));
     expect(plain.nexusOperations).toBeUndefined();
     expect(plain.callbacks).toBeUndefined();
   });

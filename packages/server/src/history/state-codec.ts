@@ -13,7 +13,10 @@
 //
 // What the row already holds is not stored twice: the run's three ids (the row's key) are left out and
 // given back by the caller on decode, and firstExecutionRunId / startRequestId are left out when they
-// are the run id / the first request id (as they are for most runs).
+// are the run id / the first request id (as they are for most runs). The memo and the search attributes
+// are the row's listing columns as well (every write of the state writes them from it, in the same
+// transaction): their positions hold the marker `true` (IN_ROW) and the caller gives them back on
+// decode. States written before that hold the bytes (or null) there, and decode as they are.
 //
 // Evolution: a field list only ever grows at its end. A state packed before a field existed has a
 // shorter array; its missing fields decode as undefined and `decodeMutableState` fills their defaults, as
@@ -38,12 +41,14 @@ import type {
   UserTimerInfo,
   WorkflowTaskInfo,
 } from './mutable-state.js';
-import type { ExecutionKey } from '../persistence/store.js';
+import type { ExecutionKey, ListedFields } from '../persistence/store.js';
 import { decodePacked, encodePacked, UnpackableValueError, type PackedValue } from './packed-values.js';
 
 const FORMAT_PACKED = 2;
 const FORMAT_COMPACT = 3;
 const V8_VERSION_TAG = 0xff;
+/** In a packed state's memo or search attributes position: the value is the row's column's. */
+const IN_ROW = true;
 
 /** A record's field list; `missing` makes the compiler name any field of T the list forgets. */
 function fieldsOf<T>() {
@@ -164,6 +169,8 @@ function packState(state: MutableState): Packed {
   packed[AT.runId] = null;
   if (state.firstExecutionRunId === state.runId) packed[AT.firstExecutionRunId] = null;
   if (state.startRequestId === state.requestIds[0]) packed[AT.startRequestId] = null;
+  packed[AT.memo] = IN_ROW;
+  packed[AT.searchAttributes] = IN_ROW;
   packed[AT.workflowTask] = state.workflowTask ? pack(state.workflowTask, WORKFLOW_TASK) : null;
   packed[AT.activities] = packMap(state.activities, ACTIVITY);
   packed[AT.timers] = packMap(state.timers, TIMER);
@@ -181,11 +188,13 @@ function packState(state: MutableState): Packed {
   return packed;
 }
 
-function unpackState(packed: Packed, key: ExecutionKey): MutableState {
+function unpackState(packed: Packed, key: ExecutionKey, listed: ListedFields): MutableState {
   const state = stateRecord(packed);
   state.namespaceId = key.namespaceId;
   state.workflowId = key.workflowId;
   state.runId = key.runId;
+  if (packed[AT.memo] === IN_ROW) state.memo = listed.memo;
+  if (packed[AT.searchAttributes] === IN_ROW) state.searchAttributes = listed.searchAttributes;
   state.firstExecutionRunId ??= key.runId;
   state.startRequestId ??= state.requestIds[0] ?? '';
   const at = (field: (typeof STATE)[number]): Packed | null | undefined => packed[AT[field]] as Packed | null | undefined;
@@ -229,13 +238,16 @@ export function encodeMutableState(state: MutableState): Uint8Array {
   return bytes;
 }
 
-/** `key`: the run's ids, which format 2 does not store (they are its row's key). */
-export function decodeMutableState(bytes: Uint8Array, key: ExecutionKey): MutableState {
+/**
+ * `key`: the run's ids, which formats 2 and 3 do not store (they are its row's key); `listed`: the memo
+ * and search attributes of its row's listing columns, which they leave to the row since 2026-11-23.
+ */
+export function decodeMutableState(bytes: Uint8Array, key: ExecutionKey, listed: ListedFields): MutableState {
   let state: MutableState;
   if (bytes[0] === FORMAT_COMPACT) {
-    state = unpackState(decodePacked(bytes, 1) as Packed, key);
+    state = unpackState(decodePacked(bytes, 1) as Packed, key, listed);
   } else if (bytes[0] === FORMAT_PACKED) {
-    state = unpackState(deserialize(bytes.subarray(1)) as Packed, key);
+    state = unpackState(deserialize(bytes.subarray(1)) as Packed, key, listed);
   } else if (bytes[0] === V8_VERSION_TAG) {
     state = deserialize(bytes) as MutableState;
   } else {

@@ -76,6 +76,22 @@ export function runStoreConformance(
         expect(await snapshot(store, k)).toEqual(before);
       });
 
+      it('reads a run with the memo and search attributes of its listing columns, which its state leaves to them', async () => {
+        const store = await open();
+        const k = key('wf');
+        const plain = (row: { memo: Uint8Array | null; searchAttributes: Uint8Array | null } | null | undefined) =>
+          row && [row.memo && texts([row.memo])[0], row.searchAttributes && texts([row.searchAttributes])[0]];
+        await store.commit(start(k, { needsDispatch: true, summary: { memo: bytes('memo 1'), searchAttributes: bytes('attributes 1') } }));
+        expect(plain(await store.getExecution(k))).toEqual(['memo 1', 'attributes 1']);
+        expect((await store.listExecutionsNeedingDispatch()).map(plain)).toEqual([['memo 1', 'attributes 1']]);
+        await store.commit(transition([write(k, 1, { needsDispatch: true, summary: { memo: null, searchAttributes: bytes('attributes 2') } })]));
+        expect(plain(await store.getExecution(k))).toEqual([null, 'attributes 2']);
+        // A write that leaves the listing alone leaves them as they were.
+        await store.commit(transition([{ ...write(k, 2, { needsDispatch: true, summary: { searchAttributes: bytes('attributes 2') } }), listingUnchanged: true }]));
+        expect(plain(await store.getExecution(k))).toEqual([null, 'attributes 2']);
+        expect((await store.listExecutionsNeedingDispatch()).map(plain)).toEqual([[null, 'attributes 2']]);
+      });
+
       it('listingUnchanged: writes the state, version, needsDispatch and counters, and keeps the version check', async () => {
         const store = await open();
         const k = key('wf');

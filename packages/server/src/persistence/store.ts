@@ -53,9 +53,15 @@ export interface CurrentRunRow {
   readonly status: number;
 }
 
-export interface ExecutionRow {
+/**
+ * The run's fields its listing columns hold (the memo and search attributes): the stored state leaves
+ * them to those columns (history/state-codec.ts), so a row read with its state carries them too.
+ */
+export type ListedFields = Pick<ExecutionSummary, 'memo' | 'searchAttributes'>;
+
+export interface ExecutionRow extends ListedFields {
   readonly key: ExecutionKey;
-  /** Serialized mutable state (owned by history/mutable-state-codec.ts). */
+  /** Serialized mutable state (owned by history/state-codec.ts). */
   readonly state: Uint8Array;
   readonly version: number;
   /**

@@ -130,8 +130,8 @@ export class PostgresStore implements Store {
   }
 
   async getExecution(key: ExecutionKey): Promise<ExecutionRow | null> {
-    const [row] = await this.rows<Row<'state' | 'version'>>('getExecution', keyParams(key));
-    return row ? { key, state: row.state as Uint8Array, version: row.version as number } : null;
+    const [row] = await this.rows<Row<'state' | 'version' | 'memo' | 'searchAttributes'>>('getExecution', keyParams(key));
+    return row ? { key, ...stateOf(row) } : null;
   }
 
   async getSignalRequestIds(key: ExecutionKey): Promise<string[]> {
@@ -155,9 +155,9 @@ export class PostgresStore implements Store {
   }
 
   async listExecutionsNeedingDispatch(shardIds?: readonly number[]): Promise<ExecutionRow[]> {
-    type DispatchRow = Row<'namespaceId' | 'workflowId' | 'runId' | 'state' | 'version'>;
+    type DispatchRow = Row<'namespaceId' | 'workflowId' | 'runId' | 'state' | 'version' | 'memo' | 'searchAttributes'>;
     const rows = shardIds === undefined ? await this.rows<DispatchRow>('listNeedingDispatch', []) : await this.rows<DispatchRow>('listShardNeedingDispatch', [shardIds]);
-    return rows.map((row) => ({ key: keyOf(row), state: row.state as Uint8Array, version: row.version as number }));
+    return rows.map((row) => ({ key: keyOf(row), ...stateOf(row) }));
   }
 
   async listTimerTasks(untilMs: number, limit: number, shardIds?: readonly number[], after?: TimerTaskKey): Promise<TimerTaskRow[]> {
@@ -389,6 +389,16 @@ function keyParams(key: ExecutionKey): [string, string, string] {
 
 function keyOf(row: Row<'namespaceId' | 'workflowId' | 'runId'>): ExecutionKey {
   return { namespaceId: row.namespaceId as string, workflowId: row.workflowId as string, runId: row.runId as string };
+}
+
+/** A run's state, version and the listing columns the state leaves out. */
+function stateOf(row: Row<'state' | 'version' | 'memo' | 'searchAttributes'>): Omit<ExecutionRow, 'key'> {
+  return {
+    state: row.state as Uint8Array,
+    version: row.version as number,
+    memo: (row.memo as Uint8Array | null) ?? null,
+    searchAttributes: (row.searchAttributes as Uint8Array | null) ?? null,
+  };
 }
 
 function scheduleRow(row: Row<'namespaceId' | 'scheduleId' | 'data' | 'version'>): ScheduleRow {

@@ -6,6 +6,8 @@ import { SUMMARY_PARAMETER_COLUMNS } from './visibility-store.js';
 
 const KEY = 'namespace_id = $1 AND workflow_id = $2 AND run_id = $3';
 const KEY_COLUMNS = 'namespace_id AS "namespaceId", workflow_id AS "workflowId", run_id AS "runId"';
+/** A run's state with the listing columns it leaves out (store.ts ListedFields). */
+const STATE_COLUMNS = 'state, version, memo, search_attributes AS "searchAttributes"';
 
 /** $1..$6 are the key, state, version and needs_dispatch; the summary follows from $7. */
 const SUMMARY_FIRST = 7;
@@ -75,7 +77,7 @@ export const SQL = {
       shard_id = ${SHARD_ID}, shard_range_id = ${SHARD_RANGE_ID}
     WHERE ${KEY} AND version = ${EXPECTED_VERSION}`,
   executionVersion: `SELECT version FROM executions WHERE ${KEY}`,
-  getExecution: `SELECT state, version FROM executions WHERE ${KEY}`,
+  getExecution: `SELECT ${STATE_COLUMNS} FROM executions WHERE ${KEY}`,
   readEvents: `SELECT data FROM history_events WHERE ${KEY} AND event_id >= $4 AND event_id < $5 ORDER BY event_id LIMIT $6`,
   readEventsReverse: `SELECT data FROM history_events WHERE ${KEY} AND event_id < $4 ORDER BY event_id DESC LIMIT $5`,
   getCurrentRun: `SELECT run_id AS "runId", status FROM current_executions WHERE namespace_id = $1 AND workflow_id = $2`,
@@ -92,8 +94,8 @@ export const SQL = {
   listShardTimersAfter: `SELECT task_id AS "taskId", fire_at_ms AS "fireAtMs", ${KEY_COLUMNS}, data FROM timer_tasks
     WHERE shard_id = ANY($5::integer[]) AND (fire_at_ms, task_id) > ($3::bigint, $4::text) AND fire_at_ms <= $1
     ORDER BY fire_at_ms, task_id LIMIT $2`,
-  listNeedingDispatch: `SELECT ${KEY_COLUMNS}, state, version FROM executions WHERE needs_dispatch`,
-  listShardNeedingDispatch: `SELECT ${KEY_COLUMNS}, state, version FROM executions WHERE needs_dispatch AND shard_id = ANY($1::integer[])`,
+  listNeedingDispatch: `SELECT ${KEY_COLUMNS}, ${STATE_COLUMNS} FROM executions WHERE needs_dispatch`,
+  listShardNeedingDispatch: `SELECT ${KEY_COLUMNS}, ${STATE_COLUMNS} FROM executions WHERE needs_dispatch AND shard_id = ANY($1::integer[])`,
   /** Locks the shard rows a batch writes (against a concurrent take-over) and reads their range ids. */
   lockShards: 'SELECT shard_id AS "shardId", range_id AS "rangeId" FROM cluster_shards WHERE shard_id = ANY($1::integer[]) FOR SHARE',
   listNamespaces: 'SELECT id, name, data, version FROM namespaces ORDER BY name',

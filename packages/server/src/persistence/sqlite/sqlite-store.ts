@@ -103,7 +103,7 @@ export function prepareStatements(db: Database.Database) {
       CROSS JOIN executions e USING (run_key)
       WHERE (t.fire_at_ms, t.task_id) > (?, ?) AND t.fire_at_ms <= ? ORDER BY t.fire_at_ms, t.task_id LIMIT ?`),
     listNeedingDispatch: db.prepare<[], Omit<ExecutionRow, 'key'> & ExecutionKey>(`SELECT ${KEY_COLUMNS},
-      state, version FROM executions WHERE needs_dispatch = 1`),
+      state, version, memo, search_attributes AS searchAttributes FROM executions WHERE needs_dispatch = 1`),
     listNamespaces: db.prepare<[], NamespaceRow>('SELECT id, name, data, version FROM namespaces ORDER BY name'),
     insertNamespace: db.prepare<[string, string, Bytes, number]>(`INSERT INTO namespaces (id, name, data, version)
       VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
@@ -255,8 +255,9 @@ export class SqliteStore implements Store {
     return settle(() => {
       const row = this.statements.getExecution.get(...keyParams(key));
       if (!row) return null;
-      const { state, version, ...summary } = row;
-      return { key, state, version, summary: summaryFromRow(summary) };
+      const { state, version, ...columns } = row;
+      const summary = summaryFromRow(columns);
+      return { key, state, version, memo: summary.memo, searchAttributes: summary.searchAttributes, summary };
     });
   }
 
@@ -282,7 +283,7 @@ export class SqliteStore implements Store {
   // One node owns a SQLite file: there is one shard, so a shard filter selects everything.
   listExecutionsNeedingDispatch(): Promise<ExecutionRow[]> {
     return settle(() =>
-      this.statements.listNeedingDispatch.all().map(({ state, version, ...key }) => ({ key, state, version })),
+      this.statements.listNeedingDispatch.all().map(({ state, version, memo, searchAttributes, ...key }) => ({ key, state, version, memo, searchAttributes })),
     );
   }
 
