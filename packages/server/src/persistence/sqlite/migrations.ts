@@ -292,6 +292,21 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 9,
+    description: 'the list order index ascending, read backwards',
+    up(db) {
+      // Descending, every new run's entry went to the front of its namespace's open runs, and pages split
+      // there were left half empty: 192 bytes an entry, 94 of them unused (dbstat, 5,000 parked runs).
+      // Ascending, new entries go to the end of that block, where a page fills before it splits: about
+      // 110 bytes. Listing reads it backwards, which gives the same order (LIST_ORDER).
+      db.exec(`
+        DROP INDEX executions_list_order;
+        CREATE INDEX executions_list_order
+          ON executions (namespace_id, COALESCE(close_time_ms, ${OPEN_RUN_CLOSE_TIME}), start_time_ms, run_id DESC);
+      `);
+    },
+  },
 ];
 
 export interface MigrationResult {
